@@ -1,0 +1,109 @@
+"""Field types and helpers every contract uses."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from contracts.errors import ValidationFailed
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _uuid_string(value: str) -> None:
+    if not _UUID.match(value or ""):
+        raise ValidationError("Not a valid id.")
+
+
+class Contract(Schema):
+    """Base of every contract: unknown fields are refused, not ignored."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
+    """An object id: a lowercase UUID string."""
+    return fields.String(validate=_uuid_string, **kwargs)
+
+
+def Money(**kwargs: Any) -> fields.Integer:  # noqa: N802
+    """An amount of money in integer fen (W-1); never negative, never a float."""
+    kwargs.setdefault("validate", validate.Range(min=0, max=10**12))
+    return fields.Integer(strict=True, **kwargs)
+
+
+def SignedMoney(**kwargs: Any) -> fields.Integer:  # noqa: N802
+    """A signed amount in fen, for postings and adjustments."""
+    return fields.Integer(strict=True, validate=validate.Range(min=-(10**12), max=10**12), **kwargs)
+
+
+def Count(**kwargs: Any) -> fields.Integer:  # noqa: N802
+    kwargs.setdefault("validate", validate.Range(min=0, max=10**9))
+    return fields.Integer(strict=True, **kwargs)
+
+
+def BasisPoints(max_value: int = 10000, **kwargs: Any) -> fields.Integer:  # noqa: N802
+    """A rate in basis points: 10000 is 100 %, 1000 is 10 %. Integers, so no float rounding."""
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=max_value), **kwargs)
+
+
+def Text(max_length: int = 200, required: bool = False, **kwargs: Any) -> fields.String:  # noqa: N802
+    return fields.String(
+        required=required, validate=validate.Length(min=1 if required else 0, max=max_length), **kwargs
+    )
+
+
+def Code(**kwargs: Any) -> fields.String:  # noqa: N802
+    """A short machine code chosen by people: letters, digits, '-' and '_'."""
+    return fields.String(
+        validate=[validate.Length(min=1, max=40), validate.Regexp(r"^[A-Za-z0-9_-]+$", error="Use letters, digits, '-' or '_'.")],
+        **kwargs,
+    )
+
+
+def Timestamp(**kwargs: Any) -> fields.DateTime:  # noqa: N802
+    return fields.DateTime(format="iso", **kwargs)
+
+
+def _stringify_keys(messages: Any) -> Any:
+    if isinstance(messages, dict):
+        return {str(k): _stringify_keys(v) for k, v in messages.items()}
+    if isinstance(messages, list):
+        return [_stringify_keys(m) for m in messages]
+    return messages
+
+
+def load(schema: Schema | type[Schema], data: Any, *, partial: bool = False, many: bool = False) -> Any:
+    """Validate `data` against `schema`; a bad field becomes `ValidationFailed` naming it."""
+    if isinstance(schema, type):
+        schema = schema()
+    if not isinstance(data, (dict, list)):
+        raise ValidationFailed("The body must be a JSON object.", {"_schema": ["Expected a JSON object."]})
+    try:
+        return schema.load(data, partial=partial, many=many)
+    except ValidationError as exc:
+        raise ValidationFailed(fields=_stringify_keys(exc.messages)) from None
+
+
+def dump(schema: Schema | type[Schema], obj: Any, *, many: bool = False) -> Any:
+    if isinstance(schema, type):
+        schema = schema()
+    return schema.dump(obj, many=many)
+
+
+class Page(Contract):
+    """A cursor page request: `after` is the opaque cursor a previous page returned."""
+
+    limit = fields.Integer(strict=False, load_default=50, validate=validate.Range(min=1, max=200))
+    after = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """A response page schema: items plus the cursor of the next page (null at the end)."""
+    return Contract.from_dict(
+        {"items": fields.List(fields.Nested(item_schema)), "next_cursor": fields.String(allow_none=True)},
+        name=f"{item_schema.__name__.removesuffix('Schema')}Page",
+    )

@@ -1,0 +1,1 @@
+"""Huiyuan's nameko services, one package each, and the kit they share."""

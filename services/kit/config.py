@@ -1,0 +1,84 @@
+"""Settings from the environment, with defaults that work on a developer machine.
+
+Every process (services, gateway, bootstrap, tests) reads the same variables,
+so one `.env`-style export configures the whole system.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+SERVICES = ("org", "member", "wallet")
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_host: str = "127.0.0.1"
+    db_port: int = 5432
+    db_name: str = "huiyuan"
+    # a superuser connection, used only by bootstrap to create the database,
+    # the per-service roles and their schemas
+    db_admin_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+    db_password: str = "huiyuan-dev"
+    amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672/"
+    max_workers: int = 10
+    rpc_timeout: float = 10.0
+    # personal-data keys (base64 of 32 bytes); dev defaults are set by `make run`
+    pii_key: str = ""
+    pii_index_key: str = ""
+    token_ttl_hours: int = 12
+    log_level: str = "INFO"
+    log_json: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def role(self, service: str) -> str:
+        return f"huiyuan_{service}"
+
+    def database_url(self, service: str) -> str:
+        password = quote(self.db_password, safe="")
+        return (
+            f"postgresql+psycopg2://{self.role(service)}:{password}"
+            f"@{self.db_host}:{self.db_port}/{self.db_name}"
+        )
+
+    def admin_url(self, database: str | None = None) -> str:
+        """The admin URL pointed at `database` (default: the admin URL's own)."""
+        if database is None:
+            return self.db_admin_url
+        base, _, _ = self.db_admin_url.rpartition("/")
+        return f"{base}/{database}"
+
+    def nameko_config(self) -> dict:
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "max_workers": self.max_workers,
+            "parent_calls_tracked": 10,
+            "serializer": "json",
+            "DATABASE_URLS": {s: self.database_url(s) for s in SERVICES},
+            "HUIYUAN": self,
+        }
+
+
+def load() -> Settings:
+    """Read settings from `HUIYUAN_*` environment variables."""
+    return Settings(
+        db_host=_env("HUIYUAN_DB_HOST", Settings.db_host),
+        db_port=int(_env("HUIYUAN_DB_PORT", str(Settings.db_port))),
+        db_name=_env("HUIYUAN_DB_NAME", Settings.db_name),
+        db_admin_url=_env("HUIYUAN_DB_ADMIN_URL", Settings.db_admin_url),
+        db_password=_env("HUIYUAN_DB_PASSWORD", Settings.db_password),
+        amqp_uri=_env("HUIYUAN_AMQP_URI", Settings.amqp_uri),
+        max_workers=int(_env("HUIYUAN_MAX_WORKERS", str(Settings.max_workers))),
+        rpc_timeout=float(_env("HUIYUAN_RPC_TIMEOUT", str(Settings.rpc_timeout))),
+        pii_key=_env("HUIYUAN_PII_KEY", ""),
+        pii_index_key=_env("HUIYUAN_PII_INDEX_KEY", ""),
+        token_ttl_hours=int(_env("HUIYUAN_TOKEN_TTL_HOURS", str(Settings.token_ttl_hours))),
+        log_level=_env("HUIYUAN_LOG_LEVEL", Settings.log_level),
+        log_json=_env("HUIYUAN_LOG_JSON", "1") not in ("0", "false", "no"),
+    )

@@ -1,0 +1,71 @@
+"""Idempotency records for mutating RPCs (W-9, non-negotiable 5).
+
+The key is claimed inside the caller's transaction. The first request does
+the work and stores its answer in the same transaction; a retry with the same
+key and the same request gets that answer back; the same key with a different
+request is refused. Two concurrent requests with one key serialise on the
+primary key: the second waits for the first to commit, then replays its
+answer. A request that fails rolls back its claim, so a refused request can be
+retried and is judged afresh: it changed nothing the first time.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from contracts.errors import IdempotencyMismatch, ValidationFailed
+
+MAX_KEY_LENGTH = 200
+
+
+def fingerprint(operation: str, request: Any) -> str:
+    canonical = json.dumps([operation, request], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: Any) -> str:
+    if not isinstance(key, str) or not (1 <= len(key) <= MAX_KEY_LENGTH):
+        raise ValidationFailed(
+            "An Idempotency-Key (1 to 200 characters) is required.",
+            {"idempotency_key": ["Required, 1 to 200 characters."]},
+        )
+    return key
+
+
+def once(
+    session: Session,
+    table: Table,
+    *,
+    scope: str | None,
+    key: str,
+    operation: str,
+    request: Any,
+    action: Callable[[], Any],
+) -> Any:
+    """Run `action` once per (scope, key); call inside the business transaction."""
+    key = check_key(key)
+    scope = scope or "-"
+    request_hash = fingerprint(operation, request)
+    claimed = session.execute(
+        insert(table)
+        .values(scope=scope, key=key, operation=operation, request_hash=request_hash)
+        .on_conflict_do_nothing(index_elements=[table.c.scope, table.c.key])
+        .returning(table.c.key)
+    ).first()
+    if claimed is None:
+        prior = session.execute(
+            select(table.c.operation, table.c.request_hash, table.c.response).where(
+                table.c.scope == scope, table.c.key == key
+            )
+        ).one()
+        if prior.request_hash != request_hash:
+            raise IdempotencyMismatch(fields={"idempotency_key": [f"Already used for another {prior.operation} request."]})
+        return prior.response
+    result = action()
+    session.execute(update(table).where(table.c.scope == scope, table.c.key == key).values(response=result))
+    return result

@@ -1,0 +1,63 @@
+"""Alembic, once for every service.
+
+Each service's `migrations/env.py` calls `run_migrations(metadata)`. The
+version table lives inside the service's own schema, and the service's role
+runs its own migrations: it owns its schema and can reach no other.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import MetaData, create_engine, pool
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent
+
+
+def run_migrations(metadata: MetaData) -> None:
+    from alembic import context
+
+    schema = metadata.schema
+    url = context.config.attributes.get("url")
+    if url is None:
+        from services.kit import config
+
+        url = config.load().database_url(schema)
+
+    def include_name(name, type_, parent_names):
+        # only this service's schema exists for its role
+        return type_ != "schema" or name == schema
+
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=metadata, version_table_schema=schema, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=include_name,
+            compare_server_default=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def alembic_config(service: str, url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    cfg.attributes["url"] = url
+    return cfg
+
+
+def upgrade(service: str, url: str, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(service, url), revision)

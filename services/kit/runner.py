@@ -1,0 +1,37 @@
+"""Run one or more services: `python -m services.kit.runner org [member ...]`.
+
+Does what `nameko run` does (monkey-patch, start a ServiceRunner, stop cleanly
+on SIGTERM or Ctrl-C) with the config built from `HUIYUAN_*` variables
+instead of a YAML file, and JSON logs.
+"""
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()  # before anything opens a socket
+
+import importlib  # noqa: E402
+import sys  # noqa: E402
+
+from nameko.cli.run import run  # noqa: E402
+
+from services.kit import config, logs  # noqa: E402
+
+
+def service_class(name: str) -> type:
+    module = importlib.import_module(f"services.{name}.service")
+    return module.SERVICE
+
+
+def main(argv: list[str]) -> None:
+    names = argv or list(config.SERVICES)
+    unknown = [n for n in names if n not in config.SERVICES]
+    if unknown:
+        sys.exit(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(config.SERVICES)}")
+    settings = config.load()
+    logs.setup("+".join(names), settings.log_level, settings.log_json)
+    run([service_class(n) for n in names], settings.nameko_config())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

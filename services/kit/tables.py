@@ -1,0 +1,56 @@
+"""The kit's own tables, created in every service's schema.
+
+`outbox` holds events written in the business transaction until the relay
+publishes them; `inbox` remembers which events a service has handled;
+`idempotency_keys` remembers the first answer to a mutating request.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Integer, MetaData, String, Table, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+@dataclass(frozen=True)
+class KitTables:
+    outbox: Table
+    inbox: Table
+    idempotency: Table
+
+
+def define_kit_tables(metadata: MetaData) -> KitTables:
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger, Identity(), primary_key=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(80), nullable=False),
+        Column("chain_id", String(36)),
+        Column("payload", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("sent_at", DateTime(timezone=True)),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text),
+    )
+    # the relay only ever scans what is still unsent
+    Index("ix_outbox_unsent", outbox.c.seq, postgresql_where=text("sent_at IS NULL"))
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("source", String(40), nullable=False),
+        Column("event_type", String(80), nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    idempotency = Table(
+        "idempotency_keys",
+        metadata,
+        Column("scope", String(64), primary_key=True),
+        Column("key", String(200), primary_key=True),
+        Column("operation", String(80), nullable=False),
+        Column("request_hash", String(64), nullable=False),
+        Column("response", JSONB),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    return KitTables(outbox=outbox, inbox=inbox, idempotency=idempotency)

@@ -1,0 +1,1 @@
+"""Org service: chains, stores, staff, sign-in, chain settings, dictionaries."""

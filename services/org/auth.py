@@ -1,0 +1,175 @@
+"""Sign-in, sign-out, token checks and password changes (O-8)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from contracts.auth import FRANCHISEE, STORE_ROLES, Actor
+from contracts.errors import AccountLocked, HuiyuanError, NotAuthenticated, ValidationFailed
+from services.org import lockout, passwords, tokens
+from services.org.models import AccessLog, Chain, SignInSession, Staff, Store
+from services.org.views import iso
+
+WRONG_CREDENTIALS = "Wrong username or password."
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class SignInOutcome:
+    """Failures still write (the attempt counter, the access log), so the
+    caller commits first and raises `error` afterwards."""
+
+    result: dict | None = None
+    error: HuiyuanError | None = None
+
+
+def record_access(session: Session, event: str, username: str, staff: Staff | None, ip: str, user_agent: str, reason: str = "") -> None:
+    session.add(
+        AccessLog(
+            event=event,
+            username=username[:60],
+            staff_id=staff.id if staff else None,
+            chain_id=staff.chain_id if staff else None,
+            store_id=staff.store_id if staff else None,
+            ip=(ip or "")[:64],
+            user_agent=(user_agent or "")[:300],
+            reason=reason,
+        )
+    )
+
+
+def store_ids_of(session: Session, staff: Staff) -> list[str]:
+    if staff.role in STORE_ROLES:
+        return [staff.store_id]
+    if staff.role == FRANCHISEE:
+        return list(session.scalars(select(Store.id).where(Store.franchisee_id == staff.id).order_by(Store.code)))
+    return []
+
+
+def principal(session: Session, staff: Staff) -> dict:
+    return {
+        "staff_id": staff.id,
+        "chain_id": staff.chain_id,
+        "role": staff.role,
+        "store_ids": store_ids_of(session, staff),
+        "username": staff.username,
+        "display_name": staff.display_name,
+    }
+
+
+def sign_in(session: Session, username: str, password: str, ip: str, user_agent: str, ttl: timedelta) -> SignInOutcome:
+    now = now_utc()
+    username = username.strip().lower()
+    staff = session.scalars(select(Staff).where(Staff.username == username).with_for_update()).first()
+    if staff is None:
+        passwords.verify_password(None, password)  # same cost as a real miss
+        record_access(session, "sign_in_failed", username, None, ip, user_agent, "unknown username")
+        return SignInOutcome(error=NotAuthenticated(WRONG_CREDENTIALS))
+
+    state = lockout.LockState(staff.failed_attempts, staff.locked_until)
+    if lockout.is_locked(state, now):
+        record_access(session, "sign_in_failed", username, staff, ip, user_agent, "account locked")
+        return SignInOutcome(error=AccountLocked(f"Too many failed sign-ins; try again after {iso(staff.locked_until)}."))
+
+    if not passwords.verify_password(staff.password_hash, password):
+        state = lockout.after_failure(state, now)
+        staff.failed_attempts, staff.locked_until = state.failed_attempts, state.locked_until
+        record_access(session, "sign_in_failed", username, staff, ip, user_agent, "wrong password")
+        if lockout.is_locked(state, now):
+            record_access(session, "locked", username, staff, ip, user_agent, f"{lockout.MAX_FAILURES} failed sign-ins")
+            return SignInOutcome(error=AccountLocked(f"Too many failed sign-ins; try again after {iso(state.locked_until)}."))
+        return SignInOutcome(error=NotAuthenticated(WRONG_CREDENTIALS))
+
+    if staff.status != "active":
+        record_access(session, "sign_in_failed", username, staff, ip, user_agent, "account disabled")
+        return SignInOutcome(error=NotAuthenticated("This account is disabled."))
+    if staff.chain_id is not None:
+        chain = session.get(Chain, staff.chain_id)
+        if chain.status != "active":
+            record_access(session, "sign_in_failed", username, staff, ip, user_agent, "chain suspended")
+            return SignInOutcome(error=NotAuthenticated("This chain is suspended."))
+
+    staff.failed_attempts, staff.locked_until = 0, None
+    staff.last_sign_in_at = now
+    if passwords.needs_rehash(staff.password_hash):
+        staff.password_hash = passwords.hash_password(password)
+    token = tokens.new_token()
+    expires_at = now + ttl
+    session.add(
+        SignInSession(
+            staff_id=staff.id,
+            token_hash=tokens.token_hash(token),
+            expires_at=expires_at,
+            ip=(ip or "")[:64],
+            user_agent=(user_agent or "")[:300],
+        )
+    )
+    record_access(session, "sign_in", username, staff, ip, user_agent)
+    return SignInOutcome(result={"token": token, "expires_at": iso(expires_at), "principal": principal(session, staff)})
+
+
+def _live_session(session: Session, token: str) -> tuple[SignInSession, Staff] | None:
+    if not token or len(token) > 200:
+        return None
+    row = session.execute(
+        select(SignInSession, Staff)
+        .join(Staff, Staff.id == SignInSession.staff_id)
+        .where(
+            SignInSession.token_hash == tokens.token_hash(token),
+            SignInSession.revoked_at.is_(None),
+            SignInSession.expires_at > now_utc(),
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def authenticate(session: Session, token: str) -> dict:
+    """The principal behind a live token; every check is made on every call, so
+    sign-out, disabling and suspension take effect at once."""
+    live = _live_session(session, token)
+    if live is None:
+        raise NotAuthenticated("The token is missing, expired or revoked; sign in again.")
+    _, staff = live
+    if staff.status != "active":
+        raise NotAuthenticated("This account is disabled.")
+    if staff.chain_id is not None and session.scalar(select(Chain.status).where(Chain.id == staff.chain_id)) != "active":
+        raise NotAuthenticated("This chain is suspended.")
+    return principal(session, staff)
+
+
+def sign_out(session: Session, token: str, ip: str, user_agent: str) -> None:
+    live = _live_session(session, token)
+    if live is None:
+        raise NotAuthenticated("The token is missing, expired or revoked.")
+    signed_in, staff = live
+    signed_in.revoked_at = now_utc()
+    record_access(session, "sign_out", staff.username, staff, ip, user_agent)
+
+
+def revoke_all(session: Session, staff_id: str, keep_token: str | None = None) -> None:
+    stmt = update(SignInSession).where(SignInSession.staff_id == staff_id, SignInSession.revoked_at.is_(None))
+    if keep_token:
+        stmt = stmt.where(SignInSession.token_hash != tokens.token_hash(keep_token))
+    session.execute(stmt.values(revoked_at=now_utc()))
+
+
+def change_password(session: Session, actor: Actor, token: str, current: str, new: str) -> None:
+    staff = session.get(Staff, actor.staff_id, with_for_update=True)
+    if not passwords.verify_password(staff.password_hash, current):
+        raise ValidationFailed("The current password is wrong.", {"current_password": ["Wrong password."]})
+    set_password(session, staff, new, keep_token=token)
+
+
+def set_password(session: Session, staff: Staff, new: str, keep_token: str | None = None) -> None:
+    if new.strip().lower() == staff.username:
+        raise ValidationFailed(fields={"new_password": ["Must not be the username."]})
+    staff.password_hash = passwords.hash_password(new)
+    staff.password_changed_at = now_utc()
+    # other devices must sign in again with the new password
+    revoke_all(session, staff.id, keep_token=keep_token)
