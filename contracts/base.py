@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -101,9 +102,10 @@ class Page(Contract):
     after = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
+@cache
 def page_of(item_schema: type[Schema]) -> type[Schema]:
     """A response page schema: items plus the cursor of the next page (null at the end)."""
     return Contract.from_dict(
-        {"items": fields.List(fields.Nested(item_schema)), "next_cursor": fields.String(allow_none=True)},
+        {"items": fields.List(fields.Nested(item_schema), required=True), "next_cursor": fields.String(required=True, allow_none=True)},
         name=f"{item_schema.__name__.removesuffix('Schema')}Page",
     )

@@ -180,6 +180,10 @@ class Staff(Contract):
     created_at = fields.String(required=True)
 
 
+class StaffStatusChange(Contract):
+    status = fields.String(required=True, validate=validate.OneOf(STAFF_STATUSES))
+
+
 class StaffQuery(Page):
     store_id = Id()
     role = fields.String(validate=validate.OneOf(CHAIN_ROLES))
@@ -265,6 +269,15 @@ class PaymentMethod(Contract):
     code = fields.String(required=True)
     name = fields.String(required=True)
     active = fields.Boolean(required=True)
+
+
+# create and update contract of each dictionary, by its name in the URL
+DICTIONARY_CONTRACTS = {
+    "categories": (CategoryCreate, CategoryUpdate),
+    "items": (ItemCreate, ItemUpdate),
+    "payment_methods": (PaymentMethodCreate, PaymentMethodUpdate),
+}
+DICTIONARY_VIEWS = {"categories": Category, "items": Item, "payment_methods": PaymentMethod}
 
 
 class DictionaryQuery(Contract):

@@ -9,7 +9,9 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-SERVICES = ("org", "member", "wallet")
+from nameko.extensions import DependencyProvider
+
+SERVICES = ("org",)
 
 
 def _env(name: str, default: str) -> str:
@@ -82,3 +84,10 @@ def load() -> Settings:
         log_level=_env("HUIYUAN_LOG_LEVEL", Settings.log_level),
         log_json=_env("HUIYUAN_LOG_JSON", "1") not in ("0", "false", "no"),
     )
+
+
+class SettingsDependency(DependencyProvider):
+    """Injects the `Settings` the service was started with."""
+
+    def get_dependency(self, worker_ctx) -> Settings:
+        return self.container.config["HUIYUAN"]

@@ -69,3 +69,20 @@ def once(
     result = action()
     session.execute(update(table).where(table.c.scope == scope, table.c.key == key).values(response=result))
     return result
+
+
+def in_transaction(
+    session: Session,
+    table: Table,
+    *,
+    scope: str | None,
+    key: str,
+    operation: str,
+    request: Any,
+    action: Callable[[], Any],
+) -> Any:
+    """`once` in its own transaction: commit the change and its answer together,
+    or, if `action` raises, neither."""
+    check_key(key)  # before any work, so a missing key is refused at once
+    with session.begin():
+        return once(session, table, scope=scope, key=key, operation=operation, request=request, action=action)

@@ -61,3 +61,33 @@ def upgrade(service: str, url: str, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(service, url), revision)
+
+
+def revision(service: str, url: str, message: str) -> None:
+    """Autogenerate a revision of `service` from its models against `url`."""
+    from alembic import command
+
+    command.revision(alembic_config(service, url), message=message, autogenerate=True)
+
+
+def main(argv: list[str]) -> None:
+    """`python -m services.kit.migrations revision <service> <message>` (after
+    `make provision`, so the database is at head), or `upgrade <service>`."""
+    import sys
+
+    from services.kit import config
+
+    if len(argv) < 2 or argv[0] not in ("revision", "upgrade"):
+        sys.exit("usage: python -m services.kit.migrations revision <service> <message> | upgrade <service>")
+    settings = config.load()
+    url = settings.database_url(argv[1])
+    if argv[0] == "revision":
+        revision(argv[1], url, " ".join(argv[2:]) or "change")
+    else:
+        upgrade(argv[1], url)
+
+
+if __name__ == "__main__":
+    import sys as _sys
+
+    main(_sys.argv[1:])

@@ -1,0 +1,1 @@
+"""The HTTP gateway: Falcon under gunicorn, speaking RPC to the services."""

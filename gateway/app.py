@@ -1,0 +1,75 @@
+"""The Falcon application: `create_app(settings, rpc_pool)`."""
+from __future__ import annotations
+
+import falcon
+
+from gateway import errors, middleware
+from gateway.openapi import build_spec, reference_page
+from gateway.operations import API, Operation, OperationResource
+from gateway.routes import all_operations
+from gateway.rpc import RpcPool
+from services.kit import config as kit_config
+from services.kit.config import Settings
+
+
+class Health:
+    """The process is up; says nothing about what it depends on."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"status": "ok"}
+
+
+class Ready:
+    """The broker is reachable and every service answers a ping."""
+
+    def __init__(self, rpc_pool: RpcPool, services: tuple[str, ...]) -> None:
+        self.rpc_pool = rpc_pool
+        self.services = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        checks = {}
+        for service in self.services:
+            try:
+                self.rpc_pool.call(service, "ping", correlation_id=req.context.request_id)
+                checks[service] = "ok"
+            except Exception as exc:  # noqa: BLE001 - reported, not raised
+                checks[service] = getattr(exc, "error_code", "error")
+        ready = all(v == "ok" for v in checks.values())
+        resp.status = 200 if ready else 503
+        resp.media = {"status": "ready" if ready else "not_ready", "services": checks}
+
+
+class OpenApi:
+    def __init__(self, document: dict) -> None:
+        self.document = document
+        self.page = reference_page(document)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.document
+
+    def on_get_docs(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = self.page
+
+
+def _group_by_path(operations: list[Operation]) -> dict[str, list[Operation]]:
+    by_path: dict[str, list[Operation]] = {}
+    for op in operations:
+        by_path.setdefault(op.full_path, []).append(op)
+    return by_path
+
+
+def create_app(settings: Settings, rpc_pool: RpcPool | None = None, *, validate_responses: bool = False) -> falcon.App:
+    rpc_pool = rpc_pool or RpcPool(settings)
+    app = falcon.App(middleware=[middleware.RequestId(), middleware.Authentication(rpc_pool)])
+    app.req_options.strip_url_path_trailing_slash = True
+    errors.install(app)
+    operations = all_operations()
+    for path, ops in _group_by_path(operations).items():
+        app.add_route(path, OperationResource(ops, rpc_pool, validate_responses))
+    app.add_route("/health", Health())
+    app.add_route("/ready", Ready(rpc_pool, kit_config.SERVICES))
+    docs = OpenApi(build_spec(operations))
+    app.add_route(f"{API}/openapi.json", docs)
+    app.add_route(f"{API}/docs", docs, suffix="docs")
+    return app

@@ -1,0 +1,165 @@
+"""Every HTTP operation described once, as data.
+
+An `Operation` names its method and path, the contracts of its query, body
+and answer, who may call it, and the RPC it makes. The same list builds the
+routes, runs the checks every endpoint shares (sign-in, role, chain and store
+scope, validation, the Idempotency-Key) and writes the OpenAPI document, so
+the three cannot drift apart.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import falcon
+from marshmallow import Schema
+
+from contracts.auth import Actor
+from contracts.base import load
+from contracts.errors import BadRequest, HuiyuanError, NotFound
+from gateway.rpc import RpcPool
+from services.kit.idempotency import MAX_KEY_LENGTH
+
+API = "/api/v1"
+_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass
+class Call:
+    """What an operation's handler gets: the caller and the validated request."""
+
+    rpc_pool: RpcPool
+    correlation_id: str
+    actor: Actor | None
+    token: str | None
+    params: dict[str, str]
+    query: dict[str, Any]
+    body: dict[str, Any]
+    idempotency_key: str | None
+    ip: str
+    user_agent: str
+
+    @property
+    def who(self) -> dict:
+        return self.actor.to_dict() if self.actor else {}
+
+    def rpc(self, service: str, method: str, *args: Any) -> Any:
+        return self.rpc_pool.call(service, method, *args, correlation_id=self.correlation_id)
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str  # below /api/v1, with {name} parameters
+    summary: str
+    tag: str
+    handler: Callable[[Call], Any]
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    response: type[Schema] | None = None
+    many: bool = False
+    status: int = 200
+    public: bool = False
+    roles: tuple[str, ...] | None = None  # None: anyone signed in
+    needs_key: bool = False  # state-changing POST: Idempotency-Key required
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def full_path(self) -> str:
+        return API + self.path
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__ if self.handler.__name__ != "<lambda>" else self.summary
+
+
+def _query_params(req: falcon.Request) -> dict:
+    # a repeated parameter keeps its last value; lists are not part of any query contract
+    return {k: (v[-1] if isinstance(v, list) else v) for k, v in req.params.items()}
+
+
+def _check_ids(params: dict[str, str]) -> None:
+    for name, value in params.items():
+        if name.endswith("_id") and not _ID.match(value):
+            raise NotFound(f"No such {name.removesuffix('_id')}.", {name: ["Not a valid id."]})
+
+
+def _scope(actor: Actor, params: dict[str, str], query: dict) -> None:
+    """Coarse tenancy and store scoping; the service checks again (non-negotiable 8)."""
+    chain_id = params.get("chain_id")
+    if chain_id is not None:
+        actor.require_chain(chain_id)
+        store_id = params.get("store_id") or query.get("store_id")
+        if store_id is not None:
+            actor.require_store(chain_id, store_id)
+
+
+def _body(req: falcon.Request) -> dict:
+    media = req.get_media(default_when_empty={})
+    if not isinstance(media, dict):
+        raise BadRequest("The body must be a JSON object.", {"_schema": ["Expected a JSON object."]})
+    return media
+
+
+def _idempotency_key(req: falcon.Request) -> str:
+    key = req.get_header("Idempotency-Key")
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise BadRequest(
+            "This request changes state: send an Idempotency-Key header, so a retry cannot apply it twice.",
+            {"Idempotency-Key": [f"Required, 1 to {MAX_KEY_LENGTH} characters."]},
+        )
+    return key
+
+
+class OperationResource:
+    """A Falcon resource serving every operation of one path."""
+
+    def __init__(self, operations: list[Operation], rpc_pool: RpcPool, validate_responses: bool) -> None:
+        self.operations = {op.method: op for op in operations}
+        self.rpc_pool = rpc_pool
+        self.validate_responses = validate_responses
+        for method in self.operations:
+            setattr(self, f"on_{method.lower()}", self._respond)
+
+    def operation(self, method: str) -> Operation | None:
+        return self.operations.get(method)
+
+    def _respond(self, req: falcon.Request, resp: falcon.Response, **params: str) -> None:
+        op = self.operations[req.method]
+        _check_ids(params)
+        actor: Actor | None = req.context.get("actor")
+        query = _query_params(req)
+        if op.query is not None:
+            load(op.query, query)  # refuse bad parameters here, with the field named
+        elif query:
+            raise BadRequest(fields={k: ["Unknown parameter."] for k in query})
+        body = _body(req) if op.body is not None else {}
+        if op.body is not None:
+            load(op.body, body)
+        if actor is not None:
+            if op.roles is not None:
+                actor.require_role(*op.roles)
+            _scope(actor, params, query)
+        call = Call(
+            rpc_pool=self.rpc_pool,
+            correlation_id=req.context.request_id,
+            actor=actor,
+            token=req.context.get("token"),
+            params=params,
+            query=query,
+            body=body,
+            idempotency_key=_idempotency_key(req) if op.needs_key else None,
+            ip=req.access_route[0] if req.access_route else (req.remote_addr or ""),
+            user_agent=req.user_agent or "",
+        )
+        result = op.handler(call)
+        resp.status = op.status
+        if op.status == 204:
+            return
+        if self.validate_responses and op.response is not None:
+            errors = op.response(many=op.many).validate(result)
+            if errors:
+                raise HuiyuanError(f"response of {op.method} {op.path} breaks its contract: {errors}")
+        resp.media = result

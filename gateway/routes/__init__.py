@@ -1,0 +1,9 @@
+"""The HTTP operations of each service, as `Operation` lists."""
+from __future__ import annotations
+
+from gateway.operations import Operation
+from gateway.routes import org
+
+
+def all_operations() -> list[Operation]:
+    return [*org.OPERATIONS]

@@ -1,0 +1,114 @@
+"""A thin HTTP client for tests, and builders for a chain with its people."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from falcon import testing
+
+DEFAULT_PASSWORD = "correct-horse-battery"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Api:
+    """Calls the gateway as one signed-in person (or nobody)."""
+
+    client: testing.TestClient
+    token: str | None
+    principal: dict = field(default_factory=dict)
+
+    @classmethod
+    def sign_in(cls, client: testing.TestClient, username: str, password: str = DEFAULT_PASSWORD) -> Api:
+        result = client.simulate_post("/api/v1/auth/sign-in", json={"username": username, "password": password})
+        assert result.status_code == 200, result.text
+        return cls(client, result.json["token"], result.json["principal"])
+
+    def headers(self, key: str | None = None, extra: dict | None = None) -> dict:
+        headers = {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if key:
+            headers["Idempotency-Key"] = key
+        headers.update(extra or {})
+        return headers
+
+    def get(self, path: str, params: dict | None = None) -> testing.Result:
+        return self.client.simulate_get(f"/api/v1{path}", params=params, headers=self.headers())
+
+    def post(self, path: str, body: Any = None, key: str | None = "auto", headers: dict | None = None) -> testing.Result:
+        key = uuid.uuid4().hex if key == "auto" else key
+        kwargs = {"json": body} if body is not None else {}
+        return self.client.simulate_post(f"/api/v1{path}", headers=self.headers(key, headers), **kwargs)
+
+    def patch(self, path: str, body: Any) -> testing.Result:
+        return self.client.simulate_patch(f"/api/v1{path}", json=body, headers=self.headers())
+
+    def as_user(self, username: str, password: str = DEFAULT_PASSWORD) -> Api:
+        return Api.sign_in(self.client, username, password)
+
+
+def ok(result: testing.Result, status: int = 200) -> Any:
+    assert result.status_code == status, f"{result.status_code}: {result.text}"
+    return result.json
+
+
+def error(result: testing.Result, status: int) -> dict:
+    assert result.status_code == status, f"{result.status_code}: {result.text}"
+    return result.json["error"]
+
+
+@dataclass
+class ChainWorld:
+    """A chain with an HQ admin, two direct stores with a manager and a cashier
+    each, and a franchisee owning a third store."""
+
+    chain: dict
+    hq: Api
+    stores: dict[str, dict]
+    usernames: dict[str, str]
+
+    @property
+    def id(self) -> str:
+        return self.chain["id"]
+
+    def path(self, rest: str = "") -> str:
+        return f"/chains/{self.id}{rest}"
+
+
+def build_chain(admin: Api, *, requires_store_approval: bool = False) -> ChainWorld:
+    hq_name = unique("hq")
+    chain = ok(
+        admin.post(
+            "/chains",
+            {
+                "code": unique("C"),
+                "name": "洗车连锁 Wash Chain",
+                "requires_store_approval": requires_store_approval,
+                "hq_admin": {"username": hq_name, "display_name": "HQ Admin", "password": DEFAULT_PASSWORD},
+            },
+        ),
+        201,
+    )
+    hq = admin.as_user(hq_name)
+    base = f"/chains/{chain['id']}"
+    usernames = {"hq": hq_name}
+    stores = {}
+    for label in ("A", "B"):
+        stores[label] = ok(hq.post(f"{base}/stores", {"code": unique(label), "name": f"Store {label}", "kind": "direct"}), 201)
+        for role in ("store_manager", "cashier"):
+            name = unique(f"{role[:3]}{label.lower()}")
+            ok(hq.post(f"{base}/staff", {"username": name, "display_name": f"{role} {label}", "role": role,
+                                        "store_id": stores[label]["id"], "password": DEFAULT_PASSWORD}), 201)
+            usernames[f"{role}_{label}"] = name
+    franchisee = unique("fr")
+    ok(hq.post(f"{base}/staff", {"username": franchisee, "display_name": "Franchisee", "role": "franchisee",
+                                 "password": DEFAULT_PASSWORD}), 201)
+    usernames["franchisee"] = franchisee
+    fr = hq.as_user(franchisee)
+    stores["F"] = ok(fr.post(f"{base}/stores", {"code": unique("F"), "name": "Franchise store", "kind": "franchise"}), 201)
+    return ChainWorld(chain, hq, stores, usernames)
