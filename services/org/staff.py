@@ -18,12 +18,12 @@ def staff_facts(staff: Staff) -> policy.StaffFacts:
     return policy.StaffFacts(staff.id, staff.chain_id, staff.role, staff.store_id)
 
 
-def _store_in_chain(session: Session, chain_id: str, store_id: str | None, field: str = "store_id") -> Store | None:
+def _store_in_scope(session: Session, actor: Actor, chain_id: str, store_id: str | None) -> Store | None:
     if store_id is None:
         return None
     store = session.get(Store, store_id)
-    if store is None or store.chain_id != chain_id:
-        raise ValidationFailed(fields={field: ["No such store in this chain."]})
+    if store is None or store.chain_id != chain_id or not policy.can_see_store(actor, store_facts(store)):
+        raise NotFound("No such store in your scope.", {"store_id": ["Not a store of this chain you can see."]})
     return store
 
 
@@ -57,7 +57,7 @@ def _require_assignable(actor: Actor, role: str, store: Store | None) -> None:
 
 def create(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, data: dict) -> dict:
     get_chain(session, actor, chain_id)
-    store = _store_in_chain(session, chain_id, data.get("store_id"))
+    store = _store_in_scope(session, actor, chain_id, data.get("store_id"))
     _require_assignable(actor, data["role"], store)
     if session.scalar(select(Staff.id).where(Staff.username == data["username"])):
         raise AlreadyExists(fields={"username": ["This username is taken."]})
@@ -110,7 +110,7 @@ def update(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, 
     if "role" in data or "store_id" in data:
         role = data.get("role", staff.role)
         store_id = data["store_id"] if "store_id" in data else (staff.store_id if role in STORE_ROLES else None)
-        store = _store_in_chain(session, chain_id, store_id)
+        store = _store_in_scope(session, actor, chain_id, store_id)
         _require_assignable(actor, role, store)
         if staff.role == FRANCHISEE and role != FRANCHISEE and session.scalar(
             select(Store.id).where(Store.franchisee_id == staff.id).limit(1)

@@ -1,0 +1,123 @@
+"""Sign-in, lockout, revocation and the access log (O-8)."""
+import pytest
+
+from tests.helpers import DEFAULT_PASSWORD, Api, build_chain, error, ok
+
+pytestmark = pytest.mark.integration
+
+
+def sign_in(client, username, password, agent="pytest-agent/1.0"):
+    return client.simulate_post(
+        "/api/v1/auth/sign-in",
+        json={"username": username, "password": password},
+        headers={"User-Agent": agent},
+    )
+
+
+def test_wrong_password_five_times_locks_even_the_right_password_out(admin, client):
+    world = build_chain(admin)
+    cashier = world.usernames["cashier_A"]
+    for _ in range(4):
+        assert error(sign_in(client, cashier, "wrong-password-x"), 401)["code"] == "not_authenticated"
+    fifth = error(sign_in(client, cashier, "wrong-password-x"), 403)
+    assert fifth["code"] == "account_locked"
+    # locked: the right password is refused too, and says why
+    assert error(sign_in(client, cashier, DEFAULT_PASSWORD), 403)["code"] == "account_locked"
+    staff = ok(world.hq.get(world.path("/staff"), {"role": "cashier", "store_id": world.stores["A"]["id"]}))["items"]
+    assert staff[0]["locked_until"] is not None
+    # the manager lifts the lock; the right password works again
+    ok(world.hq.post(world.path(f"/staff/{staff[0]['id']}/unlock")))
+    assert sign_in(client, cashier, DEFAULT_PASSWORD).status_code == 200
+
+
+def test_a_success_resets_the_failure_count(admin, client):
+    world = build_chain(admin)
+    cashier = world.usernames["cashier_B"]
+    for _ in range(4):
+        error(sign_in(client, cashier, "wrong-password-x"), 401)
+    ok(sign_in(client, cashier, DEFAULT_PASSWORD))
+    for _ in range(4):
+        error(sign_in(client, cashier, "wrong-password-x"), 401)
+    # 4 + 4 failures with a success between: still not locked
+    ok(sign_in(client, cashier, DEFAULT_PASSWORD))
+
+
+def test_unknown_user_and_wrong_password_look_the_same(client):
+    unknown = error(sign_in(client, "nobody-here", "whatever-pass"), 401)
+    assert unknown["message"] == "Wrong username or password."
+
+
+def test_sign_out_revokes_the_token_at_once(admin, client):
+    world = build_chain(admin)
+    cashier = world.hq.as_user(world.usernames["cashier_A"])
+    ok(cashier.get("/auth/me"))
+    assert cashier.post("/auth/sign-out", key=None).status_code == 204
+    assert error(cashier.get("/auth/me"), 401)["code"] == "not_authenticated"
+
+
+def test_disabling_a_staff_member_ends_their_sessions_at_once(admin):
+    world = build_chain(admin)
+    cashier = world.hq.as_user(world.usernames["cashier_A"])
+    cashier_id = cashier.principal["staff_id"]
+    manager = world.hq.as_user(world.usernames["store_manager_A"])
+    disabled = ok(manager.post(world.path(f"/staff/{cashier_id}/disable")))
+    assert disabled["status"] == "disabled"
+    error(cashier.get("/auth/me"), 401)
+    assert error(world.hq.client.simulate_post(
+        "/api/v1/auth/sign-in", json={"username": world.usernames["cashier_A"], "password": DEFAULT_PASSWORD}
+    ), 401)["message"] == "This account is disabled."
+    ok(manager.post(world.path(f"/staff/{cashier_id}/enable")))
+    ok(world.hq.as_user(world.usernames["cashier_A"]).get("/auth/me"))
+
+
+def test_password_change_needs_the_current_one_and_signs_out_other_devices(admin, client):
+    world = build_chain(admin)
+    name = world.usernames["cashier_A"]
+    phone, laptop = Api.sign_in(client, name), Api.sign_in(client, name)
+    wrong = error(phone.post("/auth/password", {"current_password": "nope-nope-nope", "new_password": "a-new-secret-1"}, key=None), 422)
+    assert "current_password" in wrong["fields"]
+    short = error(phone.post("/auth/password", {"current_password": DEFAULT_PASSWORD, "new_password": "short"}, key=None), 422)
+    assert "new_password" in short["fields"]
+    assert phone.post("/auth/password", {"current_password": DEFAULT_PASSWORD, "new_password": "a-new-secret-1"}, key=None).status_code == 204
+    ok(phone.get("/auth/me"))  # this device stays signed in
+    error(laptop.get("/auth/me"), 401)  # the other one does not
+    ok(sign_in(client, name, "a-new-secret-1"))
+    error(sign_in(client, name, DEFAULT_PASSWORD), 401)
+
+
+def test_access_log_records_sign_in_failure_and_sign_out_with_ip_and_agent(admin, client):
+    world = build_chain(admin)
+    name = world.usernames["cashier_B"]
+    error(sign_in(client, name, "wrong-password-x", agent="till-7"), 401)
+    token = ok(sign_in(client, name, DEFAULT_PASSWORD, agent="till-7"))["token"]
+    Api(client, token).post("/auth/sign-out", key=None, headers={"User-Agent": "till-7"})
+    entries = ok(world.hq.get(world.path("/access-log"), {"limit": 200}))["items"]
+    mine = [e for e in entries if e["username"] == name]
+    assert [e["event"] for e in mine] == ["sign_out", "sign_in", "sign_in_failed"]  # newest first
+    assert all(e["user_agent"] == "till-7" and e["ip"] for e in mine)
+    assert mine[2]["reason"] == "wrong password"
+    # a store manager of store A sees store A's log, not store B's cashier
+    manager_a = world.hq.as_user(world.usernames["store_manager_A"])
+    seen = ok(manager_a.get(world.path("/access-log"), {"limit": 200}))["items"]
+    assert not [e for e in seen if e["username"] == name]
+    # a cashier may not read the log at all
+    cashier = world.hq.as_user(name)
+    assert error(cashier.get(world.path("/access-log")), 403)["code"] == "forbidden"
+
+
+def test_missing_or_bad_token_is_401(anon, client):
+    assert error(anon.get("/auth/me"), 401)["code"] == "not_authenticated"
+    bad = client.simulate_get("/api/v1/auth/me", headers={"Authorization": "Bearer not-a-token"})
+    assert error(bad, 401)["code"] == "not_authenticated"
+    assert bad.headers.get("WWW-Authenticate") == "Bearer"
+
+
+def test_suspending_a_chain_signs_its_staff_out(admin):
+    world = build_chain(admin)
+    cashier = world.hq.as_user(world.usernames["cashier_A"])
+    # HQ may not suspend its own chain; the platform admin may
+    assert error(world.hq.patch(world.path(), {"status": "suspended"}), 403)["fields"] == {"status": ["Platform admin only."]}
+    ok(admin.patch(world.path(), {"status": "suspended"}))
+    assert error(cashier.get("/auth/me"), 401)["message"] == "This chain is suspended."
+    ok(admin.patch(world.path(), {"status": "active"}))
+    ok(cashier.get("/auth/me"))
