@@ -18,7 +18,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.errors import HuiyuanError, ServiceTimeout, ServiceUnavailable
 from services.kit.config import Settings
-from services.kit.logs import CORRELATION_KEY
+from services.kit.logs import CORRELATION_KEY, new_correlation_id
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class RpcPool:
         except Exception as exc:  # noqa: BLE001 - broker down
             log.warning("cannot reach the broker: %r", exc)
             raise ServiceUnavailable("The message broker is not reachable; try again shortly.") from None
-        runner._worker_ctx.data[CORRELATION_KEY] = correlation_id
+        runner._worker_ctx.data[CORRELATION_KEY] = correlation_id or new_correlation_id()
         keep = True
         try:
             return getattr(getattr(proxy, service), method)(*args)

@@ -71,13 +71,12 @@ def setup(component: str, level: str = "INFO", as_json: bool = True) -> None:
 class CorrelationId(DependencyProvider):
     """Makes the worker's correlation id available to logs, RPCs and events."""
 
-    def worker_setup(self, worker_ctx) -> None:
+    def get_dependency(self, worker_ctx) -> str:
+        # nameko injects dependencies before `worker_setup`, so the id is settled here
         correlation_id = worker_ctx.data.get(CORRELATION_KEY) or new_correlation_id()
         worker_ctx.data[CORRELATION_KEY] = correlation_id
         set_correlation_id(correlation_id)
-
-    def get_dependency(self, worker_ctx) -> str:
-        return worker_ctx.data[CORRELATION_KEY]
+        return correlation_id
 
     def worker_teardown(self, worker_ctx) -> None:
         set_correlation_id(None)

@@ -11,6 +11,11 @@ from pathlib import Path
 from sqlalchemy import MetaData, create_engine, pool
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent
+# The role's own search_path is its schema, and alembic would then see that
+# schema as the nameless default and compare it against "schema.table" models
+# as if they were different tables. Migrating with the search path elsewhere
+# keeps every name schema-qualified on both sides.
+NEUTRAL_SEARCH_PATH = {"options": "-c search_path=public"}
 
 
 def run_migrations(metadata: MetaData) -> None:
@@ -24,7 +29,7 @@ def run_migrations(metadata: MetaData) -> None:
         url = config.load().database_url(schema)
 
     def include_name(name, type_, parent_names):
-        # only this service's schema exists for its role
+        # only this service's schema is its business
         return type_ != "schema" or name == schema
 
     if context.is_offline_mode():
@@ -33,7 +38,7 @@ def run_migrations(metadata: MetaData) -> None:
             context.run_migrations()
         return
 
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=NEUTRAL_SEARCH_PATH)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

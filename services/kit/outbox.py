@@ -34,10 +34,15 @@ MAX_BACKOFF_SECONDS = 15.0
 class OutboxWriter:
     """What a worker sees: `add(session, type, data, chain_id=...)`."""
 
-    def __init__(self, table: Table, source: str, correlation_id: str | None) -> None:
+    def __init__(self, table: Table, source: str, context_data: dict | None = None) -> None:
         self.table = table
         self.source = source
-        self.correlation_id = correlation_id
+        # read when an event is added: the worker's correlation id may be settled after injection
+        self.context_data = context_data if context_data is not None else {}
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self.context_data.get(CORRELATION_KEY)
 
     def add(self, session: Session, event_type: str, data: dict, *, chain_id: str | None) -> dict:
         event = contracts_events.envelope(
@@ -127,7 +132,7 @@ class Outbox(DependencyProvider):
         self.engine.dispose()
 
     def get_dependency(self, worker_ctx) -> OutboxWriter:
-        return OutboxWriter(self.table, self.container.service_name, worker_ctx.data.get(CORRELATION_KEY))
+        return OutboxWriter(self.table, self.container.service_name, worker_ctx.data)
 
     def worker_teardown(self, worker_ctx) -> None:
         # the worker's transaction is over: publish what it committed now

@@ -1,0 +1,182 @@
+"""The platform underneath: schema isolation, migrations, outbox, inbox, idempotency."""
+import json
+import uuid
+
+import eventlet
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from kombu import Connection, Exchange, Queue
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import ProgrammingError
+
+from contracts.events import Event
+from services.kit import config, inbox, migrations, outbox
+from services.kit.db import make_engine
+from services.org.models import Base as OrgBase
+from services.org.models import kit as org_kit
+from tests.helpers import build_chain, ok, unique
+
+pytestmark = pytest.mark.integration
+
+
+def metadata_of(service):
+    module = __import__(f"services.{service}.models", fromlist=["Base"])
+    return module.Base.metadata
+
+
+@pytest.fixture
+def admin_engine(provisioned):
+    engine = create_engine(provisioned.admin_url(provisioned.db_name))
+    yield engine
+    engine.dispose()
+
+
+def test_a_service_role_cannot_read_another_schema(provisioned, admin_engine):
+    # a schema of another owner, as every other service's schema is to org
+    with admin_engine.begin() as conn:
+        conn.execute(text("DO $$ BEGIN CREATE ROLE huiyuan_probe NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+        conn.execute(text("CREATE SCHEMA IF NOT EXISTS probe AUTHORIZATION huiyuan_probe"))
+        conn.execute(text("CREATE TABLE IF NOT EXISTS probe.secrets (v text)"))
+    schemas = ["probe", *[s for s in config.SERVICES if s != "org"]]
+    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="isolation-test")
+    try:
+        for schema in schemas:
+            table = "secrets" if schema == "probe" else "outbox"
+            with engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied for schema"):
+                conn.execute(text(f"SELECT * FROM {schema}.{table}"))
+        with engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied for schema public"):
+            conn.execute(text("CREATE TABLE public.sneaky (v int)"))
+        with engine.connect() as conn:  # its own schema, by search_path
+            assert conn.execute(text("SELECT count(*) FROM chains")).scalar() >= 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("service", config.SERVICES)
+def test_migrations_match_the_models(provisioned, service):
+    engine = create_engine(provisioned.database_url(service), connect_args=migrations.NEUTRAL_SEARCH_PATH)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_schemas": True,
+                    "include_name": lambda name, type_, parent: type_ != "schema" or name == service,
+                    "compare_server_default": True,
+                    "version_table_schema": service,
+                },
+            )
+            assert compare_metadata(context, metadata_of(service)) == []
+    finally:
+        engine.dispose()
+
+
+def test_committed_events_are_published_with_the_request_id(provisioned, admin, client):
+    exchange = Exchange("org.events", type="topic", durable=True)
+    probe = Queue(f"probe-{uuid.uuid4().hex}", exchange, routing_key="chain_created", auto_delete=True)
+    with Connection(provisioned.amqp_uri) as conn:
+        with conn.SimpleQueue(probe) as queue:
+            result = client.simulate_post(
+                "/api/v1/chains",
+                json={"code": unique("EV"), "name": "Evented"},
+                headers={"Authorization": f"Bearer {admin.token}", "Idempotency-Key": uuid.uuid4().hex,
+                         "X-Request-Id": "req-outbox-1"},
+            )
+            chain = ok(result, 201)
+            deadline = eventlet.Timeout(10)
+            try:
+                while True:
+                    message = queue.get(timeout=10)
+                    message.ack()
+                    payload = message.payload if isinstance(message.payload, dict) else json.loads(message.payload)
+                    if payload["data"]["chain_id"] == chain["id"]:
+                        break
+            finally:
+                deadline.cancel()
+    assert payload["source"] == "org" and payload["type"] == "chain_created"
+    assert payload["correlation_id"] == "req-outbox-1"
+    assert payload["chain_id"] == chain["id"]
+
+
+def test_relay_keeps_events_while_the_broker_is_away(provisioned):
+    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="relay-test")
+    table = org_kit.outbox
+    try:
+        writer = outbox.OutboxWriter(table, "org", {"correlation_id": "corr-1"})
+        from sqlalchemy.orm import Session
+
+        chain_id = str(uuid.uuid4())
+        data = {"chain_id": chain_id, "code": "X", "name": "X", "currency": "CNY", "time_zone": "Asia/Shanghai"}
+        with Session(engine) as session, session.begin():
+            event = writer.add(session, "chain_created", data, chain_id=chain_id)
+
+        def broker_down(payload, event_type):
+            raise ConnectionError("broker unreachable")
+
+        # only this test's row, so the running relay's rows are not touched
+        only_mine = table.select().where(table.c.event_id == event["id"])
+        with pytest.raises(ConnectionError):
+            _relay_one(engine, table, event["id"], broker_down)
+        with engine.connect() as conn:
+            row = conn.execute(only_mine).one()
+        assert row.sent_at is None and row.attempts == 1 and "broker unreachable" in row.last_error
+
+        published = []
+        _relay_one(engine, table, event["id"], lambda payload, event_type: published.append((event_type, payload["id"])))
+        with engine.connect() as conn:
+            assert conn.execute(only_mine).one().sent_at is not None
+        assert published == [("chain_created", event["id"])]
+    finally:
+        engine.dispose()
+
+
+def _relay_one(engine, table, event_id, publish):
+    """relay_batch restricted to one row (the live relay of the test services shares the table)."""
+    def only(payload, event_type):
+        if payload["id"] == event_id:
+            publish(payload, event_type)
+        else:
+            raise _Skip()
+
+    try:
+        return outbox.relay_batch(engine, table, only)
+    except _Skip:
+        return 0
+
+
+class _Skip(Exception):
+    pass
+
+
+def test_inbox_accepts_an_event_once(provisioned):
+    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="inbox-test")
+    event = Event(str(uuid.uuid4()), "member", "member_enrolled", 1, "2026-01-01T00:00:00+00:00", None, None, {})
+    from sqlalchemy.orm import Session
+
+    try:
+        with Session(engine) as session, session.begin():
+            assert inbox.first_delivery(session, org_kit.inbox, event) is True
+        with Session(engine) as session, session.begin():
+            assert inbox.first_delivery(session, org_kit.inbox, event) is False
+        with engine.connect() as conn:
+            count = conn.execute(select(org_kit.inbox.c.event_id).where(org_kit.inbox.c.event_id == event.id)).all()
+        assert len(count) == 1
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_requests_with_one_key_create_one_store(admin, rpc_pool):
+    world = build_chain(admin)
+    key = uuid.uuid4().hex
+    body = {"code": unique("C"), "name": "Concurrent", "kind": "direct"}
+    actor = world.hq.principal
+    pool = eventlet.GreenPool(8)
+    results = list(pool.imap(lambda _: rpc_pool.call("org", "create_store", actor, world.id, body, key), range(8)))
+    assert len({r["id"] for r in results}) == 1
+    codes = [s["code"] for s in ok(world.hq.get(world.path("/stores"), {"limit": 200}))["items"]]
+    assert codes.count(body["code"]) == 1
+
+
+def test_org_metadata_is_in_its_own_schema():
+    assert {t.schema for t in OrgBase.metadata.tables.values()} == {"org"}
