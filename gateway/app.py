@@ -59,7 +59,14 @@ def _group_by_path(operations: list[Operation]) -> dict[str, list[Operation]]:
     return by_path
 
 
-def create_app(settings: Settings, rpc_pool: RpcPool | None = None, *, validate_responses: bool = False) -> falcon.App:
+def create_app(
+    settings: Settings,
+    rpc_pool: RpcPool | None = None,
+    *,
+    services: tuple[str, ...] = kit_config.SERVICES,
+    validate_responses: bool = False,
+) -> falcon.App:
+    """The gateway; `validate_responses` checks every answer against its contract (tests turn it on)."""
     rpc_pool = rpc_pool or RpcPool(settings)
     app = falcon.App(middleware=[middleware.RequestId(), middleware.Authentication(rpc_pool)])
     app.req_options.strip_url_path_trailing_slash = True
@@ -68,7 +75,7 @@ def create_app(settings: Settings, rpc_pool: RpcPool | None = None, *, validate_
     for path, ops in _group_by_path(operations).items():
         app.add_route(path, OperationResource(ops, rpc_pool, validate_responses))
     app.add_route("/health", Health())
-    app.add_route("/ready", Ready(rpc_pool, kit_config.SERVICES))
+    app.add_route("/ready", Ready(rpc_pool, services))
     docs = OpenApi(build_spec(operations))
     app.add_route(f"{API}/openapi.json", docs)
     app.add_route(f"{API}/docs", docs, suffix="docs")
