@@ -23,7 +23,9 @@ AMQP_PORT="${HUIYUAN_AMQP_PORT:-5672}"
 WAIT="${HUIYUAN_SERVER_WAIT:-60}"
 
 INSTALL_HINT="install them with:  apt-get install -y postgresql rabbitmq-server
-or run them in containers:  docker compose up -d postgres rabbitmq"
+or run them in containers:  docker compose up -d postgres rabbitmq
+  (from the repo root; compose needs the keys: python deploy/ensure_env.py, then
+   docker compose --env-file var/huiyuan.env up -d postgres rabbitmq)"
 
 # True when something accepts TCP connections on host:port (bash's /dev/tcp, so
 # no netcat is needed). The subshell keeps the descriptor from leaking.
