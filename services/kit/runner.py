@@ -6,7 +6,9 @@ instead of a YAML file, and JSON logs.
 """
 from __future__ import annotations
 
-import eventlet
+import services  # noqa: F401 - quiets eventlet's import-time notice
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # before anything opens a socket
 
