@@ -6,6 +6,7 @@ the envelope and loads `data` with the same schema.
 """
 from __future__ import annotations
 
+import importlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -64,6 +65,12 @@ def event(source: str, type_: str, version: int = 1) -> Callable[[type[Schema]],
 
 
 def spec(source: str, type_: str) -> EventSpec:
+    if (source, type_) not in REGISTRY:
+        # each source declares its events in contracts/<source>.py
+        try:
+            importlib.import_module(f"contracts.{source}")
+        except ModuleNotFoundError:
+            pass
     try:
         return REGISTRY[(source, type_)]
     except KeyError:

@@ -1,0 +1,32 @@
+"""`make demo` seeds a chain people can sign in to at once."""
+import pytest
+from sqlalchemy.orm import Session
+
+from deploy import demo
+from services.kit.db import make_engine
+from tests.helpers import Api, ok
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_chain_is_seeded_once_and_its_people_can_work(provisioned, client):
+    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="demo-test")
+    try:
+        with Session(engine) as session, session.begin():
+            first = demo.seed(session)
+        with Session(engine) as session, session.begin():
+            second = demo.seed(session)
+    finally:
+        engine.dispose()
+    assert (first, second) == (True, False)
+    hq = Api.sign_in(client, "demo.hq", demo.PASSWORD)
+    chain_id = hq.principal["chain_id"]
+    stores = ok(hq.get(f"/chains/{chain_id}/stores"))["items"]
+    assert sorted((s["code"], s["kind"]) for s in stores) == [("east", "franchise"), ("north", "direct"), ("south", "direct")]
+    assert len(ok(hq.get(f"/chains/{chain_id}/items"))["items"]) == len(demo.ITEMS)
+    assert len(ok(hq.get(f"/chains/{chain_id}/payment-methods"))["items"]) == 4
+    cashier = Api.sign_in(client, "demo.east.cashier", demo.PASSWORD)
+    east = next(s["id"] for s in stores if s["code"] == "east")
+    assert cashier.principal["store_ids"] == [east]
+    franchisee = Api.sign_in(client, "demo.franchisee", demo.PASSWORD)
+    assert franchisee.principal["store_ids"] == [east]
