@@ -3,6 +3,7 @@
 The gateway builds an `Actor` from the token and passes it on every RPC; the
 service re-checks with the same methods, so both sides scope alike.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ class Actor:
     display_name: str = ""
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Actor":
+    def from_dict(cls, data: dict) -> Actor:
         data = load(PrincipalSchema, data)
         return cls(
             staff_id=data["staff_id"],

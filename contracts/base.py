@@ -1,4 +1,5 @@
 """Field types and helpers every contract uses."""
+
 from __future__ import annotations
 
 import re
@@ -60,7 +61,10 @@ def Text(max_length: int = 200, required: bool = False, **kwargs: Any) -> fields
 def Code(**kwargs: Any) -> fields.String:  # noqa: N802
     """A short machine code chosen by people: letters, digits, '-' and '_'."""
     return fields.String(
-        validate=[validate.Length(min=1, max=40), validate.Regexp(r"^[A-Za-z0-9_-]+$", error="Use letters, digits, '-' or '_'.")],
+        validate=[
+            validate.Length(min=1, max=40),
+            validate.Regexp(r"^[A-Za-z0-9_-]+$", error="Use letters, digits, '-' or '_'."),
+        ],
         **kwargs,
     )
 
@@ -106,6 +110,9 @@ class Page(Contract):
 def page_of(item_schema: type[Schema]) -> type[Schema]:
     """A response page schema: items plus the cursor of the next page (null at the end)."""
     return Contract.from_dict(
-        {"items": fields.List(fields.Nested(item_schema), required=True), "next_cursor": fields.String(required=True, allow_none=True)},
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "next_cursor": fields.String(required=True, allow_none=True),
+        },
         name=f"{item_schema.__name__.removesuffix('Schema')}Page",
     )

@@ -6,6 +6,7 @@ same class again. The gateway maps `status` and `code` to the HTTP answer once,
 in one place. Arguments are kept JSON-safe (message, fields, code) so they
 survive the trip.
 """
+
 from __future__ import annotations
 
 from nameko.exceptions import deserialize_to_instance

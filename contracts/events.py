@@ -4,13 +4,15 @@ Each contracts module declares its events with `@event(source, type)`. The
 producer validates `data` before writing it to its outbox; the consumer parses
 the envelope and loads `data` with the same schema.
 """
+
 from __future__ import annotations
 
 import importlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from marshmallow import Schema, fields
 
@@ -88,7 +90,7 @@ def envelope(source: str, type_: str, data: dict, *, chain_id: str | None, corre
         "source": source,
         "type": type_,
         "version": event_spec.version,
-        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "occurred_at": datetime.now(UTC).isoformat(),
         "chain_id": chain_id,
         "correlation_id": correlation_id,
         "data": data,

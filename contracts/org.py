@@ -1,4 +1,5 @@
 """Contracts of the `org` service: chains, stores, staff, sign-in, settings, dictionaries."""
+
 from __future__ import annotations
 
 from zoneinfo import available_timezones
@@ -38,6 +39,7 @@ def Password(**kwargs):  # noqa: N802
 
 # ---- sign-in ----------------------------------------------------------------
 
+
 class SignInRequest(Contract):
     username = fields.String(required=True, validate=validate.Length(min=1, max=60))
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
@@ -59,6 +61,7 @@ class ResetPasswordRequest(Contract):
 
 
 # ---- chains -----------------------------------------------------------------
+
 
 class ChainSettings(Contract):
     currency = fields.String(validate=validate.OneOf(CURRENCIES))
@@ -102,6 +105,7 @@ class ChainQuery(Page):
 
 
 # ---- stores -----------------------------------------------------------------
+
 
 class StoreCreate(Contract):
     code = Code(required=True)
@@ -149,6 +153,7 @@ class StoreQuery(Page):
 
 
 # ---- staff ------------------------------------------------------------------
+
 
 class StaffCreate(Contract):
     username = Username(required=True)
@@ -210,6 +215,7 @@ class AccessLogQuery(Page):
 
 
 # ---- dictionaries (S-2) -------------------------------------------------------
+
 
 class CategoryCreate(Contract):
     code = Code(required=True)
@@ -285,6 +291,7 @@ class DictionaryQuery(Contract):
 
 
 # ---- events -------------------------------------------------------------------
+
 
 @event("org", "chain_created")
 class ChainCreated(Contract):

@@ -6,6 +6,7 @@ org service's own domain functions, so the same rules and events apply as over
 the API; the events wait in the outbox until the services run. Safe to run
 again: an existing demo chain is left as it is.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -42,36 +43,83 @@ def seed(session: Session) -> bool:
     events = OutboxWriter(kit.outbox, "org")
     admin = session.scalars(select(Staff).where(Staff.role == "platform_admin").limit(1)).one()
     chain = chains.create(
-        session, events, actor_of(session, admin),
-        {"code": CODE, "name": "闪亮洗车 Shiny Car Wash", "requires_store_approval": False,
-         "settings": {"receipt_footer": "谢谢惠顾 Thank you", "sms_signature": "【闪亮洗车】"},
-         "hq_admin": {"username": "demo.hq", "display_name": "总部 HQ", "password": PASSWORD}},
+        session,
+        events,
+        actor_of(session, admin),
+        {
+            "code": CODE,
+            "name": "闪亮洗车 Shiny Car Wash",
+            "requires_store_approval": False,
+            "settings": {"receipt_footer": "谢谢惠顾 Thank you", "sms_signature": "【闪亮洗车】"},
+            "hq_admin": {"username": "demo.hq", "display_name": "总部 HQ", "password": PASSWORD},
+        },
     )
     chain_id = chain["id"]
     hq = actor_of(session, session.scalars(select(Staff).where(Staff.username == "demo.hq")).one())
     for code, name in CATEGORIES:
         dictionaries.create(session, events, hq, chain_id, "categories", {"code": code, "name": name})
     for code, name, category, price in ITEMS:
-        dictionaries.create(session, events, hq, chain_id, "items",
-                            {"code": code, "name": name, "kind": "goods" if category == "goods" else "service",
-                             "category_code": category, "price": price})
+        dictionaries.create(
+            session,
+            events,
+            hq,
+            chain_id,
+            "items",
+            {
+                "code": code,
+                "name": name,
+                "kind": "goods" if category == "goods" else "service",
+                "category_code": category,
+                "price": price,
+            },
+        )
     person = {"password": PASSWORD, "level": ""}
     store_ids = {}
     for code, name in (("north", "北门店 North"), ("south", "南门店 South")):
-        store_ids[code] = stores.create(session, events, hq, chain_id,
-                                        {"code": code, "name": name, "kind": "direct", "franchisee_id": None,
-                                         "address": "", "phone": ""})["id"]
-    staff.create(session, events, hq, chain_id,
-                 {**person, "username": "demo.franchisee", "display_name": "加盟商 Franchisee", "role": "franchisee"})
+        store_ids[code] = stores.create(
+            session,
+            events,
+            hq,
+            chain_id,
+            {"code": code, "name": name, "kind": "direct", "franchisee_id": None, "address": "", "phone": ""},
+        )["id"]
+    staff.create(
+        session,
+        events,
+        hq,
+        chain_id,
+        {**person, "username": "demo.franchisee", "display_name": "加盟商 Franchisee", "role": "franchisee"},
+    )
     franchisee = actor_of(session, session.scalars(select(Staff).where(Staff.username == "demo.franchisee")).one())
-    store_ids["east"] = stores.create(session, events, franchisee, chain_id,
-                                      {"code": "east", "name": "东门加盟店 East", "kind": "franchise",
-                                       "franchisee_id": None, "address": "", "phone": ""})["id"]
+    store_ids["east"] = stores.create(
+        session,
+        events,
+        franchisee,
+        chain_id,
+        {
+            "code": "east",
+            "name": "东门加盟店 East",
+            "kind": "franchise",
+            "franchisee_id": None,
+            "address": "",
+            "phone": "",
+        },
+    )["id"]
     for code, store_id in store_ids.items():
         for role in ("store_manager", "cashier"):
-            staff.create(session, events, hq, chain_id,
-                         {**person, "username": f"demo.{code}.{role.split('_')[-1]}",
-                          "display_name": f"{code} {role}", "role": role, "store_id": store_id})
+            staff.create(
+                session,
+                events,
+                hq,
+                chain_id,
+                {
+                    **person,
+                    "username": f"demo.{code}.{role.split('_')[-1]}",
+                    "display_name": f"{code} {role}",
+                    "role": role,
+                    "store_id": store_id,
+                },
+            )
     return True
 
 

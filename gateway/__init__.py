@@ -1,4 +1,5 @@
 """The HTTP gateway: Falcon under gunicorn, speaking RPC to the services."""
+
 import warnings
 
 # eventlet announces on import that it is in maintenance mode; nameko 2 needs it

@@ -1,4 +1,5 @@
 """The Falcon application: `create_app(settings, rpc_pool)`."""
+
 from __future__ import annotations
 
 import falcon

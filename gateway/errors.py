@@ -6,6 +6,7 @@ status; Falcon's own errors (unknown route, malformed JSON, wrong method) are
 reshaped to match; anything unexpected is logged and answered with a generic
 500 that carries the request id, never a stack trace.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,10 @@ def _send(resp: falcon.Response, status: int, body: dict, headers: dict | None =
 def handle_typed(req: falcon.Request, resp: falcon.Response, exc: HuiyuanError, params: dict) -> None:
     if exc.status >= 500 and exc.error_code == HuiyuanError.code:
         log.error("request failed: %s", exc)
-        body = {"code": exc.error_code, "message": f"{HuiyuanError.default_message} Request id: {req.context.request_id}."}
+        body = {
+            "code": exc.error_code,
+            "message": f"{HuiyuanError.default_message} Request id: {req.context.request_id}.",
+        }
         _send(resp, 500, body)
         return
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None

@@ -1,6 +1,7 @@
 """gunicorn settings for the gateway (`gthread`: gunicorn 26+ has no eventlet
 worker, and a standalone RPC proxy per thread from a pool serves ~600 req/s on
 two cores). Override with HUIYUAN_GATEWAY_* variables."""
+
 import multiprocessing
 import os
 

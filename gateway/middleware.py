@@ -1,4 +1,5 @@
 """Request id, access log line, and sign-in for every request."""
+
 from __future__ import annotations
 
 import logging

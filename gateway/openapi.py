@@ -1,5 +1,6 @@
 """The OpenAPI 3 document, generated from the operations and their contracts,
 and a plain HTML reference page made from it (no CDN, works offline)."""
+
 from __future__ import annotations
 
 import html
@@ -7,10 +8,10 @@ import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 
 from contracts.base import Contract
 from gateway.operations import Operation
-from marshmallow import fields
 
 PARAM = re.compile(r"{(\w+)}")
 
@@ -65,10 +66,15 @@ def build_spec(operations: list[Operation]) -> dict:
         if op.query is not None:
             parameters.append({"in": "query", "schema": op.query})
         if op.needs_key:
-            parameters.append({
-                "in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string", "maxLength": 200},
-                "description": "Any unique string per intended change; a retry with the same key returns the first answer.",
-            })
+            parameters.append(
+                {
+                    "in": "header",
+                    "name": "Idempotency-Key",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 200},
+                    "description": "A unique string per intended change; a retry with it returns the first answer.",
+                }
+            )
         operation = {
             "operationId": op.operation_id,
             "summary": op.summary,
@@ -116,7 +122,11 @@ def reference_page(document: dict) -> str:
         for method, op in ops.items():
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             roles = ", ".join(op.get("x-roles", [])) or ("anyone" if "security" not in op else "anyone signed in")
-            key = " · Idempotency-Key required" if any(p.get("name") == "Idempotency-Key" for p in op["parameters"]) else ""
+            key = (
+                " · Idempotency-Key required"
+                if any(p.get("name") == "Idempotency-Key" for p in op["parameters"])
+                else ""
+            )
             sections.append(
                 f"<section><h3><span class='m'>{method.upper()}</span> <code>{html.escape(path)}</code></h3>"
                 f"<p>{html.escape(op['summary'])}. <em>Who: {html.escape(roles)}{key}</em></p>"
@@ -128,6 +138,6 @@ def reference_page(document: dict) -> str:
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
         ".m{display:inline-block;min-width:4em;font-weight:bold}</style></head><body>"
         "<h1>Huiyuan API</h1><p>Amounts are integer fen. Errors are "
-        "<code>{\"error\": {\"code\", \"message\", \"fields\"}}</code>. Machine-readable: "
+        '<code>{"error": {"code", "message", "fields"}}</code>. Machine-readable: '
         "<a href='/api/v1/openapi.json'>openapi.json</a>.</p>" + "".join(sections) + "</body></html>"
     )

@@ -6,11 +6,13 @@ routes, runs the checks every endpoint shares (sign-in, role, chain and store
 scope, validation, the Idempotency-Key) and writes the OpenAPI document, so
 the three cannot drift apart.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import falcon
 from marshmallow import Schema

@@ -5,6 +5,7 @@ request costs a broker round trip, so each gunicorn worker process keeps its
 own pool, made lazily after fork. A proxy that timed out may still receive the
 late reply, so it is thrown away rather than reused.
 """
+
 from __future__ import annotations
 
 import logging

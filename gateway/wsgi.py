@@ -2,6 +2,7 @@
 
 The RPC pool makes its broker connections lazily, in each worker after fork.
 """
+
 from __future__ import annotations
 
 from gateway.app import create_app

@@ -5,6 +5,7 @@ run gets its own database (`huiyuan_test`, recreated) and its own RabbitMQ
 vhost, so a system started with `make run` is never disturbed. Services run
 in-process in one nameko ServiceRunner; HTTP goes through the real Falcon app.
 """
+
 import warnings
 
 with warnings.catch_warnings():

@@ -1,4 +1,5 @@
 """A thin HTTP client for tests, and builders for a chain with its people."""
+
 from __future__ import annotations
 
 import uuid
@@ -40,7 +41,9 @@ class Api:
     def get(self, path: str, params: dict | None = None) -> testing.Result:
         return self.client.simulate_get(f"/api/v1{path}", params=params, headers=self.headers())
 
-    def post(self, path: str, body: Any = None, key: str | None = "auto", headers: dict | None = None) -> testing.Result:
+    def post(
+        self, path: str, body: Any = None, key: str | None = "auto", headers: dict | None = None
+    ) -> testing.Result:
         key = uuid.uuid4().hex if key == "auto" else key
         kwargs = {"json": body} if body is not None else {}
         return self.client.simulate_post(f"/api/v1{path}", headers=self.headers(key, headers), **kwargs)
@@ -99,16 +102,36 @@ def build_chain(admin: Api, *, requires_store_approval: bool = False) -> ChainWo
     usernames = {"hq": hq_name}
     stores = {}
     for label in ("A", "B"):
-        stores[label] = ok(hq.post(f"{base}/stores", {"code": unique(label), "name": f"Store {label}", "kind": "direct"}), 201)
+        stores[label] = ok(
+            hq.post(f"{base}/stores", {"code": unique(label), "name": f"Store {label}", "kind": "direct"}), 201
+        )
         for role in ("store_manager", "cashier"):
             name = unique(f"{role[:3]}{label.lower()}")
-            ok(hq.post(f"{base}/staff", {"username": name, "display_name": f"{role} {label}", "role": role,
-                                        "store_id": stores[label]["id"], "password": DEFAULT_PASSWORD}), 201)
+            ok(
+                hq.post(
+                    f"{base}/staff",
+                    {
+                        "username": name,
+                        "display_name": f"{role} {label}",
+                        "role": role,
+                        "store_id": stores[label]["id"],
+                        "password": DEFAULT_PASSWORD,
+                    },
+                ),
+                201,
+            )
             usernames[f"{role}_{label}"] = name
     franchisee = unique("fr")
-    ok(hq.post(f"{base}/staff", {"username": franchisee, "display_name": "Franchisee", "role": "franchisee",
-                                 "password": DEFAULT_PASSWORD}), 201)
+    ok(
+        hq.post(
+            f"{base}/staff",
+            {"username": franchisee, "display_name": "Franchisee", "role": "franchisee", "password": DEFAULT_PASSWORD},
+        ),
+        201,
+    )
     usernames["franchisee"] = franchisee
     fr = hq.as_user(franchisee)
-    stores["F"] = ok(fr.post(f"{base}/stores", {"code": unique("F"), "name": "Franchise store", "kind": "franchise"}), 201)
+    stores["F"] = ok(
+        fr.post(f"{base}/stores", {"code": unique("F"), "name": "Franchise store", "kind": "franchise"}), 201
+    )
     return ChainWorld(chain, hq, stores, usernames)

@@ -1,4 +1,5 @@
 """HTTP operations of the `org` service."""
+
 from __future__ import annotations
 
 from contracts import org as c
@@ -12,6 +13,7 @@ CHAIN = "/chains/{chain_id}"
 
 
 # ---- sign-in ----------------------------------------------------------------------
+
 
 def sign_in(call: Call) -> dict:
     return call.rpc("org", "sign_in", call.body, call.ip, call.user_agent)
@@ -30,6 +32,7 @@ def change_password(call: Call) -> None:
 
 
 # ---- chains -------------------------------------------------------------------------
+
 
 def create_chain(call: Call) -> dict:
     return call.rpc("org", "create_chain", call.who, call.body, call.idempotency_key)
@@ -57,6 +60,7 @@ def update_settings(call: Call) -> dict:
 
 # ---- stores ---------------------------------------------------------------------------
 
+
 def create_store(call: Call) -> dict:
     return call.rpc("org", "create_store", call.who, call.params["chain_id"], call.body, call.idempotency_key)
 
@@ -79,6 +83,7 @@ def decide_store(call: Call) -> dict:
 
 
 # ---- staff ------------------------------------------------------------------------------
+
 
 def create_staff(call: Call) -> dict:
     return call.rpc("org", "create_staff", call.who, call.params["chain_id"], call.body, call.idempotency_key)
@@ -113,7 +118,9 @@ def unlock_staff(call: Call) -> dict:
 
 def reset_staff_password(call: Call) -> dict:
     p = call.params
-    return call.rpc("org", "reset_staff_password", call.who, p["chain_id"], p["staff_id"], call.body, call.idempotency_key)
+    return call.rpc(
+        "org", "reset_staff_password", call.who, p["chain_id"], p["staff_id"], call.body, call.idempotency_key
+    )
 
 
 def list_access_log(call: Call) -> dict:
@@ -121,6 +128,7 @@ def list_access_log(call: Call) -> dict:
 
 
 # ---- dictionaries ---------------------------------------------------------------------------
+
 
 def dictionary_operations(name: str, title: str) -> list[Operation]:
     create_contract, update_contract = c.DICTIONARY_CONTRACTS[name]
@@ -131,7 +139,9 @@ def dictionary_operations(name: str, title: str) -> list[Operation]:
         return call.rpc("org", "list_dictionary", call.who, call.params["chain_id"], name, call.query)
 
     def create(call: Call) -> dict:
-        return call.rpc("org", "create_dictionary_entry", call.who, call.params["chain_id"], name, call.body, call.idempotency_key)
+        return call.rpc(
+            "org", "create_dictionary_entry", call.who, call.params["chain_id"], name, call.body, call.idempotency_key
+        )
 
     def update(call: Call) -> dict:
         p = call.params
@@ -139,58 +149,218 @@ def dictionary_operations(name: str, title: str) -> list[Operation]:
 
     listing.__name__, create.__name__, update.__name__ = f"list_{name}", f"create_{name}", f"update_{name}"
     return [
-        Operation("GET", path, f"List {title}", "dictionaries", listing, query=c.DictionaryQuery, response=page_of(view)),
-        Operation("POST", path, f"Add to {title} (HQ)", "dictionaries", create, body=create_contract, response=view,
-                  status=201, roles=HQ, needs_key=True),
-        Operation("PATCH", f"{path}/{{entry_id}}", f"Change or retire one of {title} (HQ)", "dictionaries", update,
-                  body=update_contract, response=view, roles=HQ),
+        Operation(
+            "GET", path, f"List {title}", "dictionaries", listing, query=c.DictionaryQuery, response=page_of(view)
+        ),
+        Operation(
+            "POST",
+            path,
+            f"Add to {title} (HQ)",
+            "dictionaries",
+            create,
+            body=create_contract,
+            response=view,
+            status=201,
+            roles=HQ,
+            needs_key=True,
+        ),
+        Operation(
+            "PATCH",
+            f"{path}/{{entry_id}}",
+            f"Change or retire one of {title} (HQ)",
+            "dictionaries",
+            update,
+            body=update_contract,
+            response=view,
+            roles=HQ,
+        ),
     ]
 
 
 OPERATIONS: list[Operation] = [
-    Operation("POST", "/auth/sign-in", "Sign in with username and password", "auth", sign_in,
-              body=c.SignInRequest, response=c.SignInResponse, public=True,
-              description="Five wrong passwords in a row lock the account for 15 minutes."),
+    Operation(
+        "POST",
+        "/auth/sign-in",
+        "Sign in with username and password",
+        "auth",
+        sign_in,
+        body=c.SignInRequest,
+        response=c.SignInResponse,
+        public=True,
+        description="Five wrong passwords in a row lock the account for 15 minutes.",
+    ),
     Operation("POST", "/auth/sign-out", "Revoke this token", "auth", sign_out, status=204),
     Operation("GET", "/auth/me", "Who am I", "auth", me, response=PrincipalSchema),
-    Operation("POST", "/auth/password", "Change my password (signs out my other devices)", "auth", change_password,
-              body=c.ChangePasswordRequest, status=204),
-    Operation("POST", "/chains", "Create a chain (platform admin)", "chains", create_chain, body=c.ChainCreate,
-              response=c.Chain, status=201, roles=(PLATFORM_ADMIN,), needs_key=True),
+    Operation(
+        "POST",
+        "/auth/password",
+        "Change my password (signs out my other devices)",
+        "auth",
+        change_password,
+        body=c.ChangePasswordRequest,
+        status=204,
+    ),
+    Operation(
+        "POST",
+        "/chains",
+        "Create a chain (platform admin)",
+        "chains",
+        create_chain,
+        body=c.ChainCreate,
+        response=c.Chain,
+        status=201,
+        roles=(PLATFORM_ADMIN,),
+        needs_key=True,
+    ),
     Operation("GET", "/chains", "List chains", "chains", list_chains, query=c.ChainQuery, response=page_of(c.Chain)),
     Operation("GET", CHAIN, "Show a chain", "chains", get_chain, response=c.Chain),
-    Operation("PATCH", CHAIN, "Change a chain (HQ; status: platform admin)", "chains", update_chain,
-              body=c.ChainUpdate, response=c.Chain, roles=HQ),
+    Operation(
+        "PATCH",
+        CHAIN,
+        "Change a chain (HQ; status: platform admin)",
+        "chains",
+        update_chain,
+        body=c.ChainUpdate,
+        response=c.Chain,
+        roles=HQ,
+    ),
     Operation("GET", f"{CHAIN}/settings", "Chain settings", "chains", get_settings, response=c.ChainSettings),
-    Operation("PATCH", f"{CHAIN}/settings", "Change chain settings (HQ)", "chains", update_settings,
-              body=c.ChainSettings, response=c.ChainSettings, roles=HQ),
-    Operation("POST", f"{CHAIN}/stores", "Open a store (HQ, or a franchisee for their own)", "stores", create_store,
-              body=c.StoreCreate, response=c.Store, status=201, roles=(PLATFORM_ADMIN, HQ_ADMIN, FRANCHISEE),
-              needs_key=True),
-    Operation("GET", f"{CHAIN}/stores", "List the stores in my scope", "stores", list_stores, query=c.StoreQuery,
-              response=page_of(c.Store)),
+    Operation(
+        "PATCH",
+        f"{CHAIN}/settings",
+        "Change chain settings (HQ)",
+        "chains",
+        update_settings,
+        body=c.ChainSettings,
+        response=c.ChainSettings,
+        roles=HQ,
+    ),
+    Operation(
+        "POST",
+        f"{CHAIN}/stores",
+        "Open a store (HQ, or a franchisee for their own)",
+        "stores",
+        create_store,
+        body=c.StoreCreate,
+        response=c.Store,
+        status=201,
+        roles=(PLATFORM_ADMIN, HQ_ADMIN, FRANCHISEE),
+        needs_key=True,
+    ),
+    Operation(
+        "GET",
+        f"{CHAIN}/stores",
+        "List the stores in my scope",
+        "stores",
+        list_stores,
+        query=c.StoreQuery,
+        response=page_of(c.Store),
+    ),
     Operation("GET", f"{CHAIN}/stores/{{store_id}}", "Show a store", "stores", get_store, response=c.Store),
-    Operation("PATCH", f"{CHAIN}/stores/{{store_id}}", "Change a store", "stores", update_store,
-              body=c.StoreUpdate, response=c.Store, roles=(PLATFORM_ADMIN, HQ_ADMIN, FRANCHISEE)),
-    Operation("POST", f"{CHAIN}/stores/{{store_id}}/decision", "Approve or reject a franchisee's store (HQ)",
-              "stores", decide_store, body=c.StoreDecision, response=c.Store, roles=HQ, needs_key=True),
-    Operation("POST", f"{CHAIN}/staff", "Add a staff member", "staff", create_staff, body=c.StaffCreate,
-              response=c.Staff, status=201, roles=MANAGERS, needs_key=True),
-    Operation("GET", f"{CHAIN}/staff", "List staff in my scope", "staff", list_staff, query=c.StaffQuery,
-              response=page_of(c.Staff)),
+    Operation(
+        "PATCH",
+        f"{CHAIN}/stores/{{store_id}}",
+        "Change a store",
+        "stores",
+        update_store,
+        body=c.StoreUpdate,
+        response=c.Store,
+        roles=(PLATFORM_ADMIN, HQ_ADMIN, FRANCHISEE),
+    ),
+    Operation(
+        "POST",
+        f"{CHAIN}/stores/{{store_id}}/decision",
+        "Approve or reject a franchisee's store (HQ)",
+        "stores",
+        decide_store,
+        body=c.StoreDecision,
+        response=c.Store,
+        roles=HQ,
+        needs_key=True,
+    ),
+    Operation(
+        "POST",
+        f"{CHAIN}/staff",
+        "Add a staff member",
+        "staff",
+        create_staff,
+        body=c.StaffCreate,
+        response=c.Staff,
+        status=201,
+        roles=MANAGERS,
+        needs_key=True,
+    ),
+    Operation(
+        "GET",
+        f"{CHAIN}/staff",
+        "List staff in my scope",
+        "staff",
+        list_staff,
+        query=c.StaffQuery,
+        response=page_of(c.Staff),
+    ),
     Operation("GET", f"{CHAIN}/staff/{{staff_id}}", "Show a staff member", "staff", get_staff, response=c.Staff),
-    Operation("PATCH", f"{CHAIN}/staff/{{staff_id}}", "Change a staff member", "staff", update_staff,
-              body=c.StaffUpdate, response=c.Staff, roles=MANAGERS),
-    Operation("POST", f"{CHAIN}/staff/{{staff_id}}/disable", "Disable (signs them out at once)", "staff",
-              disable_staff, response=c.Staff, roles=MANAGERS, needs_key=True),
-    Operation("POST", f"{CHAIN}/staff/{{staff_id}}/enable", "Enable again", "staff", enable_staff,
-              response=c.Staff, roles=MANAGERS, needs_key=True),
-    Operation("POST", f"{CHAIN}/staff/{{staff_id}}/unlock", "Lift a sign-in lockout", "staff", unlock_staff,
-              response=c.Staff, roles=MANAGERS, needs_key=True),
-    Operation("POST", f"{CHAIN}/staff/{{staff_id}}/password", "Set a new password for them", "staff",
-              reset_staff_password, body=c.ResetPasswordRequest, response=c.Staff, roles=MANAGERS, needs_key=True),
-    Operation("GET", f"{CHAIN}/access-log", "Sign-ins, sign-outs and failures", "staff", list_access_log,
-              query=c.AccessLogQuery, response=page_of(c.AccessLogEntry), roles=MANAGERS),
+    Operation(
+        "PATCH",
+        f"{CHAIN}/staff/{{staff_id}}",
+        "Change a staff member",
+        "staff",
+        update_staff,
+        body=c.StaffUpdate,
+        response=c.Staff,
+        roles=MANAGERS,
+    ),
+    Operation(
+        "POST",
+        f"{CHAIN}/staff/{{staff_id}}/disable",
+        "Disable (signs them out at once)",
+        "staff",
+        disable_staff,
+        response=c.Staff,
+        roles=MANAGERS,
+        needs_key=True,
+    ),
+    Operation(
+        "POST",
+        f"{CHAIN}/staff/{{staff_id}}/enable",
+        "Enable again",
+        "staff",
+        enable_staff,
+        response=c.Staff,
+        roles=MANAGERS,
+        needs_key=True,
+    ),
+    Operation(
+        "POST",
+        f"{CHAIN}/staff/{{staff_id}}/unlock",
+        "Lift a sign-in lockout",
+        "staff",
+        unlock_staff,
+        response=c.Staff,
+        roles=MANAGERS,
+        needs_key=True,
+    ),
+    Operation(
+        "POST",
+        f"{CHAIN}/staff/{{staff_id}}/password",
+        "Set a new password for them",
+        "staff",
+        reset_staff_password,
+        body=c.ResetPasswordRequest,
+        response=c.Staff,
+        roles=MANAGERS,
+        needs_key=True,
+    ),
+    Operation(
+        "GET",
+        f"{CHAIN}/access-log",
+        "Sign-ins, sign-outs and failures",
+        "staff",
+        list_access_log,
+        query=c.AccessLogQuery,
+        response=page_of(c.AccessLogEntry),
+        roles=MANAGERS,
+    ),
     *dictionary_operations("categories", "consumption categories"),
     *dictionary_operations("items", "items and services"),
     *dictionary_operations("payment_methods", "payment methods"),

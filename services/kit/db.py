@@ -4,6 +4,7 @@ Each service connects as its own role, which owns its schema and nothing else
 (non-negotiable 1). Always `postgresql+psycopg2://`: under eventlet's monkey
 patch psycopg2 waits cooperatively, where psycopg 3 would block the hub.
 """
+
 from __future__ import annotations
 
 from weakref import WeakKeyDictionary

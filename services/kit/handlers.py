@@ -7,11 +7,12 @@ with the inbox record: a redelivered event finds its id there and changes
 nothing twice. The service class names its kit tables in `kit_tables` and its
 session dependency `db`.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from nameko.events import SERVICE_POOL, event_handler
 

@@ -8,11 +8,13 @@ primary key: the second waits for the first to commit, then replays its
 answer. A request that fails rolls back its claim, so a refused request can be
 retried and is judged afresh: it changed nothing the first time.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -64,7 +66,9 @@ def once(
             )
         ).one()
         if prior.request_hash != request_hash:
-            raise IdempotencyMismatch(fields={"idempotency_key": [f"Already used for another {prior.operation} request."]})
+            raise IdempotencyMismatch(
+                fields={"idempotency_key": [f"Already used for another {prior.operation} request."]}
+            )
         return prior.response
     result = action()
     session.execute(update(table).where(table.c.scope == scope, table.c.key == key).values(response=result))

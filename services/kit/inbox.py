@@ -3,6 +3,7 @@
 A handler records the event id in the same transaction as its effect; a
 redelivered event finds its id already there and changes nothing twice.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import Table

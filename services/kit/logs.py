@@ -5,6 +5,7 @@ data; nameko copies context data into every nested RPC and into our outbox
 events, so one id follows a request through every service. Under eventlet
 `threading.local` is greenlet-local, so each worker sees its own id.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ import sys
 import threading
 import traceback
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from nameko.extensions import DependencyProvider
 
@@ -40,7 +41,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "component": self.component,
             "logger": record.name,

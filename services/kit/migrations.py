@@ -4,6 +4,7 @@ Each service's `migrations/env.py` calls `run_migrations(metadata)`. The
 version table lives inside the service's own schema, and the service's role
 runs its own migrations: it owns its schema and can reach no other.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

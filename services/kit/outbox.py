@@ -8,6 +8,7 @@ events exchange and marks them sent. Instances share the table safely
 a row is published twice (crash between publish and mark) consumers' inboxes
 drop the duplicate.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,9 +50,7 @@ class OutboxWriter:
             self.source, event_type, data, chain_id=chain_id, correlation_id=self.correlation_id
         )
         session.execute(
-            insert(self.table).values(
-                event_id=event["id"], event_type=event_type, chain_id=chain_id, payload=event
-            )
+            insert(self.table).values(event_id=event["id"], event_type=event_type, chain_id=chain_id, payload=event)
         )
         return event
 
@@ -97,7 +96,9 @@ class Outbox(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         service = self.container.service_name
-        self.engine = make_engine(config["DATABASE_URLS"][service], pool_size=1, application_name=f"huiyuan-{service}-relay")
+        self.engine = make_engine(
+            config["DATABASE_URLS"][service], pool_size=1, application_name=f"huiyuan-{service}-relay"
+        )
         self.exchange = get_event_exchange(service, config)
         self.publisher = Publisher(
             config["AMQP_URI"],

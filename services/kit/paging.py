@@ -1,10 +1,12 @@
 """Keyset (cursor) pagination: stable under inserts, cheap at any depth."""
+
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import DateTime, Select, tuple_
 from sqlalchemy.orm import Session
@@ -25,7 +27,7 @@ def decode_cursor(cursor: str, columns: Sequence[Any]) -> list[Any]:
             raise ValueError
         return [
             datetime.fromisoformat(v) if isinstance(col.type, DateTime) and v is not None else v
-            for v, col in zip(values, columns)
+            for v, col in zip(values, columns, strict=True)
         ]
     except (ValueError, TypeError, UnicodeDecodeError):
         raise ValidationFailed("The cursor is not valid.", {"after": ["Not a cursor this list returned."]}) from None

@@ -6,6 +6,7 @@ service's role, declares every event queue so no event published before its
 consumer first starts is lost, and creates the platform admin. Safe to run
 again: every step checks before it acts.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,7 +1,8 @@
 """RPC entrypoints that treat our typed errors as answers, not crashes."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from nameko.rpc import rpc as nameko_rpc
 

@@ -4,11 +4,12 @@ Does what `nameko run` does (monkey-patch, start a ServiceRunner, stop cleanly
 on SIGTERM or Ctrl-C) with the config built from `HUIYUAN_*` variables
 instead of a YAML file, and JSON logs.
 """
+
 from __future__ import annotations
 
-import services  # noqa: F401 - quiets eventlet's import-time notice
-
 import eventlet  # noqa: E402
+
+import services  # noqa: F401 - quiets eventlet's import-time notice
 
 eventlet.monkey_patch()  # before anything opens a socket
 

@@ -4,6 +4,7 @@
 publishes them; `inbox` remembers which events a service has handled;
 `idempotency_keys` remembers the first answer to a mutating request.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

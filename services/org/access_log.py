@@ -1,4 +1,5 @@
 """Reading the access log (O-8): HQ sees the chain, others their own stores."""
+
 from __future__ import annotations
 
 from sqlalchemy import or_, select
@@ -30,5 +31,7 @@ def listing(session: Session, actor: Actor, chain_id: str, query: dict) -> dict:
         stmt = stmt.where(AccessLog.at >= query["since"])
     if query.get("until"):
         stmt = stmt.where(AccessLog.at < query["until"])
-    rows, cursor = keyset_page(session, stmt, [AccessLog.id], limit=query["limit"], after=query["after"], descending=True)
+    rows, cursor = keyset_page(
+        session, stmt, [AccessLog.id], limit=query["limit"], after=query["after"], descending=True
+    )
     return {"items": [views.access_entry(r) for r in rows], "next_cursor": cursor}

@@ -1,8 +1,9 @@
 """Sign-in, sign-out, token checks and password changes (O-8)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ WRONG_CREDENTIALS = "Wrong username or password."
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -29,7 +30,9 @@ class SignInOutcome:
     error: HuiyuanError | None = None
 
 
-def record_access(session: Session, event: str, username: str, staff: Staff | None, ip: str, user_agent: str, reason: str = "") -> None:
+def record_access(
+    session: Session, event: str, username: str, staff: Staff | None, ip: str, user_agent: str, reason: str = ""
+) -> None:
     session.add(
         AccessLog(
             event=event,
@@ -75,7 +78,9 @@ def sign_in(session: Session, username: str, password: str, ip: str, user_agent:
     state = lockout.LockState(staff.failed_attempts, staff.locked_until)
     if lockout.is_locked(state, now):
         record_access(session, "sign_in_failed", username, staff, ip, user_agent, "account locked")
-        return SignInOutcome(error=AccountLocked(f"Too many failed sign-ins; try again after {iso(staff.locked_until)}."))
+        return SignInOutcome(
+            error=AccountLocked(f"Too many failed sign-ins; try again after {iso(staff.locked_until)}.")
+        )
 
     if not passwords.verify_password(staff.password_hash, password):
         state = lockout.after_failure(state, now)
@@ -83,7 +88,9 @@ def sign_in(session: Session, username: str, password: str, ip: str, user_agent:
         record_access(session, "sign_in_failed", username, staff, ip, user_agent, "wrong password")
         if lockout.is_locked(state, now):
             record_access(session, "locked", username, staff, ip, user_agent, f"{lockout.MAX_FAILURES} failed sign-ins")
-            return SignInOutcome(error=AccountLocked(f"Too many failed sign-ins; try again after {iso(state.locked_until)}."))
+            return SignInOutcome(
+                error=AccountLocked(f"Too many failed sign-ins; try again after {iso(state.locked_until)}.")
+            )
         return SignInOutcome(error=NotAuthenticated(WRONG_CREDENTIALS))
 
     if staff.status != "active":
@@ -138,7 +145,10 @@ def authenticate(session: Session, token: str) -> dict:
     _, staff = live
     if staff.status != "active":
         raise NotAuthenticated("This account is disabled.")
-    if staff.chain_id is not None and session.scalar(select(Chain.status).where(Chain.id == staff.chain_id)) != "active":
+    if (
+        staff.chain_id is not None
+        and session.scalar(select(Chain.status).where(Chain.id == staff.chain_id)) != "active"
+    ):
         raise NotAuthenticated("This chain is suspended.")
     return principal(session, staff)
 

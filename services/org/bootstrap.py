@@ -1,4 +1,5 @@
 """The first platform admin, created once when the system is first provisioned."""
+
 from __future__ import annotations
 
 import os

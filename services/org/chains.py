@@ -1,4 +1,5 @@
 """Chains (tenants) and their settings (O-1, O-2, S-1)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -13,7 +14,12 @@ from services.org.models import Chain, PaymentMethod, Staff
 from services.org.policy import can_manage_chain_config
 
 # what a new chain can take money by, before HQ edits the list (S-2)
-DEFAULT_PAYMENT_METHODS = (("cash", "现金 Cash"), ("bank_card", "银行卡 Bank card"), ("wechat", "微信支付 WeChat Pay"), ("alipay", "支付宝 Alipay"))
+DEFAULT_PAYMENT_METHODS = (
+    ("cash", "现金 Cash"),
+    ("bank_card", "银行卡 Bank card"),
+    ("wechat", "微信支付 WeChat Pay"),
+    ("alipay", "支付宝 Alipay"),
+)
 SETTING_FIELDS = ("currency", "time_zone", "receipt_footer", "sms_signature")
 
 
@@ -32,7 +38,9 @@ def create(session: Session, events: OutboxWriter, actor: Actor, data: dict) -> 
     hq = data.get("hq_admin")
     if hq and session.scalar(select(Staff.id).where(Staff.username == hq["username"])):
         raise AlreadyExists(fields={"hq_admin": {"username": ["This username is taken."]}})
-    chain = Chain(code=data["code"], name=data["name"], requires_store_approval=data["requires_store_approval"], status="active")
+    chain = Chain(
+        code=data["code"], name=data["name"], requires_store_approval=data["requires_store_approval"], status="active"
+    )
     for key, value in data["settings"].items():
         setattr(chain, key, value)
     session.add(chain)
@@ -42,7 +50,13 @@ def create(session: Session, events: OutboxWriter, actor: Actor, data: dict) -> 
     events.add(
         session,
         "chain_created",
-        {"chain_id": chain.id, "code": chain.code, "name": chain.name, "currency": chain.currency, "time_zone": chain.time_zone},
+        {
+            "chain_id": chain.id,
+            "code": chain.code,
+            "name": chain.name,
+            "currency": chain.currency,
+            "time_zone": chain.time_zone,
+        },
         chain_id=chain.id,
     )
     if hq:
@@ -77,7 +91,9 @@ def update(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, 
     if not can_manage_chain_config(actor, chain_id):
         raise Forbidden("Only HQ may change the chain.")
     if "status" in data and not actor.is_platform_admin:
-        raise Forbidden("Only the platform admin may suspend or reactivate a chain.", {"status": ["Platform admin only."]})
+        raise Forbidden(
+            "Only the platform admin may suspend or reactivate a chain.", {"status": ["Platform admin only."]}
+        )
     for key, value in data.items():
         setattr(chain, key, value)
     session.flush()

@@ -1,9 +1,10 @@
 """Dictionaries HQ keeps for the chain (S-2): consumption categories, items and
 services with their list price, payment methods. Everyone in the chain reads
 them; only HQ writes."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,11 +69,15 @@ def create(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, 
     session.add(row)
     session.flush()
     entry = view(row)
-    events.add(session, "dictionary_changed", {"dictionary": dictionary, "code": row.code, "entry": entry}, chain_id=chain_id)
+    events.add(
+        session, "dictionary_changed", {"dictionary": dictionary, "code": row.code, "entry": entry}, chain_id=chain_id
+    )
     return entry
 
 
-def update(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, dictionary: str, entry_id: str, data: dict) -> dict:
+def update(
+    session: Session, events: OutboxWriter, actor: Actor, chain_id: str, dictionary: str, entry_id: str, data: dict
+) -> dict:
     model, view = _kind(dictionary)
     _require_hq(session, actor, chain_id)
     row = session.get(model, entry_id, with_for_update=True)
@@ -84,5 +89,7 @@ def update(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, 
         setattr(row, key, value)
     session.flush()
     entry = view(row)
-    events.add(session, "dictionary_changed", {"dictionary": dictionary, "code": row.code, "entry": entry}, chain_id=chain_id)
+    events.add(
+        session, "dictionary_changed", {"dictionary": dictionary, "code": row.code, "entry": entry}, chain_id=chain_id
+    )
     return entry

@@ -1,4 +1,5 @@
 """Lockout after repeated failed sign-ins (O-8)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

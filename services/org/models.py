@@ -1,4 +1,5 @@
 """Tables of the `org` schema."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,7 +15,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
     func,
 )
@@ -106,9 +106,7 @@ class Staff(Timestamps, Base):
         ),
         CheckConstraint("status IN ('active', 'disabled')", name="status"),
         CheckConstraint("(role = 'platform_admin') = (chain_id IS NULL)", name="chain_matches_role"),
-        CheckConstraint(
-            "(role IN ('store_manager', 'cashier')) = (store_id IS NOT NULL)", name="store_matches_role"
-        ),
+        CheckConstraint("(role IN ('store_manager', 'cashier')) = (store_id IS NOT NULL)", name="store_matches_role"),
         Index("ix_staff_chain_store", "chain_id", "store_id"),
     )
 

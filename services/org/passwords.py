@@ -4,6 +4,7 @@ OWASP (Password Storage Cheat Sheet): argon2id, m=19 MiB, t=2, p=1. Hashing
 is CPU work of some tens of milliseconds; it runs in a real OS thread
 (eventlet's tpool) so it does not stall the service's other workers.
 """
+
 from __future__ import annotations
 
 from argon2 import PasswordHasher, Type

@@ -4,6 +4,7 @@ Every function answers for an `Actor` (the signed-in staff member) and plain
 facts about the target; the service loads the facts and applies these rules,
 the gateway applies the coarse ones again before calling.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

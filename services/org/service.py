@@ -4,10 +4,12 @@ Entrypoints only: each validates its payload against `contracts.org`, turns
 the caller into an `Actor`, and hands over to a domain module. Every mutation
 runs once per idempotency key, in one transaction with its outbox events.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from contracts import org as c
 from contracts.auth import Actor
@@ -34,7 +36,9 @@ class OrgService:
 
     # ---- plumbing -------------------------------------------------------------
 
-    def _once(self, operation: str, actor: Actor, scope: str | None, key: str, request: Any, action: Callable[[], Any]) -> Any:
+    def _once(
+        self, operation: str, actor: Actor, scope: str | None, key: str, request: Any, action: Callable[[], Any]
+    ) -> Any:
         # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
         return idempotency.in_transaction(
             self.db,
@@ -85,8 +89,9 @@ class OrgService:
     def create_chain(self, actor: dict, data: dict, idempotency_key: str) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.ChainCreate, data)
-        return self._once("create_chain", who, None, idempotency_key, data,
-                          lambda: chains.create(self.db, self.events, who, payload))
+        return self._once(
+            "create_chain", who, None, idempotency_key, data, lambda: chains.create(self.db, self.events, who, payload)
+        )
 
     @rpc
     def list_chains(self, actor: dict, query: dict) -> dict:
@@ -116,8 +121,14 @@ class OrgService:
     def create_store(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.StoreCreate, data)
-        return self._once("create_store", who, chain_id, idempotency_key, [chain_id, data],
-                          lambda: stores.create(self.db, self.events, who, chain_id, payload))
+        return self._once(
+            "create_store",
+            who,
+            chain_id,
+            idempotency_key,
+            [chain_id, data],
+            lambda: stores.create(self.db, self.events, who, chain_id, payload),
+        )
 
     @rpc
     def list_stores(self, actor: dict, chain_id: str, query: dict) -> dict:
@@ -138,8 +149,14 @@ class OrgService:
     def decide_store(self, actor: dict, chain_id: str, store_id: str, data: dict, idempotency_key: str) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.StoreDecision, data)
-        return self._once("decide_store", who, chain_id, idempotency_key, [store_id, data],
-                          lambda: stores.decide(self.db, self.events, who, chain_id, store_id, payload))
+        return self._once(
+            "decide_store",
+            who,
+            chain_id,
+            idempotency_key,
+            [store_id, data],
+            lambda: stores.decide(self.db, self.events, who, chain_id, store_id, payload),
+        )
 
     # ---- staff (O-2..O-5, O-9) ------------------------------------------------------
 
@@ -147,8 +164,14 @@ class OrgService:
     def create_staff(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.StaffCreate, data)
-        return self._once("create_staff", who, chain_id, idempotency_key, [chain_id, data],
-                          lambda: staff.create(self.db, self.events, who, chain_id, payload))
+        return self._once(
+            "create_staff",
+            who,
+            chain_id,
+            idempotency_key,
+            [chain_id, data],
+            lambda: staff.create(self.db, self.events, who, chain_id, payload),
+        )
 
     @rpc
     def list_staff(self, actor: dict, chain_id: str, query: dict) -> dict:
@@ -169,21 +192,39 @@ class OrgService:
     def set_staff_status(self, actor: dict, chain_id: str, staff_id: str, status: str, idempotency_key: str) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.StaffStatusChange, {"status": status})
-        return self._once("set_staff_status", who, chain_id, idempotency_key, [staff_id, status],
-                          lambda: staff.set_status(self.db, self.events, who, chain_id, staff_id, payload["status"]))
+        return self._once(
+            "set_staff_status",
+            who,
+            chain_id,
+            idempotency_key,
+            [staff_id, status],
+            lambda: staff.set_status(self.db, self.events, who, chain_id, staff_id, payload["status"]),
+        )
 
     @rpc
     def unlock_staff(self, actor: dict, chain_id: str, staff_id: str, idempotency_key: str) -> dict:
         who = Actor.from_dict(actor)
-        return self._once("unlock_staff", who, chain_id, idempotency_key, [staff_id],
-                          lambda: staff.unlock(self.db, who, chain_id, staff_id))
+        return self._once(
+            "unlock_staff",
+            who,
+            chain_id,
+            idempotency_key,
+            [staff_id],
+            lambda: staff.unlock(self.db, who, chain_id, staff_id),
+        )
 
     @rpc
     def reset_staff_password(self, actor: dict, chain_id: str, staff_id: str, data: dict, idempotency_key: str) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.ResetPasswordRequest, data)
-        return self._once("reset_staff_password", who, chain_id, idempotency_key, [staff_id, data],
-                          lambda: staff.reset_password(self.db, who, chain_id, staff_id, payload["new_password"]))
+        return self._once(
+            "reset_staff_password",
+            who,
+            chain_id,
+            idempotency_key,
+            [staff_id, data],
+            lambda: staff.reset_password(self.db, who, chain_id, staff_id, payload["new_password"]),
+        )
 
     @rpc
     def list_access_log(self, actor: dict, chain_id: str, query: dict) -> dict:
@@ -197,11 +238,19 @@ class OrgService:
         return dictionaries.listing(self.db, Actor.from_dict(actor), chain_id, dictionary, query["include_inactive"])
 
     @rpc
-    def create_dictionary_entry(self, actor: dict, chain_id: str, dictionary: str, data: dict, idempotency_key: str) -> dict:
+    def create_dictionary_entry(
+        self, actor: dict, chain_id: str, dictionary: str, data: dict, idempotency_key: str
+    ) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.DICTIONARY_CONTRACTS[dictionary][0], data) if dictionary in c.DICTIONARY_CONTRACTS else data
-        return self._once("create_dictionary_entry", who, chain_id, idempotency_key, [chain_id, dictionary, data],
-                          lambda: dictionaries.create(self.db, self.events, who, chain_id, dictionary, payload))
+        return self._once(
+            "create_dictionary_entry",
+            who,
+            chain_id,
+            idempotency_key,
+            [chain_id, dictionary, data],
+            lambda: dictionaries.create(self.db, self.events, who, chain_id, dictionary, payload),
+        )
 
     @rpc
     def update_dictionary_entry(self, actor: dict, chain_id: str, dictionary: str, entry_id: str, data: dict) -> dict:

@@ -1,4 +1,5 @@
 """Staff: who works where, in which role, and who may manage whom (O-1..O-5, O-9)."""
+
 from __future__ import annotations
 
 from sqlalchemy import or_, select
@@ -89,7 +90,9 @@ def listing(session: Session, actor: Actor, chain_id: str, query: dict) -> dict:
     if not actor.sees_whole_chain:
         visible_stores = select(Store.id).where(Store.chain_id == chain_id)
         if actor.role == FRANCHISEE:
-            visible_stores = visible_stores.where(or_(Store.franchisee_id == actor.staff_id, Store.id.in_(actor.store_ids)))
+            visible_stores = visible_stores.where(
+                or_(Store.franchisee_id == actor.staff_id, Store.id.in_(actor.store_ids))
+            )
         else:
             visible_stores = visible_stores.where(Store.id.in_(actor.store_ids))
         stmt = stmt.where(or_(Staff.store_id.in_(visible_stores), Staff.id == actor.staff_id))
@@ -112,8 +115,10 @@ def update(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, 
         store_id = data["store_id"] if "store_id" in data else (staff.store_id if role in STORE_ROLES else None)
         store = _store_in_scope(session, actor, chain_id, store_id)
         _require_assignable(actor, role, store)
-        if staff.role == FRANCHISEE and role != FRANCHISEE and session.scalar(
-            select(Store.id).where(Store.franchisee_id == staff.id).limit(1)
+        if (
+            staff.role == FRANCHISEE
+            and role != FRANCHISEE
+            and session.scalar(select(Store.id).where(Store.franchisee_id == staff.id).limit(1))
         ):
             raise InvalidState("This franchisee still owns stores; give them another owner first.")
         staff.role, staff.store_id = role, store.id if store else None
@@ -155,5 +160,3 @@ def reset_password(session: Session, actor: Actor, chain_id: str, staff_id: str,
     staff.failed_attempts, staff.locked_until = 0, None
     session.flush()
     return views.staff(staff)
-
-

@@ -1,4 +1,5 @@
 """Stores: direct or franchised; franchisees open their own (O-3)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

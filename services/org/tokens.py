@@ -1,5 +1,6 @@
 """Opaque bearer tokens. Only a SHA-256 of each is stored, so a database dump
 cannot be replayed as sign-ins; revoking is setting `revoked_at`."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Rows to contract-shaped dicts (plain JSON types only)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -4,6 +4,7 @@ Runs `deploy/run_all.py` (every service runner and gunicorn) against this
 test run's database and vhost on a free port, walks the README's first steps
 with plain HTTP, then stops it with Ctrl-C (SIGINT) and expects a clean exit.
 """
+
 import json
 import os
 import signal
@@ -59,8 +60,12 @@ def running_system(provisioned):
         "PYTHONPATH": str(ROOT),
     }
     process = subprocess.Popen(
-        [sys.executable, "deploy/run_all.py"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "deploy/run_all.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -88,13 +93,28 @@ def test_sign_in_create_chain_store_cashier_and_cashier_signs_in(running_system)
     token = signed_in["token"]
     status, chain = http("POST", f"{api}/chains", {"code": f"E2E{uuid.uuid4().hex[:6]}", "name": "E2E"}, token, "e2e-1")
     assert status == 201, chain
-    status, store = http("POST", f"{api}/chains/{chain['id']}/stores",
-                         {"code": "S1", "name": "Store 1", "kind": "direct"}, token, "e2e-2")
+    status, store = http(
+        "POST",
+        f"{api}/chains/{chain['id']}/stores",
+        {"code": "S1", "name": "Store 1", "kind": "direct"},
+        token,
+        "e2e-2",
+    )
     assert status == 201, store
     username = f"e2e{uuid.uuid4().hex[:6]}"
-    status, cashier = http("POST", f"{api}/chains/{chain['id']}/staff",
-                           {"username": username, "display_name": "Cashier", "role": "cashier",
-                            "store_id": store["id"], "password": "cashier-pass-1"}, token, "e2e-3")
+    status, cashier = http(
+        "POST",
+        f"{api}/chains/{chain['id']}/staff",
+        {
+            "username": username,
+            "display_name": "Cashier",
+            "role": "cashier",
+            "store_id": store["id"],
+            "password": "cashier-pass-1",
+        },
+        token,
+        "e2e-3",
+    )
     assert status == 201, cashier
     status, session = http("POST", f"{api}/auth/sign-in", {"username": username, "password": "cashier-pass-1"})
     assert status == 200 and session["principal"]["store_ids"] == [store["id"]]

@@ -1,4 +1,5 @@
 """`make demo` seeds a chain people can sign in to at once."""
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,11 @@ def test_demo_chain_is_seeded_once_and_its_people_can_work(provisioned, client):
     hq = Api.sign_in(client, "demo.hq", demo.PASSWORD)
     chain_id = hq.principal["chain_id"]
     stores = ok(hq.get(f"/chains/{chain_id}/stores"))["items"]
-    assert sorted((s["code"], s["kind"]) for s in stores) == [("east", "franchise"), ("north", "direct"), ("south", "direct")]
+    assert sorted((s["code"], s["kind"]) for s in stores) == [
+        ("east", "franchise"),
+        ("north", "direct"),
+        ("south", "direct"),
+    ]
     assert len(ok(hq.get(f"/chains/{chain_id}/items"))["items"]) == len(demo.ITEMS)
     assert len(ok(hq.get(f"/chains/{chain_id}/payment-methods"))["items"]) == 4
     cashier = Api.sign_in(client, "demo.east.cashier", demo.PASSWORD)

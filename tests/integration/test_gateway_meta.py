@@ -1,4 +1,5 @@
 """Health, readiness and the API description."""
+
 import pytest
 
 from gateway.app import create_app

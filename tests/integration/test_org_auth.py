@@ -1,4 +1,5 @@
 """Sign-in, lockout, revocation and the access log (O-8)."""
+
 import pytest
 
 from tests.helpers import DEFAULT_PASSWORD, Api, build_chain, error, ok
@@ -63,9 +64,15 @@ def test_disabling_a_staff_member_ends_their_sessions_at_once(admin):
     disabled = ok(manager.post(world.path(f"/staff/{cashier_id}/disable")))
     assert disabled["status"] == "disabled"
     error(cashier.get("/auth/me"), 401)
-    assert error(world.hq.client.simulate_post(
-        "/api/v1/auth/sign-in", json={"username": world.usernames["cashier_A"], "password": DEFAULT_PASSWORD}
-    ), 401)["message"] == "This account is disabled."
+    assert (
+        error(
+            world.hq.client.simulate_post(
+                "/api/v1/auth/sign-in", json={"username": world.usernames["cashier_A"], "password": DEFAULT_PASSWORD}
+            ),
+            401,
+        )["message"]
+        == "This account is disabled."
+    )
     ok(manager.post(world.path(f"/staff/{cashier_id}/enable")))
     ok(world.hq.as_user(world.usernames["cashier_A"]).get("/auth/me"))
 
@@ -74,11 +81,23 @@ def test_password_change_needs_the_current_one_and_signs_out_other_devices(admin
     world = build_chain(admin)
     name = world.usernames["cashier_A"]
     phone, laptop = Api.sign_in(client, name), Api.sign_in(client, name)
-    wrong = error(phone.post("/auth/password", {"current_password": "nope-nope-nope", "new_password": "a-new-secret-1"}, key=None), 422)
+    wrong = error(
+        phone.post(
+            "/auth/password", {"current_password": "nope-nope-nope", "new_password": "a-new-secret-1"}, key=None
+        ),
+        422,
+    )
     assert "current_password" in wrong["fields"]
-    short = error(phone.post("/auth/password", {"current_password": DEFAULT_PASSWORD, "new_password": "short"}, key=None), 422)
+    short = error(
+        phone.post("/auth/password", {"current_password": DEFAULT_PASSWORD, "new_password": "short"}, key=None), 422
+    )
     assert "new_password" in short["fields"]
-    assert phone.post("/auth/password", {"current_password": DEFAULT_PASSWORD, "new_password": "a-new-secret-1"}, key=None).status_code == 204
+    assert (
+        phone.post(
+            "/auth/password", {"current_password": DEFAULT_PASSWORD, "new_password": "a-new-secret-1"}, key=None
+        ).status_code
+        == 204
+    )
     ok(phone.get("/auth/me"))  # this device stays signed in
     error(laptop.get("/auth/me"), 401)  # the other one does not
     ok(sign_in(client, name, "a-new-secret-1"))
@@ -116,7 +135,9 @@ def test_suspending_a_chain_signs_its_staff_out(admin):
     world = build_chain(admin)
     cashier = world.hq.as_user(world.usernames["cashier_A"])
     # HQ may not suspend its own chain; the platform admin may
-    assert error(world.hq.patch(world.path(), {"status": "suspended"}), 403)["fields"] == {"status": ["Platform admin only."]}
+    assert error(world.hq.patch(world.path(), {"status": "suspended"}), 403)["fields"] == {
+        "status": ["Platform admin only."]
+    }
     ok(admin.patch(world.path(), {"status": "suspended"}))
     assert error(cashier.get("/auth/me"), 401)["message"] == "This chain is suspended."
     ok(admin.patch(world.path(), {"status": "active"}))

@@ -1,4 +1,5 @@
 """Chain settings (S-1), dictionaries (S-2), store and staff edits."""
+
 import pytest
 
 from tests.helpers import build_chain, error, ok, unique
@@ -19,7 +20,9 @@ def test_new_chain_has_default_settings_and_payment_methods(world):
 
 
 def test_hq_changes_settings_and_a_cashier_reads_them(world):
-    changed = ok(world.hq.patch(world.path("/settings"), {"receipt_footer": "谢谢惠顾 Thank you", "sms_signature": "【洗车】"}))
+    changed = ok(
+        world.hq.patch(world.path("/settings"), {"receipt_footer": "谢谢惠顾 Thank you", "sms_signature": "【洗车】"})
+    )
     assert changed["receipt_footer"] == "谢谢惠顾 Thank you"
     cashier = world.hq.as_user(world.usernames["cashier_A"])
     assert ok(cashier.get(world.path("/settings")))["sms_signature"] == "【洗车】"
@@ -32,15 +35,27 @@ def test_hq_changes_settings_and_a_cashier_reads_them(world):
 def test_items_belong_to_an_existing_category(world):
     category = ok(world.hq.post(world.path("/categories"), {"code": "wash", "name": "洗车 Wash"}), 201)
     assert category["active"] is True
-    item = ok(world.hq.post(world.path("/items"), {"code": "W01", "name": "Standard wash", "category_code": "wash", "price": 12000}), 201)
+    item = ok(
+        world.hq.post(
+            world.path("/items"), {"code": "W01", "name": "Standard wash", "category_code": "wash", "price": 12000}
+        ),
+        201,
+    )
     assert (item["price"], item["kind"]) == (12000, "service")
-    missing = error(world.hq.post(world.path("/items"), {"code": "W02", "name": "X", "category_code": "nope", "price": 100}), 422)
+    missing = error(
+        world.hq.post(world.path("/items"), {"code": "W02", "name": "X", "category_code": "nope", "price": 100}), 422
+    )
     assert missing["fields"] == {"category_code": ["No active category with this code in the chain."]}
     duplicate = error(world.hq.post(world.path("/categories"), {"code": "wash", "name": "Again"}), 409)
     assert duplicate["code"] == "already_exists"
     # float prices, negative prices and unknown fields are refused with the field named
     for body, field in (({"price": 12.5}, "price"), ({"price": -1}, "price"), ({"colour": "red"}, "colour")):
-        bad = error(world.hq.post(world.path("/items"), {"code": unique("I"), "name": "X", "category_code": "wash", "price": 1, **body}), 422)
+        bad = error(
+            world.hq.post(
+                world.path("/items"), {"code": unique("I"), "name": "X", "category_code": "wash", "price": 1, **body}
+            ),
+            422,
+        )
         assert field in bad["fields"]
     # retiring hides it from the default list
     ok(world.hq.patch(world.path(f"/items/{item['id']}"), {"active": False, "price": 13000}))
@@ -58,14 +73,25 @@ def test_store_edit_by_hq_and_by_its_franchisee(world):
     closed = ok(world.hq.patch(world.path(f"/stores/{world.stores['B']['id']}"), {"status": "closed"}))
     assert closed["status"] == "closed"
     # nobody can be hired into a closed store
-    body = {"username": unique("z"), "display_name": "Z", "role": "cashier", "store_id": closed["id"], "password": "long-enough-pw"}
+    body = {
+        "username": unique("z"),
+        "display_name": "Z",
+        "role": "cashier",
+        "store_id": closed["id"],
+        "password": "long-enough-pw",
+    }
     assert error(world.hq.post(world.path("/staff"), body), 422)["fields"] == {"store_id": ["The store is closed."]}
 
 
 def test_moving_a_cashier_to_another_store_revokes_their_tokens(admin):
     world = build_chain(admin)
     cashier = world.hq.as_user(world.usernames["cashier_A"])
-    moved = ok(world.hq.patch(world.path(f"/staff/{cashier.principal['staff_id']}"), {"store_id": world.stores["B"]["id"], "level": "senior"}))
+    moved = ok(
+        world.hq.patch(
+            world.path(f"/staff/{cashier.principal['staff_id']}"),
+            {"store_id": world.stores["B"]["id"], "level": "senior"},
+        )
+    )
     assert (moved["store_id"], moved["level"]) == (world.stores["B"]["id"], "senior")
     error(cashier.get("/auth/me"), 401)
     assert world.hq.as_user(world.usernames["cashier_A"]).principal["store_ids"] == [world.stores["B"]["id"]]

@@ -1,4 +1,5 @@
 """What every endpoint does with bad input and retries (non-negotiables 5 and 9)."""
+
 import uuid
 
 import pytest
@@ -46,7 +47,9 @@ def test_a_refused_request_can_be_retried_with_its_key_once_fixed(admin):
 
 def test_state_changing_post_without_idempotency_key_is_refused(admin):
     world = build_chain(admin)
-    refused = error(world.hq.post(world.path("/stores"), {"code": unique("S"), "name": "X", "kind": "direct"}, key=None), 400)
+    refused = error(
+        world.hq.post(world.path("/stores"), {"code": unique("S"), "name": "X", "kind": "direct"}, key=None), 400
+    )
     assert refused["fields"] == {"Idempotency-Key": ["Required, 1 to 200 characters."]}
     assert len(ok(world.hq.get(world.path("/stores")))["items"]) == 3  # A, B and F only
 
@@ -58,8 +61,16 @@ def test_state_changing_post_without_idempotency_key_is_refused(admin):
         ("/stores", {"code": "has space", "name": "X", "kind": "direct"}, "code"),
         ("/stores", {"code": "OK1", "name": "", "kind": "direct"}, "name"),
         ("/stores", {"code": "OK2", "name": "X", "kind": "direct", "franchisee_id": "not-an-id"}, "franchisee_id"),
-        ("/staff", {"username": "UPPER case", "display_name": "X", "role": "cashier", "password": "long-enough-pw"}, "username"),
-        ("/staff", {"username": "someone", "display_name": "X", "role": "emperor", "password": "long-enough-pw"}, "role"),
+        (
+            "/staff",
+            {"username": "UPPER case", "display_name": "X", "role": "cashier", "password": "long-enough-pw"},
+            "username",
+        ),
+        (
+            "/staff",
+            {"username": "someone", "display_name": "X", "role": "emperor", "password": "long-enough-pw"},
+            "role",
+        ),
         ("/staff", {"username": "someone", "display_name": "X", "role": "hq_admin", "password": "short"}, "password"),
         ("/categories", {"code": "c1"}, "name"),
         ("/payment-methods", {"code": "x" * 41, "name": "X"}, "code"),
@@ -111,7 +122,9 @@ def test_cursor_pages_walk_every_store_once(admin):
 
 
 def test_request_id_is_echoed_and_made_when_missing(admin, client):
-    given = client.simulate_get("/api/v1/auth/me", headers={"Authorization": f"Bearer {admin.token}", "X-Request-Id": "till-42-abc"})
+    given = client.simulate_get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {admin.token}", "X-Request-Id": "till-42-abc"}
+    )
     assert given.headers["X-Request-Id"] == "till-42-abc"
     made = client.simulate_get("/health")
     assert len(made.headers["X-Request-Id"]) == 32

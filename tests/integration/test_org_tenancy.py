@@ -1,4 +1,5 @@
 """Tenancy and store scoping (O-3, O-4, O-7; non-negotiable 8): 404 or 403, never data."""
+
 import pytest
 
 from tests.helpers import DEFAULT_PASSWORD, build_chain, error, ok, unique
@@ -57,10 +58,16 @@ def test_store_manager_can_hire_cashiers_for_their_store_only(two_chains):
     manager_a = world.hq.as_user(world.usernames["store_manager_A"])
 
     def hire(role, store):
-        return manager_a.post(world.path("/staff"), {
-            "username": unique("new"), "display_name": "New hire", "role": role,
-            "store_id": world.stores[store]["id"], "password": DEFAULT_PASSWORD,
-        })
+        return manager_a.post(
+            world.path("/staff"),
+            {
+                "username": unique("new"),
+                "display_name": "New hire",
+                "role": role,
+                "store_id": world.stores[store]["id"],
+                "password": DEFAULT_PASSWORD,
+            },
+        )
 
     assert ok(hire("cashier", "A"), 201)["store_id"] == world.stores["A"]["id"]
     assert error(hire("cashier", "B"), 404)["code"] == "not_found"  # store B is out of scope
@@ -70,8 +77,13 @@ def test_store_manager_can_hire_cashiers_for_their_store_only(two_chains):
 def test_cashier_cannot_manage_anyone(two_chains):
     world, _ = two_chains
     cashier = world.hq.as_user(world.usernames["cashier_A"])
-    body = {"username": unique("x"), "display_name": "X", "role": "cashier",
-            "store_id": world.stores["A"]["id"], "password": DEFAULT_PASSWORD}
+    body = {
+        "username": unique("x"),
+        "display_name": "X",
+        "role": "cashier",
+        "store_id": world.stores["A"]["id"],
+        "password": DEFAULT_PASSWORD,
+    }
     assert error(cashier.post(world.path("/staff"), body), 403)["code"] == "forbidden"
     assert error(cashier.post(world.path("/categories"), {"code": "wash", "name": "Wash"}), 403)["code"] == "forbidden"
 
@@ -81,7 +93,9 @@ def test_franchisee_opens_stores_without_hq_and_manages_only_their_own(two_chain
     franchisee = world.hq.as_user(world.usernames["franchisee"])
     assert world.stores["F"]["status"] == "active"
     assert world.stores["F"]["franchisee_id"] == franchisee.principal["staff_id"]
-    second = ok(franchisee.post(world.path("/stores"), {"code": unique("F2"), "name": "Second", "kind": "franchise"}), 201)
+    second = ok(
+        franchisee.post(world.path("/stores"), {"code": unique("F2"), "name": "Second", "kind": "franchise"}), 201
+    )
     assert second["status"] == "active"
     # a direct store is HQ's to open
     assert error(franchisee.post(world.path("/stores"), {"code": unique("D"), "name": "D", "kind": "direct"}), 403)
@@ -89,8 +103,14 @@ def test_franchisee_opens_stores_without_hq_and_manages_only_their_own(two_chain
     franchisee = world.hq.as_user(world.usernames["franchisee"])  # the new store is in the fresh token's scope
     body = {"username": unique("fc"), "display_name": "F cashier", "role": "cashier", "password": DEFAULT_PASSWORD}
     ok(franchisee.post(world.path("/staff"), {**body, "store_id": second["id"]}), 201)
-    assert error(franchisee.post(world.path("/staff"), {**body, "username": unique("fc"), "store_id": world.stores["A"]["id"]}), 404)
-    assert {s["id"] for s in ok(franchisee.get(world.path("/stores")))["items"]} == {world.stores["F"]["id"], second["id"]}
+    assert error(
+        franchisee.post(world.path("/staff"), {**body, "username": unique("fc"), "store_id": world.stores["A"]["id"]}),
+        404,
+    )
+    assert {s["id"] for s in ok(franchisee.get(world.path("/stores")))["items"]} == {
+        world.stores["F"]["id"],
+        second["id"],
+    }
 
 
 def test_store_opened_by_franchisee_waits_for_approval_when_the_chain_requires_it(admin):

@@ -1,4 +1,5 @@
 """The platform underneath: schema isolation, migrations, outbox, inbox, idempotency."""
+
 import json
 import uuid
 
@@ -35,7 +36,9 @@ def admin_engine(provisioned):
 def test_a_service_role_cannot_read_another_schema(provisioned, admin_engine):
     # a schema of another owner, as every other service's schema is to org
     with admin_engine.begin() as conn:
-        conn.execute(text("DO $$ BEGIN CREATE ROLE huiyuan_probe NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+        conn.execute(
+            text("DO $$ BEGIN CREATE ROLE huiyuan_probe NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        )
         conn.execute(text("CREATE SCHEMA IF NOT EXISTS probe AUTHORIZATION huiyuan_probe"))
         conn.execute(text("CREATE TABLE IF NOT EXISTS probe.secrets (v text)"))
     schemas = ["probe", *[s for s in config.SERVICES if s != "org"]]
@@ -80,8 +83,11 @@ def test_committed_events_are_published_with_the_request_id(provisioned, admin, 
             result = client.simulate_post(
                 "/api/v1/chains",
                 json={"code": unique("EV"), "name": "Evented"},
-                headers={"Authorization": f"Bearer {admin.token}", "Idempotency-Key": uuid.uuid4().hex,
-                         "X-Request-Id": "req-outbox-1"},
+                headers={
+                    "Authorization": f"Bearer {admin.token}",
+                    "Idempotency-Key": uuid.uuid4().hex,
+                    "X-Request-Id": "req-outbox-1",
+                },
             )
             chain = ok(result, 201)
             deadline = eventlet.Timeout(10)
@@ -123,7 +129,9 @@ def test_relay_keeps_events_while_the_broker_is_away(provisioned):
         assert row.sent_at is None and row.attempts == 1 and "broker unreachable" in row.last_error
 
         published = []
-        _relay_one(engine, table, event["id"], lambda payload, event_type: published.append((event_type, payload["id"])))
+        _relay_one(
+            engine, table, event["id"], lambda payload, event_type: published.append((event_type, payload["id"]))
+        )
         with engine.connect() as conn:
             assert conn.execute(only_mine).one().sent_at is not None
         assert published == [("chain_created", event["id"])]
@@ -133,6 +141,7 @@ def test_relay_keeps_events_while_the_broker_is_away(provisioned):
 
 def _relay_one(engine, table, event_id, publish):
     """relay_batch restricted to one row (the live relay of the test services shares the table)."""
+
     def only(payload, event_type):
         if payload["id"] == event_id:
             publish(payload, event_type)

@@ -1,4 +1,5 @@
 """Contracts, typed errors over the wire, events, cursors and idempotency fingerprints."""
+
 import pytest
 from nameko.exceptions import deserialize, serialize
 
@@ -30,14 +31,26 @@ def test_typed_errors_survive_the_rpc_round_trip():
     again = deserialize(serialize(original))
     assert type(again) is errors.InsufficientFunds
     assert (again.status, again.error_code, again.message, again.fields) == (
-        409, "insufficient_funds", "Balance 100 fen, due 200 fen.", {"amount": ["Exceeds the balance."]})
-    assert again.to_dict() == {"code": "insufficient_funds", "message": "Balance 100 fen, due 200 fen.",
-                               "fields": {"amount": ["Exceeds the balance."]}}
+        409,
+        "insufficient_funds",
+        "Balance 100 fen, due 200 fen.",
+        {"amount": ["Exceeds the balance."]},
+    )
+    assert again.to_dict() == {
+        "code": "insufficient_funds",
+        "message": "Balance 100 fen, due 200 fen.",
+        "fields": {"amount": ["Exceeds the balance."]},
+    }
 
 
 def test_event_envelope_is_validated_both_ways():
-    data = {"chain_id": "0b0e1a52-93b8-4f5e-9a7e-3d0f6f0a8f11", "code": "C", "name": "N",
-            "currency": "CNY", "time_zone": "Asia/Shanghai"}
+    data = {
+        "chain_id": "0b0e1a52-93b8-4f5e-9a7e-3d0f6f0a8f11",
+        "code": "C",
+        "name": "N",
+        "currency": "CNY",
+        "time_zone": "Asia/Shanghai",
+    }
     envelope = events.envelope("org", "chain_created", data, chain_id=data["chain_id"], correlation_id="r1")
     parsed = events.parse(envelope, "org", "chain_created")
     assert parsed.data == data and parsed.correlation_id == "r1" and parsed.version == 1

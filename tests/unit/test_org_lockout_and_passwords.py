@@ -1,11 +1,11 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 
 from services.org import lockout, passwords, tokens
 from services.org.lockout import LockState
 
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 def test_fifth_consecutive_failure_locks_for_fifteen_minutes():

@@ -1,4 +1,5 @@
 """Who may do what (O-1..O-5, O-7), as plain rules."""
+
 from contracts.auth import Actor
 from services.org import policy
 from services.org.policy import StaffFacts, StoreFacts
