@@ -1,9 +1,10 @@
 """The HTTP operations of each service, as `Operation` lists."""
+
 from __future__ import annotations
 
 from gateway.operations import Operation
-from gateway.routes import org
+from gateway.routes import member, org
 
 
 def all_operations() -> list[Operation]:
-    return [*org.OPERATIONS]
+    return [*org.OPERATIONS, *member.OPERATIONS]

@@ -3,6 +3,7 @@
 Every process (services, gateway, bootstrap, tests) reads the same variables,
 so one `.env`-style export configures the whole system.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,7 @@ from urllib.parse import quote
 
 from nameko.extensions import DependencyProvider
 
-SERVICES = ("org",)
+SERVICES = ("org", "member")
 
 
 def _env(name: str, default: str) -> str:
@@ -44,10 +45,7 @@ class Settings:
 
     def database_url(self, service: str) -> str:
         password = quote(self.db_password, safe="")
-        return (
-            f"postgresql+psycopg2://{self.role(service)}:{password}"
-            f"@{self.db_host}:{self.db_port}/{self.db_name}"
-        )
+        return f"postgresql+psycopg2://{self.role(service)}:{password}@{self.db_host}:{self.db_port}/{self.db_name}"
 
     def admin_url(self, database: str | None = None) -> str:
         """The admin URL pointed at `database` (default: the admin URL's own)."""

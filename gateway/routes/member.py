@@ -1,0 +1,277 @@
+"""HTTP operations of the `member` service: members, cards, tiers, the card operation log."""
+
+from __future__ import annotations
+
+from contracts import member as c
+from contracts.auth import FRANCHISEE, HQ_ADMIN, PLATFORM_ADMIN, STORE_MANAGER
+from contracts.base import page_of
+from gateway.operations import Call, Operation
+
+HQ = (PLATFORM_ADMIN, HQ_ADMIN)
+MANAGERS = (PLATFORM_ADMIN, HQ_ADMIN, FRANCHISEE, STORE_MANAGER)
+CHAIN = "/chains/{chain_id}"
+MEMBER = f"{CHAIN}/members/{{member_id}}"
+CARD = f"{CHAIN}/cards/{{card_id}}"
+STORE_NOTE = " HQ names the store in `store_id`; store staff act at their own store."
+
+
+# ---- tiers ------------------------------------------------------------------------------
+
+
+def list_tiers(call: Call) -> dict:
+    return call.rpc("member", "list_tiers", call.who, call.params["chain_id"], call.query)
+
+
+def get_tier(call: Call) -> dict:
+    return call.rpc("member", "get_tier", call.who, call.params["chain_id"], call.params["tier_id"])
+
+
+def create_tier(call: Call) -> dict:
+    return call.rpc("member", "create_tier", call.who, call.params["chain_id"], call.body, call.idempotency_key)
+
+
+def update_tier(call: Call) -> dict:
+    p = call.params
+    return call.rpc("member", "update_tier", call.who, p["chain_id"], p["tier_id"], call.body)
+
+
+# ---- members ------------------------------------------------------------------------------
+
+
+def create_member(call: Call) -> dict:
+    return call.rpc("member", "create_member", call.who, call.params["chain_id"], call.body, call.idempotency_key)
+
+
+def search_members(call: Call) -> dict:
+    return call.rpc("member", "search_members", call.who, call.params["chain_id"], call.query)
+
+
+def get_member(call: Call) -> dict:
+    return call.rpc("member", "get_member", call.who, call.params["chain_id"], call.params["member_id"])
+
+
+def update_member(call: Call) -> dict:
+    p = call.params
+    return call.rpc("member", "update_member", call.who, p["chain_id"], p["member_id"], call.body)
+
+
+# ---- cards ----------------------------------------------------------------------------------
+
+
+def issue_card(call: Call) -> dict:
+    p = call.params
+    return call.rpc("member", "issue_card", call.who, p["chain_id"], p["member_id"], call.body, call.idempotency_key)
+
+
+def lookup_card(call: Call) -> dict:
+    return call.rpc("member", "lookup_card", call.who, call.params["chain_id"], call.query)
+
+
+def get_card(call: Call) -> dict:
+    return call.rpc("member", "get_card", call.who, call.params["chain_id"], call.params["card_id"])
+
+
+def card_operations(call: Call) -> dict:
+    p = call.params
+    return call.rpc("member", "card_operations", call.who, p["chain_id"], p["card_id"], call.query)
+
+
+def store_card_operations(call: Call) -> dict:
+    p = call.params
+    return call.rpc("member", "store_card_operations", call.who, p["chain_id"], p["store_id"], call.query)
+
+
+def _card_action(method: str, name: str):
+    def handler(call: Call) -> dict:
+        p = call.params
+        return call.rpc("member", method, call.who, p["chain_id"], p["card_id"], call.body, call.idempotency_key)
+
+    handler.__name__ = name
+    return handler
+
+
+freeze_card = _card_action("freeze_card", "freeze_card")
+unfreeze_card = _card_action("unfreeze_card", "unfreeze_card")
+change_card_tier = _card_action("change_card_tier", "change_card_tier")
+replace_card = _card_action("replace_card", "replace_card")
+return_card = _card_action("return_card", "return_card")
+renew_card = _card_action("renew_card", "renew_card")
+
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        "GET",
+        f"{CHAIN}/tiers",
+        "List the chain's tiers",
+        "tiers",
+        list_tiers,
+        query=c.TierQuery,
+        response=page_of(c.Tier),
+    ),
+    Operation(
+        "POST",
+        f"{CHAIN}/tiers",
+        "Add a tier (HQ)",
+        "tiers",
+        create_tier,
+        body=c.TierCreate,
+        response=c.Tier,
+        status=201,
+        roles=HQ,
+        needs_key=True,
+    ),
+    Operation("GET", f"{CHAIN}/tiers/{{tier_id}}", "Show a tier", "tiers", get_tier, response=c.Tier),
+    Operation(
+        "PATCH",
+        f"{CHAIN}/tiers/{{tier_id}}",
+        "Change or retire a tier (HQ)",
+        "tiers",
+        update_tier,
+        body=c.TierUpdate,
+        response=c.Tier,
+        roles=HQ,
+    ),
+    Operation(
+        "POST",
+        f"{CHAIN}/members",
+        "Enrol a member",
+        "members",
+        create_member,
+        body=c.MemberCreate,
+        response=c.Member,
+        status=201,
+        needs_key=True,
+        description="Phone and ID number are stored encrypted. HQ names `home_store_id`; store staff enrol at "
+        "their own store.",
+    ),
+    Operation(
+        "GET",
+        f"{CHAIN}/members",
+        "Search members",
+        "members",
+        search_members,
+        query=c.MemberQuery,
+        response=page_of(c.Member),
+        description="Exact `card_no` or `phone` finds a member anywhere in the chain, with personal data "
+        "masked outside their home store; other searches list only your stores' members.",
+    ),
+    Operation("GET", MEMBER, "Show a member of your stores", "members", get_member, response=c.Member),
+    Operation(
+        "PATCH",
+        MEMBER,
+        "Change a member (home store: HQ)",
+        "members",
+        update_member,
+        body=c.MemberUpdate,
+        response=c.Member,
+    ),
+    Operation(
+        "POST",
+        f"{MEMBER}/cards",
+        "Issue a card (issue fee by `payment_method`)",
+        "cards",
+        issue_card,
+        body=c.CardIssue,
+        response=c.Card,
+        status=201,
+        needs_key=True,
+        description=STORE_NOTE.strip(),
+    ),
+    Operation(
+        "GET",
+        f"{CHAIN}/card-lookup",
+        "Look up a card by its exact number, to transact",
+        "cards",
+        lookup_card,
+        query=c.CardLookupQuery,
+        response=c.CardContext,
+        description="Any staff of the chain; the phone is masked. A mistyped digit fails the check digit (422).",
+    ),
+    Operation("GET", CARD, "Show a card", "cards", get_card, response=c.Card),
+    Operation(
+        "POST",
+        f"{CARD}/freeze",
+        "Freeze a card (reported lost, or by staff)",
+        "cards",
+        freeze_card,
+        body=c.CardAction,
+        response=c.Card,
+        needs_key=True,
+        description=STORE_NOTE.strip(),
+    ),
+    Operation(
+        "POST",
+        f"{CARD}/unfreeze",
+        "Unfreeze a card (managers)",
+        "cards",
+        unfreeze_card,
+        body=c.CardAction,
+        response=c.Card,
+        roles=MANAGERS,
+        needs_key=True,
+        description=STORE_NOTE.strip(),
+    ),
+    Operation(
+        "POST",
+        f"{CARD}/tier",
+        "Change a card's tier: same number, version + 1 (managers)",
+        "cards",
+        change_card_tier,
+        body=c.TierChange,
+        response=c.Card,
+        roles=MANAGERS,
+        needs_key=True,
+        description="The tier's reissue fee applies unless `waive_fee`." + STORE_NOTE,
+    ),
+    Operation(
+        "POST",
+        f"{CARD}/replace",
+        "Replace a lost card: new number, the old one is `replaced`",
+        "cards",
+        replace_card,
+        body=c.CardFeeAction,
+        response=c.Card,
+        needs_key=True,
+        description="Answers with the new card. The tier's replacement fee applies." + STORE_NOTE,
+    ),
+    Operation(
+        "POST",
+        f"{CARD}/return",
+        "Return a card (the member leaves)",
+        "cards",
+        return_card,
+        body=c.CardAction,
+        response=c.Card,
+        needs_key=True,
+        description=STORE_NOTE.strip(),
+    ),
+    Operation(
+        "POST",
+        f"{CARD}/renew",
+        "Renew a card for another validity period",
+        "cards",
+        renew_card,
+        body=c.CardFeeAction,
+        response=c.Card,
+        needs_key=True,
+        description="The tier's renewal fee applies." + STORE_NOTE,
+    ),
+    Operation(
+        "GET",
+        f"{CARD}/operations",
+        "The card's operation log, newest first",
+        "cards",
+        card_operations,
+        query=c.CardOperationQuery,
+        response=page_of(c.CardOperation),
+    ),
+    Operation(
+        "GET",
+        f"{CHAIN}/stores/{{store_id}}/card-operations",
+        "Card operations done at a store, newest first",
+        "cards",
+        store_card_operations,
+        query=c.CardOperationQuery,
+        response=page_of(c.CardOperation),
+    ),
+]

@@ -1,0 +1,136 @@
+"""Personal data (M-1): phone and ID-card number.
+
+Stored only as AES-256-GCM ciphertext (key from configuration, never in the
+database) plus an HMAC-SHA256 blind index for exact-value search. The index is
+keyed and includes the chain, so equal phones in two chains do not match and a
+dump cannot be brute-forced without the index key. Ciphertext is bound to its
+chain and field (associated data), so it cannot be moved between rows of
+another chain or field unnoticed.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from contracts.errors import ValidationFailed
+
+NONCE_BYTES = 12
+VERSION = "v1"
+_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_ID_18 = re.compile(r"^\d{17}[\dX]$")
+_ID_15 = re.compile(r"^\d{15}$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def _key(value: str, name: str) -> bytes:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (ValueError, TypeError):
+        raw = b""
+    if len(raw) != 32:
+        raise RuntimeError(f"{name} must be base64 of 32 bytes (set HUIYUAN_{name.upper()})")
+    return raw
+
+
+@dataclass(frozen=True)
+class Codec:
+    """Encrypts, decrypts and indexes personal data with the configured keys."""
+
+    aead: AESGCM
+    index_key: bytes
+
+    def encrypt(self, chain_id: str, field: str, plaintext: str) -> str:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self.aead.encrypt(nonce, plaintext.encode(), f"{chain_id}:{field}".encode())
+        return f"{VERSION}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def decrypt(self, chain_id: str, field: str, token: str) -> str:
+        version, _, body = token.partition(":")
+        if version != VERSION:
+            raise ValueError(f"unknown personal-data format {version!r}")
+        raw = base64.b64decode(body)
+        try:
+            return self.aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], f"{chain_id}:{field}".encode()).decode()
+        except InvalidTag:
+            raise ValueError("personal data does not decrypt with the configured key") from None
+
+    def index(self, chain_id: str, field: str, normalised: str) -> str:
+        message = f"{chain_id}:{field}:{normalised}".encode()
+        return hmac.new(self.index_key, message, hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def codec(pii_key: str, pii_index_key: str) -> Codec:
+    return Codec(AESGCM(_key(pii_key, "pii_key")), _key(pii_index_key, "pii_index_key"))
+
+
+# ---- normalisation and validation -------------------------------------------------
+
+def normalise_phone(raw: str, field: str = "phone") -> str:
+    """A China mobile as its 11 digits; other countries in +E.164 form."""
+    text = re.sub(r"[\s\-().]", "", raw or "")
+    if not text:
+        raise ValidationFailed(fields={field: ["Required."]})
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if text.startswith("+86"):
+        text = text[3:]
+    if text.startswith("+"):
+        if not _E164.match(text):
+            raise ValidationFailed(fields={field: ["An international number is + country code and 7 to 15 digits."]})
+        return text
+    if not text.isdigit():
+        raise ValidationFailed(fields={field: ["Only digits, spaces, '-' and a leading '+' are allowed."]})
+    if len(text) != 11:
+        raise ValidationFailed(fields={field: [f"A mobile number has 11 digits, this has {len(text)}."]})
+    if not _CN_MOBILE.match(text):
+        raise ValidationFailed(fields={field: ["A mobile number starts with 13 to 19."]})
+    return text
+
+
+def id_check_char(first17: str) -> str:
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def normalise_id_number(raw: str, field: str = "id_number") -> str:
+    """A resident ID-card number: 18 characters with its check character, or a legacy 15-digit one."""
+    text = re.sub(r"\s", "", raw or "").upper()
+    if _ID_15.match(text):
+        return text
+    if not _ID_18.match(text):
+        raise ValidationFailed(fields={field: ["An ID-card number has 18 characters: 17 digits and a digit or X."]})
+    if id_check_char(text[:17]) != text[17]:
+        raise ValidationFailed(fields={field: ["The last character does not match; check the number."]})
+    return text
+
+
+def normalise_plate(raw: str, field: str = "plates") -> str:
+    plate = re.sub(r"[\s\-·.]", "", raw or "").upper()
+    if not 5 <= len(plate) <= 10:
+        raise ValidationFailed(fields={field: [f"{raw!r} is not a licence plate (5 to 10 characters)."]})
+    return plate
+
+
+# ---- masking (O-7) --------------------------------------------------------------------
+
+def mask_phone(phone: str) -> str:
+    """`13812345678` -> `138****5678`; other lengths keep the first 3 and last 4 too."""
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def mask_id_number(number: str) -> str:
+    if len(number) <= 7:
+        return "*" * len(number)
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]

@@ -1,0 +1,233 @@
+"""The `member` service: members, vehicles, cards, tiers and the card operation log.
+
+Entrypoints only: each validates its payload against `contracts.member`, turns
+the caller into an `Actor`, asks org whether the store in question exists and
+is open, and hands over to a domain module. Every mutation runs once per
+idempotency key, in one transaction with its outbox events.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nameko.rpc import RpcProxy
+
+from contracts import member as c
+from contracts.auth import HQ_ADMIN, MANAGERS, PLATFORM_ADMIN, Actor
+from contracts.base import load
+from contracts.errors import NotFound, ValidationFailed
+from contracts.events import Event
+from services.kit import idempotency
+from services.kit.config import SettingsDependency
+from services.kit.db import Database
+from services.kit.handlers import handles
+from services.kit.logs import CorrelationId
+from services.kit.outbox import Outbox
+from services.kit.rpc import rpc
+from services.member import cards, chain_state, members, pii, tiers
+from services.member.models import kit
+from services.member.scope import operator_store
+
+MANAGER_ROLES = (PLATFORM_ADMIN, *MANAGERS)
+HQ_ROLES = (PLATFORM_ADMIN, HQ_ADMIN)
+
+
+class MemberService:
+    name = "member"
+
+    db = Database()
+    events = Outbox(kit.outbox)
+    kit_tables = kit
+    correlation_id = CorrelationId()
+    settings = SettingsDependency()
+    org = RpcProxy("org")
+
+    # ---- plumbing ---------------------------------------------------------------
+
+    @property
+    def codec(self) -> pii.Codec:
+        return pii.codec(self.settings.pii_key, self.settings.pii_index_key)
+
+    def _once(
+        self, operation: str, actor: Actor, chain_id: str, key: str, request: Any, action: Callable[[], Any]
+    ) -> Any:
+        # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
+        return idempotency.in_transaction(
+            self.db,
+            kit.idempotency,
+            scope=chain_id,
+            key=key,
+            operation=f"member.{operation}",
+            request=[actor.staff_id, request],
+            action=action,
+        )
+
+    def _open_store(self, actor: Actor, chain_id: str, requested: str | None, field: str = "store_id") -> str:
+        """The store of the operation, checked with org: in the caller's scope and open for business."""
+        actor.require_chain(chain_id)
+        store_id = operator_store(actor, chain_id, requested, field)
+        try:
+            store = self.org.get_store(actor.to_dict(), chain_id, store_id)
+        except NotFound:
+            raise ValidationFailed("No such store in your scope.", {field: ["No such store in this chain."]}) from None
+        if store["status"] != "active":
+            raise ValidationFailed(f"The store is {store['status']}.", {field: [f"The store is {store['status']}."]})
+        return store_id
+
+    def _known_chain(self, actor: Actor, chain_id: str) -> None:
+        # staff belong to their chain; only the platform admin could name one that does not exist
+        actor.require_chain(chain_id)
+        if actor.is_platform_admin:
+            self.org.get_chain(actor.to_dict(), chain_id)
+
+    @rpc
+    def ping(self) -> str:
+        return "pong"
+
+    # ---- events -------------------------------------------------------------------
+
+    @handles("org", "chain_created")
+    def on_chain_created(self, event: Event) -> None:
+        chain_state.ensure(self.db, self.events, event.data["chain_id"], event.data["time_zone"])
+
+    # ---- tiers (M-6) -----------------------------------------------------------------
+
+    @rpc
+    def list_tiers(self, actor: dict, chain_id: str, query: dict) -> dict:
+        who, query = Actor.from_dict(actor), load(c.TierQuery, query)
+        self._known_chain(who, chain_id)
+        with self.db.begin():
+            return tiers.listing(self.db, self.events, who, chain_id, query["include_inactive"])
+
+    @rpc
+    def get_tier(self, actor: dict, chain_id: str, tier_id: str) -> dict:
+        who = Actor.from_dict(actor)
+        self._known_chain(who, chain_id)
+        with self.db.begin():
+            return tiers.get(self.db, self.events, who, chain_id, tier_id)
+
+    @rpc
+    def create_tier(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        who, payload = Actor.from_dict(actor), load(c.TierCreate, data)
+        self._known_chain(who, chain_id)
+        return self._once("create_tier", who, chain_id, idempotency_key, [chain_id, data],
+                          lambda: tiers.create(self.db, self.events, who, chain_id, payload))
+
+    @rpc
+    def update_tier(self, actor: dict, chain_id: str, tier_id: str, data: dict) -> dict:
+        who, payload = Actor.from_dict(actor), load(c.TierUpdate, data)
+        with self.db.begin():
+            return tiers.update(self.db, self.events, who, chain_id, tier_id, payload)
+
+    # ---- members (M-1, O-7) -------------------------------------------------------------
+
+    @rpc
+    def create_member(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        who, payload = Actor.from_dict(actor), load(c.MemberCreate, data)
+        home = self._open_store(who, chain_id, payload["home_store_id"], "home_store_id")
+        return self._once("create_member", who, chain_id, idempotency_key, [chain_id, data],
+                          lambda: members.create(self.db, self.events, self.codec, who, chain_id, home, payload))
+
+    @rpc
+    def update_member(self, actor: dict, chain_id: str, member_id: str, data: dict) -> dict:
+        who, payload = Actor.from_dict(actor), load(c.MemberUpdate, data)
+        if "home_store_id" in payload and who.sees_whole_chain:
+            self._open_store(who, chain_id, payload["home_store_id"], "home_store_id")
+        with self.db.begin():
+            return members.update(self.db, self.events, self.codec, who, chain_id, member_id, payload)
+
+    @rpc
+    def get_member(self, actor: dict, chain_id: str, member_id: str) -> dict:
+        return members.get(self.db, self.codec, Actor.from_dict(actor), chain_id, member_id)
+
+    @rpc
+    def search_members(self, actor: dict, chain_id: str, query: dict) -> dict:
+        return members.search(self.db, self.codec, Actor.from_dict(actor), chain_id, load(c.MemberQuery, query))
+
+    # ---- cards (M-2..M-5, M-8) ------------------------------------------------------------
+
+    @rpc
+    def issue_card(self, actor: dict, chain_id: str, member_id: str, data: dict, idempotency_key: str) -> dict:
+        who, payload = Actor.from_dict(actor), load(c.CardIssue, data)
+        store_id = self._open_store(who, chain_id, payload["store_id"])
+        return self._once("issue_card", who, chain_id, idempotency_key, [member_id, data],
+                          lambda: cards.issue(self.db, self.events, who, chain_id, member_id, store_id, payload))
+
+    def _card_operation(self, name: str, contract: type, actor: dict, chain_id: str, card_id: str, data: dict,
+                        key: str, roles: tuple[str, ...] | None = None) -> dict:
+        who, payload = Actor.from_dict(actor), load(contract, data)
+        if roles is not None:
+            who.require_role(*roles)
+        store_id = self._open_store(who, chain_id, payload["store_id"])
+        operation = getattr(cards, name)
+        return self._once(name, who, chain_id, key, [card_id, data],
+                          lambda: operation(self.db, self.events, who, chain_id, card_id, store_id, payload))
+
+    @rpc
+    def freeze_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._card_operation("freeze", c.CardAction, actor, chain_id, card_id, data, idempotency_key)
+
+    @rpc
+    def unfreeze_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._card_operation("unfreeze", c.CardAction, actor, chain_id, card_id, data, idempotency_key,
+                                    MANAGER_ROLES)
+
+    @rpc
+    def change_card_tier(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
+        # M-7: a manual tier change needs HQ or manager rights
+        return self._card_operation("change_tier", c.TierChange, actor, chain_id, card_id, data, idempotency_key,
+                                    MANAGER_ROLES)
+
+    @rpc
+    def replace_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._card_operation("replace", c.CardFeeAction, actor, chain_id, card_id, data, idempotency_key)
+
+    @rpc
+    def return_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._card_operation("return_card", c.CardAction, actor, chain_id, card_id, data, idempotency_key)
+
+    @rpc
+    def renew_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._card_operation("renew", c.CardFeeAction, actor, chain_id, card_id, data, idempotency_key)
+
+    @rpc
+    def get_card(self, actor: dict, chain_id: str, card_id: str) -> dict:
+        return cards.get(self.db, Actor.from_dict(actor), chain_id, card_id)
+
+    @rpc
+    def lookup_card(self, actor: dict, chain_id: str, query: dict) -> dict:
+        query = load(c.CardLookupQuery, query)
+        return cards.lookup(self.db, self.codec, Actor.from_dict(actor), chain_id, query["card_no"])
+
+    @rpc
+    def card_operations(self, actor: dict, chain_id: str, card_id: str, query: dict) -> dict:
+        return cards.operations(self.db, Actor.from_dict(actor), chain_id, card_id, load(c.CardOperationQuery, query))
+
+    @rpc
+    def store_card_operations(self, actor: dict, chain_id: str, store_id: str, query: dict) -> dict:
+        query = load(c.CardOperationQuery, query)
+        return cards.store_operations(self.db, Actor.from_dict(actor), chain_id, store_id, query)
+
+    # ---- for other services (shared interface) -----------------------------------------------
+
+    @rpc
+    def resolve_card(self, chain_id: str, card_no: str) -> dict:
+        """Any staff of the chain may transact on any card of it (O-7); the caller checked the chain."""
+        if not isinstance(card_no, str):
+            raise ValidationFailed(fields={"card_no": ["Digits only."]})
+        return cards.resolve(self.db, self.codec, chain_id, card_no)
+
+    @rpc
+    def resolve_card_by_id(self, chain_id: str, card_id: str) -> dict:
+        return cards.resolve_by_id(self.db, self.codec, chain_id, card_id)
+
+    @rpc
+    def report_progress(self, chain_id: str, member_id: str, cumulative_spend: int, lifetime_points: int) -> dict:
+        """M-7: totals, not deltas; the member service decides and applies any upgrade."""
+        data = load(c.ProgressReport, {"chain_id": chain_id, "member_id": member_id,
+                                       "cumulative_spend": cumulative_spend, "lifetime_points": lifetime_points})
+        with self.db.begin():
+            return cards.report_progress(self.db, self.events, data)
+
+
+SERVICE = MemberService
