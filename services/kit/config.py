@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from nameko.extensions import DependencyProvider
 
-SERVICES = ("org", "member")
+SERVICES = ("org", "member", "wallet")
 
 
 def _env(name: str, default: str) -> str:

@@ -1,0 +1,535 @@
+"""Contracts of the `wallet` service: stored value, packages, credit, refunds (W-1..W-12).
+
+Money is integer fen everywhere. Requests name the card by its number (the
+key a cashier types) and the store where the operation happens; the answer of
+every money operation carries what a receipt and the reports need.
+"""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from contracts.base import BasisPoints, Code, Contract, Count, Id, Money, Page, SignedMoney, Text
+from contracts.events import event
+
+PAYMENT_SOURCES = ("cash", "bonus", "credit")  # W-4: the order a card pays in
+ENTITLEMENT_KINDS = ("package", "pass")
+TRANSACTION_KINDS = (
+    "recharge",
+    "bonus_grant",
+    "consume",
+    "refund",
+    "package_sale",
+    "card_return",
+    "credit_limit",
+    "credit_settlement",
+    "fee",
+)
+# a card payment, as opposed to money handed over the counter
+CARD = "card"
+
+
+def CardNo(**kwargs):  # noqa: N802 - reads like a field class
+    return fields.String(validate=validate.Length(min=4, max=32), **kwargs)
+
+
+def Plate(**kwargs):  # noqa: N802
+    return fields.String(validate=validate.Length(min=2, max=16), **kwargs)
+
+
+# ---- shared answer parts --------------------------------------------------------
+
+
+class Balances(Contract):
+    cash = Money(required=True)
+    bonus = Money(required=True)
+    credit_limit = Money(required=True)
+    credit_used = Money(required=True)
+    credit_available = Money(required=True)
+
+
+class Paid(Contract):
+    """Where the money of a consume came from (or went back to, on a refund)."""
+
+    cash = Money(required=True)
+    bonus = Money(required=True)
+    credit = Money(required=True)
+    external = Money(required=True)
+
+
+class CardRef(Contract):
+    card_id = Id(required=True)
+    card_no = fields.String(required=True)
+    member_id = Id(required=True)
+    member_name = fields.String(required=True)
+    masked_phone = fields.String(required=True)
+    tier_code = fields.String(required=True)
+
+
+# ---- recharge and bonus (W-3) -----------------------------------------------------
+
+
+class RechargeRequest(Contract):
+    card_no = CardNo(required=True)
+    store_id = Id(required=True)
+    amount = Money(required=True, validate=validate.Range(min=1, max=10**10))
+    payment_method = Code(required=True)
+    remark = Text(200, load_default="")
+
+    @validates_schema
+    def _not_card(self, data, **kwargs):
+        if data.get("payment_method") == CARD:
+            raise ValidationError("A recharge is paid at the counter, not from the card.", "payment_method")
+
+
+class BonusGrantRequest(Contract):
+    card_no = CardNo(required=True)
+    store_id = Id(required=True)
+    amount = Money(required=True, validate=validate.Range(min=1, max=10**9))
+    reason = Text(200, required=True)
+
+
+class Recharge(Contract):
+    transaction_id = Id(required=True)
+    kind = fields.String(required=True)
+    created_at = fields.String(required=True)
+    store_id = Id(required=True)
+    operator_id = Id(required=True)
+    card = fields.Nested(CardRef, required=True)
+    amount = Money(required=True)
+    bonus = Money(required=True)
+    payment_method = fields.String(required=True, allow_none=True)
+    remark = fields.String(required=True)
+    balances = fields.Nested(Balances, required=True)
+
+
+# ---- consume (W-4, W-5, W-8) ---------------------------------------------------------
+
+
+class ConsumeLineRequest(Contract):
+    item_code = Code(required=True)
+    name = Text(100, load_default="")
+    category = Code(required=True)
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10000))
+    unit_price = Money(required=True, validate=validate.Range(min=0, max=10**9))
+    # a specific package or pass to use; without it one is picked when `use_entitlements`
+    entitlement_id = Id(load_default=None, allow_none=True)
+
+
+class ConsumeRequest(Contract):
+    card_no = CardNo(required=True)
+    store_id = Id(required=True)
+    serving_employee_id = Id(load_default=None, allow_none=True)
+    lines = fields.List(fields.Nested(ConsumeLineRequest), required=True, validate=validate.Length(min=1, max=100))
+    allow_credit = fields.Boolean(load_default=False)
+    # the remainder the card cannot cover is paid at the counter by this method; without it the consume is refused
+    external_payment_method = Code(load_default=None, allow_none=True)
+    use_entitlements = fields.Boolean(load_default=True)
+    plate = Plate(load_default=None, allow_none=True)
+    remark = Text(200, load_default="")
+
+    @validates_schema
+    def _external_not_card(self, data, **kwargs):
+        if data.get("external_payment_method") == CARD:
+            raise ValidationError("External payment is money at the counter.", "external_payment_method")
+
+
+class ConsumeLine(Contract):
+    line_no = fields.Integer(required=True)
+    item_code = fields.String(required=True)
+    name = fields.String(required=True)
+    category = fields.String(required=True)
+    quantity = fields.Integer(required=True)
+    unit_price = Money(required=True)
+    gross = Money(required=True)
+    discount_bp = BasisPoints(required=True)
+    discount = Money(required=True)
+    net = Money(required=True)
+    entitlement_id = fields.String(required=True, allow_none=True)
+    counts_used = Count(required=True)
+    refunded_quantity = Count(required=True)
+
+
+class Consume(Contract):
+    transaction_id = Id(required=True)
+    kind = fields.String(required=True)
+    created_at = fields.String(required=True)
+    store_id = Id(required=True)
+    operator_id = Id(required=True)
+    serving_employee_id = fields.String(required=True, allow_none=True)
+    card = fields.Nested(CardRef, required=True)
+    lines = fields.List(fields.Nested(ConsumeLine), required=True)
+    gross = Money(required=True)
+    discount = Money(required=True)
+    amount_due = Money(required=True)
+    paid = fields.Nested(Paid, required=True)
+    external_payment_method = fields.String(required=True, allow_none=True)
+    plate = fields.String(required=True, allow_none=True)
+    remark = fields.String(required=True)
+    balances = fields.Nested(Balances, required=True)
+    cumulative_spend = Money(required=True)
+
+
+# ---- refunds (W-6) ---------------------------------------------------------------------
+
+
+class RefundLineRequest(Contract):
+    line_no = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1000))
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10000))
+
+
+class RefundRequest(Contract):
+    transaction_id = Id(required=True)
+    store_id = Id(required=True)
+    # omitted: everything not yet refunded
+    lines = fields.List(
+        fields.Nested(RefundLineRequest), load_default=None, allow_none=True, validate=validate.Length(min=1, max=100)
+    )
+    reason = Text(200, required=True)
+
+
+class RefundLine(Contract):
+    line_no = fields.Integer(required=True)
+    quantity = fields.Integer(required=True)
+    amount = Money(required=True)
+    counts_restored = Count(required=True)
+
+
+class Refund(Contract):
+    transaction_id = Id(required=True)
+    kind = fields.String(required=True)
+    created_at = fields.String(required=True)
+    consume_id = Id(required=True)
+    store_id = Id(required=True)
+    operator_id = Id(required=True)
+    card = fields.Nested(CardRef, required=True)
+    lines = fields.List(fields.Nested(RefundLine), required=True)
+    amount = Money(required=True)
+    refunded = fields.Nested(Paid, required=True)
+    external_payment_method = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True)
+    balances = fields.Nested(Balances, required=True)
+    cumulative_spend = Money(required=True)
+
+
+# ---- packages and passes (W-5) -----------------------------------------------------------
+
+
+class PackageSaleRequest(Contract):
+    card_no = CardNo(required=True)
+    store_id = Id(required=True)
+    kind = fields.String(load_default="package", validate=validate.OneOf(ENTITLEMENT_KINDS))
+    item_code = Code(required=True)
+    name = Text(100, required=True)
+    count = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=10000))
+    price = Money(required=True)
+    valid_from = fields.Date(load_default=None, allow_none=True)
+    valid_until = fields.Date(load_default=None, allow_none=True)
+    daily_limit = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=100)
+    )
+    plates = fields.List(Plate(), load_default=list, validate=validate.Length(max=10))
+    # a counter payment method, or "card" to pay from the balances (cash, then bonus)
+    payment_method = Code(required=True)
+
+    @validates_schema
+    def _shape(self, data, **kwargs):
+        kind = data.get("kind", "package")
+        if kind == "package" and data.get("count") is None:
+            raise ValidationError("A package has a number of uses.", "count")
+        if kind == "pass":
+            if data.get("count") is not None:
+                raise ValidationError("A pass is unlimited within its dates; it has no count.", "count")
+            if data.get("valid_from") is None or data.get("valid_until") is None:
+                raise ValidationError("A pass needs both dates.", "valid_until")
+        if kind == "package" and data.get("daily_limit") is not None:
+            raise ValidationError("Only a pass has a daily limit.", "daily_limit")
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start is not None and end is not None and end < start:
+            raise ValidationError("Ends before it starts.", "valid_until")
+
+
+class Entitlement(Contract):
+    id = Id(required=True)
+    kind = fields.String(required=True)
+    item_code = fields.String(required=True)
+    name = fields.String(required=True)
+    total_count = fields.Integer(required=True, allow_none=True)
+    remaining_count = fields.Integer(required=True, allow_none=True)
+    price = Money(required=True)
+    valid_from = fields.String(required=True)
+    valid_until = fields.String(required=True, allow_none=True)
+    daily_limit = fields.Integer(required=True, allow_none=True)
+    plates = fields.List(fields.String(), required=True)
+    store_id = Id(required=True)
+    status = fields.String(required=True)
+    created_at = fields.String(required=True)
+
+
+class PackageSale(Contract):
+    transaction_id = Id(required=True)
+    kind = fields.String(required=True)
+    created_at = fields.String(required=True)
+    store_id = Id(required=True)
+    operator_id = Id(required=True)
+    card = fields.Nested(CardRef, required=True)
+    entitlement = fields.Nested(Entitlement, required=True)
+    payment_method = fields.String(required=True)
+    paid = fields.Nested(Paid, required=True)
+    balances = fields.Nested(Balances, required=True)
+
+
+class EntitlementQuery(Contract):
+    include_inactive = fields.Boolean(load_default=False)
+
+
+class EntitlementList(Contract):
+    items = fields.List(fields.Nested(Entitlement), required=True)
+
+
+# ---- return card (W-7) and credit ----------------------------------------------------------
+
+
+class CardReturnRequest(Contract):
+    card_no = CardNo(required=True)
+    store_id = Id(required=True)
+    payment_method = Code(required=True)
+    reason = Text(200, load_default="")
+
+
+class CardReturn(Contract):
+    transaction_id = Id(required=True)
+    kind = fields.String(required=True)
+    created_at = fields.String(required=True)
+    store_id = Id(required=True)
+    operator_id = Id(required=True)
+    card = fields.Nested(CardRef, required=True)
+    cash_paid_back = Money(required=True)
+    bonus_forfeited = Money(required=True)
+    payment_method = fields.String(required=True)
+    balances = fields.Nested(Balances, required=True)
+
+
+class CreditLimitRequest(Contract):
+    card_no = CardNo(required=True)
+    credit_limit = Money(required=True, validate=validate.Range(min=0, max=10**10))
+    reason = Text(200, load_default="")
+
+
+class CreditSettlementRequest(Contract):
+    card_no = CardNo(required=True)
+    store_id = Id(required=True)
+    amount = Money(required=True, validate=validate.Range(min=1, max=10**10))
+    payment_method = Code(required=True)
+
+    @validates_schema
+    def _not_card(self, data, **kwargs):
+        if data.get("payment_method") == CARD:
+            raise ValidationError("Credit is paid back at the counter.", "payment_method")
+
+
+class CreditChange(Contract):
+    transaction_id = Id(required=True)
+    kind = fields.String(required=True)
+    created_at = fields.String(required=True)
+    store_id = fields.String(required=True, allow_none=True)
+    operator_id = Id(required=True)
+    card = fields.Nested(CardRef, required=True)
+    amount = Money(required=True)
+    payment_method = fields.String(required=True, allow_none=True)
+    balances = fields.Nested(Balances, required=True)
+
+
+# ---- reads (W-10, W-11) ------------------------------------------------------------------------
+
+
+class CardBalances(Contract):
+    card = fields.Nested(CardRef, required=True)
+    status = fields.String(required=True)
+    wallet_status = fields.String(required=True)
+    balances = fields.Nested(Balances, required=True)
+    cumulative_spend = Money(required=True)
+
+
+class StatementQuery(Page):
+    since = fields.DateTime(format="iso", load_default=None)
+    until = fields.DateTime(format="iso", load_default=None)
+
+
+class StatementEntry(Contract):
+    transaction_id = Id(required=True)
+    kind = fields.String(required=True)
+    created_at = fields.String(required=True)
+    store_id = fields.String(required=True, allow_none=True)
+    operator_id = fields.String(required=True, allow_none=True)
+    card_no = fields.String(required=True, allow_none=True)
+    amount = Money(required=True)
+    cash_change = SignedMoney(required=True)
+    bonus_change = SignedMoney(required=True)
+    credit_used_change = SignedMoney(required=True)
+    cash_after = Money(required=True)
+    bonus_after = Money(required=True)
+    credit_used_after = Money(required=True)
+    remark = fields.String(required=True)
+
+
+class TransactionView(Contract):
+    """One transaction as stored: the figures, whatever its kind."""
+
+    transaction_id = Id(required=True)
+    kind = fields.String(required=True)
+    created_at = fields.String(required=True)
+    store_id = fields.String(required=True, allow_none=True)
+    operator_id = fields.String(required=True, allow_none=True)
+    member_id = fields.String(required=True, allow_none=True)
+    card_no = fields.String(required=True, allow_none=True)
+    ref_transaction_id = fields.String(required=True, allow_none=True)
+    payment_method = fields.String(required=True, allow_none=True)
+    gross = Money(required=True)
+    discount = Money(required=True)
+    amount = Money(required=True)
+    bonus = Money(required=True)
+    paid = fields.Nested(Paid, required=True)
+    lines = fields.List(fields.Nested(ConsumeLine), required=True)
+    remark = fields.String(required=True)
+
+
+class LiabilityQuery(Contract):
+    as_of = fields.Date(load_default=None, allow_none=True)
+
+
+class StoreLiability(Contract):
+    store_id = Id(required=True)
+    cash = SignedMoney(required=True)
+    bonus = SignedMoney(required=True)
+
+
+class ChainLiability(Contract):
+    cash = SignedMoney(required=True)
+    bonus = SignedMoney(required=True)
+
+
+class Liability(Contract):
+    as_of = fields.String(required=True)
+    time_zone = fields.String(required=True)
+    stores = fields.List(fields.Nested(StoreLiability), required=True)
+    chain = fields.Nested(ChainLiability, required=True)
+
+
+class SettlementQuery(Contract):
+    since = fields.Date(required=True)
+    until = fields.Date(required=True)
+
+
+class SettlementRow(Contract):
+    """Cash recharged at `received_store_id` spent (or paid back) at `spent_store_id`: what one owes the other."""
+
+    received_store_id = Id(required=True)
+    spent_store_id = Id(required=True)
+    amount = SignedMoney(required=True)
+
+
+class Settlement(Contract):
+    since = fields.String(required=True)
+    until = fields.String(required=True)
+    time_zone = fields.String(required=True)
+    rows = fields.List(fields.Nested(SettlementRow), required=True)
+
+
+# ---- events ----------------------------------------------------------------------------------------
+
+
+class _MemberMoneyEvent(Contract):
+    transaction_id = Id(required=True)
+    chain_id = Id(required=True)
+    store_id = fields.String(required=True, allow_none=True)
+    operator_id = fields.String(required=True, allow_none=True)
+    member_id = Id(required=True)
+    card_id = fields.String(required=True, allow_none=True)
+    card_no = fields.String(required=True, allow_none=True)
+    balances = fields.Nested(Balances, required=True)
+
+
+@event("wallet", "recharged")
+class Recharged(_MemberMoneyEvent):
+    amount = Money(required=True)
+    bonus = Money(required=True)
+    payment_method = fields.String(required=True, allow_none=True)
+
+
+@event("wallet", "bonus_granted")
+class BonusGranted(_MemberMoneyEvent):
+    amount = Money(required=True)
+    reason = fields.String(required=True)
+
+
+@event("wallet", "consumed")
+class Consumed(_MemberMoneyEvent):
+    serving_employee_id = fields.String(required=True, allow_none=True)
+    tier_code = fields.String(required=True)
+    lines = fields.List(fields.Nested(ConsumeLine), required=True)
+    gross = Money(required=True)
+    discount = Money(required=True)
+    amount_due = Money(required=True)
+    paid = fields.Nested(Paid, required=True)
+    external_payment_method = fields.String(required=True, allow_none=True)
+    cumulative_spend = Money(required=True)
+
+
+@event("wallet", "refunded")
+class Refunded(_MemberMoneyEvent):
+    consume_id = Id(required=True)
+    lines = fields.List(fields.Nested(RefundLine), required=True)
+    amount = Money(required=True)
+    refunded = fields.Nested(Paid, required=True)
+    cumulative_spend = Money(required=True)
+
+
+@event("wallet", "package_sold")
+class PackageSold(_MemberMoneyEvent):
+    entitlement = fields.Nested(Entitlement, required=True)
+    payment_method = fields.String(required=True)
+    paid = fields.Nested(Paid, required=True)
+
+
+@event("wallet", "package_used")
+class PackageUsed(Contract):
+    transaction_id = Id(required=True)
+    chain_id = Id(required=True)
+    store_id = Id(required=True)
+    member_id = Id(required=True)
+    entitlement_id = Id(required=True)
+    item_code = fields.String(required=True)
+    count = fields.Integer(required=True)  # negative when a refund restores counts
+    remaining_count = fields.Integer(required=True, allow_none=True)
+
+
+@event("wallet", "card_returned")
+class CardReturned(_MemberMoneyEvent):
+    cash_paid_back = Money(required=True)
+    bonus_forfeited = Money(required=True)
+    payment_method = fields.String(required=True)
+
+
+@event("wallet", "credit_limit_set")
+class CreditLimitSet(_MemberMoneyEvent):
+    credit_limit = Money(required=True)
+
+
+@event("wallet", "credit_settled")
+class CreditSettled(_MemberMoneyEvent):
+    amount = Money(required=True)
+    payment_method = fields.String(required=True)
+
+
+@event("wallet", "fee_charged")
+class FeeRecorded(Contract):
+    transaction_id = Id(required=True)
+    fee_id = Id(required=True)
+    chain_id = Id(required=True)
+    store_id = Id(required=True)
+    member_id = Id(required=True)
+    card_id = Id(required=True)
+    kind = fields.String(required=True)
+    amount = Money(required=True)
+    payment_method = fields.String(required=True)

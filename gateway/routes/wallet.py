@@ -1,0 +1,217 @@
+"""HTTP operations of the `wallet` service: money moves, packages, statements, books."""
+
+from __future__ import annotations
+
+from contracts import wallet as c
+from contracts.auth import CASHIER, FRANCHISEE, HQ_ADMIN, PLATFORM_ADMIN, STORE_MANAGER
+from contracts.base import page_of
+from gateway.operations import Call, Operation
+
+STAFF = (HQ_ADMIN, FRANCHISEE, STORE_MANAGER, CASHIER)
+HQ = (PLATFORM_ADMIN, HQ_ADMIN)
+WALLET = "/chains/{chain_id}/wallet"
+CARD = f"{WALLET}/cards/{{card_no}}"
+KEYED = "Send an Idempotency-Key: a retry with the same key and body returns the first answer and moves no money twice."
+
+
+def _mutation(method: str):
+    def handler(call: Call) -> dict:
+        return call.rpc("wallet", method, call.who, call.params["chain_id"], call.body, call.idempotency_key)
+
+    handler.__name__ = method
+    return handler
+
+
+def balances(call: Call) -> dict:
+    return call.rpc("wallet", "balances", call.who, call.params["chain_id"], call.params["card_no"])
+
+
+def statement(call: Call) -> dict:
+    return call.rpc("wallet", "statement", call.who, call.params["chain_id"], call.params["card_no"], call.query)
+
+
+def list_packages(call: Call) -> dict:
+    return call.rpc("wallet", "list_packages", call.who, call.params["chain_id"], call.params["card_no"], call.query)
+
+
+def get_transaction(call: Call) -> dict:
+    p = call.params
+    return call.rpc("wallet", "get_transaction", call.who, p["chain_id"], p["transaction_id"])
+
+
+def liability(call: Call) -> dict:
+    return call.rpc("wallet", "liability", call.who, call.params["chain_id"], call.query)
+
+
+def settlement(call: Call) -> dict:
+    return call.rpc("wallet", "settlement", call.who, call.params["chain_id"], call.query)
+
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        "POST",
+        f"{WALLET}/recharges",
+        "Recharge a card (tier bonus applied)",
+        "wallet",
+        _mutation("recharge"),
+        body=c.RechargeRequest,
+        response=c.Recharge,
+        status=201,
+        roles=STAFF,
+        needs_key=True,
+        description="W-3. The highest bonus threshold reached applies. " + KEYED,
+    ),
+    Operation(
+        "POST",
+        f"{WALLET}/bonus-grants",
+        "Give bonus money alone (HQ or store manager)",
+        "wallet",
+        _mutation("grant_bonus"),
+        body=c.BonusGrantRequest,
+        response=c.Recharge,
+        status=201,
+        roles=(HQ_ADMIN, STORE_MANAGER),
+        needs_key=True,
+        description=KEYED,
+    ),
+    Operation(
+        "POST",
+        f"{WALLET}/consumes",
+        "Consume: pay lines from cash, then bonus, then credit",
+        "wallet",
+        _mutation("consume"),
+        body=c.ConsumeRequest,
+        response=c.Consume,
+        status=201,
+        roles=STAFF,
+        needs_key=True,
+        description="W-4, W-5, W-8. Tier discount per line, half-up to the fen; packages pay the lines they "
+        "cover; without external_payment_method a shortfall refuses the whole. " + KEYED,
+    ),
+    Operation(
+        "POST",
+        f"{WALLET}/refunds",
+        "Refund a consume, whole or by line",
+        "wallet",
+        _mutation("refund"),
+        body=c.RefundRequest,
+        response=c.Refund,
+        status=201,
+        roles=STAFF,
+        needs_key=True,
+        description="W-6. Money goes back where it came from; package counts are restored. " + KEYED,
+    ),
+    Operation(
+        "POST",
+        f"{WALLET}/packages",
+        "Sell a package or pass",
+        "wallet",
+        _mutation("sell_package"),
+        body=c.PackageSaleRequest,
+        response=c.PackageSale,
+        status=201,
+        roles=STAFF,
+        needs_key=True,
+        description="W-5. payment_method 'card' pays from cash, then bonus. " + KEYED,
+    ),
+    Operation(
+        "POST",
+        f"{WALLET}/returns",
+        "Return a card: pay back cash, forfeit bonus, close",
+        "wallet",
+        _mutation("return_card"),
+        body=c.CardReturnRequest,
+        response=c.CardReturn,
+        status=201,
+        roles=STAFF,
+        needs_key=True,
+        description="W-7. " + KEYED,
+    ),
+    Operation(
+        "POST",
+        f"{WALLET}/credit-limits",
+        "Grant or change a member's credit limit (HQ)",
+        "wallet",
+        _mutation("set_credit_limit"),
+        body=c.CreditLimitRequest,
+        response=c.CreditChange,
+        status=201,
+        roles=(HQ_ADMIN,),
+        needs_key=True,
+        description=KEYED,
+    ),
+    Operation(
+        "POST",
+        f"{WALLET}/credit-settlements",
+        "Pay back credit used",
+        "wallet",
+        _mutation("settle_credit"),
+        body=c.CreditSettlementRequest,
+        response=c.CreditChange,
+        status=201,
+        roles=STAFF,
+        needs_key=True,
+        description=KEYED,
+    ),
+    Operation(
+        "GET",
+        f"{CARD}/balances",
+        "Balances of a card's member",
+        "wallet",
+        balances,
+        response=c.CardBalances,
+        roles=STAFF,
+    ),
+    Operation(
+        "GET",
+        f"{CARD}/statement",
+        "Statement with running balances",
+        "wallet",
+        statement,
+        query=c.StatementQuery,
+        response=page_of(c.StatementEntry),
+        roles=STAFF,
+        description="W-10.",
+    ),
+    Operation(
+        "GET",
+        f"{CARD}/packages",
+        "Packages and passes of a card's member",
+        "wallet",
+        list_packages,
+        query=c.EntitlementQuery,
+        response=c.EntitlementList,
+        roles=STAFF,
+    ),
+    Operation(
+        "GET",
+        f"{WALLET}/transactions/{{transaction_id}}",
+        "One transaction with its lines",
+        "wallet",
+        get_transaction,
+        response=c.TransactionView,
+        roles=STAFF,
+    ),
+    Operation(
+        "GET",
+        f"{WALLET}/liability",
+        "Stored value owed, per store and chain, at a date (HQ)",
+        "wallet",
+        liability,
+        query=c.LiabilityQuery,
+        response=c.Liability,
+        roles=HQ,
+        description="W-11.",
+    ),
+    Operation(
+        "GET",
+        f"{WALLET}/settlement",
+        "Cash taken in at one store and spent at another (HQ)",
+        "wallet",
+        settlement,
+        query=c.SettlementQuery,
+        response=c.Settlement,
+        roles=HQ,
+        description="R-8.",
+    ),
+]

@@ -1,0 +1,136 @@
+"""What every wallet operation checks and records: who, where, which card, when."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from contracts.auth import CASHIER, FRANCHISEE, HQ_ADMIN, STORE_MANAGER, Actor
+from contracts.errors import CardNotActive, Forbidden, NotFound
+from services.wallet.ledger import MemberAccounts
+from services.wallet.models import ChainClock, Transaction
+
+# the chain's zone until org's chain event has reached us (it is also org's default)
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+STAFF = (HQ_ADMIN, FRANCHISEE, STORE_MANAGER, CASHIER)
+
+
+def require_staff(actor: Actor, chain_id: str, roles: tuple[str, ...] = STAFF) -> None:
+    actor.require_chain(chain_id)
+    actor.require_role(*roles)
+
+
+def require_store(actor: Actor, chain_id: str, store_id: str, roles: tuple[str, ...] = STAFF) -> None:
+    """O-7: any card of the chain, but only at a store of one's own (HQ: any store)."""
+    require_staff(actor, chain_id, roles)
+    if not actor.can_access_store(chain_id, store_id):
+        raise Forbidden("You can only transact at your own store.", {"store_id": ["Not one of your stores."]})
+
+
+def require_card(card: dict, chain_id: str) -> None:
+    if card.get("chain_id") != chain_id:
+        raise NotFound("No such card.", {"card_no": ["No such card in this chain."]})
+
+
+def require_active(card: dict, chain_id: str) -> None:
+    """M-3: only an active card recharges, consumes or buys."""
+    require_card(card, chain_id)
+    if card["status"] != "active":
+        raise CardNotActive(f"The card is {card['status']}.", {"card_no": [f"The card is {card['status']}."]})
+
+
+def card_ref(card: dict) -> dict:
+    return {
+        "card_id": card["card_id"],
+        "card_no": card["card_no"],
+        "member_id": card["member_id"],
+        "member_name": card.get("member_name", ""),
+        "masked_phone": card.get("masked_phone", ""),
+        "tier_code": (card.get("tier") or {}).get("code", ""),
+    }
+
+
+def time_zone(session: Session, chain_id: str) -> str:
+    return session.scalar(select(ChainClock.time_zone).where(ChainClock.chain_id == chain_id)) or DEFAULT_TIME_ZONE
+
+
+def day_start(zone: str, day: date) -> datetime:
+    """The instant `day` begins in `zone`, as an aware UTC datetime."""
+    return datetime.combine(day, time.min, ZoneInfo(zone)).astimezone(UTC)
+
+
+def day_range(zone: str, first: date, last: date) -> tuple[datetime, datetime]:
+    return day_start(zone, first), day_start(zone, last + timedelta(days=1))
+
+
+def local_date(zone: str, instant: datetime) -> date:
+    return instant.astimezone(ZoneInfo(zone)).date()
+
+
+def today(zone: str) -> date:
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+def new_tx(
+    session: Session,
+    kind: str,
+    chain_id: str,
+    actor: Actor,
+    *,
+    store_id: str | None,
+    card: dict | None = None,
+    key: str | None = None,
+    **figures,
+) -> Transaction:
+    tx = Transaction(
+        chain_id=chain_id,
+        kind=kind,
+        store_id=store_id,
+        operator_id=actor.staff_id,
+        member_id=card["member_id"] if card else figures.pop("member_id", None),
+        card_id=card["card_id"] if card else None,
+        card_no=card["card_no"] if card else None,
+        tier_code=(card.get("tier") or {}).get("code") if card else None,
+        idempotency_key=key,
+        # taken after the member's rows are locked: statement order is the order balances moved in
+        created_at=func.clock_timestamp(),
+        **{k: v for k, v in figures.items() if k != "member_id"},
+    )
+    session.add(tx)
+    session.flush()
+    return tx
+
+
+def snapshot(tx: Transaction, member: MemberAccounts) -> None:
+    """Balances after `tx`, so a statement reads running balances off each row (W-10)."""
+    tx.cash_after = member.cash
+    tx.bonus_after = member.bonus
+    tx.credit_used_after = member.credit_used
+
+
+def event_base(tx: Transaction, member: MemberAccounts) -> dict:
+    return {
+        "transaction_id": tx.id,
+        "chain_id": tx.chain_id,
+        "store_id": tx.store_id,
+        "operator_id": tx.operator_id,
+        "member_id": member.member_id,
+        "card_id": tx.card_id,
+        "card_no": tx.card_no,
+        "balances": member.balances(),
+    }
+
+
+def head(tx: Transaction, card: dict) -> dict:
+    """The part every answer about one operation starts with."""
+    return {
+        "transaction_id": tx.id,
+        "kind": tx.kind,
+        "created_at": tx.created_at.isoformat(),
+        "store_id": tx.store_id,
+        "operator_id": tx.operator_id,
+        "card": card_ref(card),
+    }

@@ -1,0 +1,160 @@
+"""Lots: which store took in each parcel of a member's cash or bonus (W-11, R-8).
+
+A recharge (or bonus) opens a lot at the store that took the money. Spending
+takes the oldest lots first and records, per lot, the store where it was spent;
+a refund puts money back into the lots its consume took from. The sum of a
+member's open cash lots always equals their cash balance (the ledger check
+verifies it), so liability per store and inter-store settlement are sums of
+lot moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import BigInteger as BigIntegerType
+from sqlalchemy import column as sql_column
+from sqlalchemy import func, select, update, values
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.wallet.models import Lot, LotMove, Transaction
+
+lots = Lot.__table__
+moves = LotMove.__table__
+
+
+def take_fifo(open_lots: Sequence[tuple[int, int]], amount: int) -> list[tuple[int, int]]:
+    """Take `amount` from (lot id, remaining) pairs, oldest first."""
+    taken: list[tuple[int, int]] = []
+    left = amount
+    for lot_id, remaining in open_lots:
+        if left == 0:
+            break
+        take = min(left, remaining)
+        if take > 0:
+            taken.append((lot_id, take))
+            left -= take
+    if left:
+        raise ValueError(f"lots fall short by {left}: lots and balance disagree")
+    return taken
+
+
+def give_back(spent: Sequence[tuple[int, int]], amount: int) -> list[tuple[int, int]]:
+    """Put `amount` back into (lot id, still refundable) pairs, last taken first;
+    what does not fit is returned as lot id 0 (a new lot)."""
+    back: list[tuple[int, int]] = []
+    left = amount
+    for lot_id, room in sorted(spent, reverse=True):
+        if left == 0:
+            break
+        give = min(left, room)
+        if give > 0:
+            back.append((lot_id, give))
+            left -= give
+    if left:
+        back.append((0, left))
+    return back
+
+
+def open_lot(session: Session, tx: Transaction, kind: str, amount: int) -> None:
+    if amount <= 0:
+        return
+    lot_id = session.execute(
+        insert(lots)
+        .values(
+            chain_id=tx.chain_id,
+            member_id=tx.member_id,
+            kind=kind,
+            store_id=tx.store_id,
+            tx_id=tx.id,
+            amount=amount,
+            remaining=amount,
+        )
+        .returning(lots.c.id)
+    ).scalar_one()
+    session.execute(
+        insert(moves).values(
+            chain_id=tx.chain_id,
+            lot_id=lot_id,
+            tx_id=tx.id,
+            kind=kind,
+            lot_store_id=tx.store_id,
+            store_id=tx.store_id,
+            amount=amount,
+        )
+    )
+
+
+def _move(session: Session, tx: Transaction, kind: str, changes: list[tuple[int, int]]) -> None:
+    """Apply signed changes to existing lots and record them as moves of `tx`."""
+    if not changes:
+        return
+    delta = values(sql_column("id", BigIntegerType), sql_column("delta", BigIntegerType), name="lot_deltas")
+    delta = delta.data(changes)
+    rows = session.execute(
+        update(lots)
+        .where(lots.c.id == delta.c.id)
+        .values(remaining=lots.c.remaining + delta.c.delta)
+        .returning(lots.c.id, lots.c.store_id)
+    ).all()
+    store_of = {r.id: r.store_id for r in rows}
+    session.execute(
+        insert(moves).values(
+            [
+                {
+                    "chain_id": tx.chain_id,
+                    "lot_id": lot_id,
+                    "tx_id": tx.id,
+                    "kind": kind,
+                    "lot_store_id": store_of[lot_id],
+                    "store_id": tx.store_id,
+                    "amount": amount,
+                }
+                for lot_id, amount in changes
+            ]
+        )
+    )
+
+
+def _open_lots(session: Session, chain_id: str, member_id: str, kind: str) -> list[tuple[int, int]]:
+    rows = session.execute(
+        select(lots.c.id, lots.c.remaining)
+        .where(lots.c.chain_id == chain_id, lots.c.member_id == member_id, lots.c.kind == kind, lots.c.remaining > 0)
+        .order_by(lots.c.id)
+        .with_for_update()
+    ).all()
+    return [(r.id, r.remaining) for r in rows]
+
+
+def spend(session: Session, tx: Transaction, kind: str, amount: int) -> None:
+    """Take `amount` of the member's `kind` money, oldest lots first."""
+    if amount <= 0:
+        return
+    taken = take_fifo(_open_lots(session, tx.chain_id, tx.member_id, kind), amount)
+    _move(session, tx, kind, [(lot_id, -take) for lot_id, take in taken])
+
+
+def drain(session: Session, tx: Transaction, kind: str) -> int:
+    """Empty every lot of `kind` (return card); returns the total taken."""
+    open_lots = _open_lots(session, tx.chain_id, tx.member_id, kind)
+    _move(session, tx, kind, [(lot_id, -remaining) for lot_id, remaining in open_lots])
+    return sum(remaining for _, remaining in open_lots)
+
+
+def restore(session: Session, tx: Transaction, consume_id: str, kind: str, amount: int) -> None:
+    """A refund of `consume_id`: put `amount` back where the consume took it."""
+    if amount <= 0:
+        return
+    related = select(Transaction.id).where((Transaction.id == consume_id) | (Transaction.ref_tx_id == consume_id))
+    rows = session.execute(
+        select(moves.c.lot_id, func.sum(moves.c.amount).label("net"))
+        .where(moves.c.tx_id.in_(related), moves.c.kind == kind)
+        .group_by(moves.c.lot_id)
+    ).all()
+    # what the consume took from each lot and earlier refunds have not yet put back
+    spent = [(r.lot_id, -int(r.net)) for r in rows if r.net < 0]
+    plan = give_back(spent, amount)
+    _move(session, tx, kind, [(lot_id, give) for lot_id, give in plan if lot_id])
+    extra = sum(give for lot_id, give in plan if not lot_id)
+    open_lot(session, tx, kind, extra)

@@ -1,0 +1,290 @@
+"""Packages and passes (W-5): sold for money, used by count instead of money.
+
+A package's price is deferred revenue of the store that sold it; each use
+recognises its share at the store where the service was done, so the last
+use takes exactly what is left. A pass is recognised when sold: it has no
+count to share its price over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from contracts.auth import Actor
+from contracts.errors import InsufficientFunds, ValidationFailed
+from contracts.wallet import CARD
+from services.kit.outbox import OutboxWriter
+from services.wallet import common, ledger, limits, lots, pricing, views
+from services.wallet.models import (
+    MEMBER_BONUS,
+    MEMBER_CASH,
+    PACKAGE_DEFERRED,
+    STORE_RECEIVED,
+    STORE_REVENUE,
+    Entitlement,
+    EntitlementUse,
+    Transaction,
+)
+
+
+def normalise_plate(plate: str | None) -> str | None:
+    return "".join(plate.split()).upper() if plate else None
+
+
+# ---- selling -------------------------------------------------------------------------
+
+
+def sell(
+    session: Session, events: OutboxWriter, actor: Actor, chain_id: str, card: dict, data: dict, key: str | None = None
+) -> dict:
+    store_id, price, method = data["store_id"], data["price"], data["payment_method"]
+    common.require_store(actor, chain_id, store_id)
+    common.require_active(card, chain_id)
+    member = ledger.lock_member(session, chain_id, card["member_id"])
+    member.require_open()
+    zone = common.time_zone(session, chain_id)
+    if method == CARD:
+        split, short = pricing.split_payment(price, {"cash": member.cash, "bonus": member.bonus}, ("cash", "bonus"))
+        if short:
+            raise InsufficientFunds(
+                f"The card has {member.cash + member.bonus} fen; the package costs {price}.",
+                {"price": [f"Short by {short} fen."]},
+            )
+        limits.check(session, card["tier"], member, split.from_card, common.today(zone), zone)
+    else:
+        split = pricing.Split(external=price)
+    is_package = data["kind"] == "package"
+    tx = common.new_tx(
+        session,
+        "package_sale",
+        chain_id,
+        actor,
+        store_id=store_id,
+        card=card,
+        key=key,
+        gross=price,
+        amount=price,
+        paid_cash=split.cash,
+        paid_bonus=split.bonus,
+        paid_external=split.external,
+        payment_method=method,
+        remark=data["name"],
+    )
+    entitlement = Entitlement(
+        chain_id=chain_id,
+        member_id=card["member_id"],
+        kind=data["kind"],
+        item_code=data["item_code"],
+        name=data["name"],
+        total_count=data.get("count"),
+        remaining_count=data.get("count"),
+        price=price,
+        remaining_value=price if is_package else 0,
+        valid_from=data.get("valid_from") or common.today(zone),
+        valid_until=data.get("valid_until"),
+        daily_limit=data.get("daily_limit"),
+        plates=sorted({normalise_plate(p) for p in data.get("plates") or []}),
+        store_id=store_id,
+        sale_tx_id=tx.id,
+    )
+    session.add(entitlement)
+    session.flush()
+    # a package is owed to the member until used; a pass is earned when sold
+    book = (PACKAGE_DEFERRED if is_package else STORE_REVENUE, store_id, None)
+    keys = [book] + ([(STORE_RECEIVED, store_id, method)] if split.external else [])
+    books = ledger.store_accounts(session, chain_id, keys)
+    legs = [(books[book], price), (member.ids[MEMBER_CASH], -split.cash), (member.ids[MEMBER_BONUS], -split.bonus)]
+    if split.external:
+        legs.append((books[(STORE_RECEIVED, store_id, method)], -split.external))
+    member.apply(ledger.post(session, tx.id, legs))
+    lots.spend(session, tx, "cash", split.cash)
+    lots.spend(session, tx, "bonus", split.bonus)
+    common.snapshot(tx, member)
+    view = views.entitlement(entitlement)
+    paid = split.as_dict()
+    events.add(
+        session,
+        "package_sold",
+        {**common.event_base(tx, member), "entitlement": view, "payment_method": method, "paid": paid},
+        chain_id=chain_id,
+    )
+    return {
+        **common.head(tx, card),
+        "entitlement": view,
+        "payment_method": method,
+        "paid": paid,
+        "balances": member.balances(),
+    }
+
+
+def listing(session: Session, chain_id: str, member_id: str, include_inactive: bool, zone: str) -> dict:
+    stmt = select(Entitlement).where(Entitlement.chain_id == chain_id, Entitlement.member_id == member_id)
+    rows = session.execute(stmt.order_by(Entitlement.created_at, Entitlement.id)).scalars().all()
+    day = common.today(zone)
+    items = [views.entitlement(e, day) for e in rows]
+    if not include_inactive:
+        items = [i for i in items if i["status"] == "active"]
+    return {"items": items}
+
+
+# ---- using, on a consume ------------------------------------------------------------------
+
+
+def unusable(
+    ent: Entitlement,
+    item_code: str,
+    quantity: int,
+    plate: str | None,
+    day: date,
+    used_today: int,
+    remaining: int | None,
+) -> str | None:
+    """Why `ent` cannot pay for `quantity` of `item_code` today, or None if it can."""
+    if ent.item_code != item_code:
+        return f"It is for {ent.item_code}, not {item_code}."
+    if day < ent.valid_from:
+        return f"Valid from {ent.valid_from.isoformat()}."
+    if ent.valid_until is not None and day > ent.valid_until:
+        return f"Expired on {ent.valid_until.isoformat()}."
+    if ent.plates and plate not in ent.plates:
+        return f"Only for plates {', '.join(ent.plates)}."
+    if ent.kind == "package" and (remaining or 0) < quantity:
+        return f"Only {remaining or 0} uses left."
+    if ent.kind == "pass" and ent.daily_limit is not None and used_today + quantity > ent.daily_limit:
+        return f"Daily limit of {ent.daily_limit} reached."
+    return None
+
+
+@dataclass
+class Use:
+    line_no: int
+    entitlement: Entitlement
+    count: int
+    value: int = 0
+
+
+def plan(
+    session: Session, chain_id: str, member_id: str, lines: list[dict], plate: str | None, auto: bool, day: date
+) -> dict[int, Use]:
+    """Which consume lines a package or pass pays for (by line number)."""
+    explicit = {line["entitlement_id"] for line in lines if line.get("entitlement_id")}
+    codes = {line["item_code"] for line in lines} if auto else set()
+    if not explicit and not codes:
+        return {}
+    candidates = (
+        session.execute(
+            select(Entitlement)
+            .where(
+                Entitlement.chain_id == chain_id,
+                Entitlement.member_id == member_id,
+                or_(Entitlement.id.in_(explicit), Entitlement.item_code.in_(codes)),
+            )
+            .order_by(Entitlement.id)
+            .with_for_update()
+        )
+        .scalars()
+        .all()
+    )
+    if not candidates:
+        if explicit:
+            raise ValidationFailed(fields={"lines": ["A package named on a line is not this member's."]})
+        return {}
+    by_id = {e.id: e for e in candidates}
+    used_today = dict(
+        session.execute(
+            select(EntitlementUse.entitlement_id, func.sum(EntitlementUse.count))
+            .where(
+                EntitlementUse.entitlement_id.in_([e.id for e in candidates if e.daily_limit]),
+                EntitlementUse.used_on == day,
+            )
+            .group_by(EntitlementUse.entitlement_id)
+        ).all()
+    )
+    remaining = {e.id: e.remaining_count for e in candidates}
+    # passes first (they cost nothing more), then the package that expires soonest
+    order = sorted(candidates, key=lambda e: (e.kind != "pass", e.valid_until or date.max, e.created_at, e.id))
+    uses: dict[int, Use] = {}
+    for line_no, line in enumerate(lines, start=1):
+        qty = line["quantity"]
+
+        def why(e: Entitlement, code: str = line["item_code"], qty: int = qty) -> str | None:
+            return unusable(e, code, qty, plate, day, int(used_today.get(e.id, 0)), remaining[e.id])
+
+        if line.get("entitlement_id"):
+            ent = by_id.get(line["entitlement_id"])
+            reason = "Not a package of this member." if ent is None else why(ent)
+            if reason:
+                raise ValidationFailed(fields={"lines": {str(line_no - 1): {"entitlement_id": [reason]}}})
+        elif auto:
+            ent = next((e for e in order if why(e) is None), None)
+            if ent is None:
+                continue
+        else:
+            continue
+        if ent.kind == "package":
+            remaining[ent.id] -= qty
+        used_today[ent.id] = int(used_today.get(ent.id, 0)) + qty
+        uses[line_no] = Use(line_no, ent, qty)
+    return uses
+
+
+def apply(session: Session, tx: Transaction, uses: dict[int, Use], day: date) -> list[tuple[int, int]]:
+    """Take the counts and recognise each package's share; returns the ledger legs."""
+    legs: list[tuple[int, int]] = []
+    if not uses:
+        return legs
+    revenue = (STORE_REVENUE, tx.store_id, None)
+    books = ledger.store_accounts(
+        session, tx.chain_id, [(PACKAGE_DEFERRED, u.entitlement.store_id, None) for u in uses.values()] + [revenue]
+    )
+    for use in uses.values():
+        ent = use.entitlement
+        if ent.kind == "package":
+            use.value = pricing.share(ent.remaining_value, use.count, ent.remaining_count)
+            ent.remaining_count -= use.count
+            ent.remaining_value -= use.value
+            legs += [(books[(PACKAGE_DEFERRED, ent.store_id, None)], -use.value), (books[revenue], use.value)]
+        session.add(
+            EntitlementUse(
+                chain_id=tx.chain_id,
+                entitlement_id=ent.id,
+                tx_id=tx.id,
+                line_no=use.line_no,
+                count=use.count,
+                value=use.value,
+                used_on=day,
+            )
+        )
+    session.flush()
+    return legs
+
+
+def restore(
+    session: Session, tx: Transaction, entitlement_id: str, line_no: int, count: int, value: int, day: date
+) -> tuple[Entitlement, list[tuple[int, int]]]:
+    """A refund gives back `count` uses and the `value` they recognised."""
+    ent = session.get(Entitlement, entitlement_id, with_for_update=True)
+    if ent.kind == "package":
+        ent.remaining_count += count
+        ent.remaining_value += value
+    session.add(
+        EntitlementUse(
+            chain_id=tx.chain_id,
+            entitlement_id=ent.id,
+            tx_id=tx.id,
+            line_no=line_no,
+            count=-count,
+            value=-value,
+            used_on=day,
+        )
+    )
+    legs: list[tuple[int, int]] = []
+    if value:
+        deferred, revenue = (PACKAGE_DEFERRED, ent.store_id, None), (STORE_REVENUE, tx.store_id, None)
+        books = ledger.store_accounts(session, tx.chain_id, [deferred, revenue])
+        legs = [(books[deferred], value), (books[revenue], -value)]
+    return ent, legs

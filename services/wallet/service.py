@@ -1,0 +1,242 @@
+"""The `wallet` service: stored value, packages, credit, refunds, fees (W-1..W-12).
+
+Entrypoints only: each validates its payload against `contracts.wallet`,
+learns the card (status, tier, member) from the member service before any
+database transaction opens, and hands over to a domain module. Every mutation
+runs once per idempotency key, in one transaction with its ledger postings
+and outbox events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nameko.exceptions import UnknownService
+from nameko.rpc import RpcProxy
+from sqlalchemy.dialects.postgresql import insert
+
+from contracts import member as member_contracts  # noqa: F401 - registers member's events for the handlers
+from contracts import org as org_contracts  # noqa: F401 - registers org's events for the handlers
+from contracts import wallet as c
+from contracts.auth import HQ_ADMIN, PLATFORM_ADMIN, Actor
+from contracts.base import load
+from contracts.errors import Forbidden, ServiceUnavailable
+from contracts.events import Event
+from services.kit import idempotency
+from services.kit.config import SettingsDependency
+from services.kit.db import Database
+from services.kit.handlers import handles
+from services.kit.logs import CorrelationId
+from services.kit.outbox import Outbox
+from services.kit.rpc import rpc
+from services.wallet import common, consume, credit, fees, packages, recharge, refunds, returns, statement
+from services.wallet.models import ChainClock, kit
+
+
+class WalletService:
+    name = "wallet"
+
+    db = Database()
+    events = Outbox(kit.outbox)
+    correlation_id = CorrelationId()
+    settings = SettingsDependency()
+    member = RpcProxy("member")
+    kit_tables = kit
+
+    # ---- plumbing -------------------------------------------------------------
+
+    def _once(
+        self, operation: str, actor: Actor, chain_id: str, key: str, request: Any, action: Callable[[], Any]
+    ) -> Any:
+        # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
+        return idempotency.in_transaction(
+            self.db,
+            kit.idempotency,
+            scope=chain_id,
+            key=key,
+            operation=f"wallet.{operation}",
+            request=[actor.staff_id, request],
+            action=action,
+        )
+
+    def _card(self, actor: Actor, chain_id: str, card_no: str) -> dict:
+        """The card as the member service knows it now; asked before our transaction opens,
+        so no database lock waits on another service."""
+        actor.require_chain(chain_id)
+        try:
+            return self.member.resolve_card(chain_id, card_no)
+        except UnknownService:
+            raise ServiceUnavailable("The member service is not running; try again shortly.") from None
+
+    def _card_by_id(self, chain_id: str, card_id: str) -> dict:
+        try:
+            return self.member.resolve_card_by_id(chain_id, card_id)
+        except UnknownService:
+            raise ServiceUnavailable("The member service is not running; try again shortly.") from None
+
+    def _mutate(
+        self,
+        operation: str,
+        contract: type,
+        domain: Callable,
+        actor: dict,
+        chain_id: str,
+        data: dict,
+        idempotency_key: str,
+    ) -> dict:
+        who = Actor.from_dict(actor)
+        payload = load(contract, data)
+        idempotency.check_key(idempotency_key)
+        card = self._card(who, chain_id, payload["card_no"])
+        return self._once(
+            operation,
+            who,
+            chain_id,
+            idempotency_key,
+            data,
+            lambda: domain(self.db, self.events, who, chain_id, card, payload, idempotency_key),
+        )
+
+    @rpc
+    def ping(self) -> str:
+        return "pong"
+
+    # ---- money in (W-3) ----------------------------------------------------------
+
+    @rpc
+    def recharge(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._mutate("recharge", c.RechargeRequest, recharge.recharge, actor, chain_id, data, idempotency_key)
+
+    @rpc
+    def grant_bonus(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._mutate(
+            "grant_bonus", c.BonusGrantRequest, recharge.grant_bonus, actor, chain_id, data, idempotency_key
+        )
+
+    # ---- money out (W-4, W-5, W-6, W-7) ---------------------------------------------
+
+    @rpc
+    def consume(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._mutate("consume", c.ConsumeRequest, consume.consume, actor, chain_id, data, idempotency_key)
+
+    @rpc
+    def sell_package(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._mutate("sell_package", c.PackageSaleRequest, packages.sell, actor, chain_id, data, idempotency_key)
+
+    @rpc
+    def refund(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        who = Actor.from_dict(actor)
+        payload = load(c.RefundRequest, data)
+        idempotency.check_key(idempotency_key)
+        common.require_staff(who, chain_id)
+        with self.db.begin():
+            card_id = refunds.card_of(self.db, chain_id, payload["transaction_id"])
+        card = self._card_by_id(chain_id, card_id)
+        return self._once(
+            "refund",
+            who,
+            chain_id,
+            idempotency_key,
+            data,
+            lambda: refunds.refund(self.db, self.events, who, chain_id, card, payload, idempotency_key),
+        )
+
+    @rpc
+    def return_card(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._mutate(
+            "return_card", c.CardReturnRequest, returns.return_card, actor, chain_id, data, idempotency_key
+        )
+
+    # ---- credit -------------------------------------------------------------------------
+
+    @rpc
+    def set_credit_limit(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._mutate(
+            "set_credit_limit", c.CreditLimitRequest, credit.set_limit, actor, chain_id, data, idempotency_key
+        )
+
+    @rpc
+    def settle_credit(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._mutate(
+            "settle_credit", c.CreditSettlementRequest, credit.settle, actor, chain_id, data, idempotency_key
+        )
+
+    # ---- reads (W-10, W-11, R-8) -------------------------------------------------------------
+
+    def _member_card(self, actor: dict, chain_id: str, card_no: str) -> tuple[Actor, dict]:
+        who = Actor.from_dict(actor)
+        common.require_staff(who, chain_id)
+        card = self._card(who, chain_id, card_no)
+        common.require_card(card, chain_id)
+        return who, card
+
+    @rpc
+    def balances(self, actor: dict, chain_id: str, card_no: str) -> dict:
+        _, card = self._member_card(actor, chain_id, card_no)
+        return statement.balances(self.db, chain_id, card)
+
+    @rpc
+    def statement(self, actor: dict, chain_id: str, card_no: str, query: dict) -> dict:
+        query = load(c.StatementQuery, query)
+        _, card = self._member_card(actor, chain_id, card_no)
+        return statement.statement(self.db, chain_id, card["member_id"], query)
+
+    @rpc
+    def list_packages(self, actor: dict, chain_id: str, card_no: str, query: dict) -> dict:
+        query = load(c.EntitlementQuery, query)
+        _, card = self._member_card(actor, chain_id, card_no)
+        zone = common.time_zone(self.db, chain_id)
+        return packages.listing(self.db, chain_id, card["member_id"], query["include_inactive"], zone)
+
+    @rpc
+    def get_transaction(self, actor: dict, chain_id: str, transaction_id: str) -> dict:
+        return statement.transaction(self.db, Actor.from_dict(actor), chain_id, transaction_id)
+
+    def _hq(self, actor: dict, chain_id: str) -> Actor:
+        who = Actor.from_dict(actor)
+        who.require_chain(chain_id)
+        if who.role not in (HQ_ADMIN, PLATFORM_ADMIN):
+            raise Forbidden("Only HQ sees the chain's stored-value books.")
+        return who
+
+    @rpc
+    def liability(self, actor: dict, chain_id: str, query: dict) -> dict:
+        query = load(c.LiabilityQuery, query)
+        self._hq(actor, chain_id)
+        return statement.liability(self.db, chain_id, query["as_of"], common.time_zone(self.db, chain_id))
+
+    @rpc
+    def settlement(self, actor: dict, chain_id: str, query: dict) -> dict:
+        query = load(c.SettlementQuery, query)
+        self._hq(actor, chain_id)
+        zone = common.time_zone(self.db, chain_id)
+        return statement.settlement(self.db, chain_id, query["since"], query["until"], zone)
+
+    # ---- events ---------------------------------------------------------------------------------
+
+    def _keep_time_zone(self, chain_id: str, zone: str) -> None:
+        table = ChainClock.__table__
+        self.db.execute(
+            insert(table)
+            .values(chain_id=chain_id, time_zone=zone)
+            .on_conflict_do_update(index_elements=[table.c.chain_id], set_={"time_zone": zone})
+        )
+
+    @handles("member", "fee_charged")
+    def on_fee_charged(self, event: Event) -> None:
+        """W-12: a card fee paid at a counter is money received and fee revenue of that store."""
+        fees.record(self.db, self.events, event.data)
+
+    @handles("org", "chain_created")
+    def on_chain_created(self, event: Event) -> None:
+        self._keep_time_zone(event.data["chain_id"], event.data["time_zone"])
+
+    @handles("org", "chain_changed")
+    def on_chain_changed(self, event: Event) -> None:
+        zone = event.data["settings"].get("time_zone")
+        if zone:
+            self._keep_time_zone(event.data["chain_id"], zone)
+
+
+SERVICE = WalletService

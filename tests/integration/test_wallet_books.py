@@ -1,0 +1,132 @@
+"""Statements (W-10), liability per store (W-11), settlement between stores (R-8), fees (W-12),
+return card (W-7), and the wallet's part of the OpenAPI document."""
+
+import time
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from tests.helpers import error, ok
+from tests.wallet_helpers import WASH, admin_engine, wallet_world
+
+pytestmark = pytest.mark.integration
+
+
+def test_statement_lists_every_transaction_with_running_balances(admin):
+    w = wallet_world(admin)
+    no = w.card()["card_no"]
+    ok(w.recharge(no, 100000), 201)
+    sale = ok(w.consume(no, [WASH]), 201)
+    ok(
+        w.cashier_a.post(
+            w.path("/refunds"),
+            {
+                "transaction_id": sale["transaction_id"],
+                "store_id": w.store_a,
+                "reason": "wrong item",
+                "lines": [{"line_no": 1, "quantity": 1}],
+            },
+        ),
+        201,
+    )
+    first = ok(w.cashier_a.get(w.path(f"/cards/{no}/statement"), {"limit": 2}))
+    rest = ok(w.cashier_a.get(w.path(f"/cards/{no}/statement"), {"limit": 2, "after": first["next_cursor"]}))
+    entries = first["items"] + rest["items"]
+    assert rest["next_cursor"] is None
+    assert [e["kind"] for e in entries] == ["recharge", "consume", "refund"]
+    assert [(e["cash_change"], e["bonus_change"]) for e in entries] == [(100000, 5000), (-10800, 0), (10800, 0)]
+    assert [(e["cash_after"], e["bonus_after"]) for e in entries] == [(100000, 5000), (89200, 5000), (100000, 5000)]
+
+
+def test_liability_per_store_and_settlement_between_stores(admin):
+    w = wallet_world(admin)
+    no = w.card()["card_no"]
+    ok(w.recharge(no, 100000), 201)  # at A: 1000 yuan + 50 bonus
+    ok(w.recharge(no, 20000, api=w.cashier_b, store=w.store_b), 201)
+    ok(w.consume(no, [WASH], api=w.cashier_b, store=w.store_b), 201)  # spends A's older cash first
+    books = ok(w.hq.get(w.path("/liability")))
+    by_store = {s["store_id"]: (s["cash"], s["bonus"]) for s in books["stores"]}
+    assert by_store == {w.store_a: (89200, 5000), w.store_b: (20000, 0)}
+    assert books["chain"] == {"cash": 109200, "bonus": 5000}
+    assert books["time_zone"] == "Asia/Shanghai"
+    balances = w.balances(no)
+    assert (balances["cash"], balances["bonus"]) == (109200, 5000)
+    long_ago = ok(w.hq.get(w.path("/liability"), {"as_of": "2020-01-01"}))
+    assert long_ago["stores"] == [] and long_ago["chain"] == {"cash": 0, "bonus": 0}
+    today = date.today()
+    span = {"since": (today - timedelta(days=1)).isoformat(), "until": (today + timedelta(days=1)).isoformat()}
+    owed = ok(w.hq.get(w.path("/settlement"), span))
+    assert owed["rows"] == [{"received_store_id": w.store_a, "spent_store_id": w.store_b, "amount": 10800}]
+    error(w.cashier_a.get(w.path("/liability")), 403)
+
+
+def test_return_card_pays_back_cash_forfeits_bonus_and_closes(admin):
+    w = wallet_world(admin)
+    no = w.card()["card_no"]
+    ok(w.recharge(no, 100000), 201)
+    ok(w.consume(no, [WASH]), 201)
+    body = {"card_no": no, "store_id": w.store_a, "payment_method": "cash", "reason": "moving away"}
+    answer = ok(w.cashier_a.post(w.path("/returns"), body), 201)
+    assert (answer["cash_paid_back"], answer["bonus_forfeited"]) == (89200, 5000)
+    assert answer["balances"]["cash"] == 0 and answer["balances"]["bonus"] == 0
+    before = w.balances(no)
+    w.refused(w.recharge(no, 1000), 409, "invalid_state", no, before)
+    w.refused(w.cashier_a.post(w.path("/returns"), body), 409, "invalid_state", no, before)
+    assert ok(w.hq.get(w.path("/liability")))["chain"] == {"cash": 0, "bonus": 0}
+
+
+def test_return_is_refused_while_credit_is_owed(admin):
+    w = wallet_world(admin)
+    no = w.card()["card_no"]
+    ok(w.hq.post(w.path("/credit-limits"), {"card_no": no, "credit_limit": 20000}), 201)
+    ok(w.consume(no, [WASH], allow_credit=True), 201)
+    before = w.balances(no)
+    body = {"card_no": no, "store_id": w.store_a, "payment_method": "cash"}
+    w.refused(w.cashier_a.post(w.path("/returns"), body), 409, "invalid_state", no, before)
+
+
+def test_a_card_fee_is_booked_as_store_money_and_fee_revenue(admin, settings):
+    w = wallet_world(admin)
+    card = w.card(tier_code="SILVER", payment_method="wechat")  # Silver's issue fee is 20 yuan
+    engine = admin_engine(settings)
+    try:
+        row = None
+        for _ in range(100):
+            with engine.connect() as conn:
+                row = conn.execute(
+                    text(
+                        "SELECT id, amount, payment_method, store_id FROM wallet.transactions "
+                        "WHERE chain_id = :c AND kind = 'fee' AND card_id = :card"
+                    ),
+                    {"c": w.world.id, "card": card["id"]},
+                ).first()
+            if row is not None:
+                break
+            time.sleep(0.1)
+        assert row is not None, "the fee event never reached the wallet"
+        assert (row.amount, row.payment_method, row.store_id) == (2000, "wechat", w.store_a)
+        with engine.connect() as conn:
+            legs = conn.execute(
+                text(
+                    "SELECT a.kind, a.method, p.amount FROM wallet.postings p JOIN wallet.accounts a "
+                    "ON a.id = p.account_id WHERE p.tx_id = :t ORDER BY p.amount"
+                ),
+                {"t": row.id},
+            ).all()
+        assert [tuple(leg) for leg in legs] == [("store_received", "wechat", -2000), ("fee_revenue", None, 2000)]
+    finally:
+        engine.dispose()
+    # a card fee is not stored value: the member's balances do not move
+    assert w.balances(card["card_no"])["cash"] == 0
+
+
+def test_openapi_describes_the_wallet_with_idempotency_keys(client):
+    spec = client.simulate_get("/api/v1/openapi.json").json
+    paths = spec["paths"]
+    for path in ("recharges", "consumes", "refunds", "packages", "returns", "credit-limits", "credit-settlements"):
+        operation = paths[f"/api/v1/chains/{{chain_id}}/wallet/{path}"]["post"]
+        names = [p.get("name") for p in operation.get("parameters", [])]
+        assert "Idempotency-Key" in names, (path, names)
+    assert "/api/v1/chains/{chain_id}/wallet/cards/{card_no}/statement" in paths
+    assert "/api/v1/chains/{chain_id}/wallet/cards/{card_no}/balances" in paths

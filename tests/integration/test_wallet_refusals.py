@@ -1,0 +1,204 @@
+"""Every refused operation changes nothing (W-4, W-8, W-9, M-3, O-7): balances are checked after each refusal."""
+
+import uuid
+
+import pytest
+
+from tests.helpers import error, ok
+from tests.wallet_helpers import WASH, wallet_world
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def w(admin):
+    world = wallet_world(admin)
+    world.tier(code="WLIMIT", name="Limited", rank=11, per_transaction_limit=20000, daily_limit=30000)
+    return world
+
+
+@pytest.fixture
+def funded(w):
+    card = w.card()
+    ok(w.recharge(card["card_no"], 100000), 201)
+    return card
+
+
+def test_retry_with_the_same_key_never_charges_twice(w, funded):
+    no, key = funded["card_no"], uuid.uuid4().hex
+    first = ok(w.consume(no, [WASH], key=key), 201)
+    again = ok(w.consume(no, [WASH], key=key), 201)
+    assert again == first
+    assert w.balances(no)["cash"] == 100000 - 10800
+    # the same key with another body is a conflict and moves nothing
+    before = w.balances(no)
+    w.refused(w.consume(no, [WASH, WASH], key=key), 409, "idempotency_mismatch", no, before)
+
+
+def test_recharge_retry_with_the_same_key_credits_once(w, funded):
+    no, key = funded["card_no"], uuid.uuid4().hex
+    first = ok(w.recharge(no, 100000, key=key), 201)
+    again = ok(w.recharge(no, 100000, key=key), 201)
+    assert again["transaction_id"] == first["transaction_id"]
+    assert w.balances(no) == {
+        "cash": 200000,
+        "bonus": 10000,
+        "credit_limit": 0,
+        "credit_used": 0,
+        "credit_available": 0,
+    }
+
+
+def test_a_mutation_without_a_key_is_refused(w, funded):
+    no = funded["card_no"]
+    before = w.balances(no)
+    err = w.refused(w.consume(no, [WASH], key=None), 400, "bad_request", no, before)
+    assert "Idempotency-Key" in err["fields"]
+
+
+def test_a_consume_the_card_cannot_cover_is_refused_whole(w):
+    card = w.card()
+    no = card["card_no"]
+    ok(w.recharge(no, 5000), 201)
+    before = w.balances(no)
+    err = w.refused(w.consume(no, [WASH]), 409, "insufficient_funds", no, before)
+    assert err["fields"] == {"amount_due": ["Short by 5800 fen."]}
+    # the same request may be paid partly at the counter instead
+    answer = ok(w.consume(no, [WASH], external_payment_method="wechat"), 201)
+    assert answer["paid"] == {"cash": 5000, "bonus": 0, "credit": 0, "external": 5800}
+    assert answer["external_payment_method"] == "wechat"
+    assert w.balances(no)["cash"] == 0
+
+
+def test_credit_is_used_only_when_the_request_allows_it(w):
+    card = w.card()
+    no = card["card_no"]
+    ok(w.recharge(no, 5000), 201)
+    ok(w.hq.post(w.path("/credit-limits"), {"card_no": no, "credit_limit": 20000}), 201)
+    before = w.balances(no)
+    w.refused(w.consume(no, [WASH]), 409, "insufficient_funds", no, before)
+    answer = ok(w.consume(no, [WASH], allow_credit=True), 201)
+    assert answer["paid"] == {"cash": 5000, "bonus": 0, "credit": 5800, "external": 0}
+    assert answer["balances"] == {
+        "cash": 0,
+        "bonus": 0,
+        "credit_limit": 20000,
+        "credit_used": 5800,
+        "credit_available": 14200,
+    }
+    # over the limit: refused, nothing moves
+    before = w.balances(no)
+    w.refused(w.consume(no, [WASH, WASH], allow_credit=True), 409, "insufficient_funds", no, before)
+    # the limit cannot go below what is owed; settling pays it back
+    err = error(w.hq.post(w.path("/credit-limits"), {"card_no": no, "credit_limit": 5000}), 422)
+    assert "credit_limit" in err["fields"]
+    assert w.balances(no) == before
+    over = w.cashier_a.post(
+        w.path("/credit-settlements"), {"card_no": no, "store_id": w.store_a, "amount": 5801, "payment_method": "cash"}
+    )
+    w.refused(over, 422, "validation_failed", no, before)
+    settled = ok(
+        w.cashier_a.post(
+            w.path("/credit-settlements"),
+            {"card_no": no, "store_id": w.store_a, "amount": 5800, "payment_method": "cash"},
+        ),
+        201,
+    )
+    assert settled["balances"]["credit_used"] == 0 and settled["balances"]["credit_available"] == 20000
+
+
+def test_only_hq_grants_credit_and_only_managers_grant_bonus(w, funded):
+    no = funded["card_no"]
+    before = w.balances(no)
+    w.refused(
+        w.manager_a.post(w.path("/credit-limits"), {"card_no": no, "credit_limit": 100}), 403, "forbidden", no, before
+    )
+    w.refused(
+        w.cashier_a.post(
+            w.path("/bonus-grants"), {"card_no": no, "store_id": w.store_a, "amount": 100, "reason": "nice"}
+        ),
+        403,
+        "forbidden",
+        no,
+        before,
+    )
+
+
+def test_a_frozen_card_is_refused_at_once(w, funded):
+    no = funded["card_no"]
+    ok(w.cashier_a.post(w.world.path(f"/cards/{funded['id']}/freeze"), {"reason": "reported lost"}))
+    before = w.balances(no)
+    for result in (w.consume(no, [WASH]), w.recharge(no, 1000)):
+        err = w.refused(result, 409, "card_not_active", no, before)
+        assert err["fields"] == {"card_no": ["The card is frozen."]}
+
+
+def test_a_cashier_transacts_on_any_card_but_only_at_their_own_store(w, funded):
+    no = funded["card_no"]
+    before = w.balances(no)
+    err = w.refused(w.consume(no, [WASH], api=w.cashier_b, store=w.store_a), 403, "forbidden", no, before)
+    assert "store_id" in err["fields"]
+    # the card enrolled at A works at B, with B's cashier (O-7)
+    answer = ok(w.consume(no, [WASH], api=w.cashier_b, store=w.store_b), 201)
+    assert answer["store_id"] == w.store_b and answer["paid"]["cash"] == 10800
+
+
+def test_bad_input_is_refused_with_the_field(w, funded):
+    no = funded["card_no"]
+    before = w.balances(no)
+    cases = [
+        ([{**WASH, "unit_price": -1}], "lines"),
+        ([{**WASH, "unit_price": 120.5}], "lines"),
+        ([{**WASH, "quantity": 0}], "lines"),
+        ([], "lines"),
+    ]
+    for lines, field in cases:
+        err = w.refused(w.consume(no, lines), 422, "validation_failed", no, before)
+        assert field in err["fields"]
+    err = w.refused(w.recharge(no, 0), 422, "validation_failed", no, before)
+    assert "amount" in err["fields"]
+    err = w.refused(w.recharge(no, 1000, payment_method="card"), 422, "validation_failed", no, before)
+    assert "payment_method" in err["fields"]
+
+
+def test_unknown_card_is_not_found_and_a_typo_fails_the_check_digit(w, funded):
+    no = funded["card_no"]
+    before = w.balances(no)
+    typo = no[:-1] + str((int(no[-1]) + 1) % 10)
+    err = error(w.consume(typo, [WASH]), 422)
+    assert "card_no" in err["fields"]
+    assert w.balances(no) == before
+
+
+def test_limits_per_purchase_and_per_day(w):
+    card = w.card(tier_code="WLIMIT")
+    no = card["card_no"]
+    ok(w.recharge(no, 100000), 201)
+    before = w.balances(no)
+    big = {**WASH, "category": "other", "unit_price": 20001}
+    err = w.refused(w.consume(no, [big]), 409, "limit_exceeded", no, before)
+    assert "per purchase" in err["fields"]["amount_due"][0]
+    ok(w.consume(no, [{**big, "unit_price": 20000}]), 201)
+    before = w.balances(no)
+    err = w.refused(w.consume(no, [{**big, "unit_price": 10001}]), 409, "limit_exceeded", no, before)
+    assert "remaining limit of 10000" in err["fields"]["amount_due"][0]
+    # what is paid at the counter does not count against the card's limits
+    ok(w.consume(no, [{**big, "unit_price": 10000}]), 201)
+    assert w.balances(no)["cash"] == 70000
+
+
+def test_another_chain_cannot_touch_the_card(w, funded, admin):
+    other = wallet_world(admin)
+    no = funded["card_no"]
+    before = w.balances(no)
+    result = other.consume(no, [WASH], store=other.store_a)
+    assert result.status_code in (404, 422)
+    assert w.balances(no) == before
+    error(
+        w.cashier_a.post(
+            f"/chains/{other.world.id}/wallet/recharges",
+            {"card_no": no, "store_id": w.store_a, "amount": 100, "payment_method": "cash"},
+        ),
+        404,
+    )
+    assert w.balances(no) == before
