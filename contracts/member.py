@@ -1,4 +1,5 @@
 """Contracts of the `member` service: members, cards, tiers, the card operation log (M-1..M-8)."""
+
 from __future__ import annotations
 
 from marshmallow import fields, validate
@@ -25,6 +26,7 @@ def _tags(**kwargs):
 
 # ---- tiers (M-6) ----------------------------------------------------------------
 
+
 class BonusRule(Contract):
     """Recharge at least `threshold` fen: a fixed bonus, or a rate of the amount (W-3)."""
 
@@ -49,6 +51,7 @@ class TierCreate(Contract):
     category_discounts = _category_discounts(load_default=dict)
     points_multiplier_bp = BasisPoints(100000, load_default=10000)
     upgrade_metric = fields.String(load_default="cumulative_spend", validate=validate.OneOf(UPGRADE_METRICS))
+    # 0: never an automatic upgrade target (given by hand, or the entry tier)
     upgrade_threshold = Money(load_default=0)
     validity_months = fields.Integer(
         strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=120)
@@ -110,6 +113,7 @@ class TierQuery(Contract):
 
 # ---- cards (M-2..M-5) --------------------------------------------------------------
 
+
 class CardIssue(Contract):
     tier_code = Code(load_default=None, allow_none=True)
     store_id = Id(load_default=None, allow_none=True)
@@ -159,6 +163,7 @@ class CardLookupQuery(Contract):
 
 
 # ---- members (M-1) -------------------------------------------------------------------
+
 
 class MemberCreate(Contract):
     name = Text(100, required=True)
@@ -225,6 +230,7 @@ class MemberQuery(Page):
 
 # ---- card operation log (M-8) ----------------------------------------------------------
 
+
 class CardOperation(Contract):
     id = fields.Integer(required=True)
     chain_id = Id(required=True)
@@ -248,6 +254,7 @@ class CardOperationQuery(Page):
 
 
 # ---- RPC for other services (shared interface with the wallet) --------------------------
+
 
 class TierTerms(Contract):
     id = Id(required=True)
@@ -293,6 +300,7 @@ class ProgressResult(Contract):
 
 
 # ---- events ---------------------------------------------------------------------------------
+
 
 class _MemberFacts(Contract):
     member_id = Id(required=True)

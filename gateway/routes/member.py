@@ -94,7 +94,6 @@ freeze_card = _card_action("freeze_card", "freeze_card")
 unfreeze_card = _card_action("unfreeze_card", "unfreeze_card")
 change_card_tier = _card_action("change_card_tier", "change_card_tier")
 replace_card = _card_action("replace_card", "replace_card")
-return_card = _card_action("return_card", "return_card")
 renew_card = _card_action("renew_card", "renew_card")
 
 
@@ -233,17 +232,6 @@ OPERATIONS: list[Operation] = [
         response=c.Card,
         needs_key=True,
         description="Answers with the new card. The tier's replacement fee applies." + STORE_NOTE,
-    ),
-    Operation(
-        "POST",
-        f"{CARD}/return",
-        "Return a card (the member leaves)",
-        "cards",
-        return_card,
-        body=c.CardAction,
-        response=c.Card,
-        needs_key=True,
-        description=STORE_NOTE.strip(),
     ),
     Operation(
         "POST",

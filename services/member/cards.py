@@ -4,6 +4,7 @@ renew, and the lookups other services transact with.
 Each operation writes the operation log (M-8) and its events in the caller's
 transaction; fees above zero are published for the wallet to book (W-12).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -23,6 +24,7 @@ LIVE = ("active", "frozen")
 
 
 # ---- loading ------------------------------------------------------------------------
+
 
 def load(session: Session, chain_id: str, card_id: str, *, lock: bool = False) -> tuple[Card, Tier]:
     card = session.get(Card, card_id, with_for_update=lock)
@@ -50,12 +52,19 @@ def _expiry(tier: Tier, start: date) -> date | None:
 
 # ---- shared steps ------------------------------------------------------------------------
 
+
 def _status_event(session: Session, events: OutboxWriter, card: Card, previous: str, reason: str) -> None:
     events.add(
         session,
         "card_status_changed",
-        {"card_id": card.id, "member_id": card.member_id, "card_no": card.card_no, "status": card.status,
-         "previous_status": previous, "reason": reason},
+        {
+            "card_id": card.id,
+            "member_id": card.member_id,
+            "card_no": card.card_no,
+            "status": card.status,
+            "previous_status": previous,
+            "reason": reason,
+        },
         chain_id=card.chain_id,
     )
 
@@ -79,9 +88,17 @@ def _charge(
         events.add(
             session,
             "fee_charged",
-            {"fee_id": str(uuid.uuid4()), "chain_id": card.chain_id, "store_id": store_id,
-             "member_id": card.member_id, "card_id": card.id, "kind": kind, "amount": amount,
-             "payment_method": method, "operator_id": actor.staff_id},
+            {
+                "fee_id": str(uuid.uuid4()),
+                "chain_id": card.chain_id,
+                "store_id": store_id,
+                "member_id": card.member_id,
+                "card_id": card.id,
+                "kind": kind,
+                "amount": amount,
+                "payment_method": method,
+                "operator_id": actor.staff_id,
+            },
             chain_id=card.chain_id,
         )
     return amount
@@ -89,18 +106,27 @@ def _charge(
 
 def _require_active(card: Card, action: str) -> None:
     if card.status != "active":
-        raise CardNotActive(f"The card is {card.status}; it cannot {action}.",
-                            {"card_id": [f"The card is {card.status}."]})
+        raise CardNotActive(
+            f"The card is {card.status}; it cannot {action}.", {"card_id": [f"The card is {card.status}."]}
+        )
 
 
 def _issued_event(session: Session, events: OutboxWriter, card: Card, tier: Tier) -> None:
     events.add(
         session,
         "card_issued",
-        {"card_id": card.id, "member_id": card.member_id, "card_no": card.card_no, "tier_id": tier.id,
-         "tier_code": tier.code, "version": card.version, "store_id": card.issued_store_id,
-         "effective_date": views.iso(card.effective_date), "expiry_date": views.iso(card.expiry_date),
-         "replaces_card_id": card.replaces_card_id},
+        {
+            "card_id": card.id,
+            "member_id": card.member_id,
+            "card_no": card.card_no,
+            "tier_id": tier.id,
+            "tier_code": tier.code,
+            "version": card.version,
+            "store_id": card.issued_store_id,
+            "effective_date": views.iso(card.effective_date),
+            "expiry_date": views.iso(card.expiry_date),
+            "replaces_card_id": card.replaces_card_id,
+        },
         chain_id=card.chain_id,
     )
 
@@ -124,6 +150,7 @@ def _new_card(session: Session, member: Member, tier: Tier, store_id: str, start
 
 # ---- operations -------------------------------------------------------------------------------
 
+
 def issue(
     session: Session, events: OutboxWriter, actor: Actor, chain_id: str, member_id: str, store_id: str, data: dict
 ) -> dict:
@@ -142,8 +169,18 @@ def issue(
     today = chain_state.today(session, chain_id)
     card = _new_card(session, member, tier, store_id, today, _expiry(tier, today))
     fee = _charge(session, events, actor, card, store_id, "issue", tier.issue_fee, data["payment_method"])
-    oplog.record(session, card, "issue", actor, store_id, {}, views.card_state(card, tier), reason=data["reason"],
-                 fee=fee, payment_method=data["payment_method"])
+    oplog.record(
+        session,
+        card,
+        "issue",
+        actor,
+        store_id,
+        {},
+        views.card_state(card, tier),
+        reason=data["reason"],
+        fee=fee,
+        payment_method=data["payment_method"],
+    )
     _issued_event(session, events, card, tier)
     return _view(session, card, tier)
 
@@ -183,8 +220,17 @@ def unfreeze(
 
 
 def _apply_tier(
-    session: Session, events: OutboxWriter, card: Card, old: Tier, new: Tier, actor: Actor | None, store_id: str | None,
-    *, reason: str, fee: int = 0, payment_method: str | None = None,
+    session: Session,
+    events: OutboxWriter,
+    card: Card,
+    old: Tier,
+    new: Tier,
+    actor: Actor | None,
+    store_id: str | None,
+    *,
+    reason: str,
+    fee: int = 0,
+    payment_method: str | None = None,
 ) -> None:
     """M-4: same number, the physical card is reissued (version + 1), validity restarts with the new tier."""
     before = views.card_state(card, old)
@@ -193,13 +239,31 @@ def _apply_tier(
     card.version += 1
     card.effective_date = today
     card.expiry_date = _expiry(new, today)
-    oplog.record(session, card, "tier_change", actor, store_id, before, views.card_state(card, new), reason=reason,
-                 fee=fee, payment_method=payment_method)
+    oplog.record(
+        session,
+        card,
+        "tier_change",
+        actor,
+        store_id,
+        before,
+        views.card_state(card, new),
+        reason=reason,
+        fee=fee,
+        payment_method=payment_method,
+    )
     events.add(
         session,
         "tier_changed",
-        {"card_id": card.id, "member_id": card.member_id, "card_no": card.card_no, "version": card.version,
-         "previous_tier_code": old.code, "tier_code": new.code, "automatic": actor is None, "store_id": store_id},
+        {
+            "card_id": card.id,
+            "member_id": card.member_id,
+            "card_no": card.card_no,
+            "version": card.version,
+            "previous_tier_code": old.code,
+            "tier_code": new.code,
+            "automatic": actor is None,
+            "store_id": store_id,
+        },
         chain_id=card.chain_id,
     )
     session.flush()
@@ -217,8 +281,18 @@ def change_tier(
         raise ValidationFailed(fields={"tier_code": [f"The card is already {old.code}."]})
     fee = 0 if data["waive_fee"] else new.reissue_fee
     _charge(session, events, actor, card, store_id, "reissue", fee, data["payment_method"])
-    _apply_tier(session, events, card, old, new, actor, store_id, reason=data["reason"] or f"{old.code} -> {new.code}",
-                fee=fee, payment_method=data["payment_method"])
+    _apply_tier(
+        session,
+        events,
+        card,
+        old,
+        new,
+        actor,
+        store_id,
+        reason=data["reason"] or f"{old.code} -> {new.code}",
+        fee=fee,
+        payment_method=data["payment_method"],
+    )
     return _view(session, card, new)
 
 
@@ -229,8 +303,10 @@ def replace(
     actor.require_chain(chain_id)
     old, tier = load(session, chain_id, card_id, lock=True)
     if old.status not in LIVE:
-        raise InvalidState(f"The card is {old.status}; only an active or frozen card can be replaced.",
-                           {"card_id": [f"The card is {old.status}."]})
+        raise InvalidState(
+            f"The card is {old.status}; only an active or frozen card can be replaced.",
+            {"card_id": [f"The card is {old.status}."]},
+        )
     member = members.load(session, chain_id, old.member_id, lock=True)
     # the new card carries on the old one's validity
     new = _new_card(session, member, tier, store_id, old.effective_date, old.expiry_date)
@@ -241,33 +317,61 @@ def replace(
     reason = data["reason"] or "Lost card replaced."
     fee = _charge(session, events, actor, new, store_id, "replacement", tier.replacement_fee, data["payment_method"])
     after = {**views.card_state(old, tier), "new_card_no": new.card_no}
-    oplog.record(session, old, "replace", actor, store_id, before, after, reason=reason, fee=fee,
-                 payment_method=data["payment_method"])
-    oplog.record(session, new, "issue", actor, store_id, {"replaces_card_no": old.card_no}, views.card_state(new, tier),
-                 reason=reason)
+    oplog.record(
+        session,
+        old,
+        "replace",
+        actor,
+        store_id,
+        before,
+        after,
+        reason=reason,
+        fee=fee,
+        payment_method=data["payment_method"],
+    )
+    oplog.record(
+        session,
+        new,
+        "issue",
+        actor,
+        store_id,
+        {"replaces_card_no": old.card_no},
+        views.card_state(new, tier),
+        reason=reason,
+    )
     session.flush()
     _status_event(session, events, old, previous, reason)
     _issued_event(session, events, new, tier)
     return _view(session, new, tier)
 
 
-def return_card(
-    session: Session, events: OutboxWriter, actor: Actor, chain_id: str, card_id: str, store_id: str, data: dict
-) -> dict:
-    """The member leaves; the wallet pays back cash and forfeits bonus (W-7)."""
-    actor.require_chain(chain_id)
-    card, tier = load(session, chain_id, card_id, lock=True)
+def returned_at_counter(session: Session, events: OutboxWriter, data: dict) -> None:
+    """The wallet paid the member back and closed the account (W-7): the card
+    is returned. The wallet's return is the one way to return a card, so money
+    and card status cannot disagree; a card already out of use stays as it is."""
+    card, tier = load(session, data["chain_id"], data["card_id"], lock=True)
     if card.status not in (*LIVE, "expired"):
-        raise InvalidState(f"The card is {card.status}; it cannot be returned.",
-                           {"card_id": [f"The card is {card.status}."]})
+        return
     before = views.card_state(card, tier)
     previous = card.status
     card.status = "returned"
-    reason = data["reason"] or "Card returned."
-    oplog.record(session, card, "return", actor, store_id, before, views.card_state(card, tier), reason=reason)
+    reason = (
+        f"Returned at the counter: {data['cash_paid_back']} fen cash paid back by {data['payment_method']},"
+        f" {data['bonus_forfeited']} fen bonus forfeited."
+    )
+    oplog.record(
+        session,
+        card,
+        "return",
+        None,
+        data["store_id"],
+        before,
+        views.card_state(card, tier),
+        reason=reason,
+        operator_id=data["operator_id"],
+    )
     _status_event(session, events, card, previous, reason)
     session.flush()
-    return _view(session, card, tier)
 
 
 def renew(
@@ -277,11 +381,14 @@ def renew(
     card, tier = load(session, chain_id, card_id, lock=True)
     _settle_expiry(session, events, card, tier)
     if card.status not in ("active", "expired"):
-        raise InvalidState(f"The card is {card.status}; only an active or expired card is renewed.",
-                           {"card_id": [f"The card is {card.status}."]})
+        raise InvalidState(
+            f"The card is {card.status}; only an active or expired card is renewed.",
+            {"card_id": [f"The card is {card.status}."]},
+        )
     if not tier.validity_months:
-        raise InvalidState(f"The {tier.code} tier never expires; there is nothing to renew.",
-                           {"card_id": ["No expiry."]})
+        raise InvalidState(
+            f"The {tier.code} tier never expires; there is nothing to renew.", {"card_id": ["No expiry."]}
+        )
     today = chain_state.today(session, chain_id)
     before = views.card_state(card, tier)
     previous = card.status
@@ -291,8 +398,18 @@ def renew(
     card.status = "active"
     fee = _charge(session, events, actor, card, store_id, "renewal", tier.renewal_fee, data["payment_method"])
     reason = data["reason"] or f"Renewed until {card.expiry_date.isoformat()}."
-    oplog.record(session, card, "renew", actor, store_id, before, views.card_state(card, tier), reason=reason, fee=fee,
-                 payment_method=data["payment_method"])
+    oplog.record(
+        session,
+        card,
+        "renew",
+        actor,
+        store_id,
+        before,
+        views.card_state(card, tier),
+        reason=reason,
+        fee=fee,
+        payment_method=data["payment_method"],
+    )
     if previous != "active":
         _status_event(session, events, card, previous, reason)
     session.flush()
@@ -300,6 +417,7 @@ def renew(
 
 
 # ---- automatic upgrade (M-7) -------------------------------------------------------------------
+
 
 def report_progress(session: Session, events: OutboxWriter, data: dict) -> dict:
     """Record the member's totals and upgrade their live cards if a higher tier is reached."""
@@ -314,8 +432,11 @@ def report_progress(session: Session, events: OutboxWriter, data: dict) -> dict:
     changed = False
     tier_code = ""
     rows = session.execute(
-        select(Card, Tier).join(Tier, Tier.id == Card.tier_id)
-        .where(Card.member_id == member.id, Card.status.in_(LIVE)).order_by(Card.created_at).with_for_update(of=Card)
+        select(Card, Tier)
+        .join(Tier, Tier.id == Card.tier_id)
+        .where(Card.member_id == member.id, Card.status.in_(LIVE))
+        .order_by(Card.created_at)
+        .with_for_update(of=Card)
     ).all()
     for card, tier in rows:
         target = rules.upgrade_target(steps, tier.rank, member.cumulative_spend, member.lifetime_points)
@@ -323,15 +444,33 @@ def report_progress(session: Session, events: OutboxWriter, data: dict) -> dict:
         if target is None or card.status != "active":
             continue
         new = session.scalar(select(Tier).where(Tier.chain_id == chain_id, Tier.code == target.code))
-        reason = (f"Automatic upgrade: cumulative spend {member.cumulative_spend},"
-                  f" lifetime points {member.lifetime_points}.")
+        reason = (
+            f"Automatic upgrade: cumulative spend {member.cumulative_spend}, lifetime points {member.lifetime_points}."
+        )
         _apply_tier(session, events, card, tier, new, None, member.home_store_id, reason=reason)
         changed, tier_code = True, new.code
     session.flush()
     return {"tier_changed": changed, "tier_code": tier_code}
 
 
+def record_spend(session: Session, events: OutboxWriter, chain_id: str, member_id: str, cumulative_spend: int) -> dict:
+    """The wallet reported a new spend total (consume or refund): keep the member's
+    lifetime points as they are and let `report_progress` decide on an upgrade."""
+    member = members.load(session, chain_id, member_id, lock=True)
+    return report_progress(
+        session,
+        events,
+        {
+            "chain_id": chain_id,
+            "member_id": member_id,
+            "cumulative_spend": cumulative_spend,
+            "lifetime_points": member.lifetime_points,
+        },
+    )
+
+
 # ---- reads ----------------------------------------------------------------------------------------
+
 
 def context(session: Session, codec: pii.Codec, card: Card) -> dict:
     """CardContext: what the wallet and others need to transact (shared interface)."""

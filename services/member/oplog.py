@@ -1,5 +1,6 @@
 """The card operation log (M-8): every issue, tier change, freeze, unfreeze,
 replace, return and renew, with operator, store, time, before and after."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ def record(
     reason: str = "",
     fee: int = 0,
     payment_method: str | None = None,
+    operator_id: str | None = None,
 ) -> CardOperation:
     entry = CardOperation(
         chain_id=card.chain_id,
@@ -31,8 +33,10 @@ def record(
         card_no=card.card_no,
         kind=kind,
         # None: the system acted (an automatic upgrade, an expiry found on use)
-        operator_id=actor.staff_id if actor else None,
-        operator_name=(actor.display_name or actor.username) if actor else "system",
+        # no actor: the system acted (an automatic upgrade, an expiry found on
+        # use), or another service did on a staff member's behalf (operator_id)
+        operator_id=actor.staff_id if actor else operator_id,
+        operator_name=(actor.display_name or actor.username) if actor else ("counter" if operator_id else "system"),
         store_id=store_id,
         before=before,
         after=after,

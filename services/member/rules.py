@@ -1,4 +1,5 @@
 """Tier rules as plain data and functions (M-6, M-7, W-3): no I/O, unit-tested."""
+
 from __future__ import annotations
 
 import calendar
@@ -13,42 +14,86 @@ POINTS = "lifetime_points"
 # Default tiers of a new chain; HQ edits them afterwards. Money in fen, rates in basis points.
 DEFAULT_TIERS: tuple[dict, ...] = (
     {
-        "code": "STANDARD", "name": "普通卡 Standard", "rank": 1, "default_discount_bp": 0, "category_discounts": {},
-        "points_multiplier_bp": 10000, "upgrade_metric": SPEND, "upgrade_threshold": 0,
-        "validity_months": 24, "renewal_fee": 0, "issue_fee": 0, "reissue_fee": 0, "replacement_fee": 1000,
+        "code": "STANDARD",
+        "name": "普通卡 Standard",
+        "rank": 1,
+        "default_discount_bp": 0,
+        "category_discounts": {},
+        "points_multiplier_bp": 10000,
+        "upgrade_metric": SPEND,
+        "upgrade_threshold": 0,
+        "validity_months": 24,
+        "renewal_fee": 0,
+        "issue_fee": 0,
+        "reissue_fee": 0,
+        "replacement_fee": 1000,
         "recharge_bonus_rules": [{"threshold": 100000, "bonus_fixed": 3000, "bonus_rate_bp": None}],
-        "per_transaction_limit": None, "daily_limit": None,
+        "per_transaction_limit": None,
+        "daily_limit": None,
     },
     {
-        "code": "SILVER", "name": "银卡 Silver", "rank": 2, "default_discount_bp": 500, "category_discounts": {},
-        "points_multiplier_bp": 12000, "upgrade_metric": SPEND, "upgrade_threshold": 100000,
-        "validity_months": 24, "renewal_fee": 2000, "issue_fee": 2000, "reissue_fee": 1000, "replacement_fee": 1000,
+        "code": "SILVER",
+        "name": "银卡 Silver",
+        "rank": 2,
+        "default_discount_bp": 500,
+        "category_discounts": {},
+        "points_multiplier_bp": 12000,
+        "upgrade_metric": SPEND,
+        "upgrade_threshold": 100000,
+        "validity_months": 24,
+        "renewal_fee": 2000,
+        "issue_fee": 2000,
+        "reissue_fee": 1000,
+        "replacement_fee": 1000,
         # W-3: recharge >= 1000 yuan -> +50 yuan bonus
         "recharge_bonus_rules": [
             {"threshold": 100000, "bonus_fixed": 5000, "bonus_rate_bp": None},
             {"threshold": 50000, "bonus_fixed": 2000, "bonus_rate_bp": None},
         ],
-        "per_transaction_limit": None, "daily_limit": None,
+        "per_transaction_limit": None,
+        "daily_limit": None,
     },
     {
-        "code": "GOLD", "name": "金卡 Gold", "rank": 3, "default_discount_bp": 1000, "category_discounts": {},
-        "points_multiplier_bp": 15000, "upgrade_metric": SPEND, "upgrade_threshold": 500000,
-        "validity_months": 24, "renewal_fee": 5000, "issue_fee": 5000, "reissue_fee": 1000, "replacement_fee": 1000,
+        "code": "GOLD",
+        "name": "金卡 Gold",
+        "rank": 3,
+        "default_discount_bp": 1000,
+        "category_discounts": {},
+        "points_multiplier_bp": 15000,
+        "upgrade_metric": SPEND,
+        "upgrade_threshold": 500000,
+        "validity_months": 24,
+        "renewal_fee": 5000,
+        "issue_fee": 5000,
+        "reissue_fee": 1000,
+        "replacement_fee": 1000,
         "recharge_bonus_rules": [
             {"threshold": 200000, "bonus_fixed": None, "bonus_rate_bp": 800},
             {"threshold": 100000, "bonus_fixed": None, "bonus_rate_bp": 600},
         ],
-        "per_transaction_limit": None, "daily_limit": None,
+        "per_transaction_limit": None,
+        "daily_limit": None,
     },
     {
-        "code": "VIP", "name": "VIP卡 VIP", "rank": 4, "default_discount_bp": 1500, "category_discounts": {},
-        "points_multiplier_bp": 20000, "upgrade_metric": SPEND, "upgrade_threshold": 2000000,
-        "validity_months": 12, "renewal_fee": 10000, "issue_fee": 10000, "reissue_fee": 0, "replacement_fee": 0,
+        "code": "VIP",
+        "name": "VIP卡 VIP",
+        "rank": 4,
+        "default_discount_bp": 1500,
+        "category_discounts": {},
+        "points_multiplier_bp": 20000,
+        "upgrade_metric": SPEND,
+        "upgrade_threshold": 2000000,
+        "validity_months": 12,
+        "renewal_fee": 10000,
+        "issue_fee": 10000,
+        "reissue_fee": 0,
+        "replacement_fee": 0,
         "recharge_bonus_rules": [
             {"threshold": 500000, "bonus_fixed": None, "bonus_rate_bp": 1200},
             {"threshold": 100000, "bonus_fixed": None, "bonus_rate_bp": 1000},
         ],
-        "per_transaction_limit": None, "daily_limit": None,
+        "per_transaction_limit": None,
+        "daily_limit": None,
     },
 )
 
@@ -101,8 +146,10 @@ class TierStep:
 
 
 def reached(step: TierStep, cumulative_spend: int, lifetime_points: int) -> bool:
+    """A threshold of 0 is never reached automatically: that tier is given by hand
+    (or is the entry tier everyone starts in)."""
     value = cumulative_spend if step.metric == SPEND else lifetime_points
-    return value >= step.threshold
+    return step.threshold > 0 and value >= step.threshold
 
 
 def upgrade_target(

@@ -5,6 +5,7 @@ the caller into an `Actor`, asks org whether the store in question exists and
 is open, and hands over to a domain module. Every mutation runs once per
 idempotency key, in one transaction with its outbox events.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -110,8 +111,14 @@ class MemberService:
     def create_tier(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
         who, payload = Actor.from_dict(actor), load(c.TierCreate, data)
         self._known_chain(who, chain_id)
-        return self._once("create_tier", who, chain_id, idempotency_key, [chain_id, data],
-                          lambda: tiers.create(self.db, self.events, who, chain_id, payload))
+        return self._once(
+            "create_tier",
+            who,
+            chain_id,
+            idempotency_key,
+            [chain_id, data],
+            lambda: tiers.create(self.db, self.events, who, chain_id, payload),
+        )
 
     @rpc
     def update_tier(self, actor: dict, chain_id: str, tier_id: str, data: dict) -> dict:
@@ -125,8 +132,14 @@ class MemberService:
     def create_member(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
         who, payload = Actor.from_dict(actor), load(c.MemberCreate, data)
         home = self._open_store(who, chain_id, payload["home_store_id"], "home_store_id")
-        return self._once("create_member", who, chain_id, idempotency_key, [chain_id, data],
-                          lambda: members.create(self.db, self.events, self.codec, who, chain_id, home, payload))
+        return self._once(
+            "create_member",
+            who,
+            chain_id,
+            idempotency_key,
+            [chain_id, data],
+            lambda: members.create(self.db, self.events, self.codec, who, chain_id, home, payload),
+        )
 
     @rpc
     def update_member(self, actor: dict, chain_id: str, member_id: str, data: dict) -> dict:
@@ -150,18 +163,39 @@ class MemberService:
     def issue_card(self, actor: dict, chain_id: str, member_id: str, data: dict, idempotency_key: str) -> dict:
         who, payload = Actor.from_dict(actor), load(c.CardIssue, data)
         store_id = self._open_store(who, chain_id, payload["store_id"])
-        return self._once("issue_card", who, chain_id, idempotency_key, [member_id, data],
-                          lambda: cards.issue(self.db, self.events, who, chain_id, member_id, store_id, payload))
+        return self._once(
+            "issue_card",
+            who,
+            chain_id,
+            idempotency_key,
+            [member_id, data],
+            lambda: cards.issue(self.db, self.events, who, chain_id, member_id, store_id, payload),
+        )
 
-    def _card_operation(self, name: str, contract: type, actor: dict, chain_id: str, card_id: str, data: dict,
-                        key: str, roles: tuple[str, ...] | None = None) -> dict:
+    def _card_operation(
+        self,
+        name: str,
+        contract: type,
+        actor: dict,
+        chain_id: str,
+        card_id: str,
+        data: dict,
+        key: str,
+        roles: tuple[str, ...] | None = None,
+    ) -> dict:
         who, payload = Actor.from_dict(actor), load(contract, data)
         if roles is not None:
             who.require_role(*roles)
         store_id = self._open_store(who, chain_id, payload["store_id"])
         operation = getattr(cards, name)
-        return self._once(name, who, chain_id, key, [card_id, data],
-                          lambda: operation(self.db, self.events, who, chain_id, card_id, store_id, payload))
+        return self._once(
+            name,
+            who,
+            chain_id,
+            key,
+            [card_id, data],
+            lambda: operation(self.db, self.events, who, chain_id, card_id, store_id, payload),
+        )
 
     @rpc
     def freeze_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
@@ -169,22 +203,20 @@ class MemberService:
 
     @rpc
     def unfreeze_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._card_operation("unfreeze", c.CardAction, actor, chain_id, card_id, data, idempotency_key,
-                                    MANAGER_ROLES)
+        return self._card_operation(
+            "unfreeze", c.CardAction, actor, chain_id, card_id, data, idempotency_key, MANAGER_ROLES
+        )
 
     @rpc
     def change_card_tier(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
         # M-7: a manual tier change needs HQ or manager rights
-        return self._card_operation("change_tier", c.TierChange, actor, chain_id, card_id, data, idempotency_key,
-                                    MANAGER_ROLES)
+        return self._card_operation(
+            "change_tier", c.TierChange, actor, chain_id, card_id, data, idempotency_key, MANAGER_ROLES
+        )
 
     @rpc
     def replace_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
         return self._card_operation("replace", c.CardFeeAction, actor, chain_id, card_id, data, idempotency_key)
-
-    @rpc
-    def return_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._card_operation("return_card", c.CardAction, actor, chain_id, card_id, data, idempotency_key)
 
     @rpc
     def renew_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
@@ -221,11 +253,37 @@ class MemberService:
     def resolve_card_by_id(self, chain_id: str, card_id: str) -> dict:
         return cards.resolve_by_id(self.db, self.codec, chain_id, card_id)
 
+    @handles("wallet", "consumed")
+    def on_consumed(self, event: Event) -> None:
+        """M-7: spend moved; the wallet's total is the truth, points stay as last reported."""
+        self._spend_changed(event)
+
+    @handles("wallet", "refunded")
+    def on_refunded(self, event: Event) -> None:
+        self._spend_changed(event)
+
+    @handles("wallet", "card_returned")
+    def on_card_returned(self, event: Event) -> None:
+        cards.returned_at_counter(self.db, self.events, event.data)
+
+    def _spend_changed(self, event: Event) -> None:
+        # runs inside the handler's transaction, with the inbox record
+        cards.record_spend(
+            self.db, self.events, event.data["chain_id"], event.data["member_id"], event.data["cumulative_spend"]
+        )
+
     @rpc
     def report_progress(self, chain_id: str, member_id: str, cumulative_spend: int, lifetime_points: int) -> dict:
         """M-7: totals, not deltas; the member service decides and applies any upgrade."""
-        data = load(c.ProgressReport, {"chain_id": chain_id, "member_id": member_id,
-                                       "cumulative_spend": cumulative_spend, "lifetime_points": lifetime_points})
+        data = load(
+            c.ProgressReport,
+            {
+                "chain_id": chain_id,
+                "member_id": member_id,
+                "cumulative_spend": cumulative_spend,
+                "lifetime_points": lifetime_points,
+            },
+        )
         with self.db.begin():
             return cards.report_progress(self.db, self.events, data)
 

@@ -1,4 +1,5 @@
 """Cards (M-2..M-5, M-7, M-8) through the HTTP API and the shared RPC interface."""
+
 import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -46,13 +47,24 @@ def test_issue_gives_a_checked_number_dates_from_the_tier_and_publishes_fees(mw,
     assert issued[0]["card_no"] == card["card_no"] and issued[0]["tier_code"] == "STANDARD"
 
     silver_member = enrol(mw.cashier_a, mw)
-    silver = ok(mw.cashier_a.post(mw.path(f"/members/{silver_member['id']}/cards"),
-                                  {"tier_code": "SILVER", "payment_method": "wechat"}), 201)
+    silver = ok(
+        mw.cashier_a.post(
+            mw.path(f"/members/{silver_member['id']}/cards"), {"tier_code": "SILVER", "payment_method": "wechat"}
+        ),
+        201,
+    )
     assert int(silver["card_no"][1:11]) > int(card["card_no"][1:11])  # the chain's sequence only grows
     [fee] = fees(settings, mw.id, silver["id"])
-    assert fee == {**fee, "kind": "issue", "amount": 2000, "payment_method": "wechat", "store_id": mw.store("A"),
-                   "member_id": silver_member["id"], "chain_id": mw.id,
-                   "operator_id": mw.cashier_a.principal["staff_id"]}
+    assert fee == {
+        **fee,
+        "kind": "issue",
+        "amount": 2000,
+        "payment_method": "wechat",
+        "store_id": mw.store("A"),
+        "member_id": silver_member["id"],
+        "chain_id": mw.id,
+        "operator_id": mw.cashier_a.principal["staff_id"],
+    }
 
     err = error(mw.cashier_a.post(mw.path(f"/members/{member['id']}/cards"), {}), 409)
     assert err["code"] == "invalid_state"
@@ -88,9 +100,17 @@ def test_resolve_card_rpc_gives_the_card_context(mw, rpc_pool, admin):
     ctx = rpc_pool.call("member", "resolve_card", mw.id, card["card_no"])
     phone = member["phone"]
     assert ctx == {
-        "card_id": card["id"], "card_no": card["card_no"], "chain_id": mw.id, "member_id": member["id"],
-        "member_name": member["name"], "masked_phone": f"{phone[:3]}****{phone[-4:]}", "status": "active",
-        "version": 1, "home_store_id": mw.store("A"), "plates": ["沪A55555"], "tier": ctx["tier"],
+        "card_id": card["id"],
+        "card_no": card["card_no"],
+        "chain_id": mw.id,
+        "member_id": member["id"],
+        "member_name": member["name"],
+        "masked_phone": f"{phone[:3]}****{phone[-4:]}",
+        "status": "active",
+        "version": 1,
+        "home_store_id": mw.store("A"),
+        "plates": ["沪A55555"],
+        "tier": ctx["tier"],
     }
     assert ctx["tier"]["code"] == "SILVER" and ctx["tier"]["default_discount_bp"] == 500
     assert ctx["tier"]["points_multiplier_bp"] == 12000
@@ -146,23 +166,39 @@ def test_replacement_issues_a_new_number_and_retires_the_old(mw, settings, rpc_p
     [fee] = fees(settings, mw.id, new["id"])
     assert (fee["kind"], fee["amount"], fee["store_id"]) == ("replacement", 1000, mw.store("B"))
     status = [e["data"] for e in outbox(settings, mw.id, "card_status_changed") if e["data"]["card_id"] == card["id"]]
-    assert status[-1] == {"card_id": card["id"], "member_id": member["id"], "card_no": card["card_no"],
-                          "status": "replaced", "previous_status": "active", "reason": "lost on the bus"}
+    assert status[-1] == {
+        "card_id": card["id"],
+        "member_id": member["id"],
+        "card_no": card["card_no"],
+        "status": "replaced",
+        "previous_status": "active",
+        "reason": "lost on the bus",
+    }
     shown = ok(mw.cashier_a.get(mw.path(f"/members/{member['id']}")))
     assert [(c["card_no"], c["status"]) for c in shown["cards"]] == [
-        (card["card_no"], "replaced"), (new["card_no"], "active")]
+        (card["card_no"], "replaced"),
+        (new["card_no"], "active"),
+    ]
 
 
 def test_a_frozen_card_is_reported_frozen_to_anyone_and_the_event_is_published(mw, settings, rpc_pool):
     member, card = enrol_with_card(mw.cashier_a, mw)
     exchange = get_event_exchange("member", settings.nameko_config())
     with Connection(settings.amqp_uri) as conn:
-        queue = Queue(f"test-member-status-{card['id']}", exchange=exchange, routing_key="card_status_changed",
-                      exclusive=True, auto_delete=True)
+        queue = Queue(
+            f"test-member-status-{card['id']}",
+            exchange=exchange,
+            routing_key="card_status_changed",
+            exclusive=True,
+            auto_delete=True,
+        )
         received = []
         with conn.Consumer(queue, callbacks=[lambda body, message: (received.append(body), message.ack())]):
-            frozen = ok(mw.cashier_b.post(mw.path(f"/cards/{card['id']}/freeze"), {"reason": "reported lost"},
-                                          key="freeze-once-" + card["id"]))
+            frozen = ok(
+                mw.cashier_b.post(
+                    mw.path(f"/cards/{card['id']}/freeze"), {"reason": "reported lost"}, key="freeze-once-" + card["id"]
+                )
+            )
             assert frozen["status"] == "frozen"
             deadline = time.monotonic() + 15
             while not any(b["data"]["card_id"] == card["id"] for b in received) and time.monotonic() < deadline:
@@ -174,8 +210,14 @@ def test_a_frozen_card_is_reported_frozen_to_anyone_and_the_event_is_published(m
     assert event["source"] == "member" and event["type"] == "card_status_changed" and event["chain_id"] == mw.id
     assert event["data"]["status"] == "frozen" and event["data"]["previous_status"] == "active"
     # a retry with the same key replays the answer instead of failing on "already frozen"
-    assert ok(mw.cashier_b.post(mw.path(f"/cards/{card['id']}/freeze"), {"reason": "reported lost"},
-                                key="freeze-once-" + card["id"]))["status"] == "frozen"
+    assert (
+        ok(
+            mw.cashier_b.post(
+                mw.path(f"/cards/{card['id']}/freeze"), {"reason": "reported lost"}, key="freeze-once-" + card["id"]
+            )
+        )["status"]
+        == "frozen"
+    )
     assert rpc_pool.call("member", "resolve_card", mw.id, card["card_no"])["status"] == "frozen"
     assert ok(mw.cashier_a.get(mw.path("/card-lookup"), {"card_no": card["card_no"]}))["status"] == "frozen"
     found = ok(mw.cashier_b.get(mw.path("/members"), {"card_no": card["card_no"]}))["items"]
@@ -190,16 +232,15 @@ def test_a_frozen_card_is_reported_frozen_to_anyone_and_the_event_is_published(m
     assert error(mw.manager_a.post(mw.path(f"/cards/{card['id']}/unfreeze"), {}), 409)["code"] == "invalid_state"
 
 
-def test_return_and_renewal(mw, settings):
+def test_renewal_and_no_renewal_once_returned(mw, settings):
     _, card = enrol_with_card(mw.cashier_a, mw, tier_code="SILVER")
     renewed = ok(mw.cashier_a.post(mw.path(f"/cards/{card['id']}/renew"), {"payment_method": "cash"}))
     # renewing early extends from the current end
     assert renewed["expiry_date"] == add_months(add_months(today(), 24), 24).isoformat()
     assert [(f["kind"], f["amount"]) for f in fees(settings, mw.id, card["id"])] == [("issue", 2000), ("renewal", 2000)]
-    returned = ok(mw.cashier_a.post(mw.path(f"/cards/{card['id']}/return"), {"reason": "moving away"}))
-    assert returned["status"] == "returned"
+    # a returned card (returned through the wallet, see test_member_wallet_flow) cannot be renewed
+    raw_rows(settings, "UPDATE member.cards SET status = 'returned' WHERE id = :id RETURNING id", id=card["id"])
     assert error(mw.cashier_a.post(mw.path(f"/cards/{card['id']}/renew"), {}), 409)["code"] == "invalid_state"
-    assert error(mw.cashier_a.post(mw.path(f"/cards/{card['id']}/return"), {}), 409)["code"] == "invalid_state"
 
 
 def test_an_expired_card_is_reported_expired_and_renewal_revives_it(mw, settings, rpc_pool):
@@ -257,8 +298,9 @@ def test_hq_acts_at_a_named_store_and_bad_stores_are_refused(mw):
     _, card = enrol_with_card(mw.cashier_a, mw)
     err = error(mw.hq.post(mw.path(f"/cards/{card['id']}/freeze"), {}), 422)
     assert err["fields"] == {"store_id": ["Required for HQ."]}
-    err = error(mw.hq.post(mw.path(f"/cards/{card['id']}/freeze"),
-                           {"store_id": "00000000-0000-0000-0000-000000000000"}), 422)
+    err = error(
+        mw.hq.post(mw.path(f"/cards/{card['id']}/freeze"), {"store_id": "00000000-0000-0000-0000-000000000000"}), 422
+    )
     assert err["fields"] == {"store_id": ["No such store in this chain."]}
     err = error(mw.cashier_a.post(mw.path(f"/cards/{card['id']}/freeze"), {"store_id": mw.store("B")}), 422)
     assert err["fields"] == {"store_id": ["Not one of your stores."]}

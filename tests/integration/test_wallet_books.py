@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.helpers import error, ok
+from tests.member_helpers import wait_for
 from tests.wallet_helpers import WASH, admin_engine, wallet_world
 
 pytestmark = pytest.mark.integration
@@ -63,7 +64,8 @@ def test_liability_per_store_and_settlement_between_stores(admin):
 
 def test_return_card_pays_back_cash_forfeits_bonus_and_closes(admin):
     w = wallet_world(admin)
-    no = w.card()["card_no"]
+    card = w.card()
+    no = card["card_no"]
     ok(w.recharge(no, 100000), 201)
     ok(w.consume(no, [WASH]), 201)
     body = {"card_no": no, "store_id": w.store_a, "payment_method": "cash", "reason": "moving away"}
@@ -71,8 +73,11 @@ def test_return_card_pays_back_cash_forfeits_bonus_and_closes(admin):
     assert (answer["cash_paid_back"], answer["bonus_forfeited"]) == (89200, 5000)
     assert answer["balances"]["cash"] == 0 and answer["balances"]["bonus"] == 0
     before = w.balances(no)
-    w.refused(w.recharge(no, 1000), 409, "invalid_state", no, before)
-    w.refused(w.cashier_a.post(w.path("/returns"), body), 409, "invalid_state", no, before)
+    # the member service follows the wallet's card_returned event: the card is returned
+    card_path = w.world.path(f"/cards/{card['id']}")
+    wait_for(lambda: ok(w.cashier_a.get(card_path))["status"] == "returned")
+    w.refused(w.recharge(no, 1000), 409, "card_not_active", no, before)
+    w.refused(w.cashier_a.post(w.path("/returns"), body), 409, "card_not_active", no, before)
     assert ok(w.hq.get(w.path("/liability")))["chain"] == {"cash": 0, "bonus": 0}
 
 

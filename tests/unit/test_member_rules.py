@@ -1,4 +1,5 @@
 """Pure member rules: check digits, masking, normalisation, tiers (M-1, M-2, M-6, M-7, W-3)."""
+
 from datetime import date
 
 import pytest
@@ -12,6 +13,7 @@ INDEX_KEY = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
 
 
 # ---- Luhn and card numbers (M-2) ------------------------------------------------------
+
 
 def test_luhn_check_digit_of_the_textbook_example():
     assert card_numbers.luhn_check_digit("7992739871") == "3"
@@ -33,7 +35,7 @@ def test_every_single_digit_typo_is_refused_naming_card_no():
         for digit in "0123456789":
             if digit == number[position]:
                 continue
-            typo = number[:position] + digit + number[position + 1:]
+            typo = number[:position] + digit + number[position + 1 :]
             with pytest.raises(ValidationFailed) as exc:
                 card_numbers.clean_card_no(typo)
             assert exc.value.fields == {"card_no": ["Check digit does not match; re-enter the number."]}
@@ -55,6 +57,7 @@ def test_member_numbers_are_zero_padded():
 
 
 # ---- personal data (M-1, O-7) -----------------------------------------------------------
+
 
 def test_masking():
     assert pii.mask_phone("13812345678") == "138****5678"
@@ -143,8 +146,10 @@ def test_silver_gives_50_yuan_on_a_1000_yuan_recharge():
 
 
 def test_the_highest_threshold_reached_applies_whatever_the_order():
-    rules_list = [{"threshold": 50000, "bonus_fixed": 2000, "bonus_rate_bp": None},
-                  {"threshold": 100000, "bonus_fixed": 5000, "bonus_rate_bp": None}]
+    rules_list = [
+        {"threshold": 50000, "bonus_fixed": 2000, "bonus_rate_bp": None},
+        {"threshold": 100000, "bonus_fixed": 5000, "bonus_rate_bp": None},
+    ]
     assert rules.pick_bonus_rule(rules_list, 120000)["threshold"] == 100000
     assert rules.pick_bonus_rule(rules_list, 100) is None
 
@@ -200,9 +205,20 @@ def test_validity_months_and_expiry():
 def test_default_tiers_are_sensible():
     terms = [(t["code"], t["rank"], t["default_discount_bp"], t["points_multiplier_bp"]) for t in rules.DEFAULT_TIERS]
     assert terms == [
-        ("STANDARD", 1, 0, 10000), ("SILVER", 2, 500, 12000), ("GOLD", 3, 1000, 15000), ("VIP", 4, 1500, 20000)]
+        ("STANDARD", 1, 0, 10000),
+        ("SILVER", 2, 500, 12000),
+        ("GOLD", 3, 1000, 15000),
+        ("VIP", 4, 1500, 20000),
+    ]
     assert [t["upgrade_threshold"] for t in rules.DEFAULT_TIERS] == [0, 100000, 500000, 2000000]
     assert [t["validity_months"] for t in rules.DEFAULT_TIERS] == [24, 24, 24, 12]
     assert rules.DEFAULT_TIERS[0]["issue_fee"] == 0
     for tier in rules.DEFAULT_TIERS:
         assert rules.check_bonus_rules(tier["recharge_bonus_rules"]) == tier["recharge_bonus_rules"]
+
+
+def test_a_tier_with_threshold_zero_is_never_an_automatic_target():
+    by_hand = TierStep("STAFF", 9, "cumulative_spend", 0)
+    silver = TierStep("SILVER", 2, "cumulative_spend", 100000)
+    assert rules.upgrade_target([by_hand, silver], 1, 150000, 0) == silver
+    assert rules.upgrade_target([by_hand], 1, 10**9, 0) is None

@@ -1,0 +1,94 @@
+"""Member and wallet together: spend drives upgrades (M-7), the wallet's card
+return returns the card (W-7, M-3, M-8)."""
+
+import pytest
+
+from tests.helpers import error, ok
+from tests.member_helpers import enrol_with_card, member_world, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def mw(admin):
+    return member_world(admin)
+
+
+def wallet(mw, rest):
+    return mw.path(f"/wallet{rest}")
+
+
+def test_spending_past_silver_threshold_upgrades_the_card_keeping_its_number(mw):
+    _, card = enrol_with_card(mw.cashier_a, mw)
+    assert (card["tier_code"], card["version"]) == ("STANDARD", 1)
+    store = mw.store("A")
+    ok(
+        mw.cashier_a.post(
+            wallet(mw, "/recharges"),
+            {"card_no": card["card_no"], "store_id": store, "amount": 150000, "payment_method": "cash"},
+        ),
+        201,
+    )
+    line = {"item_code": "R01", "name": "Oil change", "category": "repair", "quantity": 1, "unit_price": 60000}
+    # 60000 fen: below Silver's 100000 threshold, nothing happens
+    ok(
+        mw.cashier_a.post(wallet(mw, "/consumes"), {"card_no": card["card_no"], "store_id": store, "lines": [line]}),
+        201,
+    )
+    # the second brings cumulative spend to 120000 fen: Silver (M-7), same number, new version (M-4)
+    ok(
+        mw.cashier_a.post(wallet(mw, "/consumes"), {"card_no": card["card_no"], "store_id": store, "lines": [line]}),
+        201,
+    )
+
+    def upgraded():
+        now = ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}")))
+        return now if now["tier_code"] == "SILVER" else None
+
+    now = wait_for(upgraded)
+    assert (now["card_no"], now["version"], now["status"]) == (card["card_no"], 2, "active")
+    log = ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}/operations")))["items"]
+    assert log[0]["kind"] == "tier_change" and log[0]["operator_name"] == "system"
+    assert "120000" in log[0]["reason"]
+
+
+def test_the_wallets_card_return_returns_the_card(mw):
+    _, card = enrol_with_card(mw.cashier_a, mw)
+    store = mw.store("A")
+    ok(
+        mw.cashier_a.post(
+            wallet(mw, "/recharges"),
+            {"card_no": card["card_no"], "store_id": store, "amount": 30000, "payment_method": "cash"},
+        ),
+        201,
+    )
+    back = ok(
+        mw.cashier_a.post(
+            wallet(mw, "/returns"),
+            {"card_no": card["card_no"], "store_id": store, "payment_method": "cash", "reason": "moving away"},
+        ),
+        201,
+    )
+    assert back["cash_paid_back"] == 30000
+
+    def returned():
+        now = ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}")))
+        return now if now["status"] == "returned" else None
+
+    wait_for(returned)
+    entry = ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}/operations")))["items"][0]
+    assert entry["kind"] == "return" and entry["store_id"] == store
+    assert entry["operator_id"] == mw.cashier_a.principal["staff_id"]
+    assert (entry["before"]["status"], entry["after"]["status"]) == ("active", "returned")
+    # the card can no longer be used for money
+    refused = error(
+        mw.cashier_a.post(
+            wallet(mw, "/recharges"),
+            {"card_no": card["card_no"], "store_id": store, "amount": 100, "payment_method": "cash"},
+        ),
+        409,
+    )
+    assert refused["code"] in ("card_not_active", "invalid_state")
+    # there is one way to return a card: through the wallet, so money and status agree
+    gone = mw.cashier_a.post(mw.path(f"/cards/{card['id']}/return"), {})
+    assert gone.status_code in (404, 405)
