@@ -90,3 +90,24 @@ def in_transaction(
     check_key(key)  # before any work, so a missing key is refused at once
     with session.begin():
         return once(session, table, scope=scope, key=key, operation=operation, request=request, action=action)
+
+
+class Idempotent:
+    """Mixin for a service class with `name`, `db` and `kit_tables`: `_once` runs
+    a mutation once per (chain, key), in one transaction with its answer."""
+
+    PLATFORM_SCOPE = "platform"  # operations above any one chain (creating a chain)
+
+    def _once(
+        self, operation: str, actor: Any, scope: str | None, key: str, request: Any, action: Callable[[], Any]
+    ) -> Any:
+        # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
+        return in_transaction(
+            self.db,
+            self.kit_tables.idempotency,
+            scope=scope or self.PLATFORM_SCOPE,
+            key=key,
+            operation=f"{self.name}.{operation}",
+            request=[actor.staff_id, request],
+            action=action,
+        )

@@ -8,9 +8,6 @@ idempotency key, in one transaction with its outbox events.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from nameko.rpc import RpcProxy
 
 from contracts import member as c
@@ -18,10 +15,10 @@ from contracts.auth import HQ_ADMIN, MANAGERS, PLATFORM_ADMIN, Actor
 from contracts.base import load
 from contracts.errors import NotFound, ValidationFailed
 from contracts.events import Event
-from services.kit import idempotency
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
 from services.kit.handlers import handles
+from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import rpc
@@ -33,7 +30,7 @@ MANAGER_ROLES = (PLATFORM_ADMIN, *MANAGERS)
 HQ_ROLES = (PLATFORM_ADMIN, HQ_ADMIN)
 
 
-class MemberService:
+class MemberService(Idempotent):
     name = "member"
 
     db = Database()
@@ -48,20 +45,6 @@ class MemberService:
     @property
     def codec(self) -> pii.Codec:
         return pii.codec(self.settings.pii_key, self.settings.pii_index_key)
-
-    def _once(
-        self, operation: str, actor: Actor, chain_id: str, key: str, request: Any, action: Callable[[], Any]
-    ) -> Any:
-        # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
-        return idempotency.in_transaction(
-            self.db,
-            kit.idempotency,
-            scope=chain_id,
-            key=key,
-            operation=f"member.{operation}",
-            request=[actor.staff_id, request],
-            action=action,
-        )
 
     def _open_store(self, actor: Actor, chain_id: str, requested: str | None, field: str = "store_id") -> str:
         """The store of the operation, checked with org: in the caller's scope and open for business."""

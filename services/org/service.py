@@ -7,48 +7,31 @@ runs once per idempotency key, in one transaction with its outbox events.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from contracts import org as c
 from contracts.auth import Actor
 from contracts.base import load
-from services.kit import idempotency
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
+from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import rpc
 from services.org import access_log, auth, chains, dictionaries, staff, stores, views
 from services.org.models import kit
 
-PLATFORM_SCOPE = "platform"
 
-
-class OrgService:
+class OrgService(Idempotent):
     name = "org"
 
     db = Database()
     events = Outbox(kit.outbox)
+    kit_tables = kit
     correlation_id = CorrelationId()
     settings = SettingsDependency()
 
     # ---- plumbing -------------------------------------------------------------
-
-    def _once(
-        self, operation: str, actor: Actor, scope: str | None, key: str, request: Any, action: Callable[[], Any]
-    ) -> Any:
-        # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
-        return idempotency.in_transaction(
-            self.db,
-            kit.idempotency,
-            scope=scope or PLATFORM_SCOPE,
-            key=key,
-            operation=f"org.{operation}",
-            request=[actor.staff_id, request],
-            action=action,
-        )
 
     @rpc
     def ping(self) -> str:

@@ -10,7 +10,6 @@ and outbox events.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy
@@ -27,6 +26,7 @@ from services.kit import idempotency
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
 from services.kit.handlers import handles
+from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import rpc
@@ -34,7 +34,7 @@ from services.wallet import common, consume, credit, fees, packages, recharge, r
 from services.wallet.models import ChainClock, kit
 
 
-class WalletService:
+class WalletService(Idempotent):
     name = "wallet"
 
     db = Database()
@@ -45,20 +45,6 @@ class WalletService:
     kit_tables = kit
 
     # ---- plumbing -------------------------------------------------------------
-
-    def _once(
-        self, operation: str, actor: Actor, chain_id: str, key: str, request: Any, action: Callable[[], Any]
-    ) -> Any:
-        # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
-        return idempotency.in_transaction(
-            self.db,
-            kit.idempotency,
-            scope=chain_id,
-            key=key,
-            operation=f"wallet.{operation}",
-            request=[actor.staff_id, request],
-            action=action,
-        )
 
     def _card(self, actor: Actor, chain_id: str, card_no: str) -> dict:
         """The card as the member service knows it now; asked before our transaction opens,
