@@ -13,7 +13,7 @@ from nameko.rpc import RpcProxy
 from contracts import member as c
 from contracts.auth import HQ_ADMIN, MANAGERS, PLATFORM_ADMIN, Actor
 from contracts.base import load
-from contracts.errors import NotFound, ValidationFailed
+from contracts.errors import ValidationFailed
 from contracts.events import Event
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
@@ -22,6 +22,7 @@ from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import rpc
+from services.kit.stores import require_open_store
 from services.member import cards, chain_state, members, pii, tiers
 from services.member.models import kit
 from services.member.scope import operator_store
@@ -50,12 +51,7 @@ class MemberService(Idempotent):
         """The store of the operation, checked with org: in the caller's scope and open for business."""
         actor.require_chain(chain_id)
         store_id = operator_store(actor, chain_id, requested, field)
-        try:
-            store = self.org.get_store(actor.to_dict(), chain_id, store_id)
-        except NotFound:
-            raise ValidationFailed("No such store in your scope.", {field: ["No such store in this chain."]}) from None
-        if store["status"] != "active":
-            raise ValidationFailed(f"The store is {store['status']}.", {field: [f"The store is {store['status']}."]})
+        require_open_store(self.org, actor, chain_id, store_id, field)
         return store_id
 
     def _known_chain(self, actor: Actor, chain_id: str) -> None:

@@ -30,6 +30,7 @@ from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import rpc
+from services.kit.stores import require_open_store
 from services.wallet import common, consume, credit, fees, packages, recharge, refunds, returns, statement
 from services.wallet.models import ChainClock, kit
 
@@ -42,6 +43,7 @@ class WalletService(Idempotent):
     correlation_id = CorrelationId()
     settings = SettingsDependency()
     member = RpcProxy("member")
+    org = RpcProxy("org")
     kit_tables = kit
 
     # ---- plumbing -------------------------------------------------------------
@@ -54,6 +56,11 @@ class WalletService(Idempotent):
             return self.member.resolve_card(chain_id, card_no)
         except UnknownService:
             raise ServiceUnavailable("The member service is not running; try again shortly.") from None
+
+    def _store(self, actor: Actor, chain_id: str, store_id: str | None) -> None:
+        # a store outside the caller's scope is refused by the domain, with its reason
+        if store_id is not None and actor.can_access_store(chain_id, store_id):
+            require_open_store(self.org, actor, chain_id, store_id)
 
     def _card_by_id(self, chain_id: str, card_id: str) -> dict:
         try:
@@ -75,6 +82,7 @@ class WalletService(Idempotent):
         payload = load(contract, data)
         idempotency.check_key(idempotency_key)
         card = self._card(who, chain_id, payload["card_no"])
+        self._store(who, chain_id, payload.get("store_id"))
         return self._once(
             operation,
             who,
@@ -119,6 +127,7 @@ class WalletService(Idempotent):
         with self.db.begin():
             card_id = refunds.card_of(self.db, chain_id, payload["transaction_id"])
         card = self._card_by_id(chain_id, card_id)
+        self._store(who, chain_id, payload.get("store_id"))
         return self._once(
             "refund",
             who,

@@ -1,0 +1,27 @@
+"""Where an operation happens: a real, open store of the chain, asked of org.
+
+Services other than org know stores only by id; before money or a card moves
+at a store, they ask org whether the store exists in the chain, is in the
+caller's scope and is open. Asked before the caller's transaction opens, so
+no database lock waits on another service.
+"""
+
+from __future__ import annotations
+
+from nameko.exceptions import UnknownService
+
+from contracts.auth import Actor
+from contracts.errors import NotFound, ServiceUnavailable, ValidationFailed
+
+
+def require_open_store(org, actor: Actor, chain_id: str, store_id: str, field: str = "store_id") -> dict:
+    """The store, if it exists in `chain_id`, `actor` may see it, and it is open."""
+    try:
+        store = org.get_store(actor.to_dict(), chain_id, store_id)
+    except NotFound:
+        raise ValidationFailed("No such store in your scope.", {field: ["No such store in this chain."]}) from None
+    except UnknownService:
+        raise ServiceUnavailable("The org service is not running; try again shortly.") from None
+    if store["status"] != "active":
+        raise ValidationFailed(f"The store is {store['status']}.", {field: [f"The store is {store['status']}."]})
+    return store
