@@ -25,3 +25,17 @@ def require_open_store(org, actor: Actor, chain_id: str, store_id: str, field: s
     if store["status"] != "active":
         raise ValidationFailed(f"The store is {store['status']}.", {field: [f"The store is {store['status']}."]})
     return store
+
+
+def require_payment_method(org, actor: Actor, chain_id: str, code: str, field: str = "payment_method") -> None:
+    """`code` is one of the chain's active payment methods (S-2), so the till's
+    figures add up by method and a typo is caught at the counter."""
+    try:
+        methods = org.list_dictionary(actor.to_dict(), chain_id, "payment_methods", {})
+    except UnknownService:
+        raise ServiceUnavailable("The org service is not running; try again shortly.") from None
+    known = sorted(m["code"] for m in methods["items"])
+    if code not in known:
+        raise ValidationFailed(
+            f"{code!r} is not a payment method of this chain.", {field: [f"Use one of: {', '.join(known)}."]}
+        )

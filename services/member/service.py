@@ -22,7 +22,7 @@ from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import rpc
-from services.kit.stores import require_open_store
+from services.kit.stores import require_open_store, require_payment_method
 from services.member import cards, chain_state, members, pii, tiers
 from services.member.models import kit
 from services.member.scope import operator_store
@@ -142,6 +142,7 @@ class MemberService(Idempotent):
     def issue_card(self, actor: dict, chain_id: str, member_id: str, data: dict, idempotency_key: str) -> dict:
         who, payload = Actor.from_dict(actor), load(c.CardIssue, data)
         store_id = self._open_store(who, chain_id, payload["store_id"])
+        require_payment_method(self.org, who, chain_id, payload["payment_method"])
         return self._once(
             "issue_card",
             who,
@@ -166,6 +167,8 @@ class MemberService(Idempotent):
         if roles is not None:
             who.require_role(*roles)
         store_id = self._open_store(who, chain_id, payload["store_id"])
+        if "payment_method" in payload:  # a fee may apply
+            require_payment_method(self.org, who, chain_id, payload["payment_method"])
         operation = getattr(cards, name)
         return self._once(
             name,

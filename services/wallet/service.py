@@ -30,7 +30,7 @@ from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import rpc
-from services.kit.stores import require_open_store
+from services.kit.stores import require_open_store, require_payment_method
 from services.wallet import common, consume, credit, fees, packages, recharge, refunds, returns, statement
 from services.wallet.models import ChainClock, kit
 
@@ -62,6 +62,13 @@ class WalletService(Idempotent):
         if store_id is not None and actor.can_access_store(chain_id, store_id):
             require_open_store(self.org, actor, chain_id, store_id)
 
+    def _payment_methods(self, actor: Actor, chain_id: str, payload: dict) -> None:
+        for field in ("payment_method", "external_payment_method"):
+            code = payload.get(field)
+            # "card" is the member's own balance, not money at the counter
+            if code is not None and code != c.CARD:
+                require_payment_method(self.org, actor, chain_id, code, field)
+
     def _card_by_id(self, chain_id: str, card_id: str) -> dict:
         try:
             return self.member.resolve_card_by_id(chain_id, card_id)
@@ -83,6 +90,7 @@ class WalletService(Idempotent):
         idempotency.check_key(idempotency_key)
         card = self._card(who, chain_id, payload["card_no"])
         self._store(who, chain_id, payload.get("store_id"))
+        self._payment_methods(who, chain_id, payload)
         return self._once(
             operation,
             who,
@@ -128,6 +136,7 @@ class WalletService(Idempotent):
             card_id = refunds.card_of(self.db, chain_id, payload["transaction_id"])
         card = self._card_by_id(chain_id, card_id)
         self._store(who, chain_id, payload.get("store_id"))
+        self._payment_methods(who, chain_id, payload)
         return self._once(
             "refund",
             who,

@@ -216,3 +216,16 @@ def test_money_moves_only_at_a_real_open_store_of_the_chain(admin):
     err = w.refused(w.recharge(no, 10000, api=w.hq, store=w.store_b), 422, "validation_failed", no, before)
     assert err["fields"] == {"store_id": ["The store is closed."]}
     ok(w.recharge(no, 10000, api=w.hq, store=w.store_a), 201)
+
+
+def test_payment_method_must_be_one_of_the_chains(admin):
+    w = wallet_world(admin)
+    no = w.card()["card_no"]
+    before = w.balances(no)
+    err = w.refused(w.recharge(no, 10000, payment_method="bitcoin"), 422, "validation_failed", no, before)
+    assert err["fields"] == {"payment_method": ["Use one of: alipay, bank_card, cash, wechat."]}
+    # a method HQ retired is refused too
+    wechat = next(m for m in ok(w.hq.get(w.world.path("/payment-methods")))["items"] if m["code"] == "wechat")
+    ok(w.hq.patch(w.world.path(f"/payment-methods/{wechat['id']}"), {"active": False}))
+    w.refused(w.recharge(no, 10000, payment_method="wechat"), 422, "validation_failed", no, before)
+    ok(w.recharge(no, 10000, payment_method="alipay"), 201)
