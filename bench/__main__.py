@@ -47,25 +47,48 @@ class Client:
         return response.status, json.loads(response.read() or b"null")
 
 
-def run_scenario(name: str, make_request, threads: int = THREADS, duration: float = DURATION) -> dict:
+class Failure:
+    """A falsy answer that says what went wrong."""
+
+    def __init__(self, status: int, body: dict) -> None:
+        self.status, self.body = status, body
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"{self.status} {self.body}"
+
+
+def expect(status: int, answer: tuple[int, dict]) -> bool | Failure:
+    return True if answer[0] == status else Failure(*answer)
+
+
+def run_scenario(name: str, make_request, threads: int = THREADS, duration: float = DURATION) -> dict | None:
+    only = os.environ.get("HUIYUAN_BENCH_ONLY")
+    if only and only not in name:
+        return None
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
+    # each thread's client (and its card) is made before the clock starts
+    states = [make_request() for _ in range(threads)]
     stop_at = time.monotonic() + duration
 
-    def worker() -> None:
+    def worker(state) -> None:
         mine: list[float] = []
-        state = make_request()
         while time.monotonic() < stop_at:
             started = time.perf_counter()
             ok = state()
             mine.append(time.perf_counter() - started)
             if not ok:
+                if not failures[0]:
+                    print(f"first failure in {name}: {ok!r}", file=sys.stderr)
                 failures[0] += 1
         with lock:
             latencies.extend(mine)
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    pool = [threading.Thread(target=worker, args=(state,)) for state in states]
     began = time.monotonic()
     for t in pool:
         t.start()
@@ -169,10 +192,70 @@ def main() -> None:
                 client.call("POST", "/api/v1/auth/sign-in", {"username": "admin", "password": ADMIN_PASSWORD})[0] == 200
             )
 
+        chain_path = f"/api/v1/chains/{chain['id']}"
+        store_id = admin.call("GET", f"{chain_path}/stores?limit=1")[1]["items"][0]["id"]
+        # money moves at the counter: a cashier of the store does it
+        admin.call(
+            "POST",
+            f"{chain_path}/staff",
+            {
+                "username": "bench.cashier",
+                "display_name": "Cashier",
+                "role": "cashier",
+                "store_id": store_id,
+                "password": ADMIN_PASSWORD,
+            },
+            key="bench-cashier",
+        )
+        cashier = Client()
+        cashier.token = cashier.call(
+            "POST", "/api/v1/auth/sign-in", {"username": "bench.cashier", "password": ADMIN_PASSWORD}
+        )[1]["token"]
+        counter_token = cashier.token
+
+        def new_card(client: Client) -> str:
+            phone = f"139{uuid.uuid4().int % 10**8:08d}"
+            _, member = client.call(
+                "POST",
+                f"{chain_path}/members",
+                {"name": "Bench", "phone": phone, "home_store_id": store_id},
+                key=uuid.uuid4().hex,
+            )
+            _, card = client.call(
+                "POST", f"{chain_path}/members/{member['id']}/cards", {"store_id": store_id}, key=uuid.uuid4().hex
+            )
+            client.call(
+                "POST",
+                f"{chain_path}/wallet/recharges",
+                {"card_no": card["card_no"], "store_id": store_id, "amount": 10**9, "payment_method": "cash"},
+                key=uuid.uuid4().hex,
+            )
+            return card["card_no"]
+
+        wash = {"item_code": "W01", "name": "Wash", "category": "wash", "quantity": 1, "unit_price": 100}
+        shared_card = new_card(cashier)
+
+        def consume(card_no: str | None = None):
+            client = Client(counter_token)
+            own = card_no or new_card(client)  # one card per client thread, unless shared
+            body = {"card_no": own, "store_id": store_id, "lines": [wash]}
+            path = f"{chain_path}/wallet/consumes"
+            return lambda: expect(201, client.call("POST", path, body, key=uuid.uuid4().hex))
+
+        def recharge():
+            client = Client(counter_token)
+            own = new_card(client)
+            body = {"card_no": own, "store_id": store_id, "amount": 100, "payment_method": "cash"}
+            path = f"{chain_path}/wallet/recharges"
+            return lambda: expect(201, client.call("POST", path, body, key=uuid.uuid4().hex))
+
         run_scenario("GET /auth/me (1 RPC)", who_am_i)
         run_scenario("GET stores page of 20 (2 RPCs)", authenticated_read)
         run_scenario("POST store, idempotent, with outbox event (2 RPCs)", create_store)
         run_scenario("POST sign-in (argon2id)", sign_in, threads=4)
+        run_scenario("POST recharge, a card per thread (5 RPCs)", recharge)
+        run_scenario("POST consume, a card per thread (5 RPCs)", consume)
+        run_scenario("POST consume, all threads on one card (5 RPCs)", lambda: consume(shared_card))
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=40)
