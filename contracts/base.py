@@ -81,10 +81,16 @@ def _stringify_keys(messages: Any) -> Any:
     return messages
 
 
+@cache
+def instance(schema: type[Schema]) -> Schema:
+    # building a schema deep-copies its fields; one instance per contract serves every call
+    return schema()
+
+
 def load(schema: Schema | type[Schema], data: Any, *, partial: bool = False, many: bool = False) -> Any:
     """Validate `data` against `schema`; a bad field becomes `ValidationFailed` naming it."""
     if isinstance(schema, type):
-        schema = schema()
+        schema = instance(schema)
     if not isinstance(data, (dict, list)):
         raise ValidationFailed("The body must be a JSON object.", {"_schema": ["Expected a JSON object."]})
     try:
@@ -95,7 +101,7 @@ def load(schema: Schema | type[Schema], data: Any, *, partial: bool = False, man
 
 def dump(schema: Schema | type[Schema], obj: Any, *, many: bool = False) -> Any:
     if isinstance(schema, type):
-        schema = schema()
+        schema = instance(schema)
     return schema.dump(obj, many=many)
 
 

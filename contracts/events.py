@@ -16,7 +16,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from contracts.base import Contract, Id, load
+from contracts.base import Contract, Id, instance, load
 
 
 class EventEnvelope(Contract):
@@ -82,7 +82,7 @@ def spec(source: str, type_: str) -> EventSpec:
 def envelope(source: str, type_: str, data: dict, *, chain_id: str | None, correlation_id: str | None) -> dict:
     """A complete, validated event ready for the outbox."""
     event_spec = spec(source, type_)
-    errors = event_spec.schema().validate(data)
+    errors = instance(event_spec.schema).validate(data)
     if errors:
         raise ValueError(f"event {source}.{type_} breaks its contract: {errors}")
     return {
