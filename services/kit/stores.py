@@ -22,9 +22,13 @@ def require_open_store(org, actor: Actor, chain_id: str, store_id: str, field: s
         raise ValidationFailed("No such store in your scope.", {field: ["No such store in this chain."]}) from None
     except UnknownService:
         raise ServiceUnavailable("The org service is not running; try again shortly.") from None
-    if store["status"] != "active":
-        raise ValidationFailed(f"The store is {store['status']}.", {field: [f"The store is {store['status']}."]})
+    require_open(store["status"], field)
     return store
+
+
+def require_open(status: str, field: str = "store_id") -> None:
+    if status != "active":
+        raise ValidationFailed(f"The store is {status}.", {field: [f"The store is {status}."]})
 
 
 def require_payment_method(org, actor: Actor, chain_id: str, code: str, field: str = "payment_method") -> None:

@@ -333,6 +333,17 @@ class ChainClock(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
 
 
+class StoreState(Base):
+    """Which stores exist and are open, kept from org's events, so a money
+    operation need not ask org each time (org is asked about a store not yet seen)."""
+
+    __tablename__ = "stores"
+
+    store_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    chain_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+
+
 # The ledger's database-side rules (sum zero per transaction, append-only
 # postings) are triggers, which autogenerate cannot see: the migration creates
 # them, and a schema built from the models (create_all) gets them here.

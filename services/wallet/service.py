@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from contracts import member as member_contracts  # noqa: F401 - registers member's events for the handlers
@@ -30,9 +31,9 @@ from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import rpc
-from services.kit.stores import require_open_store, require_payment_method
+from services.kit.stores import require_open, require_open_store, require_payment_method
 from services.wallet import common, consume, credit, fees, packages, recharge, refunds, returns, statement
-from services.wallet.models import ChainClock, kit
+from services.wallet.models import ChainClock, StoreState, kit
 
 
 class WalletService(Idempotent):
@@ -59,8 +60,16 @@ class WalletService(Idempotent):
 
     def _store(self, actor: Actor, chain_id: str, store_id: str | None) -> None:
         # a store outside the caller's scope is refused by the domain, with its reason
-        if store_id is not None and actor.can_access_store(chain_id, store_id):
+        if store_id is None or not actor.can_access_store(chain_id, store_id):
+            return
+        with self.db.begin():
+            status = self.db.scalar(
+                select(StoreState.status).where(StoreState.chain_id == chain_id, StoreState.store_id == store_id)
+            )
+        if status is None:  # not seen yet (its event may still be on the way): org knows
             require_open_store(self.org, actor, chain_id, store_id)
+        else:
+            require_open(status)
 
     def _payment_methods(self, actor: Actor, chain_id: str, payload: dict) -> None:
         for field in ("payment_method", "external_payment_method"):
@@ -231,6 +240,16 @@ class WalletService(Idempotent):
     def on_fee_charged(self, event: Event) -> None:
         """W-12: a card fee paid at a counter is money received and fee revenue of that store."""
         fees.record(self.db, self.events, event.data)
+
+    @handles("org", "store_changed")
+    def on_store_changed(self, event: Event) -> None:
+        table = StoreState.__table__
+        data = event.data
+        self.db.execute(
+            insert(table)
+            .values(store_id=data["store_id"], chain_id=data["chain_id"], status=data["status"])
+            .on_conflict_do_update(index_elements=[table.c.store_id], set_={"status": data["status"]})
+        )
 
     @handles("org", "chain_created")
     def on_chain_created(self, event: Event) -> None:

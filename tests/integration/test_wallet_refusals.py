@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from tests.helpers import error, ok
+from tests.member_helpers import raw_rows, wait_for
 from tests.wallet_helpers import WASH, wallet_world
 
 pytestmark = pytest.mark.integration
@@ -204,15 +205,17 @@ def test_another_chain_cannot_touch_the_card(w, funded, admin):
     assert w.balances(no) == before
 
 
-def test_money_moves_only_at_a_real_open_store_of_the_chain(admin):
+def test_money_moves_only_at_a_real_open_store_of_the_chain(admin, settings):
     w = wallet_world(admin)
     no = w.card()["card_no"]
     before = w.balances(no)
     # HQ may work at any store of the chain, but not at one that does not exist
     err = w.refused(w.recharge(no, 10000, api=w.hq, store=str(uuid.uuid4())), 422, "validation_failed", no, before)
     assert err["fields"] == {"store_id": ["No such store in this chain."]}
-    # nor at a closed one
+    # nor at a closed one, once the wallet has heard of the closing from org
     ok(w.hq.patch(w.world.path(f"/stores/{w.store_b}"), {"status": "closed"}))
+    sql = "SELECT status FROM wallet.stores WHERE store_id = :id"
+    wait_for(lambda: raw_rows(settings, sql, id=w.store_b) == [{"status": "closed"}])
     err = w.refused(w.recharge(no, 10000, api=w.hq, store=w.store_b), 422, "validation_failed", no, before)
     assert err["fields"] == {"store_id": ["The store is closed."]}
     ok(w.recharge(no, 10000, api=w.hq, store=w.store_a), 201)
