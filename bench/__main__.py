@@ -253,9 +253,9 @@ def main() -> None:
         run_scenario("GET stores page of 20 (2 RPCs)", authenticated_read)
         run_scenario("POST store, idempotent, with outbox event (2 RPCs)", create_store)
         run_scenario("POST sign-in (argon2id)", sign_in, threads=4)
-        run_scenario("POST recharge, a card per thread (5 RPCs)", recharge)
-        run_scenario("POST consume, a card per thread (5 RPCs)", consume)
-        run_scenario("POST consume, all threads on one card (5 RPCs)", lambda: consume(shared_card))
+        run_scenario("POST recharge, a card per thread (4 RPCs)", recharge)
+        run_scenario("POST consume, a card per thread (3 RPCs)", consume)
+        run_scenario("POST consume, all threads on one card (3 RPCs)", lambda: consume(shared_card))
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=40)

@@ -92,3 +92,15 @@ def test_the_wallets_card_return_returns_the_card(mw):
     # there is one way to return a card: through the wallet, so money and status agree
     gone = mw.cashier_a.post(mw.path(f"/cards/{card['id']}/return"), {})
     assert gone.status_code in (404, 405)
+
+
+def test_default_silver_tier_gives_50_yuan_on_a_1000_yuan_recharge(mw):
+    # W-3 with the tiers a new chain gets: Silver, >= 1000 yuan -> +50 yuan
+    _, card = enrol_with_card(mw.cashier_a, mw, tier_code="SILVER")
+    body = {"card_no": card["card_no"], "store_id": mw.store("A"), "amount": 100000, "payment_method": "wechat"}
+    answer = ok(mw.cashier_a.post(wallet(mw, "/recharges"), body), 201)
+    assert (answer["amount"], answer["bonus"]) == (100000, 5000)
+    assert (answer["balances"]["cash"], answer["balances"]["bonus"]) == (100000, 5000)
+    # 999.99 yuan reaches only the 500-yuan rule: +20 yuan
+    body = {**body, "amount": 99999}
+    assert ok(mw.cashier_a.post(wallet(mw, "/recharges"), body), 201)["bonus"] == 2000
