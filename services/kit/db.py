@@ -7,12 +7,14 @@ patch psycopg2 waits cooperatively, where psycopg 3 would block the hub.
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import DateTime, MetaData, create_engine, func
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 # stable constraint names, so migrations generated anywhere match
 NAMING_CONVENTION = {
@@ -26,6 +28,20 @@ NAMING_CONVENTION = {
 
 def service_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def new_id() -> str:
+    """Object ids are UUID strings (contracts.base.Id)."""
+    return str(uuid.uuid4())
+
+
+class Timestamps:
+    """Model mixin: when a row was made and last changed, by the database clock."""
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 def make_engine(url: str, pool_size: int, application_name: str) -> Engine:

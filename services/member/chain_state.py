@@ -13,9 +13,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from services.kit.db import new_id
 from services.kit.outbox import OutboxWriter
 from services.member import card_numbers, rules, views
-from services.member.models import ChainState, Tier, new_id
+from services.member.models import ChainState, Tier
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 

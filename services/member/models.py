@@ -1,7 +1,6 @@
 """Tables of the `member` schema."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -22,12 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.kit.db import service_metadata
+from services.kit.db import Timestamps, new_id, service_metadata
 from services.kit.tables import define_kit_tables
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class Base(DeclarativeBase):
@@ -36,12 +31,6 @@ class Base(DeclarativeBase):
 
 kit = define_kit_tables(Base.metadata)
 
-
-class Timestamps:
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
 
 
 class ChainState(Base):

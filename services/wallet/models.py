@@ -10,7 +10,6 @@ given away, credit lent to a member) is negative. So a 100-yuan recharge posts
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -32,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.kit.db import service_metadata
+from services.kit.db import new_id, service_metadata
 from services.kit.tables import define_kit_tables
 from services.wallet import ddl
 
@@ -48,9 +47,6 @@ PACKAGE_DEFERRED = "package_deferred"  # packages sold and not yet used
 STORE_KINDS = (STORE_RECEIVED, STORE_REVENUE, BONUS_EXPENSE, FEE_REVENUE, PACKAGE_DEFERRED)
 _MEMBER_KINDS_SQL = "('member_cash', 'member_bonus', 'member_credit')"
 
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class Base(DeclarativeBase):
