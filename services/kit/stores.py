@@ -8,20 +8,17 @@ no database lock waits on another service.
 
 from __future__ import annotations
 
-from nameko.exceptions import UnknownService
-
 from contracts.auth import Actor
-from contracts.errors import NotFound, ServiceUnavailable, ValidationFailed
+from contracts.errors import NotFound, ValidationFailed
+from services.kit.rpc import ServiceRpc
 
 
-def require_open_store(org, actor: Actor, chain_id: str, store_id: str, field: str = "store_id") -> dict:
+def require_open_store(org: ServiceRpc, actor: Actor, chain_id: str, store_id: str, field: str = "store_id") -> dict:
     """The store, if it exists in `chain_id`, `actor` may see it, and it is open."""
     try:
         store = org.get_store(actor.to_dict(), chain_id, store_id)
     except NotFound:
         raise ValidationFailed("No such store in your scope.", {field: ["No such store in this chain."]}) from None
-    except UnknownService:
-        raise ServiceUnavailable("The org service is not running; try again shortly.") from None
     require_open(store["status"], field)
     return store
 
@@ -31,13 +28,12 @@ def require_open(status: str, field: str = "store_id") -> None:
         raise ValidationFailed(f"The store is {status}.", {field: [f"The store is {status}."]})
 
 
-def require_payment_method(org, actor: Actor, chain_id: str, code: str, field: str = "payment_method") -> None:
+def require_payment_method(
+    org: ServiceRpc, actor: Actor, chain_id: str, code: str, field: str = "payment_method"
+) -> None:
     """`code` is one of the chain's active payment methods (S-2), so the till's
     figures add up by method and a typo is caught at the counter."""
-    try:
-        methods = org.list_dictionary(actor.to_dict(), chain_id, "payment_methods", {})
-    except UnknownService:
-        raise ServiceUnavailable("The org service is not running; try again shortly.") from None
+    methods = org.list_dictionary(actor.to_dict(), chain_id, "payment_methods", {})
     known = sorted(m["code"] for m in methods["items"])
     if code not in known:
         raise ValidationFailed(

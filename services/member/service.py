@@ -8,8 +8,6 @@ idempotency key, in one transaction with its outbox events.
 
 from __future__ import annotations
 
-from nameko.rpc import RpcProxy
-
 from contracts import member as c
 from contracts.auth import HQ_ADMIN, MANAGERS, PLATFORM_ADMIN, Actor
 from contracts.base import load
@@ -21,7 +19,7 @@ from services.kit.handlers import handles
 from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
-from services.kit.rpc import rpc
+from services.kit.rpc import ServiceRpc, rpc
 from services.kit.stores import require_open_store, require_payment_method
 from services.member import cards, chain_state, members, pii, tiers
 from services.member.models import kit
@@ -39,7 +37,7 @@ class MemberService(Idempotent):
     kit_tables = kit
     correlation_id = CorrelationId()
     settings = SettingsDependency()
-    org = RpcProxy("org")
+    org = ServiceRpc("org")
 
     # ---- plumbing ---------------------------------------------------------------
 

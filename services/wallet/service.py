@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nameko.exceptions import UnknownService
-from nameko.rpc import RpcProxy
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -21,7 +19,7 @@ from contracts import org as org_contracts  # noqa: F401 - registers org's event
 from contracts import wallet as c
 from contracts.auth import HQ_ADMIN, PLATFORM_ADMIN, Actor
 from contracts.base import load
-from contracts.errors import Forbidden, ServiceUnavailable
+from contracts.errors import Forbidden
 from contracts.events import Event
 from services.kit import idempotency
 from services.kit.config import SettingsDependency
@@ -30,7 +28,7 @@ from services.kit.handlers import handles
 from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
-from services.kit.rpc import rpc
+from services.kit.rpc import ServiceRpc, rpc
 from services.kit.stores import require_open, require_open_store, require_payment_method
 from services.wallet import common, consume, credit, fees, packages, recharge, refunds, returns, statement
 from services.wallet.models import ChainClock, StoreState, kit
@@ -43,8 +41,8 @@ class WalletService(Idempotent):
     events = Outbox(kit.outbox)
     correlation_id = CorrelationId()
     settings = SettingsDependency()
-    member = RpcProxy("member")
-    org = RpcProxy("org")
+    member = ServiceRpc("member")
+    org = ServiceRpc("org")
     kit_tables = kit
 
     # ---- plumbing -------------------------------------------------------------
@@ -53,10 +51,7 @@ class WalletService(Idempotent):
         """The card as the member service knows it now; asked before our transaction opens,
         so no database lock waits on another service."""
         actor.require_chain(chain_id)
-        try:
-            return self.member.resolve_card(chain_id, card_no)
-        except UnknownService:
-            raise ServiceUnavailable("The member service is not running; try again shortly.") from None
+        return self.member.resolve_card(chain_id, card_no)
 
     def _store(self, actor: Actor, chain_id: str, store_id: str | None) -> None:
         # a store outside the caller's scope is refused by the domain, with its reason
@@ -79,10 +74,7 @@ class WalletService(Idempotent):
                 require_payment_method(self.org, actor, chain_id, code, field)
 
     def _card_by_id(self, chain_id: str, card_id: str) -> dict:
-        try:
-            return self.member.resolve_card_by_id(chain_id, card_id)
-        except UnknownService:
-            raise ServiceUnavailable("The member service is not running; try again shortly.") from None
+        return self.member.resolve_card_by_id(chain_id, card_id)
 
     def _mutate(
         self,
