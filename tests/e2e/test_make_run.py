@@ -121,6 +121,26 @@ def test_sign_in_create_chain_store_cashier_and_cashier_signs_in(running_system)
     status, body = http("POST", f"{api}/chains", {"code": "X", "name": "X"}, session["token"], "e2e-4")
     assert (status, body["error"]["code"]) == (403, "forbidden")
 
+    # the cashier at work: enrol, issue a Silver card, recharge 1000 yuan, ring up a 120-yuan wash
+    cashier_token, chain_path = session["token"], f"{api}/chains/{chain['id']}"
+    status, member = http(
+        "POST", f"{chain_path}/members", {"name": "E2E", "phone": "13900001111"}, cashier_token, "e2e-5"
+    )
+    assert status == 201, member
+    status, card = http(
+        "POST", f"{chain_path}/members/{member['id']}/cards", {"tier_code": "SILVER"}, cashier_token, "e2e-6"
+    )
+    assert status == 201, card
+    recharge = {"card_no": card["card_no"], "store_id": store["id"], "amount": 100000, "payment_method": "cash"}
+    status, paid_in = http("POST", f"{chain_path}/wallet/recharges", recharge, cashier_token, "e2e-7")
+    assert (status, paid_in["bonus"]) == (201, 5000), paid_in
+    wash = {"item_code": "W01", "name": "Wash", "category": "wash", "quantity": 1, "unit_price": 12000}
+    consume = {"card_no": card["card_no"], "store_id": store["id"], "lines": [wash]}
+    status, receipt = http("POST", f"{chain_path}/wallet/consumes", consume, cashier_token, "e2e-8")
+    # Silver's default 5 % off: 12000 -> 11400 fen, from cash first
+    assert status == 201, receipt
+    assert (receipt["amount_due"], receipt["balances"]["cash"]) == (11400, 100000 - 11400)
+
     process.send_signal(signal.SIGINT)  # what Ctrl-C does
     output, _ = process.communicate(timeout=40)
     assert process.returncode == 0, output
