@@ -12,6 +12,7 @@ retried and is judged afresh: it changed nothing the first time.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from typing import Any
@@ -21,13 +22,19 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.errors import IdempotencyMismatch, ValidationFailed
+from services.kit import crypto
+from services.kit.crypto import Codec
 
 MAX_KEY_LENGTH = 200
 
 
-def fingerprint(operation: str, request: Any) -> str:
-    canonical = json.dumps([operation, request], sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def fingerprint(operation: str, request: Any, key: bytes = b"") -> str:
+    """A digest of the request. Keyed (HMAC) when a key is configured: a body
+    may hold a password, and a plain hash of it would be a fast offline guess."""
+    canonical = json.dumps([operation, request], sort_keys=True, separators=(",", ":"), default=str).encode()
+    if key:
+        return hmac.new(key, canonical, hashlib.sha256).hexdigest()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def check_key(key: Any) -> str:
@@ -48,11 +55,16 @@ def once(
     operation: str,
     request: Any,
     action: Callable[[], Any],
+    fingerprint_key: bytes = b"",
+    seal: Codec | None = None,
 ) -> Any:
-    """Run `action` once per (scope, key); call inside the business transaction."""
+    """Run `action` once per (scope, key); call inside the business transaction.
+
+    With `seal`, the stored answer is encrypted: an answer may carry personal
+    data that must not sit in the table in clear."""
     key = check_key(key)
     scope = scope or "-"
-    request_hash = fingerprint(operation, request)
+    request_hash = fingerprint(operation, request, fingerprint_key)
     claimed = session.execute(
         insert(table)
         .values(scope=scope, key=key, operation=operation, request_hash=request_hash)
@@ -69,10 +81,20 @@ def once(
             raise IdempotencyMismatch(
                 fields={"idempotency_key": [f"Already used for another {prior.operation} request."]}
             )
-        return prior.response
+        return _unsealed(prior.response, seal, scope)
     result = action()
-    session.execute(update(table).where(table.c.scope == scope, table.c.key == key).values(response=result))
+    stored = {SEALED: seal.encrypt(scope, "idempotency", json.dumps(result))} if seal is not None else result
+    session.execute(update(table).where(table.c.scope == scope, table.c.key == key).values(response=stored))
     return result
+
+
+SEALED = "sealed"
+
+
+def _unsealed(response: Any, seal: Codec | None, scope: str) -> Any:
+    if seal is not None and isinstance(response, dict) and set(response) == {SEALED}:
+        return json.loads(seal.decrypt(scope, "idempotency", response[SEALED]))
+    return response
 
 
 def in_transaction(
@@ -84,19 +106,33 @@ def in_transaction(
     operation: str,
     request: Any,
     action: Callable[[], Any],
+    fingerprint_key: bytes = b"",
+    seal: Codec | None = None,
 ) -> Any:
     """`once` in its own transaction: commit the change and its answer together,
     or, if `action` raises, neither."""
     check_key(key)  # before any work, so a missing key is refused at once
     with session.begin():
-        return once(session, table, scope=scope, key=key, operation=operation, request=request, action=action)
+        return once(
+            session,
+            table,
+            scope=scope,
+            key=key,
+            operation=operation,
+            request=request,
+            action=action,
+            fingerprint_key=fingerprint_key,
+            seal=seal,
+        )
 
 
 class Idempotent:
-    """Mixin for a service class with `name`, `db` and `kit_tables`: `_once` runs
-    a mutation once per (chain, key), in one transaction with its answer."""
+    """Mixin for a service class with `name`, `db`, `settings` and `kit_tables`:
+    `_once` runs a mutation once per (chain, key), in one transaction with its
+    answer. A service whose answers carry personal data sets `seal_answers`."""
 
     PLATFORM_SCOPE = "platform"  # operations above any one chain (creating a chain)
+    seal_answers = False
 
     def _once(
         self, operation: str, actor: Any, scope: str | None, key: str, request: Any, action: Callable[[], Any]
@@ -110,4 +146,6 @@ class Idempotent:
             operation=f"{self.name}.{operation}",
             request=[actor.staff_id, request],
             action=action,
+            fingerprint_key=crypto.optional_key(self.settings.pii_index_key),
+            seal=crypto.codec(self.settings.pii_key, self.settings.pii_index_key) if self.seal_answers else None,
         )

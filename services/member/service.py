@@ -38,6 +38,7 @@ class MemberService(Idempotent):
     correlation_id = CorrelationId()
     settings = SettingsDependency()
     org = ServiceRpc("org")
+    seal_answers = True  # answers hold phone and ID numbers (M-1)
 
     # ---- plumbing ---------------------------------------------------------------
 

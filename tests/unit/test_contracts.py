@@ -72,6 +72,9 @@ def test_fingerprint_depends_on_operation_and_body_not_key_order():
     assert a == idempotency.fingerprint("org.create_store", {"name": "N", "code": "A"})
     assert a != idempotency.fingerprint("org.create_store", {"code": "B", "name": "N"})
     assert a != idempotency.fingerprint("org.create_staff", {"code": "A", "name": "N"})
+    # keyed: a body holding a password cannot be guessed offline from its digest
+    keyed = idempotency.fingerprint("org.create_store", {"code": "A", "name": "N"}, b"k" * 32)
+    assert keyed != a and keyed != idempotency.fingerprint("org.create_store", {"code": "A", "name": "N"}, b"j" * 32)
     with pytest.raises(errors.ValidationFailed):
         idempotency.check_key("")
     with pytest.raises(errors.ValidationFailed):
