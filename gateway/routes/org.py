@@ -28,7 +28,7 @@ def me(call: Call) -> dict:
 
 
 def change_password(call: Call) -> None:
-    call.rpc("org", "change_password", call.who, call.token, call.body)
+    call.rpc("org", "change_password", call.who, call.token, call.body, call.ip, call.user_agent)
 
 
 # ---- chains -------------------------------------------------------------------------

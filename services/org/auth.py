@@ -14,7 +14,9 @@ from services.org import lockout, passwords, tokens
 from services.org.models import AccessLog, Chain, SignInSession, Staff, Store
 from services.org.views import iso
 
-WRONG_CREDENTIALS = "Wrong username or password."
+# one answer for every refused sign-in, so it never confirms a password or
+# reveals an account's state; the access log keeps the real reason
+WRONG_CREDENTIALS = "Wrong username or password, or the account is not active."
 
 
 def now_utc() -> datetime:
@@ -95,12 +97,12 @@ def sign_in(session: Session, username: str, password: str, ip: str, user_agent:
 
     if staff.status != "active":
         record_access(session, "sign_in_failed", username, staff, ip, user_agent, "account disabled")
-        return SignInOutcome(error=NotAuthenticated("This account is disabled."))
+        return SignInOutcome(error=NotAuthenticated(WRONG_CREDENTIALS))
     if staff.chain_id is not None:
         chain = session.get(Chain, staff.chain_id)
         if chain.status != "active":
             record_access(session, "sign_in_failed", username, staff, ip, user_agent, "chain suspended")
-            return SignInOutcome(error=NotAuthenticated("This chain is suspended."))
+            return SignInOutcome(error=NotAuthenticated(WRONG_CREDENTIALS))
 
     staff.failed_attempts, staff.locked_until = 0, None
     staff.last_sign_in_at = now
@@ -169,11 +171,25 @@ def revoke_all(session: Session, staff_id: str, keep_token: str | None = None) -
     session.execute(stmt.values(revoked_at=now_utc()))
 
 
-def change_password(session: Session, actor: Actor, token: str, current: str, new: str) -> None:
+def change_password(
+    session: Session, actor: Actor, token: str, current: str, new: str, ip: str = "", user_agent: str = ""
+) -> HuiyuanError | None:
+    """Wrong current passwords count like failed sign-ins: a stolen token is no
+    way around the lockout. The failure is returned, to be raised after commit."""
     staff = session.get(Staff, actor.staff_id, with_for_update=True)
     if not passwords.verify_password(staff.password_hash, current):
-        raise ValidationFailed("The current password is wrong.", {"current_password": ["Wrong password."]})
+        now = now_utc()
+        state = lockout.after_failure(lockout.LockState(staff.failed_attempts, staff.locked_until), now)
+        staff.failed_attempts, staff.locked_until = state.failed_attempts, state.locked_until
+        record_access(session, "sign_in_failed", staff.username, staff, ip, user_agent, "wrong current password")
+        if lockout.is_locked(state, now):
+            record_access(session, "locked", staff.username, staff, ip, user_agent, f"{lockout.MAX_FAILURES} failures")
+            revoke_all(session, staff.id)  # locked means signed out everywhere, this token too
+            return AccountLocked(f"Too many wrong passwords; signed out until {iso(state.locked_until)}.")
+        return ValidationFailed("The current password is wrong.", {"current_password": ["Wrong password."]})
+    staff.failed_attempts, staff.locked_until = 0, None
     set_password(session, staff, new, keep_token=token)
+    return None
 
 
 def set_password(session: Session, staff: Staff, new: str, keep_token: str | None = None) -> None:

@@ -30,7 +30,6 @@ class Base(DeclarativeBase):
 kit = define_kit_tables(Base.metadata)
 
 
-
 class Chain(Timestamps, Base):
     __tablename__ = "chains"
 

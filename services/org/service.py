@@ -60,11 +60,16 @@ class OrgService(Idempotent):
             auth.sign_out(self.db, token, ip, user_agent)
 
     @rpc
-    def change_password(self, actor: dict, token: str, data: dict) -> None:
+    def change_password(self, actor: dict, token: str, data: dict, ip: str = "", user_agent: str = "") -> None:
         who = Actor.from_dict(actor)
         data = load(c.ChangePasswordRequest, data)
         with self.db.begin():
-            auth.change_password(self.db, who, token, data["current_password"], data["new_password"])
+            error = auth.change_password(
+                self.db, who, token, data["current_password"], data["new_password"], ip, user_agent
+            )
+        # a wrong password is committed (attempt counter, access log) before it is reported
+        if error is not None:
+            raise error
 
     # ---- chains and settings (O-1, O-2, S-1) -------------------------------------
 

@@ -43,9 +43,14 @@ def test_a_success_resets_the_failure_count(admin, client):
     ok(sign_in(client, cashier, DEFAULT_PASSWORD))
 
 
-def test_unknown_user_and_wrong_password_look_the_same(client):
+REFUSED = "Wrong username or password, or the account is not active."
+
+
+def test_unknown_user_and_wrong_password_look_the_same(admin, client):
+    world = build_chain(admin)
     unknown = error(sign_in(client, "nobody-here", "whatever-pass"), 401)
-    assert unknown["message"] == "Wrong username or password."
+    wrong = error(sign_in(client, world.usernames["cashier_A"], "whatever-pass"), 401)
+    assert unknown == wrong == {"code": "not_authenticated", "message": REFUSED}
 
 
 def test_sign_out_revokes_the_token_at_once(admin, client):
@@ -64,15 +69,11 @@ def test_disabling_a_staff_member_ends_their_sessions_at_once(admin):
     disabled = ok(manager.post(world.path(f"/staff/{cashier_id}/disable")))
     assert disabled["status"] == "disabled"
     error(cashier.get("/auth/me"), 401)
-    assert (
-        error(
-            world.hq.client.simulate_post(
-                "/api/v1/auth/sign-in", json={"username": world.usernames["cashier_A"], "password": DEFAULT_PASSWORD}
-            ),
-            401,
-        )["message"]
-        == "This account is disabled."
-    )
+    # the right password of a disabled account is answered like a wrong one: no password oracle
+    right = sign_in(world.hq.client, world.usernames["cashier_A"], DEFAULT_PASSWORD)
+    assert error(right, 401)["message"] == REFUSED
+    reasons = [e["reason"] for e in ok(world.hq.get(world.path("/access-log"), {"staff_id": cashier_id}))["items"]]
+    assert reasons[0] == "account disabled"  # the log keeps the real reason
     ok(manager.post(world.path(f"/staff/{cashier_id}/enable")))
     ok(world.hq.as_user(world.usernames["cashier_A"]).get("/auth/me"))
 
@@ -102,6 +103,19 @@ def test_password_change_needs_the_current_one_and_signs_out_other_devices(admin
     error(laptop.get("/auth/me"), 401)  # the other one does not
     ok(sign_in(client, name, "a-new-secret-1"))
     error(sign_in(client, name, DEFAULT_PASSWORD), 401)
+
+
+def test_guessing_the_current_password_locks_like_sign_in(admin, client):
+    world = build_chain(admin)
+    name = world.usernames["cashier_B"]
+    stolen = Api.sign_in(client, name)
+    guess = {"current_password": "a-wrong-guess", "new_password": "attacker-pass-1"}
+    for _ in range(4):
+        assert "current_password" in error(stolen.post("/auth/password", guess, key=None), 422)["fields"]
+    assert error(stolen.post("/auth/password", guess, key=None), 403)["code"] == "account_locked"
+    # locked: the token is revoked and even the right password does not sign in
+    error(stolen.get("/auth/me"), 401)
+    assert error(sign_in(client, name, DEFAULT_PASSWORD), 403)["code"] == "account_locked"
 
 
 def test_access_log_records_sign_in_failure_and_sign_out_with_ip_and_agent(admin, client):
