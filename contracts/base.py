@@ -87,12 +87,36 @@ def instance(schema: type[Schema]) -> Schema:
     return schema()
 
 
+NUL_MESSAGE = "Must not contain the NUL character."
+
+
+def _nul_fields(data: Any) -> Any:
+    """Where `data` holds a string with U+0000 (which PostgreSQL text cannot
+    store), as marshmallow-shaped error messages; None if nowhere."""
+    if isinstance(data, str):
+        return [NUL_MESSAGE] if "\x00" in data else None
+    if isinstance(data, dict):
+        found = {}
+        for key, value in data.items():
+            inner = _nul_fields(value) or ([NUL_MESSAGE] if isinstance(key, str) and "\x00" in key else None)
+            if inner:
+                found[str(key).replace("\x00", "")] = inner
+        return found or None
+    if isinstance(data, list):
+        found = {i: inner for i, item in enumerate(data) if (inner := _nul_fields(item))}
+        return found or None
+    return None
+
+
 def load(schema: Schema | type[Schema], data: Any, *, partial: bool = False, many: bool = False) -> Any:
     """Validate `data` against `schema`; a bad field becomes `ValidationFailed` naming it."""
     if isinstance(schema, type):
         schema = instance(schema)
     if not isinstance(data, (dict, list)):
         raise ValidationFailed("The body must be a JSON object.", {"_schema": ["Expected a JSON object."]})
+    nul = _nul_fields(data)
+    if nul:
+        raise ValidationFailed(fields=_stringify_keys(nul))
     try:
         return schema.load(data, partial=partial, many=many)
     except ValidationError as exc:

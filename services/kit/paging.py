@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Select, tuple_
+from sqlalchemy import DateTime, Integer, Select, tuple_
 from sqlalchemy.orm import Session
 
 from contracts.errors import ValidationFailed
@@ -19,16 +19,29 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+def _typed(value: Any, column: Any) -> Any:
+    """A cursor value as its column's type; a cursor is client input, so every
+    value is checked, never passed to the database as it came."""
+    if isinstance(column.type, DateTime):
+        if not isinstance(value, str):
+            raise ValueError
+        return datetime.fromisoformat(value)
+    if isinstance(column.type, Integer):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError
+        return value
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError
+    return value
+
+
 def decode_cursor(cursor: str, columns: Sequence[Any]) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError
-        return [
-            datetime.fromisoformat(v) if isinstance(col.type, DateTime) and v is not None else v
-            for v, col in zip(values, columns, strict=True)
-        ]
+        return [_typed(v, col) for v, col in zip(values, columns, strict=True)]
     except (ValueError, TypeError, UnicodeDecodeError):
         raise ValidationFailed("The cursor is not valid.", {"after": ["Not a cursor this list returned."]}) from None
 
