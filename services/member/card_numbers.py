@@ -2,7 +2,12 @@
 mistyped digit at the counter is caught before any lookup."""
 from __future__ import annotations
 
+import re
+
 from contracts.errors import ValidationFailed
+
+# ASCII 0-9 only: str.isdigit() also accepts "²" and other digits int() refuses
+_DIGITS = re.compile(r"[0-9]+")
 
 # "8" + a 10-digit chain sequence + 1 check digit = 12 digits; numbers never start with 0
 PREFIX = "8"
@@ -27,7 +32,7 @@ def luhn_check_digit(body: str) -> str:
 
 
 def luhn_valid(number: str) -> bool:
-    return number.isdigit() and len(number) >= 2 and luhn_check_digit(number[:-1]) == number[-1]
+    return _DIGITS.fullmatch(number) is not None and len(number) >= 2 and luhn_check_digit(number[:-1]) == number[-1]
 
 
 def format_card_no(sequence: int) -> str:
@@ -44,7 +49,7 @@ def format_member_no(sequence: int) -> str:
 def clean_card_no(raw: str, field: str = "card_no") -> str:
     """Spaces and dashes a cashier types are dropped; then length and check digit are checked."""
     number = "".join(ch for ch in (raw or "") if ch not in " -")
-    if not number.isdigit():
+    if not _DIGITS.fullmatch(number):
         raise ValidationFailed("The card number is not valid.", {field: ["Digits only."]})
     if len(number) != CARD_NO_LENGTH:
         reason = f"A card number has {CARD_NO_LENGTH} digits."

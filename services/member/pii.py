@@ -10,16 +10,18 @@ another chain or field unnoticed.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from contracts.errors import ValidationFailed
 from services.kit.crypto import Codec, codec  # noqa: F401 - the codec personal data is sealed with
 
 NONCE_BYTES = 12
 VERSION = "v1"
-_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_ID_18 = re.compile(r"^\d{17}[\dX]$")
-_ID_15 = re.compile(r"^\d{15}$")
+_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_ID_18 = re.compile(r"[0-9]{17}[0-9X]")
+_ID_15 = re.compile(r"[0-9]{15}")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -28,7 +30,9 @@ _ID_CHECK = "10X98765432"
 
 def normalise_phone(raw: str, field: str = "phone") -> str:
     """A China mobile as its 11 digits; other countries in +E.164 form."""
-    text = re.sub(r"[\s\-().]", "", raw or "")
+    # full-width digits typed on a Chinese keyboard are the same number (NFKC),
+    # and only ASCII 0-9 count as digits after that, so one phone has one index
+    text = re.sub(r"[\s\-().]", "", unicodedata.normalize("NFKC", raw or ""))
     if not text:
         raise ValidationFailed(fields={field: ["Required."]})
     if text.startswith("00"):
@@ -36,14 +40,14 @@ def normalise_phone(raw: str, field: str = "phone") -> str:
     if text.startswith("+86"):
         text = text[3:]
     if text.startswith("+"):
-        if not _E164.match(text):
+        if not _E164.fullmatch(text):
             raise ValidationFailed(fields={field: ["An international number is + country code and 7 to 15 digits."]})
         return text
-    if not text.isdigit():
+    if not _ASCII_DIGITS.fullmatch(text):
         raise ValidationFailed(fields={field: ["Only digits, spaces, '-' and a leading '+' are allowed."]})
     if len(text) != 11:
         raise ValidationFailed(fields={field: [f"A mobile number has 11 digits, this has {len(text)}."]})
-    if not _CN_MOBILE.match(text):
+    if not _CN_MOBILE.fullmatch(text):
         raise ValidationFailed(fields={field: ["A mobile number starts with 13 to 19."]})
     return text
 
@@ -54,10 +58,10 @@ def id_check_char(first17: str) -> str:
 
 def normalise_id_number(raw: str, field: str = "id_number") -> str:
     """A resident ID-card number: 18 characters with its check character, or a legacy 15-digit one."""
-    text = re.sub(r"\s", "", raw or "").upper()
-    if _ID_15.match(text):
+    text = re.sub(r"\s", "", unicodedata.normalize("NFKC", raw or "")).upper()
+    if _ID_15.fullmatch(text):
         return text
-    if not _ID_18.match(text):
+    if not _ID_18.fullmatch(text):
         raise ValidationFailed(fields={field: ["An ID-card number has 18 characters: 17 digits and a digit or X."]})
     if id_check_char(text[:17]) != text[17]:
         raise ValidationFailed(fields={field: ["The last character does not match; check the number."]})

@@ -1,5 +1,7 @@
 """What every endpoint does with bad input and retries (non-negotiables 5 and 9)."""
 
+import base64
+import json
 import uuid
 
 import pytest
@@ -145,9 +147,6 @@ def test_nul_characters_and_forged_cursors_are_refused_not_500(shared_world, cli
     signin = client.simulate_post("/api/v1/auth/sign-in", json={"username": "ab\x00c", "password": "x"})
     assert error(signin, 422)["fields"] == {"username": ["Must not contain the NUL character."]}
     # a cursor is client input: well-formed base64 JSON of the wrong types is still refused
-    import base64
-    import json
-
     # stores and staff page by a text column, the access log by an integer one
     forged_for = {
         "/stores": ([5], [{"a": 1}], ["\x00"], [True]),

@@ -222,3 +222,19 @@ def test_a_tier_with_threshold_zero_is_never_an_automatic_target():
     silver = TierStep("SILVER", 2, "cumulative_spend", 100000)
     assert rules.upgrade_target([by_hand, silver], 1, 150000, 0) == silver
     assert rules.upgrade_target([by_hand], 1, 10**9, 0) is None
+
+
+def test_only_ascii_digits_count_and_full_width_digits_are_the_same_number():
+    from contracts.errors import ValidationFailed
+    from services.member import card_numbers, pii
+
+    # typed on a full-width keyboard: the same phone, so the same blind index and uniqueness
+    assert pii.normalise_phone("139１２３４５６７８") == "13912345678"
+    assert pii.normalise_id_number("１１０１０５１９４９１２３１００２ｘ") == "11010519491231002X"
+    with pytest.raises(ValidationFailed):
+        pii.normalise_phone("139١٢٣٤٥٦٧٨")  # Arabic-Indic digits are digits, but not 0-9
+    good = card_numbers.format_card_no(7)
+    for odd in (good[:-1] + "²", good[:-1] + "\n"):  # "²".isdigit() is True; "$" matches before a newline
+        with pytest.raises(ValidationFailed):
+            card_numbers.clean_card_no(odd)
+    assert card_numbers.clean_card_no(f"{good[:4]} {good[4:8]}-{good[8:]}") == good
