@@ -69,6 +69,11 @@ class MemberService(Idempotent):
     def on_chain_created(self, event: Event) -> None:
         chain_state.ensure(self.db, self.events, event.data["chain_id"], event.data["time_zone"])
 
+    @handles("org", "chain_changed")
+    def on_chain_changed(self, event: Event) -> None:
+        # card validity is counted in the chain's local days: follow a new time zone
+        chain_state.ensure(self.db, self.events, event.data["chain_id"], event.data["settings"].get("time_zone"))
+
     # ---- tiers (M-6) -----------------------------------------------------------------
 
     @rpc

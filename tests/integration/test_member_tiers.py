@@ -117,3 +117,10 @@ def test_the_platform_admin_reads_tiers_of_real_chains_only(mw, admin, settings)
     ghost = "0f0f0f0f-0000-4000-8000-000000000000"
     error(admin.get(f"/chains/{ghost}/tiers"), 404)
     assert raw_rows(settings, "SELECT 1 FROM member.tiers WHERE chain_id = :c", c=ghost) == []
+
+
+def test_member_follows_the_chains_time_zone(admin, settings):
+    world = member_world(admin)
+    ok(world.hq.patch(world.path("/settings"), {"time_zone": "America/Los_Angeles"}))
+    sql = "SELECT time_zone FROM member.chain_state WHERE chain_id = :id"
+    wait_for(lambda: raw_rows(settings, sql, id=world.id) == [{"time_zone": "America/Los_Angeles"}])
