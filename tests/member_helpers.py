@@ -77,9 +77,13 @@ def outbox(settings, chain_id: str, event_type: str | None = None) -> list[dict]
 
 
 def wait_for(condition, timeout: float = 10.0, interval: float = 0.1):
+    """The first truthy value of `condition()`; fails the test if none comes in time
+    (what an event handler does arrives a moment after the request that caused it)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
-        if value or time.monotonic() > deadline:
+        if value:
             return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: last value {value!r}")
         time.sleep(interval)
