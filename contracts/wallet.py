@@ -296,6 +296,11 @@ class CardReturnRequest(Contract):
     payment_method = Code(required=True)
     reason = Text(200, load_default="")
 
+    @validates_schema
+    def _not_card(self, data, **kwargs):
+        if data.get("payment_method") == CARD:
+            raise ValidationError("The cash goes back at the counter, not onto the card.", "payment_method")
+
 
 class CardReturn(Contract):
     transaction_id = Id(required=True)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.kit.outbox import OutboxWriter
-from services.wallet import ledger
+from services.wallet import common, ledger
 from services.wallet.models import FEE_REVENUE, STORE_RECEIVED, Transaction
 
 
@@ -37,6 +37,9 @@ def record(session: Session, events: OutboxWriter, data: dict) -> str | None:
     received, revenue = (STORE_RECEIVED, store_id, method), (FEE_REVENUE, store_id, None)
     books = ledger.store_accounts(session, chain_id, [received, revenue])
     ledger.post(session, tx.id, [(books[received], -amount), (books[revenue], amount)])
+    # paid at the counter, the fee leaves the balances as they were; recording them
+    # puts the fee on the member's statement with its running balances (W-10, W-12)
+    common.snapshot(tx, ledger.lock_member(session, chain_id, data["member_id"]))
     events.add(
         session,
         "fee_charged",

@@ -124,6 +124,24 @@ def test_a_card_fee_is_booked_as_store_money_and_fee_revenue(admin, settings):
         engine.dispose()
     # a card fee is not stored value: the member's balances do not move
     assert w.balances(card["card_no"])["cash"] == 0
+    # but it is on the member's statement (W-10, W-12), before the recharge that follows
+    ok(w.recharge(card["card_no"], 5000), 201)
+    lines = ok(w.cashier_a.get(w.path(f"/cards/{card['card_no']}/statement")))["items"]
+    assert [(e["kind"], e["amount"], e["cash_change"], e["cash_after"]) for e in lines] == [
+        ("fee", 2000, 0, 0),
+        ("recharge", 5000, 5000, 5000),
+    ]
+    assert lines[0]["remark"] == "issue"
+
+
+def test_cash_paid_back_on_return_goes_over_the_counter_not_onto_the_card(admin):
+    w = wallet_world(admin)
+    no = w.card()["card_no"]
+    ok(w.recharge(no, 1000), 201)
+    before = w.balances(no)
+    body = {"card_no": no, "store_id": w.store_a, "payment_method": "card"}
+    err = w.refused(w.cashier_a.post(w.path("/returns"), body), 422, "validation_failed", no, before)
+    assert err["fields"] == {"payment_method": ["The cash goes back at the counter, not onto the card."]}
 
 
 def test_openapi_describes_the_wallet_with_idempotency_keys(client):
