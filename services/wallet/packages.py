@@ -47,6 +47,13 @@ def sell(
     member = ledger.lock_member(session, chain_id, card["member_id"])
     member.require_open()
     zone = common.time_zone(session, chain_id)
+    today = common.today(zone)
+    if data.get("valid_until") is not None and data["valid_until"] < today:
+        # nobody could ever use it: selling it would only take the money
+        raise ValidationFailed(
+            "The package would be expired before it is sold.",
+            {"valid_until": [f"Must be today ({today.isoformat()}) or later."]},
+        )
     if method == CARD:
         split, short = pricing.split_payment(price, {"cash": member.cash, "bonus": member.bonus}, ("cash", "bonus"))
         if short:
@@ -54,7 +61,7 @@ def sell(
                 f"The card has {member.cash + member.bonus} fen; the package costs {price}.",
                 {"price": [f"Short by {short} fen."]},
             )
-        limits.check(session, card["tier"], member, split.from_card, common.today(zone), zone)
+        limits.check(session, card["tier"], member, split.from_card, today, zone)
     else:
         split = pricing.Split(external=price)
     is_package = data["kind"] == "package"
@@ -104,7 +111,7 @@ def sell(
     lots.spend(session, tx, "cash", split.cash)
     lots.spend(session, tx, "bonus", split.bonus)
     common.snapshot(tx, member)
-    view = views.entitlement(entitlement)
+    view = views.entitlement(entitlement, today)
     paid = split.as_dict()
     events.add(
         session,

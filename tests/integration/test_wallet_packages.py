@@ -105,3 +105,25 @@ def test_a_package_the_card_cannot_pay_is_refused(w):
     bad = sell(w, no, kind="pass", count=None)
     err = w.refused(bad, 422, "validation_failed", no, before)
     assert "valid_until" in err["fields"]
+
+
+def test_a_package_or_pass_already_expired_is_not_sold(w):
+    no = w.card()["card_no"]
+    ok(w.recharge(no, 50000), 201)
+    before = w.balances(no)
+    # dates in the chain's zone (Asia/Shanghai); ten days back is past in every zone
+    gone = date.today() - timedelta(days=10)
+    for extra in (
+        {"valid_until": gone.isoformat()},
+        {
+            "kind": "pass",
+            "count": None,
+            "valid_from": (gone - timedelta(days=30)).isoformat(),
+            "valid_until": gone.isoformat(),
+        },
+    ):
+        err = w.refused(sell(w, no, payment_method="card", **extra), 422, "validation_failed", no, before)
+        assert list(err["fields"]) == ["valid_until"]
+    # one valid until tomorrow is sold, and shown active
+    sold = ok(sell(w, no, valid_until=(date.today() + timedelta(days=1)).isoformat()), 201)
+    assert sold["entitlement"]["status"] == "active"
