@@ -74,7 +74,7 @@ def create_app(
     errors.install(app)
     operations = all_operations()
     for path, ops in _group_by_path(operations).items():
-        app.add_route(path, OperationResource(ops, rpc_pool, validate_responses))
+        app.add_route(path, OperationResource(ops, rpc_pool, validate_responses, settings.trusted_proxies))
     app.add_route("/health", Health())
     app.add_route("/ready", Ready(rpc_pool, services))
     docs = OpenApi(build_spec(operations))

@@ -115,13 +115,25 @@ def _idempotency_key(req: falcon.Request) -> str:
     return key
 
 
+def client_ip(req: falcon.Request, trusted_proxies: int) -> str:
+    """The caller's address for the access log. X-Forwarded-For is anyone's to
+    write, so only the hops added by our own `trusted_proxies` are believed."""
+    if trusted_proxies <= 0:
+        return req.remote_addr or ""
+    route = req.access_route  # the client first, the peer that connected to us last
+    return route[-(trusted_proxies + 1)] if len(route) > trusted_proxies else route[0]
+
+
 class OperationResource:
     """A Falcon resource serving every operation of one path."""
 
-    def __init__(self, operations: list[Operation], rpc_pool: RpcPool, validate_responses: bool) -> None:
+    def __init__(
+        self, operations: list[Operation], rpc_pool: RpcPool, validate_responses: bool, trusted_proxies: int = 0
+    ) -> None:
         self.operations = {op.method: op for op in operations}
         self.rpc_pool = rpc_pool
         self.validate_responses = validate_responses
+        self.trusted_proxies = trusted_proxies
         for method in self.operations:
             setattr(self, f"on_{method.lower()}", self._respond)
 
@@ -153,7 +165,7 @@ class OperationResource:
             query=query,
             body=body,
             idempotency_key=_idempotency_key(req) if op.needs_key else None,
-            ip=req.access_route[0] if req.access_route else (req.remote_addr or ""),
+            ip=client_ip(req, self.trusted_proxies),
             user_agent=req.user_agent or "",
         )
         result = op.handler(call)

@@ -36,6 +36,8 @@ class Settings:
     pii_key: str = ""
     pii_index_key: str = ""
     token_ttl_hours: int = 12
+    # proxies in front of the gateway whose X-Forwarded-For may be believed (0: none)
+    trusted_proxies: int = 0
     log_level: str = "INFO"
     log_json: bool = True
     extra: dict = field(default_factory=dict)
@@ -79,6 +81,7 @@ def load() -> Settings:
         pii_key=_env("HUIYUAN_PII_KEY", ""),
         pii_index_key=_env("HUIYUAN_PII_INDEX_KEY", ""),
         token_ttl_hours=int(_env("HUIYUAN_TOKEN_TTL_HOURS", str(Settings.token_ttl_hours))),
+        trusted_proxies=int(_env("HUIYUAN_TRUSTED_PROXIES", str(Settings.trusted_proxies))),
         log_level=_env("HUIYUAN_LOG_LEVEL", Settings.log_level),
         log_json=_env("HUIYUAN_LOG_JSON", "1") not in ("0", "false", "no"),
     )

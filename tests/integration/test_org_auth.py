@@ -1,7 +1,11 @@
 """Sign-in, lockout, revocation and the access log (O-8)."""
 
-import pytest
+import dataclasses
 
+import pytest
+from falcon import testing
+
+from gateway.app import create_app
 from tests.helpers import DEFAULT_PASSWORD, Api, build_chain, error, ok
 
 pytestmark = pytest.mark.integration
@@ -156,3 +160,16 @@ def test_suspending_a_chain_signs_its_staff_out(admin):
     assert error(cashier.get("/auth/me"), 401)["message"] == "This chain is suspended."
     ok(admin.patch(world.path(), {"status": "active"}))
     ok(cashier.get("/auth/me"))
+
+
+def test_a_forged_x_forwarded_for_does_not_change_the_logged_address(admin, client, settings, rpc_pool):
+    world = build_chain(admin)
+    name = world.usernames["cashier_A"]
+    forged = {"User-Agent": "till-9", "X-Forwarded-For": "6.6.6.6"}
+    client.simulate_post("/api/v1/auth/sign-in", json={"username": name, "password": "nope-nope"}, headers=forged)
+    # behind one trusted proxy: the hop that proxy added is believed, what the client wrote is not
+    behind_proxy = testing.TestClient(create_app(dataclasses.replace(settings, trusted_proxies=1), rpc_pool))
+    proxied = {"User-Agent": "till-9", "X-Forwarded-For": "6.6.6.6, 10.1.2.3"}
+    behind_proxy.simulate_post("/api/v1/auth/sign-in", json={"username": name, "password": "nope"}, headers=proxied)
+    entries = ok(world.hq.get(world.path("/access-log"), {"event": "sign_in_failed"}))["items"]
+    assert [e["ip"] for e in entries if e["username"] == name] == ["10.1.2.3", "127.0.0.1"]
