@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contracts.auth import Actor
-from contracts.errors import CardNotActive, InvalidState, NotFound, ValidationFailed
+from contracts.errors import CardNotActive, Forbidden, InvalidState, NotFound, ValidationFailed
 from services.kit.outbox import OutboxWriter
 from services.member import card_numbers, chain_state, members, oplog, pii, rules, tiers, views
 from services.member.models import Card, Member, Tier
@@ -274,6 +274,10 @@ def change_tier(
 ) -> dict:
     actor.require_chain(chain_id)
     card, old = load(session, chain_id, card_id, lock=True)
+    # a manual tier change is managing the member: HQ, or a manager whose store is the member's home
+    home_store_id = session.scalar(select(Member.home_store_id).where(Member.id == card.member_id))
+    if not sees_member(actor, chain_id, home_store_id):
+        raise Forbidden("Only HQ or a manager of the member's home store may change the tier.")
     _settle_expiry(session, events, card, old)
     _require_active(card, "change tier")
     new = tiers.by_code(session, chain_id, data["tier_code"])
@@ -302,6 +306,7 @@ def replace(
     """M-5: a new number for a lost card; balances belong to the member, so nothing moves."""
     actor.require_chain(chain_id)
     old, tier = load(session, chain_id, card_id, lock=True)
+    _settle_expiry(session, events, old, tier)  # an expired card is renewed, not replaced
     if old.status not in LIVE:
         raise InvalidState(
             f"The card is {old.status}; only an active or frozen card can be replaced.",

@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from contracts.auth import Actor
-from contracts.errors import InvalidState
+from contracts.errors import CardNotActive, InvalidState
 from services.kit.outbox import OutboxWriter
 from services.wallet import common, ledger, lots
 from services.wallet.models import BONUS_EXPENSE, MEMBER_BONUS, MEMBER_CASH, STORE_RECEIVED
+
+RETURNABLE = ("active", "frozen", "expired")
 
 
 def return_card(
@@ -16,7 +18,10 @@ def return_card(
 ) -> dict:
     store_id, method = data["store_id"], data["payment_method"]
     common.require_store(actor, chain_id, store_id)
-    common.require_active(card, chain_id)
+    common.require_card(card, chain_id)
+    # a lost (frozen) or expired card still holds the member's cash: it can be paid back
+    if card["status"] not in RETURNABLE:
+        raise CardNotActive(f"The card is {card['status']}.", {"card_no": [f"The card is {card['status']}."]})
     member = ledger.lock_member(session, chain_id, card["member_id"])
     member.require_open()
     if member.credit_used:

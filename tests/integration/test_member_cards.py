@@ -12,7 +12,7 @@ from contracts.errors import NotFound, ValidationFailed
 from services.member import card_numbers
 from services.member.rules import add_months
 from tests.helpers import error, ok
-from tests.member_helpers import enrol, enrol_with_card, member_world, outbox, raw_rows
+from tests.member_helpers import enrol, enrol_with_card, member_world, outbox, raw_rows, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -346,3 +346,32 @@ def test_concurrent_issues_get_distinct_numbers(mw):
     issued = list(pool.imap(issue, members))
     numbers = [c["card_no"] for c in issued]
     assert len(set(numbers)) == 6 and all(card_numbers.luhn_valid(n) for n in numbers)
+
+
+def test_only_hq_or_the_home_stores_manager_changes_a_tier(mw):
+    _, card = enrol_with_card(mw.cashier_a, mw)  # home store A
+    manager_b = mw.hq.as_user(mw.world.usernames["store_manager_B"])
+    body = {"tier_code": "VIP", "waive_fee": True, "store_id": mw.store("B")}
+    refused = error(manager_b.post(mw.path(f"/cards/{card['id']}/tier"), body), 403)
+    assert refused["code"] == "forbidden"
+    assert ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}")))["tier_code"] == "STANDARD"
+    changed = ok(mw.manager_a.post(mw.path(f"/cards/{card['id']}/tier"), {**body, "store_id": mw.store("A")}))
+    assert (changed["tier_code"], changed["version"]) == ("VIP", 2)
+
+
+def test_an_expired_card_is_renewed_not_replaced(mw, settings):
+    _, card = enrol_with_card(mw.cashier_a, mw, tier_code="SILVER")
+    raw_rows(settings, "UPDATE member.cards SET expiry_date = '2020-01-31' WHERE id = :id RETURNING id", id=card["id"])
+    refused = error(mw.cashier_a.post(mw.path(f"/cards/{card['id']}/replace"), {}), 409)
+    assert refused["fields"] == {"card_id": ["The card is expired."]}
+
+
+def test_a_frozen_card_can_still_be_returned_for_its_cash(mw):
+    _, card = enrol_with_card(mw.cashier_a, mw)
+    store = mw.store("A")
+    recharge = {"card_no": card["card_no"], "store_id": store, "amount": 8800, "payment_method": "cash"}
+    ok(mw.cashier_a.post(mw.path("/wallet/recharges"), recharge), 201)
+    ok(mw.cashier_a.post(mw.path(f"/cards/{card['id']}/freeze"), {"reason": "lost"}))
+    body = {"card_no": card["card_no"], "store_id": store, "payment_method": "cash"}
+    assert ok(mw.cashier_a.post(mw.path("/wallet/returns"), body), 201)["cash_paid_back"] == 8800
+    wait_for(lambda: ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}")))["status"] == "returned")
