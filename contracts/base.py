@@ -52,10 +52,17 @@ def BasisPoints(max_value: int = 10000, **kwargs: Any) -> fields.Integer:  # noq
     return fields.Integer(strict=True, validate=validate.Range(min=0, max=max_value), **kwargs)
 
 
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
 def Text(max_length: int = 200, required: bool = False, **kwargs: Any) -> fields.String:  # noqa: N802
-    return fields.String(
-        required=required, validate=validate.Length(min=1 if required else 0, max=max_length), **kwargs
-    )
+    """Free text; a required one must say something (not only spaces)."""
+    checks = [validate.Length(min=1 if required else 0, max=max_length)]
+    if required:
+        checks.append(_not_blank)
+    return fields.String(required=required, validate=checks, **kwargs)
 
 
 def Code(**kwargs: Any) -> fields.String:  # noqa: N802

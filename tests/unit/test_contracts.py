@@ -79,3 +79,10 @@ def test_fingerprint_depends_on_operation_and_body_not_key_order():
         idempotency.check_key("")
     with pytest.raises(errors.ValidationFailed):
         idempotency.check_key("k" * 201)
+
+
+def test_required_text_must_say_something():
+    with pytest.raises(errors.ValidationFailed) as failure:
+        load(c.CategoryCreate, {"code": "a", "name": "   "})
+    assert failure.value.fields == {"name": ["Must not be blank."]}
+    assert load(c.CategoryCreate, {"code": "a", "name": " 洗车 "})["name"] == " 洗车 "
