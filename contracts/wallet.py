@@ -479,6 +479,8 @@ class Consumed(_MemberMoneyEvent):
     paid = fields.Nested(Paid, required=True)
     external_payment_method = fields.String(required=True, allow_none=True)
     cumulative_spend = Money(required=True)
+    # when the total was struck: a consumer keeps the newest, whatever order events arrive in
+    spend_as_of = fields.String(required=True)
 
 
 @event("wallet", "refunded")
@@ -488,6 +490,8 @@ class Refunded(_MemberMoneyEvent):
     amount = Money(required=True)
     refunded = fields.Nested(Paid, required=True)
     cumulative_spend = Money(required=True)
+    # when the total was struck: a consumer keeps the newest, whatever order events arrive in
+    spend_as_of = fields.String(required=True)
 
 
 @event("wallet", "package_sold")

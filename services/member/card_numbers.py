@@ -1,5 +1,6 @@
 """Card and member numbers (M-2): fixed width, with a Luhn check digit so a
 mistyped digit at the counter is caught before any lookup."""
+
 from __future__ import annotations
 
 import re

@@ -8,7 +8,7 @@ transaction; fees above zero are published for the wallet to book (W-12).
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -458,10 +458,16 @@ def report_progress(session: Session, events: OutboxWriter, data: dict) -> dict:
     return {"tier_changed": changed, "tier_code": tier_code}
 
 
-def record_spend(session: Session, events: OutboxWriter, chain_id: str, member_id: str, cumulative_spend: int) -> dict:
+def record_spend(
+    session: Session, events: OutboxWriter, chain_id: str, member_id: str, cumulative_spend: int, as_of: datetime
+) -> dict | None:
     """The wallet reported a new spend total (consume or refund): keep the member's
-    lifetime points as they are and let `report_progress` decide on an upgrade."""
+    lifetime points as they are and let `report_progress` decide on an upgrade.
+    Events may arrive out of order: a total older than the one kept is ignored."""
     member = members.load(session, chain_id, member_id, lock=True)
+    if member.spend_as_of is not None and as_of <= member.spend_as_of:
+        return None
+    member.spend_as_of = as_of
     return report_progress(
         session,
         events,

@@ -4,6 +4,7 @@ Default tiers appear when `org.chain_created` arrives, or on first use if that
 event has not been handled yet; both paths insert with ON CONFLICT DO NOTHING,
 so they may race and still make each tier once.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime

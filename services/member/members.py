@@ -1,5 +1,6 @@
 """Members (M-1): enrol, edit, search, show, with personal data encrypted and
 masked for everyone outside the member's home store and HQ (O-7)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -76,29 +77,31 @@ def render(session: Session, codec: pii.Codec, actor: Actor, chain_id: str, rows
         full = sees_member(actor, chain_id, m.home_store_id)
         phone = phone_of(codec, m)
         id_number = codec.decrypt(chain_id, "id_number", m.id_number_cipher) if m.id_number_cipher else None
-        out.append({
-            "id": m.id,
-            "chain_id": m.chain_id,
-            "member_no": m.member_no,
-            "name": m.name,
-            "phone": phone if full else pii.mask_phone(phone),
-            "id_number": (id_number if full else pii.mask_id_number(id_number)) if id_number else None,
-            "masked": not full,
-            "gender": m.gender,
-            # a birthday is personal too: only those who see the member in full get it
-            "birthday": views.iso(m.birthday) if full else None,
-            "plates": plates.get(m.id, []),
-            "referrer_id": m.referrer_id,
-            "home_store_id": m.home_store_id,
-            "tags": list(m.tags or []),
-            "notes": m.notes if full else "",
-            "marketing_consent": m.marketing_consent,
-            "cumulative_spend": m.cumulative_spend,
-            "lifetime_points": m.lifetime_points,
-            "cards": cards.get(m.id, []),
-            "created_at": views.iso(m.created_at),
-            "updated_at": views.iso(m.updated_at),
-        })
+        out.append(
+            {
+                "id": m.id,
+                "chain_id": m.chain_id,
+                "member_no": m.member_no,
+                "name": m.name,
+                "phone": phone if full else pii.mask_phone(phone),
+                "id_number": (id_number if full else pii.mask_id_number(id_number)) if id_number else None,
+                "masked": not full,
+                "gender": m.gender,
+                # a birthday is personal too: only those who see the member in full get it
+                "birthday": views.iso(m.birthday) if full else None,
+                "plates": plates.get(m.id, []),
+                "referrer_id": m.referrer_id,
+                "home_store_id": m.home_store_id,
+                "tags": list(m.tags or []),
+                "notes": m.notes if full else "",
+                "marketing_consent": m.marketing_consent,
+                "cumulative_spend": m.cumulative_spend,
+                "lifetime_points": m.lifetime_points,
+                "cards": cards.get(m.id, []),
+                "created_at": views.iso(m.created_at),
+                "updated_at": views.iso(m.updated_at),
+            }
+        )
     return out
 
 

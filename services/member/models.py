@@ -1,4 +1,5 @@
 """Tables of the `member` schema."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -32,7 +33,6 @@ class Base(DeclarativeBase):
 kit = define_kit_tables(Base.metadata)
 
 
-
 class ChainState(Base):
     """What this service keeps per chain: its time zone (from org) and the number counters.
 
@@ -45,9 +45,7 @@ class ChainState(Base):
     last_card_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_member_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
-    __table_args__ = (
-        CheckConstraint("last_card_seq >= 0 AND last_member_seq >= 0", name="counters_not_negative"),
-    )
+    __table_args__ = (CheckConstraint("last_card_seq >= 0 AND last_member_seq >= 0", name="counters_not_negative"),)
 
 
 class Tier(Base):
@@ -112,6 +110,8 @@ class Member(Timestamps, Base):
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     # reported by the wallet and points services (M-7); totals, not deltas
     cumulative_spend: Mapped[int] = mapped_column(BigInteger, default=0)
+    # when the wallet struck that total: an older report never overwrites a newer one
+    spend_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lifetime_points: Mapped[int] = mapped_column(BigInteger, default=0)
     created_by: Mapped[str | None] = mapped_column(String(36))
 

@@ -7,6 +7,7 @@ dump cannot be brute-forced without the index key. Ciphertext is bound to its
 chain and field (associated data), so it cannot be moved between rows of
 another chain or field unnoticed.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,6 +28,7 @@ _ID_CHECK = "10X98765432"
 
 
 # ---- normalisation and validation -------------------------------------------------
+
 
 def normalise_phone(raw: str, field: str = "phone") -> str:
     """A China mobile as its 11 digits; other countries in +E.164 form."""
@@ -76,6 +78,7 @@ def normalise_plate(raw: str, field: str = "plates") -> str:
 
 
 # ---- masking (O-7) --------------------------------------------------------------------
+
 
 def mask_phone(phone: str) -> str:
     """`13812345678` -> `138****5678`; other lengths keep the first 3 and last 4 too."""

@@ -1,4 +1,5 @@
 """Who sees what of a member, and at which store an operation happens (O-7). No I/O."""
+
 from __future__ import annotations
 
 from contracts.auth import Actor

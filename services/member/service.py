@@ -8,6 +8,8 @@ idempotency key, in one transaction with its outbox events.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from contracts import member as c
 from contracts.auth import HQ_ADMIN, MANAGERS, PLATFORM_ADMIN, Actor
 from contracts.base import load
@@ -254,9 +256,9 @@ class MemberService(Idempotent):
 
     def _spend_changed(self, event: Event) -> None:
         # runs inside the handler's transaction, with the inbox record
-        cards.record_spend(
-            self.db, self.events, event.data["chain_id"], event.data["member_id"], event.data["cumulative_spend"]
-        )
+        data = event.data
+        as_of = datetime.fromisoformat(data["spend_as_of"])
+        cards.record_spend(self.db, self.events, data["chain_id"], data["member_id"], data["cumulative_spend"], as_of)
 
     @rpc
     def report_progress(self, chain_id: str, member_id: str, cumulative_spend: int, lifetime_points: int) -> dict:

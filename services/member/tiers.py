@@ -1,4 +1,5 @@
 """Tiers per chain (M-6): HQ edits them, everyone in the chain reads them."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

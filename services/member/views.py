@@ -1,4 +1,5 @@
 """Rows to contract-shaped dicts (plain JSON types only)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -6,13 +7,37 @@ from datetime import date, datetime
 from services.member import models
 
 TIER_FIELDS = (
-    "id", "chain_id", "code", "name", "rank", "default_discount_bp", "category_discounts", "points_multiplier_bp",
-    "upgrade_metric", "upgrade_threshold", "validity_months", "renewal_fee", "issue_fee", "reissue_fee",
-    "replacement_fee", "recharge_bonus_rules", "per_transaction_limit", "daily_limit", "active",
+    "id",
+    "chain_id",
+    "code",
+    "name",
+    "rank",
+    "default_discount_bp",
+    "category_discounts",
+    "points_multiplier_bp",
+    "upgrade_metric",
+    "upgrade_threshold",
+    "validity_months",
+    "renewal_fee",
+    "issue_fee",
+    "reissue_fee",
+    "replacement_fee",
+    "recharge_bonus_rules",
+    "per_transaction_limit",
+    "daily_limit",
+    "active",
 )
 TERMS_FIELDS = (
-    "id", "code", "name", "rank", "default_discount_bp", "category_discounts", "points_multiplier_bp",
-    "recharge_bonus_rules", "per_transaction_limit", "daily_limit",
+    "id",
+    "code",
+    "name",
+    "rank",
+    "default_discount_bp",
+    "category_discounts",
+    "points_multiplier_bp",
+    "recharge_bonus_rules",
+    "per_transaction_limit",
+    "daily_limit",
 )
 
 

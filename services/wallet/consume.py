@@ -148,6 +148,7 @@ def consume(
             "paid": split.as_dict(),
             "external_payment_method": tx.payment_method,
             "cumulative_spend": cumulative,
+            "spend_as_of": tx.created_at.isoformat(),
         },
         chain_id=chain_id,
     )

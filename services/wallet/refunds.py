@@ -197,6 +197,7 @@ def refund(
             "amount": money,
             "refunded": back.as_dict(),
             "cumulative_spend": cumulative,
+            "spend_as_of": tx.created_at.isoformat(),
         },
         chain_id=chain_id,
     )

@@ -1,10 +1,17 @@
 """Member and wallet together: spend drives upgrades (M-7), the wallet's card
 return returns the card (W-7, M-3, M-8)."""
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy.orm import Session
+
+from services.kit.db import make_engine
+from services.kit.outbox import OutboxWriter
+from services.member import cards
+from services.member.models import kit as member_kit
 from tests.helpers import error, ok
-from tests.member_helpers import enrol_with_card, member_world, wait_for
+from tests.member_helpers import enrol_with_card, member_world, raw_rows, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -104,3 +111,21 @@ def test_default_silver_tier_gives_50_yuan_on_a_1000_yuan_recharge(mw):
     # 999.99 yuan reaches only the 500-yuan rule: +20 yuan
     body = {**body, "amount": 99999}
     assert ok(mw.cashier_a.post(wallet(mw, "/recharges"), body), 201)["bonus"] == 2000
+
+
+def test_a_spend_total_arriving_after_a_newer_one_is_ignored(mw, settings):
+    member, _ = enrol_with_card(mw.cashier_a, mw)
+    engine = make_engine(settings.database_url("member"), pool_size=1, application_name="spend-order-test")
+    events = OutboxWriter(member_kit.outbox, "member")
+    newer = datetime(2026, 11, 25, 10, 0, 1, tzinfo=UTC)
+    older = newer - timedelta(seconds=1)
+    try:
+        with Session(engine) as session, session.begin():
+            assert cards.record_spend(session, events, mw.id, member["id"], 120000, newer) is not None
+        # the event of the earlier consume, delivered late, does not take the total back
+        with Session(engine) as session, session.begin():
+            assert cards.record_spend(session, events, mw.id, member["id"], 60000, older) is None
+    finally:
+        engine.dispose()
+    sql = "SELECT cumulative_spend FROM member.members WHERE id = :id"
+    assert raw_rows(settings, sql, id=member["id"]) == [{"cumulative_spend": 120000}]
