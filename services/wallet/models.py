@@ -48,7 +48,6 @@ STORE_KINDS = (STORE_RECEIVED, STORE_REVENUE, BONUS_EXPENSE, FEE_REVENUE, PACKAG
 _MEMBER_KINDS_SQL = "('member_cash', 'member_bonus', 'member_credit')"
 
 
-
 class Base(DeclarativeBase):
     metadata = service_metadata("wallet")
 
