@@ -1,4 +1,5 @@
 """Helpers for member tests: a chain with its people signed in, enrolment, raw reads."""
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """Members (M-1) and search scoping (O-7) through the HTTP API."""
+
 import pytest
 
 from tests.helpers import error, ok
@@ -16,8 +17,15 @@ def mw(admin):
 
 def test_cashier_enrols_at_their_store_with_personal_data_encrypted(mw, settings):
     phone = random_phone()
-    member = enrol(mw.cashier_a, mw, phone=f"{phone[:3]} {phone[3:7]} {phone[7:]}", id_number=ID_NUMBER,
-                   plates=["沪a 12345", "沪A12345", "苏E-88888"], tags=["vip-lead"], marketing_consent=True)
+    member = enrol(
+        mw.cashier_a,
+        mw,
+        phone=f"{phone[:3]} {phone[3:7]} {phone[7:]}",
+        id_number=ID_NUMBER,
+        plates=["沪a 12345", "沪A12345", "苏E-88888"],
+        tags=["vip-lead"],
+        marketing_consent=True,
+    )
     assert member["home_store_id"] == mw.store("A")
     assert member["phone"] == phone and member["masked"] is False
     assert member["id_number"] == ID_NUMBER
@@ -53,11 +61,18 @@ def test_bad_input_is_refused_with_the_field_named(mw):
     assert "extra" in err["fields"]
     err = error(mw.hq.post(mw.path("/members"), {"name": "Li", "phone": random_phone()}), 422)
     assert err["fields"] == {"home_store_id": ["Required for HQ."]}
-    err = error(mw.cashier_a.post(mw.path("/members"), {"name": "Li", "phone": random_phone(),
-                                                        "home_store_id": mw.store("B")}), 422)
+    err = error(
+        mw.cashier_a.post(mw.path("/members"), {"name": "Li", "phone": random_phone(), "home_store_id": mw.store("B")}),
+        422,
+    )
     assert err["fields"] == {"home_store_id": ["Not one of your stores."]}
-    err = error(mw.cashier_a.post(mw.path("/members"), {"name": "Li", "phone": random_phone(),
-                                                        "referrer_id": "00000000-0000-0000-0000-000000000000"}), 422)
+    err = error(
+        mw.cashier_a.post(
+            mw.path("/members"),
+            {"name": "Li", "phone": random_phone(), "referrer_id": "00000000-0000-0000-0000-000000000000"},
+        ),
+        422,
+    )
     assert err["fields"] == {"referrer_id": ["No such member in this chain."]}
 
 
@@ -111,8 +126,9 @@ def test_done_when_cashier_b_finds_a_store_a_member_by_card_masked_but_cannot_li
 
 def test_search_by_plate_member_number_name_prefix_and_tag_with_cursor(mw):
     prefix = f"Pg{random_phone()[-6:]}"
-    made = [enrol(mw.cashier_a, mw, name=f"{prefix} {i}", plates=[f"粤B{prefix[-5:]}{i}"], tags=["fleet"])
-            for i in range(3)]
+    made = [
+        enrol(mw.cashier_a, mw, name=f"{prefix} {i}", plates=[f"粤B{prefix[-5:]}{i}"], tags=["fleet"]) for i in range(3)
+    ]
     page1 = ok(mw.cashier_a.get(mw.path("/members"), {"name": prefix, "limit": 2}))
     assert [m["name"] for m in page1["items"]] == [f"{prefix} 0", f"{prefix} 1"]
     page2 = ok(mw.cashier_a.get(mw.path("/members"), {"name": prefix, "limit": 2, "after": page1["next_cursor"]}))
@@ -133,8 +149,12 @@ def test_edit_member_phone_plates_referrer_and_home_store(mw, settings):
     referrer = enrol(mw.cashier_a, mw)
     member = enrol(mw.cashier_a, mw, plates=["沪A11111"])
     new_phone = random_phone()
-    changed = ok(mw.cashier_a.patch(mw.path(f"/members/{member['id']}"), {
-        "phone": new_phone, "plates": ["沪A22222"], "referrer_id": referrer["id"], "birthday": "1990-05-01"}))
+    changed = ok(
+        mw.cashier_a.patch(
+            mw.path(f"/members/{member['id']}"),
+            {"phone": new_phone, "plates": ["沪A22222"], "referrer_id": referrer["id"], "birthday": "1990-05-01"},
+        )
+    )
     assert changed["phone"] == new_phone and changed["plates"] == ["沪A22222"]
     assert changed["referrer_id"] == referrer["id"] and changed["birthday"] == "1990-05-01"
     assert ok(mw.cashier_a.get(mw.path("/members"), {"phone": new_phone}))["items"][0]["id"] == member["id"]

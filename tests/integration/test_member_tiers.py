@@ -1,4 +1,5 @@
 """Tiers per chain (M-6): defaults for a new chain, HQ edits, everyone reads."""
+
 import pytest
 
 from tests.helpers import build_chain, error, ok
@@ -26,9 +27,15 @@ def test_a_new_chain_gets_default_tiers_from_the_chain_created_event(admin, sett
 
 def test_default_tiers_on_first_use_and_their_terms(mw):
     tiers = ok(mw.cashier_a.get(mw.path("/tiers")))["items"]
-    assert [(t["code"], t["rank"], t["default_discount_bp"], t["points_multiplier_bp"], t["upgrade_threshold"])
-            for t in tiers] == [("STANDARD", 1, 0, 10000, 0), ("SILVER", 2, 500, 12000, 100000),
-                                ("GOLD", 3, 1000, 15000, 500000), ("VIP", 4, 1500, 20000, 2000000)]
+    assert [
+        (t["code"], t["rank"], t["default_discount_bp"], t["points_multiplier_bp"], t["upgrade_threshold"])
+        for t in tiers
+    ] == [
+        ("STANDARD", 1, 0, 10000, 0),
+        ("SILVER", 2, 500, 12000, 100000),
+        ("GOLD", 3, 1000, 15000, 500000),
+        ("VIP", 4, 1500, 20000, 2000000),
+    ]
     silver = tiers[1]
     # W-3: recharge >= 1000 yuan -> +50 yuan bonus
     assert silver["recharge_bonus_rules"][0] == {"threshold": 100000, "bonus_fixed": 5000, "bonus_rate_bp": None}
@@ -42,15 +49,28 @@ def test_hq_edits_tiers_and_the_change_is_published_and_used(mw, settings, rpc_p
     path = mw.path(f"/tiers/{silver['id']}")
     error(mw.cashier_a.patch(path, {"default_discount_bp": 600}), 403)
     error(mw.manager_a.patch(path, {"default_discount_bp": 600}), 403)
-    changed = ok(mw.hq.patch(path, {
-        "default_discount_bp": 600, "category_discounts": {"WASH": 1000},
-        "recharge_bonus_rules": [{"threshold": 50000, "bonus_fixed": 2000},
-                                 {"threshold": 100000, "bonus_rate_bp": 800}],
-        "per_transaction_limit": 300000, "daily_limit": 500000}))
+    changed = ok(
+        mw.hq.patch(
+            path,
+            {
+                "default_discount_bp": 600,
+                "category_discounts": {"WASH": 1000},
+                "recharge_bonus_rules": [
+                    {"threshold": 50000, "bonus_fixed": 2000},
+                    {"threshold": 100000, "bonus_rate_bp": 800},
+                ],
+                "per_transaction_limit": 300000,
+                "daily_limit": 500000,
+            },
+        )
+    )
     assert changed["default_discount_bp"] == 600 and changed["category_discounts"] == {"WASH": 1000}
     assert [r["threshold"] for r in changed["recharge_bonus_rules"]] == [100000, 50000]
-    events = [e["data"]["tier"] for e in outbox(settings, mw.id, "tier_configuration_changed")
-              if e["data"]["tier"]["id"] == silver["id"]]
+    events = [
+        e["data"]["tier"]
+        for e in outbox(settings, mw.id, "tier_configuration_changed")
+        if e["data"]["tier"]["id"] == silver["id"]
+    ]
     assert events[-1]["default_discount_bp"] == 600
     _, card = enrol_with_card(mw.cashier_a, mw, tier_code="SILVER")
     terms = rpc_pool.call("member", "resolve_card", mw.id, card["card_no"])["tier"]
@@ -60,14 +80,25 @@ def test_hq_edits_tiers_and_the_change_is_published_and_used(mw, settings, rpc_p
 
 
 def test_tier_validation_and_uniqueness(mw):
-    err = error(mw.hq.patch(mw.path(f"/tiers/{ok(mw.hq.get(mw.path('/tiers')))['items'][0]['id']}"),
-                            {"recharge_bonus_rules": [{"threshold": 100, "bonus_fixed": 1, "bonus_rate_bp": 5}]}), 422)
+    err = error(
+        mw.hq.patch(
+            mw.path(f"/tiers/{ok(mw.hq.get(mw.path('/tiers')))['items'][0]['id']}"),
+            {"recharge_bonus_rules": [{"threshold": 100, "bonus_fixed": 1, "bonus_rate_bp": 5}]},
+        ),
+        422,
+    )
     assert err["fields"] == {"recharge_bonus_rules": {"0": ["Give exactly one of bonus_fixed or bonus_rate_bp."]}}
-    assert "default_discount_bp" in error(mw.hq.post(mw.path("/tiers"), {"code": "X", "name": "X", "rank": 9,
-                                                                        "default_discount_bp": 10001}), 422)["fields"]
+    assert (
+        "default_discount_bp"
+        in error(
+            mw.hq.post(mw.path("/tiers"), {"code": "X", "name": "X", "rank": 9, "default_discount_bp": 10001}), 422
+        )["fields"]
+    )
     assert "rank" in error(mw.hq.post(mw.path("/tiers"), {"code": "X", "name": "X"}), 422)["fields"]
-    assert "issue_fee" in error(mw.hq.post(mw.path("/tiers"), {"code": "X", "name": "X", "rank": 9,
-                                                              "issue_fee": 1.5}), 422)["fields"]
+    assert (
+        "issue_fee"
+        in error(mw.hq.post(mw.path("/tiers"), {"code": "X", "name": "X", "rank": 9, "issue_fee": 1.5}), 422)["fields"]
+    )
     err = error(mw.hq.post(mw.path("/tiers"), {"code": "GOLD", "name": "Gold again", "rank": 9}), 409)
     assert err["code"] == "already_exists" and "code" in err["fields"]
     err = error(mw.hq.post(mw.path("/tiers"), {"code": "PLATINUM", "name": "Platinum", "rank": 3}), 409)
@@ -76,10 +107,23 @@ def test_tier_validation_and_uniqueness(mw):
 
 
 def test_hq_adds_a_tier_and_retires_it(mw):
-    diamond = ok(mw.hq.post(mw.path("/tiers"), {
-        "code": "DIAMOND", "name": "钻石卡 Diamond", "rank": 5, "default_discount_bp": 2000,
-        "points_multiplier_bp": 20000, "upgrade_metric": "lifetime_points", "upgrade_threshold": 50000,
-        "validity_months": None, "issue_fee": 20000}), 201)
+    diamond = ok(
+        mw.hq.post(
+            mw.path("/tiers"),
+            {
+                "code": "DIAMOND",
+                "name": "钻石卡 Diamond",
+                "rank": 5,
+                "default_discount_bp": 2000,
+                "points_multiplier_bp": 20000,
+                "upgrade_metric": "lifetime_points",
+                "upgrade_threshold": 50000,
+                "validity_months": None,
+                "issue_fee": 20000,
+            },
+        ),
+        201,
+    )
     assert diamond["validity_months"] is None and diamond["active"] is True
     member = enrol(mw.cashier_a, mw)
     card = ok(mw.cashier_a.post(mw.path(f"/members/{member['id']}/cards"), {"tier_code": "DIAMOND"}), 201)
@@ -90,8 +134,9 @@ def test_hq_adds_a_tier_and_retires_it(mw):
     assert retired["active"] is False
     assert "DIAMOND" not in [t["code"] for t in ok(mw.hq.get(mw.path("/tiers")))["items"]]
     assert "DIAMOND" in [t["code"] for t in ok(mw.hq.get(mw.path("/tiers"), {"include_inactive": "true"}))["items"]]
-    err = error(mw.cashier_a.post(mw.path(f"/members/{enrol(mw.cashier_a, mw)['id']}/cards"),
-                                  {"tier_code": "DIAMOND"}), 422)
+    err = error(
+        mw.cashier_a.post(mw.path(f"/members/{enrol(mw.cashier_a, mw)['id']}/cards"), {"tier_code": "DIAMOND"}), 422
+    )
     assert err["fields"] == {"tier_code": ["The tier 'DIAMOND' is retired."]}
 
 
@@ -104,10 +149,15 @@ def test_other_chains_cannot_read_tiers(mw, admin):
 
 def test_member_resources_are_in_the_openapi_document(client):
     paths = client.simulate_get("/api/v1/openapi.json").json["paths"]
-    for path in ("/api/v1/chains/{chain_id}/members", "/api/v1/chains/{chain_id}/members/{member_id}/cards",
-                 "/api/v1/chains/{chain_id}/cards/{card_id}/replace", "/api/v1/chains/{chain_id}/card-lookup",
-                 "/api/v1/chains/{chain_id}/tiers/{tier_id}", "/api/v1/chains/{chain_id}/cards/{card_id}/operations",
-                 "/api/v1/chains/{chain_id}/stores/{store_id}/card-operations"):
+    for path in (
+        "/api/v1/chains/{chain_id}/members",
+        "/api/v1/chains/{chain_id}/members/{member_id}/cards",
+        "/api/v1/chains/{chain_id}/cards/{card_id}/replace",
+        "/api/v1/chains/{chain_id}/card-lookup",
+        "/api/v1/chains/{chain_id}/tiers/{tier_id}",
+        "/api/v1/chains/{chain_id}/cards/{card_id}/operations",
+        "/api/v1/chains/{chain_id}/stores/{store_id}/card-operations",
+    ):
         assert path in paths
     assert "Idempotency-Key" in str(paths["/api/v1/chains/{chain_id}/cards/{card_id}/freeze"]["post"])
 

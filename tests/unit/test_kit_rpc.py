@@ -1,4 +1,5 @@
 """Calls between services have a deadline and name the service that failed."""
+
 import eventlet
 import pytest
 from nameko.exceptions import UnknownService
