@@ -40,6 +40,7 @@ demo: provision
 
 test: $(STAMP) servers
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
 unit: $(STAMP)
@@ -50,3 +51,4 @@ bench: $(STAMP) servers
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
