@@ -124,7 +124,8 @@ def admin_engine(settings):
 
 
 def ledger_problems(engine, chain_id: str | None = None) -> dict[str, list]:
-    """Unbalanced transactions, balances that differ from their postings, lots that differ from balances."""
+    """Unbalanced transactions, balances that differ from their postings, lots that differ from balances,
+    negative member balances, lot moves stamped at another moment than their transaction."""
     where_tx = "WHERE t.chain_id = :chain" if chain_id else ""
     where_acc = "WHERE a.chain_id = :chain" if chain_id else ""
     params = {"chain": chain_id} if chain_id else {}
@@ -159,9 +160,18 @@ def ledger_problems(engine, chain_id: str | None = None) -> dict[str, list]:
             {"AND" if chain_id else "WHERE"} a.kind IN ('member_cash', 'member_bonus') AND a.balance < 0"""),
             params,
         ).all()
+        # a lot move happens when its transaction does: reports by date must agree
+        mistimed = conn.execute(
+            text(f"""
+            SELECT m.id, m.created_at, t.created_at FROM wallet.lot_moves m
+            JOIN wallet.transactions t ON t.id = m.tx_id {where_tx}
+            {"AND" if chain_id else "WHERE"} m.created_at <> t.created_at"""),
+            params,
+        ).all()
     return {
         "unbalanced": list(unbalanced),
         "drifted": list(drifted),
         "lots_off": list(lots_off),
         "negative": list(negative),
+        "mistimed": list(mistimed),
     }

@@ -82,6 +82,8 @@ def open_lot(session: Session, tx: Transaction, kind: str, amount: int) -> None:
             lot_store_id=tx.store_id,
             store_id=tx.store_id,
             amount=amount,
+            # stamped with its transaction's moment, so liability and statement agree at midnight
+            created_at=tx.created_at,
         )
     )
 
@@ -110,6 +112,7 @@ def _move(session: Session, tx: Transaction, kind: str, changes: list[tuple[int,
                     "lot_store_id": store_of[lot_id],
                     "store_id": tx.store_id,
                     "amount": amount,
+                    "created_at": tx.created_at,
                 }
                 for lot_id, amount in changes
             ]

@@ -40,6 +40,12 @@ def test_fifty_concurrent_consumes_on_a_card_that_affords_twenty(admin, rpc_pool
     assert [e["cash_after"] for e in statement] == [216000] + [10800 * k for k in range(19, -1, -1)]
     engine = admin_engine(settings)
     try:
-        assert ledger_problems(engine, w.world.id) == {"unbalanced": [], "drifted": [], "lots_off": [], "negative": []}
+        assert ledger_problems(engine, w.world.id) == {
+            "unbalanced": [],
+            "drifted": [],
+            "lots_off": [],
+            "negative": [],
+            "mistimed": [],
+        }
     finally:
         engine.dispose()
