@@ -11,7 +11,7 @@ GENDERS = ("male", "female", "unknown")
 CARD_STATUSES = ("active", "frozen", "replaced", "returned", "expired")
 UPGRADE_METRICS = ("cumulative_spend", "lifetime_points")
 FEE_KINDS = ("issue", "reissue", "replacement", "renewal")
-OPERATION_KINDS = ("issue", "tier_change", "freeze", "unfreeze", "replace", "return", "renew", "expire")
+OPERATION_KINDS = ("issue", "tier_change", "freeze", "unfreeze", "replace", "return", "renew", "expire", "limits")
 
 
 def _plates(**kwargs):
@@ -139,6 +139,17 @@ class TierChange(CardFeeAction):
     waive_fee = fields.Boolean(load_default=False)
 
 
+class CardLimits(Contract):
+    """W-8 on one card (a fleet card, a cautious parent): null is no limit of the card's own."""
+
+    per_transaction_limit = Money(required=True, allow_none=True)
+    daily_limit = Money(required=True, allow_none=True)
+
+
+class CardLimitsChange(CardAction):
+    limits = fields.Nested(CardLimits, required=True)
+
+
 class Card(Contract):
     id = Id(required=True)
     chain_id = Id(required=True)
@@ -154,6 +165,7 @@ class Card(Contract):
     expiry_date = fields.String(required=True, allow_none=True)
     replaces_card_id = fields.String(required=True, allow_none=True)
     replaced_by_card_id = fields.String(required=True, allow_none=True)
+    limits = fields.Nested(CardLimits, required=True)
     created_at = fields.String(required=True)
     updated_at = fields.String(required=True)
 
@@ -283,6 +295,7 @@ class CardContext(Contract):
     home_store_id = fields.String(required=True, allow_none=True)
     plates = fields.List(fields.String(), required=True)
     tier = fields.Nested(TierTerms, required=True)
+    limits = fields.Nested(CardLimits, required=True)  # the card's own, on top of the tier's
 
 
 class ProgressReport(Contract):

@@ -94,6 +94,7 @@ freeze_card = _card_action("freeze_card", "freeze_card")
 unfreeze_card = _card_action("unfreeze_card", "unfreeze_card")
 change_card_tier = _card_action("change_card_tier", "change_card_tier")
 replace_card = _card_action("replace_card", "replace_card")
+set_card_limits = _card_action("set_card_limits", "set_card_limits")
 renew_card = _card_action("renew_card", "renew_card")
 
 
@@ -221,6 +222,19 @@ OPERATIONS: list[Operation] = [
         roles=MANAGERS,
         needs_key=True,
         description="The tier's reissue fee applies unless `waive_fee`." + STORE_NOTE,
+    ),
+    Operation(
+        "POST",
+        f"{CARD}/limits",
+        "Set the card's own spending limits (W-8), on top of its tier's (managers)",
+        "cards",
+        set_card_limits,
+        body=c.CardLimitsChange,
+        response=c.Card,
+        roles=MANAGERS,
+        needs_key=True,
+        description="The stricter of the card's and the tier's limit applies; null removes the card's own."
+        + STORE_NOTE,
     ),
     Operation(
         "POST",

@@ -269,15 +269,19 @@ def _apply_tier(
     session.flush()
 
 
+def _require_home_manager(session: Session, actor: Actor, chain_id: str, card: Card) -> None:
+    """Managing a member (tier, limits): HQ, or a manager whose store is the member's home."""
+    home_store_id = session.scalar(select(Member.home_store_id).where(Member.id == card.member_id))
+    if not sees_member(actor, chain_id, home_store_id):
+        raise Forbidden("Only HQ or a manager of the member's home store may do this.")
+
+
 def change_tier(
     session: Session, events: OutboxWriter, actor: Actor, chain_id: str, card_id: str, store_id: str, data: dict
 ) -> dict:
     actor.require_chain(chain_id)
     card, old = load(session, chain_id, card_id, lock=True)
-    # a manual tier change is managing the member: HQ, or a manager whose store is the member's home
-    home_store_id = session.scalar(select(Member.home_store_id).where(Member.id == card.member_id))
-    if not sees_member(actor, chain_id, home_store_id):
-        raise Forbidden("Only HQ or a manager of the member's home store may change the tier.")
+    _require_home_manager(session, actor, chain_id, card)
     _settle_expiry(session, events, card, old)
     _require_active(card, "change tier")
     new = tiers.by_code(session, chain_id, data["tier_code"])
@@ -298,6 +302,23 @@ def change_tier(
         payment_method=data["payment_method"],
     )
     return _view(session, card, new)
+
+
+def set_limits(
+    session: Session, events: OutboxWriter, actor: Actor, chain_id: str, card_id: str, store_id: str, data: dict
+) -> dict:
+    """W-8 on one card; like a tier change, it is managing the member."""
+    actor.require_chain(chain_id)
+    card, tier = load(session, chain_id, card_id, lock=True)
+    _require_home_manager(session, actor, chain_id, card)
+    if card.status not in LIVE:
+        raise InvalidState(f"The card is {card.status}.", {"card_id": [f"The card is {card.status}."]})
+    before = views.card_state(card, tier)
+    card.per_transaction_limit = data["limits"]["per_transaction_limit"]
+    card.daily_limit = data["limits"]["daily_limit"]
+    oplog.record(session, card, "limits", actor, store_id, before, views.card_state(card, tier), reason=data["reason"])
+    session.flush()
+    return _view(session, card, tier)
 
 
 def replace(
@@ -500,6 +521,7 @@ def context(session: Session, codec: pii.Codec, card: Card) -> dict:
         "home_store_id": member.home_store_id,
         "plates": members.plates_of(session, [member.id]).get(member.id, []),
         "tier": views.tier_terms(tier),
+        "limits": views.card_limits(card),
     }
 
 

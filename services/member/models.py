@@ -159,11 +159,19 @@ class Card(Timestamps, Base):
     expiry_date: Mapped[date | None] = mapped_column(Date)
     replaces_card_id: Mapped[str | None] = mapped_column(ForeignKey("cards.id"))
     replaced_by_card_id: Mapped[str | None] = mapped_column(ForeignKey("cards.id"))
+    # W-8 on this card, on top of its tier's: the stricter of the two applies (null: none)
+    per_transaction_limit: Mapped[int | None] = mapped_column(BigInteger)
+    daily_limit: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         UniqueConstraint("chain_id", "card_no"),
         CheckConstraint("status IN ('active', 'frozen', 'replaced', 'returned', 'expired')", name="status"),
         CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint(
+            "(per_transaction_limit IS NULL OR per_transaction_limit >= 0)"
+            " AND (daily_limit IS NULL OR daily_limit >= 0)",
+            name="limits_not_negative",
+        ),
         CheckConstraint("(status = 'replaced') = (replaced_by_card_id IS NOT NULL)", name="replaced_has_successor"),
         Index("ix_cards_member", "member_id"),
     )
@@ -192,7 +200,7 @@ class CardOperation(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('issue', 'tier_change', 'freeze', 'unfreeze', 'replace', 'return', 'renew', 'expire')",
+            "kind IN ('issue', 'tier_change', 'freeze', 'unfreeze', 'replace', 'return', 'renew', 'expire', 'limits')",
             name="kind",
         ),
         CheckConstraint("fee >= 0", name="fee_not_negative"),

@@ -203,6 +203,12 @@ class MemberService(Idempotent):
         )
 
     @rpc
+    def set_card_limits(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._card_operation(
+            "set_limits", c.CardLimitsChange, actor, chain_id, card_id, data, idempotency_key, MANAGER_ROLES
+        )
+
+    @rpc
     def replace_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
         return self._card_operation("replace", c.CardFeeAction, actor, chain_id, card_id, data, idempotency_key)
 

@@ -75,14 +75,20 @@ def card(row: models.Card, tier_row: models.Tier, status: str | None = None) -> 
         "expiry_date": iso(row.expiry_date),
         "replaces_card_id": row.replaces_card_id,
         "replaced_by_card_id": row.replaced_by_card_id,
+        "limits": card_limits(row),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
 
 
+def card_limits(row: models.Card) -> dict:
+    return {"per_transaction_limit": row.per_transaction_limit, "daily_limit": row.daily_limit}
+
+
 def card_state(row: models.Card, tier_row: models.Tier) -> dict:
     """What the operation log keeps as `before` and `after`."""
     return {
+        "limits": card_limits(row),
         "status": row.status,
         "version": row.version,
         "tier_code": tier_row.code,

@@ -54,7 +54,7 @@ def consume(
     if short and external_method is None:
         _refuse_short(due, split, short, data["allow_credit"])
     split = pricing.Split(split.cash, split.bonus, split.credit, short)
-    limits.check(session, card["tier"], member, split.from_card, day, zone)
+    limits.check(session, card, member, split.from_card, day, zone)
 
     tx = common.new_tx(
         session,

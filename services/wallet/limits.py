@@ -1,4 +1,5 @@
-"""Spending limits per transaction and per day (W-8), from the card's tier.
+"""Spending limits per transaction and per day (W-8), from the card's tier and
+the card itself: the stricter of the two applies.
 
 Only money taken from the card counts (cash, bonus, credit); what is paid at
 the counter does not. The day is the chain's calendar day. The member's rows
@@ -46,8 +47,16 @@ def spent_on(session: Session, member: MemberAccounts, day: date, zone: str) -> 
     return int(total)
 
 
-def check(session: Session, tier: dict, member: MemberAccounts, from_card: int, day: date, zone: str) -> None:
-    per_transaction, daily = tier.get("per_transaction_limit"), tier.get("daily_limit")
+def stricter(*limits: int | None) -> int | None:
+    """The lowest limit that is set; None when none is."""
+    set_ones = [limit for limit in limits if limit is not None]
+    return min(set_ones) if set_ones else None
+
+
+def check(session: Session, card: dict, member: MemberAccounts, from_card: int, day: date, zone: str) -> None:
+    tier, own = card["tier"], card.get("limits") or {}
+    per_transaction = stricter(tier.get("per_transaction_limit"), own.get("per_transaction_limit"))
+    daily = stricter(tier.get("daily_limit"), own.get("daily_limit"))
     if from_card == 0 or (per_transaction is None and daily is None):
         return
     spent = spent_on(session, member, day, zone) if daily is not None else 0

@@ -61,7 +61,7 @@ def sell(
                 f"The card has {member.cash + member.bonus} fen; the package costs {price}.",
                 {"price": [f"Short by {short} fen."]},
             )
-        limits.check(session, card["tier"], member, split.from_card, today, zone)
+        limits.check(session, card, member, split.from_card, today, zone)
     else:
         split = pricing.Split(external=price)
     is_package = data["kind"] == "package"

@@ -111,6 +111,7 @@ def test_resolve_card_rpc_gives_the_card_context(mw, rpc_pool, admin):
         "home_store_id": mw.store("A"),
         "plates": ["沪A55555"],
         "tier": ctx["tier"],
+        "limits": {"per_transaction_limit": None, "daily_limit": None},
     }
     assert ctx["tier"]["code"] == "SILVER" and ctx["tier"]["default_discount_bp"] == 500
     assert ctx["tier"]["points_multiplier_bp"] == 12000

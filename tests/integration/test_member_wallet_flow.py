@@ -129,3 +129,25 @@ def test_a_spend_total_arriving_after_a_newer_one_is_ignored(mw, settings):
         engine.dispose()
     sql = "SELECT cumulative_spend FROM member.members WHERE id = :id"
     assert raw_rows(settings, sql, id=member["id"]) == [{"cumulative_spend": 120000}]
+
+
+def test_a_cards_own_limit_applies_on_top_of_its_tiers(mw):
+    _, card = enrol_with_card(mw.cashier_a, mw)  # Standard: no limits of its own tier
+    store = mw.store("A")
+    recharge = {"card_no": card["card_no"], "store_id": store, "amount": 50000, "payment_method": "cash"}
+    ok(mw.cashier_a.post(wallet(mw, "/recharges"), recharge), 201)
+    body = {"limits": {"per_transaction_limit": None, "daily_limit": 20000}, "reason": "parent's request"}
+    assert error(mw.cashier_a.post(mw.path(f"/cards/{card['id']}/limits"), body), 403)["code"] == "forbidden"
+    limited = ok(mw.manager_a.post(mw.path(f"/cards/{card['id']}/limits"), body))
+    assert limited["limits"] == {"per_transaction_limit": None, "daily_limit": 20000}
+    line = {"item_code": "W01", "name": "Wash", "category": "wash", "quantity": 1, "unit_price": 12000}
+    consume = {"card_no": card["card_no"], "store_id": store, "lines": [line]}
+    ok(mw.cashier_a.post(wallet(mw, "/consumes"), consume), 201)  # 12000 of today's 20000
+    refused = error(mw.cashier_a.post(wallet(mw, "/consumes"), consume), 409)
+    assert refused["code"] == "limit_exceeded"
+    assert refused["fields"] == {"amount_due": ["12000 fen from the card is over today's remaining limit of 8000."]}
+    balances = ok(mw.cashier_a.get(wallet(mw, f"/cards/{card['card_no']}/balances")))["balances"]
+    assert balances["cash"] == 50000 - 12000
+    log = ok(mw.manager_a.get(mw.path(f"/cards/{card['id']}/operations")))["items"][0]
+    assert log["kind"] == "limits" and log["after"]["limits"]["daily_limit"] == 20000
+    assert log["before"]["limits"] == {"per_transaction_limit": None, "daily_limit": None}

@@ -77,3 +77,11 @@ def test_the_chain_day_begins_at_local_midnight():
     assert start == datetime(2026, 2, 28, 16, 0, tzinfo=UTC)
     assert end == datetime(2026, 3, 1, 16, 0, tzinfo=UTC)
     assert common.local_date("Asia/Shanghai", datetime(2026, 2, 28, 16, 30, tzinfo=UTC)) == date(2026, 3, 1)
+
+
+def test_the_stricter_of_tier_and_card_limit_applies():
+    assert limits.stricter(None, None) is None
+    assert limits.stricter(50000, None) == 50000
+    assert limits.stricter(None, 20000) == 20000
+    assert limits.stricter(50000, 20000) == 20000
+    assert limits.stricter(0, 20000) == 0  # a limit of 0 fen stops spending from the card
