@@ -279,6 +279,29 @@ class PackageSale(Contract):
     balances = fields.Nested(Balances, required=True)
 
 
+class PackageRefundRequest(Contract):
+    """Give back what is left of a package: its unused value, where the sale's money came from."""
+
+    card_no = CardNo(required=True)
+    entitlement_id = Id(required=True)
+    store_id = Id(required=True)
+    reason = Text(200, load_default="")
+
+
+class PackageRefund(Contract):
+    transaction_id = Id(required=True)
+    kind = fields.String(required=True)
+    created_at = fields.String(required=True)
+    store_id = Id(required=True)
+    operator_id = Id(required=True)
+    card = fields.Nested(CardRef, required=True)
+    entitlement = fields.Nested(Entitlement, required=True)
+    amount = Money(required=True)
+    refunded = fields.Nested(Paid, required=True)
+    external_payment_method = fields.String(required=True, allow_none=True)
+    balances = fields.Nested(Balances, required=True)
+
+
 class EntitlementQuery(Contract):
     include_inactive = fields.Boolean(load_default=False)
 
@@ -499,6 +522,13 @@ class PackageSold(_MemberMoneyEvent):
     entitlement = fields.Nested(Entitlement, required=True)
     payment_method = fields.String(required=True)
     paid = fields.Nested(Paid, required=True)
+
+
+@event("wallet", "package_refunded")
+class PackageRefunded(_MemberMoneyEvent):
+    entitlement_id = Id(required=True)
+    amount = Money(required=True)
+    refunded = fields.Nested(Paid, required=True)
 
 
 @event("wallet", "package_used")

@@ -156,8 +156,8 @@ class Transaction(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('recharge', 'bonus_grant', 'consume', 'refund', 'package_sale', 'card_return',"
-            " 'credit_limit', 'credit_settlement', 'fee')",
+            "kind IN ('recharge', 'bonus_grant', 'consume', 'refund', 'package_sale', 'package_refund',"
+            " 'card_return', 'credit_limit', 'credit_settlement', 'fee')",
             name="kind",
         ),
         CheckConstraint(
@@ -286,6 +286,8 @@ class Entitlement(Base):
     plates: Mapped[list] = mapped_column(JSONB, default=list)
     store_id: Mapped[str] = mapped_column(String(36))
     sale_tx_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"))
+    # set when the unused part was paid back: the package is closed
+    refund_tx_id: Mapped[str | None] = mapped_column(ForeignKey("transactions.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (

@@ -128,6 +128,12 @@ class WalletService(Idempotent):
         return self._mutate("sell_package", c.PackageSaleRequest, packages.sell, actor, chain_id, data, idempotency_key)
 
     @rpc
+    def refund_package(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
+        return self._mutate(
+            "refund_package", c.PackageRefundRequest, packages.refund_unused, actor, chain_id, data, idempotency_key
+        )
+
+    @rpc
     def refund(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.RefundRequest, data)

@@ -26,6 +26,8 @@ def consume_line(row: ConsumeLine) -> dict:
 
 
 def entitlement_status(row: Entitlement, day: date | None = None) -> str:
+    if row.refund_tx_id is not None:
+        return "refunded"
     if row.kind == "package" and row.remaining_count == 0:
         return "used_up"
     if day is not None and row.valid_until is not None and day > row.valid_until:

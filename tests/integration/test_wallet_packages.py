@@ -127,3 +127,41 @@ def test_a_package_or_pass_already_expired_is_not_sold(w):
     # one valid until tomorrow is sold, and shown active
     sold = ok(sell(w, no, valid_until=(date.today() + timedelta(days=1)).isoformat()), 201)
     assert sold["entitlement"]["status"] == "active"
+
+
+def test_the_unused_part_of_a_package_is_paid_back_where_it_came_from(w, settings):
+    no = w.card()["card_no"]
+    ok(w.recharge(no, 20000), 201)  # Silver: below every bonus threshold, cash only
+    # 10 washes for 200 yuan, paid from the card: 2000 fen of value per wash
+    sold = ok(sell(w, no, payment_method="card", price=20000), 201)
+    package = sold["entitlement"]
+    assert sold["paid"] == {"cash": 20000, "bonus": 0, "credit": 0, "external": 0}
+    for _ in range(3):
+        ok(w.consume(no, [WASH]), 201)  # 3 of 10 used: 3 x 2000 of its value earned
+    body = {"card_no": no, "entitlement_id": package["id"], "store_id": w.store_a, "reason": "moving away"}
+    # a cashier of another store cannot refund it
+    before = w.balances(no)
+    w.refused(
+        w.cashier_b.post(w.path("/package-refunds"), {**body, "store_id": w.store_b}), 403, "forbidden", no, before
+    )
+    back = ok(w.cashier_a.post(w.path("/package-refunds"), body), 201)
+    # 7 unused washes of 2000 = 14000 fen, back to cash, where the sale took it from
+    assert (back["amount"], back["refunded"]) == (14000, {"cash": 14000, "bonus": 0, "credit": 0, "external": 0})
+    assert back["balances"]["cash"] == 14000 and back["entitlement"]["status"] == "refunded"
+    assert back["entitlement"]["remaining_count"] == 0
+    # once: a second refund finds nothing left, and the package no longer pays a wash
+    before = w.balances(no)
+    w.refused(w.cashier_a.post(w.path("/package-refunds"), body), 409, "invalid_state", no, before)
+    washed = ok(w.consume(no, [WASH]), 201)
+    assert washed["lines"][0]["entitlement_id"] is None and washed["amount_due"] == 10800
+    # a pass is not refunded
+    no_pass = {
+        "kind": "pass",
+        "count": None,
+        "valid_from": date.today().isoformat(),
+        "valid_until": (date.today() + timedelta(days=30)).isoformat(),
+    }
+    a_pass = ok(sell(w, no, **no_pass), 201)["entitlement"]
+    before = w.balances(no)
+    refused = w.cashier_a.post(w.path("/package-refunds"), {**body, "entitlement_id": a_pass["id"]})
+    w.refused(refused, 409, "invalid_state", no, before)
