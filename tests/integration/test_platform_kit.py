@@ -1,6 +1,7 @@
 """The platform underneath: schema isolation, migrations, outbox, inbox, idempotency."""
 
 import json
+import time
 import uuid
 
 import eventlet
@@ -8,12 +9,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from kombu import Connection, Exchange, Queue
+from nameko.runners import ServiceRunner
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import ProgrammingError
 
 from contracts.events import Event
 from services.kit import config, inbox, migrations, outbox
-from services.kit.db import make_engine
+from services.kit.db import Database, make_engine
+from services.kit.handlers import handles
 from services.org.models import Base as OrgBase
 from services.org.models import kit as org_kit
 from tests.helpers import build_chain, ok, unique
@@ -189,3 +192,34 @@ def test_concurrent_requests_with_one_key_create_one_store(admin, rpc_pool):
 
 def test_org_metadata_is_in_its_own_schema():
     assert {t.schema for t in OrgBase.metadata.tables.values()} == {"org"}
+
+
+class FailsOnce:
+    """A consumer whose handler fails the first time it sees each event."""
+
+    name = "fails_once"
+    db = Database()
+    kit_tables = org_kit  # org's inbox: org consumes none of its own events
+    calls: list[str] = []
+
+    @handles("org", "chain_created")
+    def on_chain_created(self, event):
+        FailsOnce.calls.append(event.data["chain_id"])
+        if FailsOnce.calls.count(event.data["chain_id"]) == 1:
+            raise RuntimeError("a passing failure (database restarting, say)")
+
+
+def test_an_event_whose_handler_fails_is_delivered_again_not_lost(provisioned, admin, rpc_pool):
+    config = provisioned.nameko_config()
+    config["DATABASE_URLS"] = {**config["DATABASE_URLS"], "fails_once": provisioned.database_url("org")}
+    runner = ServiceRunner(config)
+    runner.add_service(FailsOnce)
+    runner.start()
+    try:
+        chain = rpc_pool.call("org", "create_chain", admin.principal, {"code": unique("RQ"), "name": "Retry"}, "rq-1")
+        deadline = time.monotonic() + 15
+        while FailsOnce.calls.count(chain["id"]) < 2 and time.monotonic() < deadline:
+            eventlet.sleep(0.1)
+        assert FailsOnce.calls.count(chain["id"]) == 2  # failed once, delivered again, handled
+    finally:
+        runner.stop()
