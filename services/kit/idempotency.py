@@ -126,6 +126,38 @@ def in_transaction(
         )
 
 
+NEW_KEY = object()  # `prior_answer` found no earlier request under the key
+
+
+def prior_answer(
+    session: Session,
+    table: Table,
+    *,
+    scope: str | None,
+    key: str,
+    operation: str,
+    request: Any,
+    fingerprint_key: bytes = b"",
+    seal: Codec | None = None,
+) -> Any:
+    """The first answer given under `key`, or `NEW_KEY`. Lets a retry get its
+    answer before checks that could refuse it now (a store closed since, a
+    payment method retired): the first request passed them."""
+    key = check_key(key)
+    scope = scope or "-"
+    with session.begin():
+        prior = session.execute(
+            select(table.c.operation, table.c.request_hash, table.c.response).where(
+                table.c.scope == scope, table.c.key == key
+            )
+        ).first()
+    if prior is None:
+        return NEW_KEY
+    if prior.request_hash != fingerprint(operation, request, fingerprint_key):
+        raise IdempotencyMismatch(fields={"idempotency_key": [f"Already used for another {prior.operation} request."]})
+    return _unsealed(prior.response, seal, scope)
+
+
 class Idempotent:
     """Mixin for a service class with `name`, `db`, `settings` and `kit_tables`:
     `_once` runs a mutation once per (chain, key), in one transaction with its
@@ -134,18 +166,24 @@ class Idempotent:
     PLATFORM_SCOPE = "platform"  # operations above any one chain (creating a chain)
     seal_answers = False
 
+    def _idempotency(self, operation: str, actor: Any, scope: str | None, key: str, request: Any) -> dict:
+        # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
+        return {
+            "scope": scope or self.PLATFORM_SCOPE,
+            "key": key,
+            "operation": f"{self.name}.{operation}",
+            "request": [actor.staff_id, request],
+            "fingerprint_key": crypto.optional_key(self.settings.pii_index_key),
+            "seal": crypto.codec(self.settings.pii_key, self.settings.pii_index_key) if self.seal_answers else None,
+        }
+
     def _once(
         self, operation: str, actor: Any, scope: str | None, key: str, request: Any, action: Callable[[], Any]
     ) -> Any:
-        # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
-        return in_transaction(
-            self.db,
-            self.kit_tables.idempotency,
-            scope=scope or self.PLATFORM_SCOPE,
-            key=key,
-            operation=f"{self.name}.{operation}",
-            request=[actor.staff_id, request],
-            action=action,
-            fingerprint_key=crypto.optional_key(self.settings.pii_index_key),
-            seal=crypto.codec(self.settings.pii_key, self.settings.pii_index_key) if self.seal_answers else None,
-        )
+        args = self._idempotency(operation, actor, scope, key, request)
+        return in_transaction(self.db, self.kit_tables.idempotency, action=action, **args)
+
+    def _replay(self, operation: str, actor: Any, scope: str | None, key: str, request: Any) -> Any:
+        """The first answer under `key`, or `NEW_KEY`: call it before checks a retry must not face."""
+        args = self._idempotency(operation, actor, scope, key, request)
+        return prior_answer(self.db, self.kit_tables.idempotency, **args)

@@ -18,7 +18,7 @@ from contracts.events import Event
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
 from services.kit.handlers import handles
-from services.kit.idempotency import Idempotent
+from services.kit.idempotency import NEW_KEY, Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import ServiceRpc, rpc
@@ -116,6 +116,9 @@ class MemberService(Idempotent):
     @rpc
     def create_member(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
         who, payload = Actor.from_dict(actor), load(c.MemberCreate, data)
+        first = self._replay("create_member", who, chain_id, idempotency_key, [chain_id, data])
+        if first is not NEW_KEY:
+            return first  # a retry gets its first answer before any check that might now refuse it
         home = self._open_store(who, chain_id, payload["home_store_id"], "home_store_id")
         return self._once(
             "create_member",
@@ -147,6 +150,9 @@ class MemberService(Idempotent):
     @rpc
     def issue_card(self, actor: dict, chain_id: str, member_id: str, data: dict, idempotency_key: str) -> dict:
         who, payload = Actor.from_dict(actor), load(c.CardIssue, data)
+        first = self._replay("issue_card", who, chain_id, idempotency_key, [member_id, data])
+        if first is not NEW_KEY:
+            return first
         store_id = self._open_store(who, chain_id, payload["store_id"])
         require_payment_method(self.org, who, chain_id, payload["payment_method"])
         return self._once(
@@ -172,6 +178,9 @@ class MemberService(Idempotent):
         who, payload = Actor.from_dict(actor), load(contract, data)
         if roles is not None:
             who.require_role(*roles)
+        first = self._replay(name, who, chain_id, key, [card_id, data])
+        if first is not NEW_KEY:
+            return first
         store_id = self._open_store(who, chain_id, payload["store_id"])
         if "payment_method" in payload:  # a fee may apply
             require_payment_method(self.org, who, chain_id, payload["payment_method"])

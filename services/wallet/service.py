@@ -21,11 +21,10 @@ from contracts.auth import HQ_ADMIN, PLATFORM_ADMIN, Actor
 from contracts.base import load
 from contracts.errors import Forbidden
 from contracts.events import Event
-from services.kit import idempotency
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
 from services.kit.handlers import handles
-from services.kit.idempotency import Idempotent
+from services.kit.idempotency import NEW_KEY, Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import ServiceRpc, rpc
@@ -88,7 +87,9 @@ class WalletService(Idempotent):
     ) -> dict:
         who = Actor.from_dict(actor)
         payload = load(contract, data)
-        idempotency.check_key(idempotency_key)
+        first = self._replay(operation, who, chain_id, idempotency_key, data)
+        if first is not NEW_KEY:
+            return first  # a retry gets its first answer, whatever has changed since (W-9)
         card = self._card(who, chain_id, payload["card_no"])
         self._store(who, chain_id, payload.get("store_id"))
         self._payment_methods(who, chain_id, payload)
@@ -137,7 +138,9 @@ class WalletService(Idempotent):
     def refund(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.RefundRequest, data)
-        idempotency.check_key(idempotency_key)
+        first = self._replay("refund", who, chain_id, idempotency_key, data)
+        if first is not NEW_KEY:
+            return first
         common.require_staff(who, chain_id)
         with self.db.begin():
             card_id = refunds.card_of(self.db, chain_id, payload["transaction_id"])

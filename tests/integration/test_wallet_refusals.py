@@ -232,3 +232,19 @@ def test_payment_method_must_be_one_of_the_chains(admin):
     ok(w.hq.patch(w.world.path(f"/payment-methods/{wechat['id']}"), {"active": False}))
     w.refused(w.recharge(no, 10000, payment_method="wechat"), 422, "validation_failed", no, before)
     ok(w.recharge(no, 10000, payment_method="alipay"), 201)
+
+
+def test_a_retry_gets_its_first_answer_even_after_the_store_closed(admin, settings):
+    w = wallet_world(admin)
+    no = w.card()["card_no"]
+    key = uuid.uuid4().hex
+    first = ok(w.recharge(no, 10000, api=w.hq, store=w.store_b, key=key), 201)
+    ok(w.hq.patch(w.world.path(f"/stores/{w.store_b}"), {"status": "closed"}))
+    sql = "SELECT status FROM wallet.stores WHERE store_id = :id"
+    wait_for(lambda: raw_rows(settings, sql, id=w.store_b) == [{"status": "closed"}])
+    # the till lost the first answer and retries blindly (W-9): same answer, charged once
+    assert ok(w.recharge(no, 10000, api=w.hq, store=w.store_b, key=key), 201) == first
+    assert w.balances(no)["cash"] == 10000
+    # a new request at the closed store is refused
+    before = w.balances(no)
+    w.refused(w.recharge(no, 10000, api=w.hq, store=w.store_b), 422, "validation_failed", no, before)
