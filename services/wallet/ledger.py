@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import BigInteger as BigIntegerType
 from sqlalchemy import column, func, select, update, values
@@ -239,3 +240,20 @@ def close_wallet(session: Session, member: MemberAccounts) -> None:
         .values(status="closed", closed_at=func.now())
     )
     member.wallet_status = "closed"
+
+
+def reopen_wallet(session: Session, chain_id: str, member_id: str, card_issued_at: datetime) -> bool:
+    """A member who returned their card and comes back gets a new card: the
+    account opens again (its balances are zero since the return). Only a card
+    issued after the closing reopens it."""
+    result = session.execute(
+        update(Wallet.__table__)
+        .where(
+            Wallet.chain_id == chain_id,
+            Wallet.member_id == member_id,
+            Wallet.status == "closed",
+            Wallet.closed_at < card_issued_at,
+        )
+        .values(status="open", closed_at=None)
+    )
+    return result.rowcount > 0

@@ -10,6 +10,7 @@ and outbox events.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -29,7 +30,7 @@ from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import ServiceRpc, rpc
 from services.kit.stores import require_open, require_open_store, require_payment_method
-from services.wallet import common, consume, credit, fees, packages, recharge, refunds, returns, statement
+from services.wallet import common, consume, credit, fees, ledger, packages, recharge, refunds, returns, statement
 from services.wallet.models import ChainClock, StoreState, kit
 
 
@@ -241,6 +242,12 @@ class WalletService(Idempotent):
     def on_fee_charged(self, event: Event) -> None:
         """W-12: a card fee paid at a counter is money received and fee revenue of that store."""
         fees.record(self.db, self.events, event.data)
+
+    @handles("member", "card_issued")
+    def on_card_issued(self, event: Event) -> None:
+        ledger.reopen_wallet(
+            self.db, event.chain_id, event.data["member_id"], datetime.fromisoformat(event.occurred_at)
+        )
 
     @handles("org", "store_changed")
     def on_store_changed(self, event: Event) -> None:

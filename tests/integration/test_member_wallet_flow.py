@@ -151,3 +151,16 @@ def test_a_cards_own_limit_applies_on_top_of_its_tiers(mw):
     log = ok(mw.manager_a.get(mw.path(f"/cards/{card['id']}/operations")))["items"][0]
     assert log["kind"] == "limits" and log["after"]["limits"]["daily_limit"] == 20000
     assert log["before"]["limits"] == {"per_transaction_limit": None, "daily_limit": None}
+
+
+def test_a_member_who_returned_their_card_can_come_back_with_a_new_one(mw, settings):
+    member, card = enrol_with_card(mw.cashier_a, mw)
+    store = mw.store("A")
+    body = {"card_no": card["card_no"], "store_id": store, "payment_method": "cash"}
+    ok(mw.cashier_a.post(wallet(mw, "/returns"), body), 201)
+    wait_for(lambda: ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}")))["status"] == "returned")
+    again = ok(mw.cashier_a.post(mw.path(f"/members/{member['id']}/cards"), {}), 201)
+    sql = "SELECT status FROM wallet.wallets WHERE member_id = :id"
+    wait_for(lambda: raw_rows(settings, sql, id=member["id"]) == [{"status": "open"}])
+    recharge = {"card_no": again["card_no"], "store_id": store, "amount": 5000, "payment_method": "cash"}
+    assert ok(mw.cashier_a.post(wallet(mw, "/recharges"), recharge), 201)["balances"]["cash"] == 5000
