@@ -328,6 +328,7 @@ class ChainClock(Base):
 
     chain_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     time_zone: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class StoreState(Base):
@@ -339,6 +340,8 @@ class StoreState(Base):
     store_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     chain_id: Mapped[str] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(20))
+    # when org said so: events may arrive out of order, the newest wins
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # The ledger's database-side rules (sum zero per transaction, append-only

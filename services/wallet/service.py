@@ -230,12 +230,19 @@ class WalletService(Idempotent):
 
     # ---- events ---------------------------------------------------------------------------------
 
-    def _keep_time_zone(self, chain_id: str, zone: str) -> None:
-        table = ChainClock.__table__
+    def _keep_time_zone(self, event: Event, zone: str) -> None:
+        self._keep_newest(ChainClock.__table__, "chain_id", event, chain_id=event.data["chain_id"], time_zone=zone)
+
+    def _keep_newest(self, table, key: str, event: Event, **values) -> None:
+        """Upsert a copy kept from events; an event older than the copy changes nothing."""
+        as_of = datetime.fromisoformat(event.occurred_at)
+        statement = insert(table).values(as_of=as_of, **values)
         self.db.execute(
-            insert(table)
-            .values(chain_id=chain_id, time_zone=zone)
-            .on_conflict_do_update(index_elements=[table.c.chain_id], set_={"time_zone": zone})
+            statement.on_conflict_do_update(
+                index_elements=[table.c[key]],
+                set_={**{k: v for k, v in values.items() if k != key}, "as_of": as_of},
+                where=table.c.as_of.is_(None) | (table.c.as_of < statement.excluded.as_of),
+            )
         )
 
     @handles("member", "fee_charged")
@@ -251,23 +258,25 @@ class WalletService(Idempotent):
 
     @handles("org", "store_changed")
     def on_store_changed(self, event: Event) -> None:
-        table = StoreState.__table__
         data = event.data
-        self.db.execute(
-            insert(table)
-            .values(store_id=data["store_id"], chain_id=data["chain_id"], status=data["status"])
-            .on_conflict_do_update(index_elements=[table.c.store_id], set_={"status": data["status"]})
+        self._keep_newest(
+            StoreState.__table__,
+            "store_id",
+            event,
+            store_id=data["store_id"],
+            chain_id=data["chain_id"],
+            status=data["status"],
         )
 
     @handles("org", "chain_created")
     def on_chain_created(self, event: Event) -> None:
-        self._keep_time_zone(event.data["chain_id"], event.data["time_zone"])
+        self._keep_time_zone(event, event.data["time_zone"])
 
     @handles("org", "chain_changed")
     def on_chain_changed(self, event: Event) -> None:
         zone = event.data["settings"].get("time_zone")
         if zone:
-            self._keep_time_zone(event.data["chain_id"], zone)
+            self._keep_time_zone(event, zone)
 
 
 SERVICE = WalletService

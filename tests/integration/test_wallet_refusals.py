@@ -3,7 +3,9 @@
 import uuid
 
 import pytest
+from nameko.standalone.events import event_dispatcher
 
+from contracts.events import envelope
 from tests.helpers import error, ok
 from tests.member_helpers import raw_rows, wait_for
 from tests.wallet_helpers import WASH, wallet_world
@@ -248,3 +250,30 @@ def test_a_retry_gets_its_first_answer_even_after_the_store_closed(admin, settin
     # a new request at the closed store is refused
     before = w.balances(no)
     w.refused(w.recharge(no, 10000, api=w.hq, store=w.store_b), 422, "validation_failed", no, before)
+
+
+def test_the_wallets_copy_of_a_store_keeps_the_newest_news_whatever_order_it_comes_in(settings, services):
+    chain_id, store_id = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def store_event(status: str, at: str) -> dict:
+        data = {
+            "store_id": store_id,
+            "chain_id": chain_id,
+            "code": "S",
+            "name": "S",
+            "kind": "direct",
+            "status": status,
+            "franchisee_id": None,
+        }
+        return {**envelope("org", "store_changed", data, chain_id=chain_id, correlation_id=None), "occurred_at": at}
+
+    newer = store_event("closed", "2026-11-25T10:00:02+00:00")
+    older = store_event("active", "2026-11-25T10:00:01+00:00")
+    dispatch = event_dispatcher({"AMQP_URI": settings.amqp_uri, "serializer": "json"})
+    for event in (newer, older):  # the older one arrives last
+        dispatch("org", "store_changed", event)
+    sql = "SELECT status FROM wallet.stores WHERE store_id = :id"
+    wait_for(lambda: raw_rows(settings, sql, id=store_id) == [{"status": "closed"}])
+    inbox = "SELECT count(*) AS n FROM wallet.inbox WHERE event_id IN (:a, :b)"
+    wait_for(lambda: raw_rows(settings, inbox, a=newer["id"], b=older["id"]) == [{"n": 2}])
+    assert raw_rows(settings, sql, id=store_id) == [{"status": "closed"}]  # both handled; the older changed nothing
