@@ -1,9 +1,10 @@
-"""Where an operation happens: a real, open store of the chain, asked of org.
+"""Where an operation happens: a real, open store of the chain, asked of org;
+and whether a payment method is one of the chain's.
 
-Services other than org know stores only by id; before money or a card moves
-at a store, they ask org whether the store exists in the chain, is in the
-caller's scope and is open. Asked before the caller's transaction opens, so
-no database lock waits on another service.
+Services other than org know stores only by id. Member asks org about the
+store before a card moves there; the wallet keeps stores' status from org's
+events and asks org only about a store it has not seen yet. Asked before the
+caller's transaction opens, so no database lock waits on another service.
 """
 
 from __future__ import annotations

@@ -7,26 +7,24 @@ so they may race and still make each tier once.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from services.kit import clock
 from services.kit.db import new_id
 from services.kit.outbox import OutboxWriter
 from services.member import card_numbers, rules, views
 from services.member.models import ChainState, Tier
-
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 
 def ensure(session: Session, events: OutboxWriter, chain_id: str, time_zone: str | None = None) -> None:
     """Make the chain's state row and default tiers, if missing; publish the tiers made."""
     session.execute(
         insert(ChainState)
-        .values(chain_id=chain_id, time_zone=time_zone or DEFAULT_TIME_ZONE, last_card_seq=0, last_member_seq=0)
+        .values(chain_id=chain_id, time_zone=time_zone or clock.DEFAULT_TIME_ZONE, last_card_seq=0, last_member_seq=0)
         .on_conflict_do_nothing(index_elements=[ChainState.chain_id])
     )
     if time_zone:
@@ -45,8 +43,7 @@ def ensure(session: Session, events: OutboxWriter, chain_id: str, time_zone: str
 
 def today(session: Session, chain_id: str) -> date:
     """Today in the chain's time zone: card validity is counted in local days."""
-    zone = session.scalar(select(ChainState.time_zone).where(ChainState.chain_id == chain_id)) or DEFAULT_TIME_ZONE
-    return datetime.now(ZoneInfo(zone)).date()
+    return clock.today(session.scalar(select(ChainState.time_zone).where(ChainState.chain_id == chain_id)))
 
 
 def _next(session: Session, chain_id: str, column) -> int:

@@ -98,11 +98,6 @@ DEFAULT_TIERS: tuple[dict, ...] = (
 )
 
 
-def half_up(amount: int, bp: int) -> int:
-    """`amount * bp / 10000`, rounded half-up to the fen."""
-    return (amount * bp * 2 + 10000) // 20000
-
-
 def check_bonus_rules(rules: list[dict], field: str = "recharge_bonus_rules") -> list[dict]:
     """Exactly one of fixed or rate per rule, distinct thresholds; kept highest threshold first."""
     seen: set[int] = set()
@@ -117,21 +112,6 @@ def check_bonus_rules(rules: list[dict], field: str = "recharge_bonus_rules") ->
         for r in rules
     ]
     return sorted(normal, key=lambda r: r["threshold"], reverse=True)
-
-
-def pick_bonus_rule(rules: list[dict], amount: int) -> dict | None:
-    """The rule with the highest threshold the recharge reaches (W-3), or None."""
-    reached = [r for r in rules if amount >= r["threshold"]]
-    return max(reached, key=lambda r: r["threshold"]) if reached else None
-
-
-def recharge_bonus(rules: list[dict], amount: int) -> int:
-    rule = pick_bonus_rule(rules, amount)
-    if rule is None:
-        return 0
-    if rule["bonus_fixed"] is not None:
-        return rule["bonus_fixed"]
-    return half_up(amount, rule["bonus_rate_bp"])
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from contracts.auth import CASHIER, FRANCHISEE, HQ_ADMIN, STORE_MANAGER, Actor
 from contracts.errors import CardNotActive, Forbidden, NotFound
+from services.kit import clock
 from services.wallet.ledger import MemberAccounts
 from services.wallet.models import ChainClock, Transaction
 
 # the chain's zone until org's chain event has reached us (it is also org's default)
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
 STAFF = (HQ_ADMIN, FRANCHISEE, STORE_MANAGER, CASHIER)
 
 
@@ -54,7 +54,9 @@ def card_ref(card: dict) -> dict:
 
 
 def time_zone(session: Session, chain_id: str) -> str:
-    return session.scalar(select(ChainClock.time_zone).where(ChainClock.chain_id == chain_id)) or DEFAULT_TIME_ZONE
+    return (
+        session.scalar(select(ChainClock.time_zone).where(ChainClock.chain_id == chain_id)) or clock.DEFAULT_TIME_ZONE
+    )
 
 
 def day_start(zone: str, day: date) -> datetime:
@@ -71,7 +73,7 @@ def local_date(zone: str, instant: datetime) -> date:
 
 
 def today(zone: str) -> date:
-    return datetime.now(ZoneInfo(zone)).date()
+    return clock.today(zone)
 
 
 def new_tx(

@@ -3,7 +3,7 @@ wallet books them as money received and fee revenue of the store."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.kit.outbox import OutboxWriter
@@ -19,6 +19,7 @@ def record(session: Session, events: OutboxWriter, data: dict) -> str | None:
     )
     if seen is not None:
         return None
+    member = ledger.lock_member(session, chain_id, data["member_id"])
     tx = Transaction(
         chain_id=chain_id,
         kind="fee",
@@ -31,6 +32,8 @@ def record(session: Session, events: OutboxWriter, data: dict) -> str | None:
         paid_external=amount,
         payment_method=method,
         remark=data["kind"],
+        # as every transaction: stamped after the member's rows are locked, so statements keep order
+        created_at=func.clock_timestamp(),
     )
     session.add(tx)
     session.flush()
@@ -39,7 +42,7 @@ def record(session: Session, events: OutboxWriter, data: dict) -> str | None:
     ledger.post(session, tx.id, [(books[received], -amount), (books[revenue], amount)])
     # paid at the counter, the fee leaves the balances as they were; recording them
     # puts the fee on the member's statement with its running balances (W-10, W-12)
-    common.snapshot(tx, ledger.lock_member(session, chain_id, data["member_id"]))
+    common.snapshot(tx, member)
     events.add(
         session,
         "fee_charged",

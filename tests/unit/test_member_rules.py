@@ -7,6 +7,7 @@ import pytest
 from contracts.errors import ValidationFailed
 from services.member import card_numbers, pii, rules
 from services.member.rules import TierStep
+from services.wallet import pricing
 
 KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 INDEX_KEY = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
@@ -137,28 +138,18 @@ SILVER = next(t for t in rules.DEFAULT_TIERS if t["code"] == "SILVER")
 GOLD = next(t for t in rules.DEFAULT_TIERS if t["code"] == "GOLD")
 
 
-def test_silver_gives_50_yuan_on_a_1000_yuan_recharge():
-    assert rules.recharge_bonus(SILVER["recharge_bonus_rules"], 100000) == 5000
-    assert rules.recharge_bonus(SILVER["recharge_bonus_rules"], 150000) == 5000
-    assert rules.recharge_bonus(SILVER["recharge_bonus_rules"], 99999) == 2000
-    assert rules.recharge_bonus(SILVER["recharge_bonus_rules"], 50000) == 2000
-    assert rules.recharge_bonus(SILVER["recharge_bonus_rules"], 49999) == 0
+def test_default_silver_gives_50_yuan_on_a_1000_yuan_recharge():
+    # the default tiers' rules, as the wallet applies them (W-3)
+    rules_of_silver = SILVER["recharge_bonus_rules"]
+    assert pricing.recharge_bonus(100000, rules_of_silver) == 5000
+    assert pricing.recharge_bonus(150000, rules_of_silver) == 5000
+    assert pricing.recharge_bonus(99999, rules_of_silver) == 2000
+    assert pricing.recharge_bonus(50000, rules_of_silver) == 2000
+    assert pricing.recharge_bonus(49999, rules_of_silver) == 0
 
 
-def test_the_highest_threshold_reached_applies_whatever_the_order():
-    rules_list = [
-        {"threshold": 50000, "bonus_fixed": 2000, "bonus_rate_bp": None},
-        {"threshold": 100000, "bonus_fixed": 5000, "bonus_rate_bp": None},
-    ]
-    assert rules.pick_bonus_rule(rules_list, 120000)["threshold"] == 100000
-    assert rules.pick_bonus_rule(rules_list, 100) is None
-
-
-def test_rate_bonus_rounds_half_up_to_the_fen():
-    assert rules.recharge_bonus(GOLD["recharge_bonus_rules"], 150000) == 9000  # 6 %
-    assert rules.recharge_bonus([{"threshold": 1, "bonus_fixed": None, "bonus_rate_bp": 600}], 100025) == 6002  # 6001.5
-    assert rules.half_up(25, 1000) == 3  # 2.5 -> 3
-    assert rules.half_up(24, 1000) == 2
+def test_default_gold_rate_bonus_rounds_half_up_to_the_fen():
+    assert pricing.recharge_bonus(150000, GOLD["recharge_bonus_rules"]) == 9000  # 6 %
 
 
 def test_bonus_rules_need_exactly_one_kind_and_distinct_thresholds():
