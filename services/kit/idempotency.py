@@ -72,16 +72,7 @@ def once(
         .returning(table.c.key)
     ).first()
     if claimed is None:
-        prior = session.execute(
-            select(table.c.operation, table.c.request_hash, table.c.response).where(
-                table.c.scope == scope, table.c.key == key
-            )
-        ).one()
-        if prior.request_hash != request_hash:
-            raise IdempotencyMismatch(
-                fields={"idempotency_key": [f"Already used for another {prior.operation} request."]}
-            )
-        return _unsealed(prior.response, seal, scope)
+        return _replayed(_prior(session, table, scope, key), request_hash, seal, scope)
     result = action()
     stored = {SEALED: seal.encrypt(scope, "idempotency", json.dumps(result))} if seal is not None else result
     session.execute(update(table).where(table.c.scope == scope, table.c.key == key).values(response=stored))
@@ -91,7 +82,19 @@ def once(
 SEALED = "sealed"
 
 
-def _unsealed(response: Any, seal: Codec | None, scope: str) -> Any:
+def _prior(session: Session, table: Table, scope: str, key: str) -> Any:
+    return session.execute(
+        select(table.c.operation, table.c.request_hash, table.c.response).where(
+            table.c.scope == scope, table.c.key == key
+        )
+    ).first()
+
+
+def _replayed(prior: Any, request_hash: str, seal: Codec | None, scope: str) -> Any:
+    """The earlier answer, if the earlier request was this one; else a conflict."""
+    if prior.request_hash != request_hash:
+        raise IdempotencyMismatch(fields={"idempotency_key": [f"Already used for another {prior.operation} request."]})
+    response = prior.response
     if seal is not None and isinstance(response, dict) and set(response) == {SEALED}:
         return json.loads(seal.decrypt(scope, "idempotency", response[SEALED]))
     return response
@@ -146,16 +149,10 @@ def prior_answer(
     key = check_key(key)
     scope = scope or "-"
     with session.begin():
-        prior = session.execute(
-            select(table.c.operation, table.c.request_hash, table.c.response).where(
-                table.c.scope == scope, table.c.key == key
-            )
-        ).first()
+        prior = _prior(session, table, scope, key)
     if prior is None:
         return NEW_KEY
-    if prior.request_hash != fingerprint(operation, request, fingerprint_key):
-        raise IdempotencyMismatch(fields={"idempotency_key": [f"Already used for another {prior.operation} request."]})
-    return _unsealed(prior.response, seal, scope)
+    return _replayed(prior, fingerprint(operation, request, fingerprint_key), seal, scope)
 
 
 class Idempotent:
