@@ -2,7 +2,9 @@
 
 `outbox` holds events written in the business transaction until the relay
 publishes them; `inbox` remembers which events a service has handled;
-`idempotency_keys` remembers the first answer to a mutating request.
+`idempotency_keys` remembers the first answer to a mutating request;
+`event_failures` counts the failed attempts at an event, and parks it after
+too many so one bad event cannot block or spin its queue.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class KitTables:
     outbox: Table
     inbox: Table
     idempotency: Table
+    event_failures: Table
 
 
 def define_kit_tables(metadata: MetaData) -> KitTables:
@@ -54,4 +57,18 @@ def define_kit_tables(metadata: MetaData) -> KitTables:
         Column("response", JSONB),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
-    return KitTables(outbox=outbox, inbox=inbox, idempotency=idempotency)
+    event_failures = Table(
+        "event_failures",
+        metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("source", String(40), nullable=False),
+        Column("event_type", String(80), nullable=False),
+        Column("payload", JSONB, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("last_error", Text, nullable=False),
+        Column("first_failed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("last_failed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        # set when given up on: the message was acknowledged, the event waits here for an operator
+        Column("parked_at", DateTime(timezone=True)),
+    )
+    return KitTables(outbox=outbox, inbox=inbox, idempotency=idempotency, event_failures=event_failures)

@@ -10,16 +10,18 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from kombu import Connection, Exchange, Queue
 from nameko.runners import ServiceRunner
+from nameko.standalone.events import event_dispatcher
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import ProgrammingError
 
 from contracts.events import Event
-from services.kit import config, inbox, migrations, outbox
+from services.kit import config, handlers, inbox, migrations, outbox, parked
 from services.kit.db import Database, make_engine
 from services.kit.handlers import handles
 from services.org.models import Base as OrgBase
 from services.org.models import kit as org_kit
 from tests.helpers import build_chain, ok, unique
+from tests.member_helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -223,3 +225,76 @@ def test_an_event_whose_handler_fails_is_delivered_again_not_lost(provisioned, a
         assert FailsOnce.calls.count(chain["id"]) == 2  # failed once, delivered again, handled
     finally:
         runner.stop()
+
+
+class FailsUntilFixed:
+    """A consumer whose handler fails for the PK stores of one chain until `fixed` is set."""
+
+    name = "fails_until_fixed"
+    db = Database()
+    kit_tables = org_kit
+    target: str | None = None
+    fixed = False
+    calls: list[str] = []
+
+    @handles("org", "store_changed")
+    def on_store_changed(self, event):
+        if event.data["chain_id"] != FailsUntilFixed.target or not event.data["code"].startswith("PK"):
+            return
+        FailsUntilFixed.calls.append(event.id)
+        if not FailsUntilFixed.fixed:
+            raise RuntimeError("a bug, until fixed")
+
+
+def test_an_event_that_keeps_failing_is_parked_then_replayed_once_fixed(provisioned, admin, rpc_pool, monkeypatch):
+    monkeypatch.setattr(handlers, "RETRY_PAUSE_SECONDS", 0.05)
+    config = provisioned.nameko_config()
+    config["DATABASE_URLS"] = {**config["DATABASE_URLS"], "fails_until_fixed": provisioned.database_url("org")}
+    runner = ServiceRunner(config)
+    runner.add_service(FailsUntilFixed)
+    runner.start()
+    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="parked-test")
+    try:
+        world = build_chain(admin)
+        FailsUntilFixed.target = world.id
+        store = ok(
+            world.hq.post(world.path("/stores"), {"code": unique("PK"), "name": "Parked", "kind": "direct"}), 201
+        )
+        deadline = time.monotonic() + 15
+        while len(FailsUntilFixed.calls) < handlers.MAX_ATTEMPTS and time.monotonic() < deadline:
+            eventlet.sleep(0.1)
+        eventlet.sleep(0.5)  # time for a sixth attempt, which must not come
+        assert len(FailsUntilFixed.calls) == handlers.MAX_ATTEMPTS
+        [row] = [r for r in parked.parked(engine, "org") if r.payload["data"]["store_id"] == store["id"]]
+        assert row.attempts == handlers.MAX_ATTEMPTS and "a bug, until fixed" in row.last_error
+        # fixed: the operator replays it, and it is handled once
+        FailsUntilFixed.fixed = True
+        assert parked.replay(engine, "org", provisioned.amqp_uri, [row.event_id]) == 1
+        deadline = time.monotonic() + 10
+        while len(FailsUntilFixed.calls) < handlers.MAX_ATTEMPTS + 1 and time.monotonic() < deadline:
+            eventlet.sleep(0.1)
+        assert len(FailsUntilFixed.calls) == handlers.MAX_ATTEMPTS + 1
+        assert [r for r in parked.parked(engine, "org") if r.event_id == row.event_id] == []
+    finally:
+        runner.stop()
+        engine.dispose()
+
+
+def test_an_event_that_breaks_its_contract_is_parked_at_once(provisioned, services):
+    broken = {
+        "id": str(uuid.uuid4()),
+        "source": "org",
+        "type": "store_changed",
+        "version": 1,
+        "occurred_at": "2026-11-25T10:00:00+00:00",
+        "chain_id": None,
+        "correlation_id": None,
+        "data": {"store_id": "not-an-id"},
+    }
+    event_dispatcher({"AMQP_URI": provisioned.amqp_uri, "serializer": "json"})("org", "store_changed", broken)
+    engine = make_engine(provisioned.database_url("wallet"), pool_size=1, application_name="contract-test")
+    try:
+        row = wait_for(lambda: [r for r in parked.parked(engine, "wallet") if r.event_id == broken["id"]])[0]
+        assert row.attempts == 1 and "store_id" in row.last_error
+    finally:
+        engine.dispose()
