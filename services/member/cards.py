@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from contracts.auth import Actor
 from contracts.errors import CardNotActive, Forbidden, InvalidState, NotFound, ValidationFailed
+from services.kit import clock
 from services.kit.outbox import OutboxWriter
 from services.member import card_numbers, chain_state, members, oplog, pii, rules, tiers, views
-from services.member.models import Card, Member, Tier
+from services.member.models import Card, ChainState, Member, Tier
 from services.member.scope import sees_member
 
 LIVE = ("active", "frozen")
@@ -31,14 +32,6 @@ def load(session: Session, chain_id: str, card_id: str, *, lock: bool = False) -
     if card is None or card.chain_id != chain_id:
         raise NotFound("No such card in this chain.", {"card_id": ["No such card in this chain."]})
     return card, session.get(Tier, card.tier_id)
-
-
-def _by_number(session: Session, chain_id: str, card_no: str) -> Card:
-    number = card_numbers.clean_card_no(card_no)
-    card = session.scalar(select(Card).where(Card.chain_id == chain_id, Card.card_no == number))
-    if card is None:
-        raise NotFound("No such card in this chain.", {"card_no": ["No such card in this chain."]})
-    return card
 
 
 def _view(session: Session, card: Card, tier: Tier) -> dict:
@@ -504,11 +497,21 @@ def record_spend(
 # ---- reads ----------------------------------------------------------------------------------------
 
 
-def context(session: Session, codec: pii.Codec, card: Card) -> dict:
-    """CardContext: what the wallet and others need to transact (shared interface)."""
-    tier = session.get(Tier, card.tier_id)
-    member = session.get(Member, card.member_id)
-    today = chain_state.today(session, card.chain_id)
+def _context(session: Session, codec: pii.Codec, chain_id: str, *where, field: str) -> dict:
+    """CardContext: what the wallet and others need to transact (shared interface).
+
+    On every money operation, so card, tier, member and the chain's time zone
+    come in one query and the plates in a second."""
+    row = session.execute(
+        select(Card, Tier, Member, ChainState.time_zone)
+        .join(Tier, Tier.id == Card.tier_id)
+        .join(Member, Member.id == Card.member_id)
+        .outerjoin(ChainState, ChainState.chain_id == Card.chain_id)
+        .where(Card.chain_id == chain_id, *where)
+    ).first()
+    if row is None:
+        raise NotFound("No such card in this chain.", {field: ["No such card in this chain."]})
+    card, tier, member, zone = row
     return {
         "card_id": card.id,
         "card_no": card.card_no,
@@ -516,7 +519,7 @@ def context(session: Session, codec: pii.Codec, card: Card) -> dict:
         "member_id": member.id,
         "member_name": member.name,
         "masked_phone": pii.mask_phone(members.phone_of(codec, member)),
-        "status": rules.status_on(card.status, card.expiry_date, today),
+        "status": rules.status_on(card.status, card.expiry_date, clock.today(zone)),
         "version": card.version,
         "home_store_id": member.home_store_id,
         "plates": members.plates_of(session, [member.id]).get(member.id, []),
@@ -526,14 +529,12 @@ def context(session: Session, codec: pii.Codec, card: Card) -> dict:
 
 
 def resolve(session: Session, codec: pii.Codec, chain_id: str, card_no: str) -> dict:
-    return context(session, codec, _by_number(session, chain_id, card_no))
+    number = card_numbers.clean_card_no(card_no)
+    return _context(session, codec, chain_id, Card.card_no == number, field="card_no")
 
 
 def resolve_by_id(session: Session, codec: pii.Codec, chain_id: str, card_id: str) -> dict:
-    card = session.get(Card, card_id)
-    if card is None or card.chain_id != chain_id:
-        raise NotFound("No such card in this chain.", {"card_id": ["No such card in this chain."]})
-    return context(session, codec, card)
+    return _context(session, codec, chain_id, Card.id == card_id, field="card_id")
 
 
 def lookup(session: Session, codec: pii.Codec, actor: Actor, chain_id: str, card_no: str) -> dict:
