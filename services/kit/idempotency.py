@@ -143,13 +143,12 @@ def prior_answer(
     fingerprint_key: bytes = b"",
     seal: Codec | None = None,
 ) -> Any:
-    """The first answer given under `key`, or `NEW_KEY`. Lets a retry get its
-    answer before checks that could refuse it now (a store closed since, a
-    payment method retired): the first request passed them."""
+    """The first answer given under `key`, or `NEW_KEY`; call inside a transaction.
+    Lets a retry get its answer before checks that could refuse it now (a
+    store closed since, a payment method retired): the first request passed them."""
     key = check_key(key)
     scope = scope or "-"
-    with session.begin():
-        prior = _prior(session, table, scope, key)
+    prior = _prior(session, table, scope, key)
     if prior is None:
         return NEW_KEY
     return _replayed(prior, fingerprint(operation, request, fingerprint_key), seal, scope)
@@ -181,6 +180,10 @@ class Idempotent:
         return in_transaction(self.db, self.kit_tables.idempotency, action=action, **args)
 
     def _replay(self, operation: str, actor: Any, scope: str | None, key: str, request: Any) -> Any:
-        """The first answer under `key`, or `NEW_KEY`: call it before checks a retry must not face."""
+        """The first answer under `key`, or `NEW_KEY`: call it before checks a retry must not face.
+        Inside a transaction of the caller's, or in one of its own."""
         args = self._idempotency(operation, actor, scope, key, request)
-        return prior_answer(self.db, self.kit_tables.idempotency, **args)
+        if self.db.in_transaction():
+            return prior_answer(self.db, self.kit_tables.idempotency, **args)
+        with self.db.begin():
+            return prior_answer(self.db, self.kit_tables.idempotency, **args)

@@ -53,14 +53,18 @@ class WalletService(Idempotent):
         actor.require_chain(chain_id)
         return self.member.resolve_card(chain_id, card_no)
 
-    def _store(self, actor: Actor, chain_id: str, store_id: str | None) -> None:
+    def _store_status(self, chain_id: str, store_id: str | None) -> str | None:
+        """What the wallet knows of the store (None: not seen yet); inside a transaction."""
+        if store_id is None:
+            return None
+        return self.db.scalar(
+            select(StoreState.status).where(StoreState.chain_id == chain_id, StoreState.store_id == store_id)
+        )
+
+    def _store(self, actor: Actor, chain_id: str, store_id: str | None, status: str | None) -> None:
         # a store outside the caller's scope is refused by the domain, with its reason
         if store_id is None or not actor.can_access_store(chain_id, store_id):
             return
-        with self.db.begin():
-            status = self.db.scalar(
-                select(StoreState.status).where(StoreState.chain_id == chain_id, StoreState.store_id == store_id)
-            )
         if status is None:  # not seen yet (its event may still be on the way): org knows
             require_open_store(self.org, actor, chain_id, store_id)
         else:
@@ -88,11 +92,13 @@ class WalletService(Idempotent):
     ) -> dict:
         who = Actor.from_dict(actor)
         payload = load(contract, data)
-        first = self._replay(operation, who, chain_id, idempotency_key, data)
+        with self.db.begin():  # one short read: an earlier answer, and what is known of the store
+            first = self._replay(operation, who, chain_id, idempotency_key, data)
+            status = self._store_status(chain_id, payload.get("store_id"))
         if first is not NEW_KEY:
             return first  # a retry gets its first answer, whatever has changed since (W-9)
         card = self._card(who, chain_id, payload["card_no"])
-        self._store(who, chain_id, payload.get("store_id"))
+        self._store(who, chain_id, payload.get("store_id"), status)
         self._payment_methods(who, chain_id, payload)
         return self._once(
             operation,
@@ -139,14 +145,16 @@ class WalletService(Idempotent):
     def refund(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.RefundRequest, data)
-        first = self._replay("refund", who, chain_id, idempotency_key, data)
+        with self.db.begin():
+            first = self._replay("refund", who, chain_id, idempotency_key, data)
+            if first is NEW_KEY:
+                common.require_staff(who, chain_id)
+                card_id = refunds.card_of(self.db, chain_id, payload["transaction_id"])
+                status = self._store_status(chain_id, payload["store_id"])
         if first is not NEW_KEY:
             return first
-        common.require_staff(who, chain_id)
-        with self.db.begin():
-            card_id = refunds.card_of(self.db, chain_id, payload["transaction_id"])
         card = self._card_by_id(chain_id, card_id)
-        self._store(who, chain_id, payload.get("store_id"))
+        self._store(who, chain_id, payload["store_id"], status)
         self._payment_methods(who, chain_id, payload)
         return self._once(
             "refund",
