@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from falcon import testing
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 
@@ -135,3 +138,34 @@ def build_chain(admin: Api, *, requires_store_approval: bool = False) -> ChainWo
         fr.post(f"{base}/stores", {"code": unique("F"), "name": "Franchise store", "kind": "franchise"}), 201
     )
     return ChainWorld(chain, hq, stores, usernames)
+
+
+# ---- looking under the services ----------------------------------------------------
+
+
+def admin_engine(settings) -> Engine:
+    """A superuser connection to the test database, for checks that look under the service."""
+    return create_engine(settings.admin_url(settings.db_name))
+
+
+def raw_rows(settings, sql: str, **params) -> list[dict]:
+    """Read the database as its superuser would dump it, bypassing the service."""
+    engine = admin_engine(settings)
+    try:
+        with engine.begin() as conn:
+            return [dict(r._mapping) for r in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def wait_for(condition, timeout: float = 10.0, interval: float = 0.1):
+    """The first truthy value of `condition()`; fails the test if none comes in time
+    (what an event handler does arrives a moment after the request that caused it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: last value {value!r}")
+        time.sleep(interval)

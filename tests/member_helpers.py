@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass
 
-from sqlalchemy import create_engine, text
-
-from tests.helpers import Api, ChainWorld, build_chain, ok
+from tests.helpers import Api, ChainWorld, build_chain, ok, raw_rows
 
 
 def random_phone() -> str:
@@ -58,16 +55,6 @@ def enrol_with_card(api: Api, mw: MemberWorld, tier_code: str | None = None, **f
     return member, card
 
 
-def raw_rows(settings, sql: str, **params) -> list[dict]:
-    """Read the database as its superuser would dump it, bypassing the service."""
-    engine = create_engine(settings.admin_url(settings.db_name))
-    try:
-        with engine.begin() as conn:
-            return [dict(r._mapping) for r in conn.execute(text(sql), params)]
-    finally:
-        engine.dispose()
-
-
 def outbox(settings, chain_id: str, event_type: str | None = None) -> list[dict]:
     sql = "SELECT event_type, payload FROM member.outbox WHERE chain_id = :chain"
     params = {"chain": chain_id}
@@ -75,16 +62,3 @@ def outbox(settings, chain_id: str, event_type: str | None = None) -> list[dict]
         sql += " AND event_type = :type"
         params["type"] = event_type
     return [r["payload"] for r in raw_rows(settings, sql + " ORDER BY seq", **params)]
-
-
-def wait_for(condition, timeout: float = 10.0, interval: float = 0.1):
-    """The first truthy value of `condition()`; fails the test if none comes in time
-    (what an event handler does arrives a moment after the request that caused it)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: last value {value!r}")
-        time.sleep(interval)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from tests.helpers import Api, ChainWorld, build_chain, error, ok, unique
 
@@ -116,11 +116,6 @@ def wallet_world(admin: Api) -> WalletWorld:
     )
     wallet.tier()
     return wallet
-
-
-def admin_engine(settings):
-    """A superuser connection to the test database, for checks that look under the service."""
-    return create_engine(settings.admin_url(settings.db_name))
 
 
 def ledger_problems(engine, chain_id: str | None = None) -> dict[str, list]:

@@ -11,8 +11,8 @@ from nameko.standalone.events import get_event_exchange
 from contracts.errors import NotFound, ValidationFailed
 from services.member import card_numbers
 from services.member.rules import add_months
-from tests.helpers import error, ok
-from tests.member_helpers import enrol, enrol_with_card, member_world, outbox, raw_rows, wait_for
+from tests.helpers import error, ok, raw_rows, wait_for
+from tests.member_helpers import enrol, enrol_with_card, member_world, outbox
 
 pytestmark = pytest.mark.integration
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.helpers import error, ok
-from tests.member_helpers import enrol, enrol_with_card, member_world, outbox, random_phone, raw_rows
+from tests.helpers import error, ok, raw_rows
+from tests.member_helpers import enrol, enrol_with_card, member_world, outbox, random_phone
 
 pytestmark = pytest.mark.integration
 

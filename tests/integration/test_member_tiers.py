@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.helpers import build_chain, error, ok
-from tests.member_helpers import enrol, enrol_with_card, member_world, outbox, raw_rows, wait_for
+from tests.helpers import build_chain, error, ok, raw_rows, wait_for
+from tests.member_helpers import enrol, enrol_with_card, member_world, outbox
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from services.kit.db import make_engine
 from services.kit.outbox import OutboxWriter
 from services.member import cards
 from services.member.models import kit as member_kit
-from tests.helpers import error, ok
-from tests.member_helpers import enrol_with_card, member_world, raw_rows, wait_for
+from tests.helpers import error, ok, raw_rows, wait_for
+from tests.member_helpers import enrol_with_card, member_world
 
 pytestmark = pytest.mark.integration
 

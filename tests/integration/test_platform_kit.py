@@ -20,8 +20,7 @@ from services.kit.db import Database, make_engine
 from services.kit.handlers import handles
 from services.org.models import Base as OrgBase
 from services.org.models import kit as org_kit
-from tests.helpers import build_chain, ok, unique
-from tests.member_helpers import wait_for
+from tests.helpers import admin_engine, build_chain, ok, unique, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -32,15 +31,15 @@ def metadata_of(service):
 
 
 @pytest.fixture
-def admin_engine(provisioned):
-    engine = create_engine(provisioned.admin_url(provisioned.db_name))
+def superuser(provisioned):
+    engine = admin_engine(provisioned)
     yield engine
     engine.dispose()
 
 
-def test_a_service_role_cannot_read_another_schema(provisioned, admin_engine):
+def test_a_service_role_cannot_read_another_schema(provisioned, superuser):
     # a schema of another owner, as every other service's schema is to org
-    with admin_engine.begin() as conn:
+    with superuser.begin() as conn:
         conn.execute(
             text("DO $$ BEGIN CREATE ROLE huiyuan_probe NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
         )

@@ -1,15 +1,13 @@
 """Statements (W-10), liability per store (W-11), settlement between stores (R-8), fees (W-12),
 return card (W-7), and the wallet's part of the OpenAPI document."""
 
-import time
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import text
 
-from tests.helpers import error, ok
-from tests.member_helpers import wait_for
-from tests.wallet_helpers import WASH, admin_engine, wallet_world
+from tests.helpers import admin_engine, error, ok, wait_for
+from tests.wallet_helpers import WASH, wallet_world
 
 pytestmark = pytest.mark.integration
 
@@ -96,20 +94,18 @@ def test_a_card_fee_is_booked_as_store_money_and_fee_revenue(admin, settings):
     card = w.card(tier_code="SILVER", payment_method="wechat")  # Silver's issue fee is 20 yuan
     engine = admin_engine(settings)
     try:
-        row = None
-        for _ in range(100):
+
+        def booked():
             with engine.connect() as conn:
-                row = conn.execute(
+                return conn.execute(
                     text(
                         "SELECT id, amount, payment_method, store_id FROM wallet.transactions "
                         "WHERE chain_id = :c AND kind = 'fee' AND card_id = :card"
                     ),
                     {"c": w.world.id, "card": card["id"]},
                 ).first()
-            if row is not None:
-                break
-            time.sleep(0.1)
-        assert row is not None, "the fee event never reached the wallet"
+
+        row = wait_for(booked)  # the fee reaches the wallet as an event
         assert (row.amount, row.payment_method, row.store_id) == (2000, "wechat", w.store_a)
         with engine.connect() as conn:
             legs = conn.execute(

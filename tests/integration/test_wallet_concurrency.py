@@ -6,8 +6,8 @@ import eventlet
 import pytest
 
 from contracts.errors import InsufficientFunds
-from tests.helpers import ok
-from tests.wallet_helpers import WASH, admin_engine, ledger_problems, wallet_world
+from tests.helpers import admin_engine, ok
+from tests.wallet_helpers import WASH, ledger_problems, wallet_world
 
 pytestmark = pytest.mark.integration
 

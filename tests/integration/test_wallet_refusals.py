@@ -6,8 +6,7 @@ import pytest
 from nameko.standalone.events import event_dispatcher
 
 from contracts.events import envelope
-from tests.helpers import error, ok
-from tests.member_helpers import raw_rows, wait_for
+from tests.helpers import error, ok, raw_rows, wait_for
 from tests.wallet_helpers import WASH, wallet_world
 
 pytestmark = pytest.mark.integration

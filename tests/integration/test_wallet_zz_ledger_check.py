@@ -7,7 +7,8 @@ no member balance is negative.
 
 import pytest
 
-from tests.wallet_helpers import admin_engine, ledger_problems
+from tests.helpers import admin_engine
+from tests.wallet_helpers import ledger_problems
 
 pytestmark = pytest.mark.integration
 
