@@ -48,6 +48,17 @@ class Balances(Contract):
     credit_available = Money(required=True)
 
 
+def counter_only(field: str, reason: str):
+    """A schema check: `field` names money at the counter, never the card itself."""
+
+    @validates_schema
+    def check(self, data: dict, **kwargs) -> None:
+        if data.get(field) == CARD:
+            raise ValidationError(reason, field)
+
+    return check
+
+
 class Paid(Contract):
     """Where the money of a consume came from (or went back to, on a refund)."""
 
@@ -76,10 +87,7 @@ class RechargeRequest(Contract):
     payment_method = Code(required=True)
     remark = Text(200, load_default="")
 
-    @validates_schema
-    def _not_card(self, data, **kwargs):
-        if data.get("payment_method") == CARD:
-            raise ValidationError("A recharge is paid at the counter, not from the card.", "payment_method")
+    _not_card = counter_only("payment_method", "A recharge is paid at the counter, not from the card.")
 
 
 class BonusGrantRequest(Contract):
@@ -128,10 +136,7 @@ class ConsumeRequest(Contract):
     plate = Plate(load_default=None, allow_none=True)
     remark = Text(200, load_default="")
 
-    @validates_schema
-    def _external_not_card(self, data, **kwargs):
-        if data.get("external_payment_method") == CARD:
-            raise ValidationError("External payment is money at the counter.", "external_payment_method")
+    _external_not_card = counter_only("external_payment_method", "External payment is money at the counter.")
 
 
 class ConsumeLine(Contract):
@@ -319,10 +324,7 @@ class CardReturnRequest(Contract):
     payment_method = Code(required=True)
     reason = Text(200, load_default="")
 
-    @validates_schema
-    def _not_card(self, data, **kwargs):
-        if data.get("payment_method") == CARD:
-            raise ValidationError("The cash goes back at the counter, not onto the card.", "payment_method")
+    _not_card = counter_only("payment_method", "The cash goes back at the counter, not onto the card.")
 
 
 class CardReturn(Contract):
@@ -350,10 +352,7 @@ class CreditSettlementRequest(Contract):
     amount = Money(required=True, validate=validate.Range(min=1, max=10**10))
     payment_method = Code(required=True)
 
-    @validates_schema
-    def _not_card(self, data, **kwargs):
-        if data.get("payment_method") == CARD:
-            raise ValidationError("Credit is paid back at the counter.", "payment_method")
+    _not_card = counter_only("payment_method", "Credit is paid back at the counter.")
 
 
 class CreditChange(Contract):
