@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from contracts.auth import FRANCHISEE, HQ_ADMIN, PLATFORM_ADMIN, STORE_MANAGER, Actor
 from services.kit.paging import keyset_page
-from services.org import views
+from services.org import stores, views
 from services.org.chains import get_visible as get_chain
-from services.org.models import AccessLog, Store
+from services.org.models import AccessLog
 
 
 def listing(session: Session, actor: Actor, chain_id: str, query: dict) -> dict:
@@ -17,12 +17,8 @@ def listing(session: Session, actor: Actor, chain_id: str, query: dict) -> dict:
     actor.require_role(PLATFORM_ADMIN, HQ_ADMIN, FRANCHISEE, STORE_MANAGER)
     stmt = select(AccessLog).where(AccessLog.chain_id == chain_id)
     if not actor.sees_whole_chain:
-        stores = select(Store.id).where(Store.chain_id == chain_id)
-        if actor.role == FRANCHISEE:
-            stores = stores.where(or_(Store.franchisee_id == actor.staff_id, Store.id.in_(actor.store_ids)))
-        else:
-            stores = stores.where(Store.id.in_(actor.store_ids))
-        stmt = stmt.where(or_(AccessLog.store_id.in_(stores), AccessLog.staff_id == actor.staff_id))
+        in_scope = stores.ids_in_scope(actor, chain_id)
+        stmt = stmt.where(or_(AccessLog.store_id.in_(in_scope), AccessLog.staff_id == actor.staff_id))
     if query.get("staff_id"):
         stmt = stmt.where(AccessLog.staff_id == query["staff_id"])
     if query.get("event"):

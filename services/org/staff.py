@@ -9,7 +9,7 @@ from contracts.auth import FRANCHISEE, STORE_ROLES, Actor
 from contracts.errors import AlreadyExists, Forbidden, InvalidState, NotFound, ValidationFailed
 from services.kit.outbox import OutboxWriter
 from services.kit.paging import keyset_page
-from services.org import auth, policy, views
+from services.org import auth, policy, stores, views
 from services.org.chains import get_visible as get_chain
 from services.org.models import Staff, Store
 from services.org.stores import facts as store_facts
@@ -88,14 +88,7 @@ def listing(session: Session, actor: Actor, chain_id: str, query: dict) -> dict:
             raise NotFound("No such store in your scope.", {"store_id": ["Not a store you can see."]})
         stmt = stmt.where(Staff.store_id == store.id)
     if not actor.sees_whole_chain:
-        visible_stores = select(Store.id).where(Store.chain_id == chain_id)
-        if actor.role == FRANCHISEE:
-            visible_stores = visible_stores.where(
-                or_(Store.franchisee_id == actor.staff_id, Store.id.in_(actor.store_ids))
-            )
-        else:
-            visible_stores = visible_stores.where(Store.id.in_(actor.store_ids))
-        stmt = stmt.where(or_(Staff.store_id.in_(visible_stores), Staff.id == actor.staff_id))
+        stmt = stmt.where(or_(Staff.store_id.in_(stores.ids_in_scope(actor, chain_id)), Staff.id == actor.staff_id))
     for key in ("role", "status"):
         if query.get(key):
             stmt = stmt.where(getattr(Staff, key) == query[key])

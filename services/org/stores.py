@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from contracts.auth import FRANCHISEE, Actor
@@ -24,6 +24,15 @@ def load_visible(session: Session, actor: Actor, chain_id: str, store_id: str, *
     if store is None or store.chain_id != chain_id or not policy.can_see_store(actor, facts(store)):
         raise NotFound("No such store in your scope.")
     return store
+
+
+def ids_in_scope(actor: Actor, chain_id: str) -> Select:
+    """The ids of the stores a store-bound staff member or franchisee works for (O-3, O-4, O-7)."""
+    stores = select(Store.id).where(Store.chain_id == chain_id)
+    if actor.role == FRANCHISEE:
+        # owned stores, fresh from the table: one opened a moment ago is already theirs
+        return stores.where(or_(Store.franchisee_id == actor.staff_id, Store.id.in_(actor.store_ids)))
+    return stores.where(Store.id.in_(actor.store_ids))
 
 
 def _check_franchisee(session: Session, chain_id: str, franchisee_id: str | None) -> None:
@@ -63,10 +72,7 @@ def listing(session: Session, actor: Actor, chain_id: str, query: dict) -> dict:
     get_chain(session, actor, chain_id)
     stmt = select(Store).where(Store.chain_id == chain_id)
     if not actor.sees_whole_chain:
-        if actor.role == FRANCHISEE:
-            stmt = stmt.where(Store.franchisee_id == actor.staff_id)
-        else:
-            stmt = stmt.where(Store.id.in_(actor.store_ids))
+        stmt = stmt.where(Store.id.in_(ids_in_scope(actor, chain_id)))
     for key in ("status", "kind"):
         if query.get(key):
             stmt = stmt.where(getattr(Store, key) == query[key])
