@@ -132,13 +132,38 @@ class LimitExceeded(Conflict):
 
 @deserialize_to_instance
 class ServiceUnavailable(HuiyuanError):
+    """The request certainly did not reach a service that could act on it: nothing was done."""
+
     status = 503
     code = "service_unavailable"
-    default_message = "A service is not available; try again shortly."
+    default_message = "A service is not available; nothing was done. Try again shortly."
+
+
+@deserialize_to_instance
+class DependencyUnavailable(ServiceUnavailable):
+    """A service could not reach what it depends on (its database) before acting: nothing was done."""
+
+    code = "dependency_unavailable"
+    default_message = "A service cannot reach its database; nothing was done. Try again shortly."
 
 
 @deserialize_to_instance
 class ServiceTimeout(HuiyuanError):
+    """The request may have reached a service, and its outcome is not known (a timeout, a
+    connection lost after sending, a commit whose answer never came). Only a retry with the
+    same Idempotency-Key is safe: it gets the first outcome, or does the work once."""
+
     status = 504
-    code = "service_timeout"
-    default_message = "A service did not answer in time; it is safe to retry with the same Idempotency-Key."
+    code = "outcome_unknown"
+    default_message = (
+        "The outcome is not known: retry with the same Idempotency-Key until the answer is a success or a refusal."
+    )
+
+
+@deserialize_to_instance
+class DeadlineExceeded(ServiceTimeout):
+    """A mutation reached its service after the caller's deadline, or was still running when it
+    passed: it was not done, but the caller has already been told the outcome is unknown."""
+
+    code = "deadline_exceeded"
+    default_message = "The request arrived after its deadline and was not done; retry with the same Idempotency-Key."
