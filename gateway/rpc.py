@@ -1,9 +1,21 @@
-"""A per-process pool of started nameko RPC proxies.
+"""A per-process pool of started nameko RPC proxies, and what a failed call means.
 
 A standalone proxy must not be shared between threads, and starting one per
 request costs a broker round trip, so each gunicorn worker process keeps its
 own pool, made lazily after fork. A proxy that timed out may still receive the
-late reply, so it is thrown away rather than reused.
+late reply, so it is thrown away rather than reused; a transport failure
+throws away every idle proxy, since they all talk to the same broker.
+
+Every call carries its deadline (now + the RPC timeout): a service refuses a
+request that reaches it later and rolls back a transaction still open then
+(`services.kit.rpc`). A failure is reported by what the caller can conclude:
+
+- 503 `service_unavailable`: the request certainly did not reach a service
+  (no broker connection could be made, no instance of the service exists);
+  nothing was done.
+- 504 `outcome_unknown`: the request may have reached the service (a timeout,
+  a connection lost after sending). Only a retry with the same
+  Idempotency-Key is safe; it gets the first outcome or does the work once.
 """
 
 from __future__ import annotations
@@ -11,17 +23,37 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import socket
 import threading
 from typing import Any
 
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+from nameko.rpc import MethodProxy
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.errors import HuiyuanError, ServiceTimeout, ServiceUnavailable
 from services.kit.config import Settings
 from services.kit.logs import CORRELATION_KEY, new_correlation_id
+from services.kit.rpc import DEADLINE_KEY, deadline_after
 
 log = logging.getLogger(__name__)
+
+# a publish to a broker that has just restarted reconnects once, quickly; a broker that
+# stays away fails the call well inside the deadline instead of after kombu's default waits
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when a failed publish certainly did not hand the request to the broker:
+    the connection to it was refused (or its name did not resolve)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ConnectionRefusedError | socket.gaierror):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class RpcPool:
@@ -39,13 +71,15 @@ class RpcPool:
                 self._idle = queue.LifoQueue()
                 self._pid = os.getpid()
 
-    def _acquire(self) -> tuple[ClusterRpcProxy, Any]:
+    def _acquire(self, timeout: float) -> ClusterRpcProxy:
         self._fresh_after_fork()
         try:
-            return self._idle.get_nowait()
+            runner = self._idle.get_nowait()
         except queue.Empty:
-            runner = ClusterRpcProxy(self.config, context_data={}, timeout=self.timeout)
-            return runner, runner.start()
+            runner = ClusterRpcProxy(self.config, context_data={}, timeout=timeout)
+            runner.start()
+        runner._reply_listener.queue_consumer.timeout = timeout
+        return runner
 
     def _discard(self, runner: ClusterRpcProxy) -> None:
         try:
@@ -53,42 +87,75 @@ class RpcPool:
         except Exception:  # noqa: BLE001 - it is being thrown away anyway
             log.debug("stopping a discarded RPC proxy failed", exc_info=True)
 
-    def call(self, service: str, method: str, *args: Any, correlation_id: str | None = None) -> Any:
-        """Call `service.method(*args)`; typed errors pass through, transport
-        failures become 503/504, anything else a generic 500."""
+    def call(
+        self,
+        service: str,
+        method: str,
+        *args: Any,
+        correlation_id: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Call `service.method(*args)` and wait at most `timeout` (the configured RPC
+        timeout by default); typed errors pass through, transport failures become 503
+        (nothing was sent) or 504 (outcome unknown), anything else a generic 500."""
+        timeout = self.timeout if timeout is None else timeout
         try:
-            runner, proxy = self._acquire()
-        except Exception as exc:  # noqa: BLE001 - broker down
+            runner = self._acquire(timeout)
+        except Exception as exc:  # noqa: BLE001 - no broker connection: nothing was sent
             log.warning("cannot reach the broker: %r", exc)
-            raise ServiceUnavailable("The message broker is not reachable; try again shortly.") from None
-        runner._worker_ctx.data[CORRELATION_KEY] = correlation_id or new_correlation_id()
-        keep = True
+            raise ServiceUnavailable(
+                "The message broker is not reachable; nothing was done. Try again shortly."
+            ) from None
+        context = runner._worker_ctx.data
+        context[CORRELATION_KEY] = correlation_id or new_correlation_id()
+        context[DEADLINE_KEY] = deadline_after(timeout)
+        proxy = MethodProxy(
+            runner._worker_ctx, service, method, runner._reply_listener, retry_policy=PUBLISH_RETRY_POLICY
+        )
+        keep = False
         try:
-            return getattr(getattr(proxy, service), method)(*args)
-        except HuiyuanError:
-            raise
-        except UnknownService:
-            raise ServiceUnavailable(f"The {service} service is not running; try again shortly.") from None
-        except RpcTimeout:
-            keep = False
-            raise ServiceTimeout() from None
-        except RemoteError as exc:
-            log.error("%s.%s failed: %s", service, method, exc)
-            raise HuiyuanError() from None
-        except Exception as exc:  # noqa: BLE001 - connection trouble: this proxy is suspect
-            keep = False
-            log.warning("RPC %s.%s failed in transport: %r", service, method, exc)
-            raise ServiceUnavailable() from None
+            try:
+                reply = proxy.call_async(*args)
+            except UnknownService:
+                keep = True
+                raise ServiceUnavailable(f"The {service} service is not running; nothing was done.") from None
+            except Exception as exc:  # noqa: BLE001 - the publish failed: was it sent?
+                log.warning("RPC %s.%s failed to publish: %r", service, method, exc)
+                self._discard_idle()
+                if never_sent(exc):
+                    raise ServiceUnavailable("The message broker is not reachable; nothing was done.") from None
+                raise ServiceTimeout() from None
+            try:
+                result = reply.result()
+            except HuiyuanError:
+                keep = True
+                raise
+            except RpcTimeout:
+                raise ServiceTimeout() from None
+            except RemoteError as exc:
+                keep = True
+                log.error("%s.%s failed: %s", service, method, exc)
+                raise HuiyuanError() from None
+            except Exception as exc:  # noqa: BLE001 - connection lost while waiting: the request was sent
+                log.warning("RPC %s.%s lost its reply: %r", service, method, exc)
+                self._discard_idle()
+                raise ServiceTimeout() from None
+            keep = True
+            return result
         finally:
             if keep:
-                self._idle.put((runner, proxy))
+                self._idle.put(runner)
             else:
                 self._discard(runner)
 
-    def close(self) -> None:
+    def _discard_idle(self) -> None:
+        """The broker connection failed: the idle proxies share its fate."""
         while True:
             try:
-                runner, _ = self._idle.get_nowait()
+                runner = self._idle.get_nowait()
             except queue.Empty:
                 return
             self._discard(runner)
+
+    def close(self) -> None:
+        self._discard_idle()

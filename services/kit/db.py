@@ -16,6 +16,8 @@ from sqlalchemy import DateTime, MetaData, create_engine, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from services.kit.rpc import guard_commits
+
 # stable constraint names, so migrations generated anywhere match
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -76,6 +78,7 @@ class Database(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Session:
         session = self.sessionmaker()
+        guard_commits(session, worker_ctx)  # an RPC past its deadline commits nothing
         self.sessions[worker_ctx] = session
         return session
 

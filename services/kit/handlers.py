@@ -8,41 +8,88 @@ nothing twice. The service class names its kit tables in `kit_tables` and its
 session dependency `db`.
 
 A handler that fails rolls back and the message goes back on the queue
-(nameko would otherwise acknowledge it and the event would be lost); a short
-pause first keeps a failing event from spinning the worker. Each failure is
-counted in `event_failures`; after `MAX_ATTEMPTS` (or at once, for an event
-that breaks its contract and never could succeed) the event is parked there
-and acknowledged, for `python -m services.kit.parked` to list and replay.
+(nameko would otherwise acknowledge it and the event would be lost), after a
+pause that grows with each failure (non-negotiable 13):
+
+- a transient failure (the database or broker away, a lock or statement
+  timeout, a deadlock, another service unavailable or slow) is retried for
+  as long as it takes, with exponential backoff and jitter from 1 s to 5 min;
+  it is never parked, so a long outage ends with every event applied;
+- an event that breaks its contract is parked at once (no retry can help);
+- any other failure (a programming error) is retried `MAX_ATTEMPTS` times
+  with the same backoff, then parked.
+
+Failures are counted in `event_failures`; parked events stay there and are
+acknowledged, for `python -m services.kit.parked` to list and replay.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import uuid
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 import eventlet
-from nameko.events import SERVICE_POOL, event_handler
+from kombu.exceptions import OperationalError as BrokerError
+from nameko.events import SERVICE_POOL, EventHandler
 from sqlalchemy import Table, func, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import OperationalError as DatabaseError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from contracts.errors import ValidationFailed
+from contracts.errors import ServiceTimeout, ServiceUnavailable, ValidationFailed
 from contracts.events import Event, parse
 from services.kit.inbox import first_delivery
 
 log = logging.getLogger(__name__)
-RETRY_PAUSE_SECONDS = 1.0
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # for failures that are not transient
+FIRST_PAUSE_SECONDS = 1.0
+LONGEST_PAUSE_SECONDS = 300.0
+
+# failures that go away by themselves: the database or broker away or busy, another service down or slow
+TRANSIENT = (
+    DatabaseError,  # connection refused or lost, lock and statement timeouts, deadlocks, serialization failures
+    DisconnectionError,
+    PoolTimeout,
+    BrokerError,
+    ServiceUnavailable,
+    ServiceTimeout,
+    ConnectionError,
+    TimeoutError,  # socket timeouts
+    eventlet.Timeout,
+)
 
 
-def record_failure(session: Session, table: Table, payload: dict, error: Exception, *, hopeless: bool) -> bool:
-    """Count a failed attempt at the event; True when it is now parked (given up on)."""
-    event_id = str(
-        payload.get("id") or uuid.uuid5(uuid.NAMESPACE_URL, json.dumps(payload, sort_keys=True, default=str))
-    )
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, TRANSIENT)
+
+
+def pause_before_retry(attempt: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait before delivering an event again after its `attempt`-th failure:
+    doubling from 1 s, at most 5 min, with full jitter between half and all of it, so
+    the events that failed together during an outage do not all come back at once."""
+    ceiling = min(LONGEST_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2 ** max(0, attempt - 1))
+    return ceiling * (0.5 + 0.5 * (rng or random).random())
+
+
+# attempts per event id, kept in memory too: while the database is away they cannot be counted there
+_attempts: dict[str, int] = {}
+
+
+def record_failure(
+    session: Session, table: Table, payload: dict, error: Exception, *, hopeless: bool, transient: bool = False
+) -> tuple[int, bool]:
+    """Count a failed attempt at the event: (attempts so far, whether it is now parked).
+    A transient failure is counted but never parks the event."""
+    event_id = _event_id(payload)
     with session.begin():
         attempts = session.execute(
             insert(table)
@@ -60,10 +107,28 @@ def record_failure(session: Session, table: Table, payload: dict, error: Excepti
             )
             .returning(table.c.attempts)
         ).scalar_one()
-        parked = hopeless or attempts >= MAX_ATTEMPTS
+        parked = hopeless or (not transient and attempts >= MAX_ATTEMPTS)
         if parked:
             session.execute(update(table).where(table.c.event_id == event_id).values(parked_at=func.now()))
-    return parked
+    return attempts, parked
+
+
+def _event_id(payload: dict) -> str:
+    return str(payload.get("id") or uuid.uuid5(uuid.NAMESPACE_URL, json.dumps(payload, sort_keys=True, default=str)))
+
+
+class _Handler(EventHandler):
+    """nameko's event handler, whose acknowledgement cannot stop the service: with the
+    broker gone, acking or requeueing raises, and nameko would treat that as fatal. The
+    unacknowledged message is delivered again once the broker is back, and the inbox
+    makes that harmless."""
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> tuple:
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except Exception as exc:  # noqa: BLE001 - the broker connection is gone
+            log.warning("event %s not acknowledged (broker away: %r); it will come again", self.event_type, exc)
+            return result, exc_info
 
 
 def handles(source: str, event_type: str) -> Callable:
@@ -83,23 +148,47 @@ def handles(source: str, event_type: str) -> Callable:
                         return
                     method(self, event)
             except Exception as exc:
-                try:
-                    parked = record_failure(self.db, self.kit_tables.event_failures, payload, exc, hopeless=False)
-                except Exception:  # the database itself is away: just retry later
-                    log.exception("could not count the failure of event %s", event.id)
-                    parked = False
-                if parked:
-                    log.exception("event %s %s.%s parked after %d attempts", event.id, source, event_type, MAX_ATTEMPTS)
-                    return
-                log.exception("event %s %s.%s failed; it goes back on the queue", event.id, source, event_type)
-                eventlet.sleep(RETRY_PAUSE_SECONDS)
-                raise
+                if _parked_after(self, payload, event, exc):
+                    return  # acknowledged; kept in event_failures for replay
+                raise  # back on the queue, after the pause
+            _attempts.pop(event.id, None)
 
-        return event_handler(
+        return _Handler.decorator(
             source, event_type, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True
         )(handler)
 
     return decorate
+
+
+def _parked_after(service: Any, payload: dict, event: Event, exc: Exception) -> bool:
+    """Count the failure; True if the event is now parked, else pause before it goes back on the queue."""
+    transient = is_transient(exc)
+    attempts = _attempts[event.id] = _attempts.get(event.id, 0) + 1
+    try:
+        counted, parked = record_failure(
+            service.db, service.kit_tables.event_failures, payload, exc, hopeless=False, transient=transient
+        )
+        attempts = max(attempts, counted)
+    except Exception:  # noqa: BLE001 - the database itself is away: retry later
+        log.warning("could not count the failure of event %s (database away?)", event.id, exc_info=True)
+        parked = False
+    if parked:
+        _attempts.pop(event.id, None)
+        log.error("event %s %s.%s parked after %d attempts: %r", event.id, event.source, event.type, attempts, exc)
+        return True
+    pause = pause_before_retry(attempts)
+    log.warning(
+        "event %s %s.%s failed (attempt %d, %s): %r; retrying in %.1f s",
+        event.id,
+        event.source,
+        event.type,
+        attempts,
+        "transient" if transient else "error",
+        exc,
+        pause,
+    )
+    eventlet.sleep(pause)
+    return False
 
 
 def _as_dict(payload: object) -> dict:

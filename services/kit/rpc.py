@@ -1,17 +1,93 @@
-"""RPC between services: entrypoints that treat our typed errors as answers,
-not crashes, and proxies whose calls have a deadline."""
+"""RPC between our processes: entrypoints that treat our typed errors as answers,
+carry the caller's deadline, and survive a broker that goes away; proxies whose
+calls end by that deadline.
+
+Deadlines (non-negotiable 11): the gateway stamps every call with the moment
+it stops waiting (`deadline`, epoch milliseconds, in the context data nameko
+carries to every nested call). A request that arrives after it is refused
+without running (`DeadlineExceeded`); a transaction still open when it passes
+is rolled back at commit (`guard_commits`). Together with final idempotent
+answers this makes "504, retry with the same key" always safe: a request the
+caller gave up on can never take effect later. Clocks of the gateway and the
+services are assumed to agree to well under a second (NTP).
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 import eventlet
+from kombu.exceptions import OperationalError as BrokerError
 from nameko.exceptions import UnknownService
+from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcProxy
-from nameko.rpc import rpc as nameko_rpc
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
-from contracts.errors import HuiyuanError, ServiceTimeout, ServiceUnavailable
+from contracts.errors import DeadlineExceeded, HuiyuanError, ServiceTimeout, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+DEADLINE_KEY = "deadline"  # in the worker context's data: epoch milliseconds
+
+
+def deadline_after(seconds: float) -> int:
+    """The deadline of a call that its caller waits `seconds` for."""
+    return int((time.time() + seconds) * 1000)
+
+
+def seconds_left(deadline: Any) -> float | None:
+    """Seconds until `deadline` (negative once passed); None for a call without one."""
+    if deadline is None:
+        return None
+    try:
+        return float(deadline) / 1000 - time.time()
+    except (TypeError, ValueError):
+        return None
+
+
+class Rpc(NamekoRpc):
+    """nameko's RPC entrypoint, with two guarantees added.
+
+    - A request delivered after its deadline is answered `DeadlineExceeded` without a
+      worker being started: the caller has given up, and doing the work now could only
+      surprise it (a till that rang the sale again under a new key).
+    - A reply or acknowledgement that cannot be sent because the broker went away is
+      logged, not raised: nameko would otherwise treat it as a fatal error and stop the
+      whole service. The caller times out and retries with the same key; the request,
+      unacknowledged, is delivered again after the broker is back and answered from the
+      idempotency record (or refused as late).
+    """
+
+    def handle_message(self, body: dict, message: Any) -> None:
+        context = self.unpack_message_headers(message)
+        left = seconds_left(context.get(DEADLINE_KEY))
+        if left is not None and left <= 0:
+            log.warning(
+                "%s.%s arrived %.1f s after its deadline: refused", self.container.service_name, self.method_name, -left
+            )
+            try:
+                raise DeadlineExceeded()
+            except DeadlineExceeded:
+                self.handle_result(message, None, None, sys.exc_info())
+            return
+        super().handle_message(body, message)
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any, exc_info: Any) -> tuple:
+        try:
+            return self.rpc_consumer.handle_result(message, result, exc_info)
+        except Exception as exc:  # noqa: BLE001 - the broker connection is gone; see the class docstring
+            log.warning(
+                "reply to %s.%s not sent (broker away: %r); the caller will retry",
+                self.container.service_name,
+                self.method_name,
+                exc,
+            )
+            return result, exc_info
 
 
 def rpc(method: Callable) -> Callable:
@@ -19,7 +95,25 @@ def rpc(method: Callable) -> Callable:
     conflict): nameko still returns them, but logs them as expected, not as
     service failures. (nameko's bare `@rpc` form ignores keyword arguments,
     hence the explicit call.)"""
-    return nameko_rpc(expected_exceptions=HuiyuanError)(method)
+    return Rpc.decorator(expected_exceptions=HuiyuanError)(method)
+
+
+def guard_commits(session: Session, worker_ctx: Any) -> None:
+    """Roll back, instead of committing, a transaction of an RPC whose deadline has
+    passed: its caller has been told the outcome is unknown and may already be retrying.
+    (A read-only transaction is refused too: nobody waits for its answer any more.)"""
+    if not isinstance(worker_ctx.entrypoint, NamekoRpc):
+        return  # event handlers have no caller waiting; they must finish their work
+    deadline = worker_ctx.data.get(DEADLINE_KEY)
+    if seconds_left(deadline) is None:
+        return
+
+    def refuse_late_commit(session: Session) -> None:
+        left = seconds_left(deadline)
+        if left is not None and left <= 0:
+            raise DeadlineExceeded("The request ran past its deadline and was rolled back; retry with the same key.")
+
+    event.listen(session, "before_commit", refuse_late_commit)
 
 
 # a nested call must give up before the gateway does, so the caller gets our answer, not a bare 504
@@ -29,17 +123,27 @@ NESTED_TIMEOUT_SHARE = 0.6
 class _Deadline:
     """A service proxy whose every call has a deadline and names the missing service."""
 
-    def __init__(self, proxy: Any, service: str, timeout: float) -> None:
-        self._proxy, self._service, self._timeout = proxy, service, timeout
+    def __init__(self, proxy: Any, service: str, timeout: float, deadline: Any = None) -> None:
+        self._proxy, self._service, self._timeout, self._deadline = proxy, service, timeout, deadline
 
     def __getattr__(self, method: str) -> Callable:
         def call(*args: Any, **kwargs: Any) -> Any:
+            timeout = self._timeout
+            left = seconds_left(self._deadline)
+            if left is not None:
+                if left <= 0:
+                    raise DeadlineExceeded()
+                timeout = min(timeout, left * NESTED_TIMEOUT_SHARE)
             late = ServiceTimeout(f"The {self._service} service did not answer in time; try again.")
             try:
-                with eventlet.Timeout(self._timeout, late):
+                with eventlet.Timeout(timeout, late):
                     return getattr(self._proxy, method)(*args, **kwargs)
             except UnknownService:
                 raise ServiceUnavailable(f"The {self._service} service is not running; try again shortly.") from None
+            except (BrokerError, ConnectionError) as exc:
+                # our nested calls are reads made before any change of ours: nothing was done
+                log.warning("call to %s.%s failed in transport: %r", self._service, method, exc)
+                raise ServiceUnavailable("The message broker is not reachable; try again shortly.") from None
 
         return call
 
@@ -51,4 +155,5 @@ class ServiceRpc(RpcProxy):
     def get_dependency(self, worker_ctx) -> _Deadline:
         settings = self.container.config.get("HUIYUAN")
         timeout = (settings.rpc_timeout if settings else 10.0) * NESTED_TIMEOUT_SHARE
-        return _Deadline(super().get_dependency(worker_ctx), self.target_service, timeout)
+        deadline = worker_ctx.data.get(DEADLINE_KEY)
+        return _Deadline(super().get_dependency(worker_ctx), self.target_service, timeout, deadline)

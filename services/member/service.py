@@ -119,15 +119,19 @@ class MemberService(Idempotent):
         first = self._replay("create_member", who, chain_id, idempotency_key, [chain_id, data])
         if first is not NEW_KEY:
             return first  # a retry gets its first answer before any check that might now refuse it
-        home = self._open_store(who, chain_id, payload["home_store_id"], "home_store_id")
-        return self._once(
-            "create_member",
-            who,
-            chain_id,
-            idempotency_key,
-            [chain_id, data],
-            lambda: members.create(self.db, self.events, self.codec, who, chain_id, home, payload),
-        )
+
+        def run() -> dict:
+            home = self._open_store(who, chain_id, payload["home_store_id"], "home_store_id")
+            return self._once(
+                "create_member",
+                who,
+                chain_id,
+                idempotency_key,
+                [chain_id, data],
+                lambda: members.create(self.db, self.events, self.codec, who, chain_id, home, payload),
+            )
+
+        return self._judged("create_member", who, chain_id, idempotency_key, [chain_id, data], run)
 
     @rpc
     def update_member(self, actor: dict, chain_id: str, member_id: str, data: dict) -> dict:
@@ -153,16 +157,20 @@ class MemberService(Idempotent):
         first = self._replay("issue_card", who, chain_id, idempotency_key, [member_id, data])
         if first is not NEW_KEY:
             return first
-        store_id = self._open_store(who, chain_id, payload["store_id"])
-        require_payment_method(self.org, who, chain_id, payload["payment_method"])
-        return self._once(
-            "issue_card",
-            who,
-            chain_id,
-            idempotency_key,
-            [member_id, data],
-            lambda: cards.issue(self.db, self.events, who, chain_id, member_id, store_id, payload),
-        )
+
+        def run() -> dict:
+            store_id = self._open_store(who, chain_id, payload["store_id"])
+            require_payment_method(self.org, who, chain_id, payload["payment_method"])
+            return self._once(
+                "issue_card",
+                who,
+                chain_id,
+                idempotency_key,
+                [member_id, data],
+                lambda: cards.issue(self.db, self.events, who, chain_id, member_id, store_id, payload),
+            )
+
+        return self._judged("issue_card", who, chain_id, idempotency_key, [member_id, data], run)
 
     def _card_operation(
         self,
@@ -181,18 +189,22 @@ class MemberService(Idempotent):
         first = self._replay(name, who, chain_id, key, [card_id, data])
         if first is not NEW_KEY:
             return first
-        store_id = self._open_store(who, chain_id, payload["store_id"])
-        if "payment_method" in payload:  # a fee may apply
-            require_payment_method(self.org, who, chain_id, payload["payment_method"])
         operation = getattr(cards, name)
-        return self._once(
-            name,
-            who,
-            chain_id,
-            key,
-            [card_id, data],
-            lambda: operation(self.db, self.events, who, chain_id, card_id, store_id, payload),
-        )
+
+        def run() -> dict:
+            store_id = self._open_store(who, chain_id, payload["store_id"])
+            if "payment_method" in payload:  # a fee may apply
+                require_payment_method(self.org, who, chain_id, payload["payment_method"])
+            return self._once(
+                name,
+                who,
+                chain_id,
+                key,
+                [card_id, data],
+                lambda: operation(self.db, self.events, who, chain_id, card_id, store_id, payload),
+            )
+
+        return self._judged(name, who, chain_id, key, [card_id, data], run)
 
     @rpc
     def freeze_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:

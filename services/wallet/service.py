@@ -97,17 +97,21 @@ class WalletService(Idempotent):
             status = self._store_status(chain_id, payload.get("store_id"))
         if first is not NEW_KEY:
             return first  # a retry gets its first answer, whatever has changed since (W-9)
-        card = self._card(who, chain_id, payload["card_no"])
-        self._store(who, chain_id, payload.get("store_id"), status)
-        self._payment_methods(who, chain_id, payload)
-        return self._once(
-            operation,
-            who,
-            chain_id,
-            idempotency_key,
-            data,
-            lambda: domain(self.db, self.events, who, chain_id, card, payload, idempotency_key),
-        )
+
+        def run() -> dict:
+            card = self._card(who, chain_id, payload["card_no"])
+            self._store(who, chain_id, payload.get("store_id"), status)
+            self._payment_methods(who, chain_id, payload)
+            return self._once(
+                operation,
+                who,
+                chain_id,
+                idempotency_key,
+                data,
+                lambda: domain(self.db, self.events, who, chain_id, card, payload, idempotency_key),
+            )
+
+        return self._judged(operation, who, chain_id, idempotency_key, data, run)
 
     @rpc
     def ping(self) -> str:
@@ -147,23 +151,27 @@ class WalletService(Idempotent):
         payload = load(c.RefundRequest, data)
         with self.db.begin():
             first = self._replay("refund", who, chain_id, idempotency_key, data)
-            if first is NEW_KEY:
+        if first is not NEW_KEY:
+            return first
+
+        def run() -> dict:
+            with self.db.begin():
                 common.require_staff(who, chain_id)
                 card_id = refunds.card_of(self.db, chain_id, payload["transaction_id"])
                 status = self._store_status(chain_id, payload["store_id"])
-        if first is not NEW_KEY:
-            return first
-        card = self._card_by_id(chain_id, card_id)
-        self._store(who, chain_id, payload["store_id"], status)
-        self._payment_methods(who, chain_id, payload)
-        return self._once(
-            "refund",
-            who,
-            chain_id,
-            idempotency_key,
-            data,
-            lambda: refunds.refund(self.db, self.events, who, chain_id, card, payload, idempotency_key),
-        )
+            card = self._card_by_id(chain_id, card_id)
+            self._store(who, chain_id, payload["store_id"], status)
+            self._payment_methods(who, chain_id, payload)
+            return self._once(
+                "refund",
+                who,
+                chain_id,
+                idempotency_key,
+                data,
+                lambda: refunds.refund(self.db, self.events, who, chain_id, card, payload, idempotency_key),
+            )
+
+        return self._judged("refund", who, chain_id, idempotency_key, data, run)
 
     @rpc
     def return_card(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:

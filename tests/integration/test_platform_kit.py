@@ -12,7 +12,7 @@ from kombu import Connection, Exchange, Queue
 from nameko.runners import ServiceRunner
 from nameko.standalone.events import event_dispatcher
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from contracts.events import Event
 from services.kit import config, handlers, inbox, migrations, outbox, parked
@@ -246,7 +246,7 @@ class FailsUntilFixed:
 
 
 def test_an_event_that_keeps_failing_is_parked_then_replayed_once_fixed(provisioned, admin, rpc_pool, monkeypatch):
-    monkeypatch.setattr(handlers, "RETRY_PAUSE_SECONDS", 0.05)
+    monkeypatch.setattr(handlers, "FIRST_PAUSE_SECONDS", 0.01)
     config = provisioned.nameko_config()
     config["DATABASE_URLS"] = {**config["DATABASE_URLS"], "fails_until_fixed": provisioned.database_url("org")}
     runner = ServiceRunner(config)
@@ -274,6 +274,50 @@ def test_an_event_that_keeps_failing_is_parked_then_replayed_once_fixed(provisio
             eventlet.sleep(0.1)
         assert len(FailsUntilFixed.calls) == handlers.MAX_ATTEMPTS + 1
         assert [r for r in parked.parked(engine, "org") if r.event_id == row.event_id] == []
+    finally:
+        runner.stop()
+        engine.dispose()
+
+
+class FailsTransiently:
+    """A consumer whose handler meets a lock timeout, as a busy database gives, seven times."""
+
+    name = "fails_transiently"
+    db = Database()
+    kit_tables = org_kit
+    target: str | None = None
+    calls: list[str] = []
+
+    @handles("org", "store_changed")
+    def on_store_changed(self, event):
+        if event.data["chain_id"] != FailsTransiently.target or not event.data["code"].startswith("TR"):
+            return
+        FailsTransiently.calls.append(event.id)
+        if len(FailsTransiently.calls) <= 7:
+            raise OperationalError("UPDATE ...", {}, Exception("canceling statement due to lock timeout"))
+
+
+def test_a_transient_failure_is_retried_past_the_attempt_limit_and_never_parked(
+    provisioned, admin, rpc_pool, monkeypatch
+):
+    """Non-negotiable 13: seven lock timeouts in a row, more than MAX_ATTEMPTS (5); the
+    event is applied on the eighth delivery and is not parked."""
+    monkeypatch.setattr(handlers, "FIRST_PAUSE_SECONDS", 0.005)
+    config = provisioned.nameko_config()
+    config["DATABASE_URLS"] = {**config["DATABASE_URLS"], "fails_transiently": provisioned.database_url("org")}
+    runner = ServiceRunner(config)
+    runner.add_service(FailsTransiently)
+    runner.start()
+    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="transient-test")
+    try:
+        world = build_chain(admin)
+        FailsTransiently.target = world.id
+        ok(world.hq.post(world.path("/stores"), {"code": unique("TR"), "name": "Busy", "kind": "direct"}), 201)
+        wait_for(lambda: len(FailsTransiently.calls) >= 8, timeout=30)
+        eventlet.sleep(0.3)
+        assert len(FailsTransiently.calls) == 8  # 7 failures, then handled once
+        assert len(set(FailsTransiently.calls)) == 1
+        assert [r for r in parked.parked(engine, "org") if r.event_id == FailsTransiently.calls[0]] == []
     finally:
         runner.stop()
         engine.dispose()
