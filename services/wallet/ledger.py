@@ -16,12 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger as BigIntegerType
-from sqlalchemy import column, func, select, update, values
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.errors import InvalidState
+from services.kit.ledger import Ledger, Unbalanced, net_legs  # noqa: F401 - the wallet's names for them
 from services.wallet.models import (
     MEMBER_BONUS,
     MEMBER_CASH,
@@ -33,24 +33,7 @@ from services.wallet.models import (
 )
 
 accounts = Account.__table__
-
-
-class Unbalanced(ValueError):
-    """A programming error: legs that do not sum to zero never reach the database."""
-
-
-def net_legs(legs: Iterable[tuple[int, int]]) -> dict[int, int]:
-    """Merge legs per account, drop zeros, and insist the rest sums to zero."""
-    merged: dict[int, int] = {}
-    for account_id, amount in legs:
-        if not isinstance(amount, int) or isinstance(amount, bool):
-            raise TypeError("ledger amounts are integer fen")
-        merged[account_id] = merged.get(account_id, 0) + amount
-    merged = {a: v for a, v in merged.items() if v}
-    total = sum(merged.values())
-    if total:
-        raise Unbalanced(f"legs are unbalanced by {total}")
-    return merged
+LEDGER = Ledger(accounts, Posting.__table__)
 
 
 @dataclass
@@ -194,26 +177,10 @@ def store_accounts(session: Session, chain_id: str, keys: Iterable[StoreKey]) ->
 
 
 def post(session: Session, tx_id: str, legs: Iterable[tuple[int, int]]) -> dict[int, int]:
-    """Write the transaction's postings and move the balances; returns the new balances."""
-    merged = net_legs(legs)
-    if not merged:
-        return {}
-    ids = sorted(merged)
-    # lock in id order (member rows are already ours) so two stores' transactions cannot deadlock
-    session.execute(select(accounts.c.id).where(accounts.c.id.in_(ids)).order_by(accounts.c.id).with_for_update())
-    deltas = values(column("id", BigIntegerType), column("delta", BigIntegerType), name="deltas").data(
-        [(i, merged[i]) for i in ids]
-    )
-    rows = session.execute(
-        update(accounts)
-        .where(accounts.c.id == deltas.c.id)
-        .values(balance=accounts.c.balance + deltas.c.delta)
-        .returning(accounts.c.id, accounts.c.balance)
-    ).all()
-    session.execute(
-        insert(Posting.__table__).values([{"tx_id": tx_id, "account_id": i, "amount": merged[i]} for i in ids])
-    )
-    return {r.id: r.balance for r in rows}
+    """Write the transaction's postings and move the balances; returns the new balances.
+    Member rows are already ours; the rest are locked in id order, so two stores'
+    transactions cannot deadlock."""
+    return LEDGER.post(session, tx_id, legs)
 
 
 def set_credit_limit(session: Session, member: MemberAccounts, limit: int) -> None:

@@ -10,51 +10,17 @@ lot moves.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import BigInteger as BigIntegerType
 from sqlalchemy import column as sql_column
 from sqlalchemy import func, select, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from services.kit.ledger import give_back, take_fifo
 from services.wallet.models import Lot, LotMove, Transaction
 
 lots = Lot.__table__
 moves = LotMove.__table__
-
-
-def take_fifo(open_lots: Sequence[tuple[int, int]], amount: int) -> list[tuple[int, int]]:
-    """Take `amount` from (lot id, remaining) pairs, oldest first."""
-    taken: list[tuple[int, int]] = []
-    left = amount
-    for lot_id, remaining in open_lots:
-        if left == 0:
-            break
-        take = min(left, remaining)
-        if take > 0:
-            taken.append((lot_id, take))
-            left -= take
-    if left:
-        raise ValueError(f"lots fall short by {left}: lots and balance disagree")
-    return taken
-
-
-def give_back(spent: Sequence[tuple[int, int]], amount: int) -> list[tuple[int, int]]:
-    """Put `amount` back into (lot id, still refundable) pairs, last taken first;
-    what does not fit is returned as lot id 0 (a new lot)."""
-    back: list[tuple[int, int]] = []
-    left = amount
-    for lot_id, room in sorted(spent, reverse=True):
-        if left == 0:
-            break
-        give = min(left, room)
-        if give > 0:
-            back.append((lot_id, give))
-            left -= give
-    if left:
-        back.append((0, left))
-    return back
 
 
 def open_lot(session: Session, tx: Transaction, kind: str, amount: int) -> None:

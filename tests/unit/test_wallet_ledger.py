@@ -2,23 +2,7 @@
 
 from datetime import UTC
 
-import pytest
-
-from services.wallet import ledger, limits, lots, refunds
-
-
-def test_legs_merge_per_account_and_drop_zeros():
-    assert ledger.net_legs([(1, 10000), (2, -10000), (3, 0), (1, 500), (4, -500)]) == {1: 10500, 2: -10000, 4: -500}
-
-
-def test_unbalanced_legs_never_reach_the_database():
-    with pytest.raises(ledger.Unbalanced):
-        ledger.net_legs([(1, 10000), (2, -9999)])
-
-
-def test_amounts_must_be_integer_fen():
-    with pytest.raises(TypeError):
-        ledger.net_legs([(1, 10.0), (2, -10.0)])
+from services.wallet import ledger, limits, refunds
 
 
 def test_member_view_reports_credit_as_used_and_available():
@@ -42,17 +26,6 @@ def test_member_view_reports_credit_as_used_and_available():
     }
     member.apply({1: 40, 3: -500})
     assert (member.cash, member.credit_used) == (40, 500)
-
-
-def test_lots_are_taken_oldest_first():
-    assert lots.take_fifo([(1, 3000), (2, 5000), (3, 100)], 6000) == [(1, 3000), (2, 3000)]
-    with pytest.raises(ValueError):
-        lots.take_fifo([(1, 10)], 11)
-
-
-def test_refund_refills_the_last_lot_taken_first_and_overflows_to_a_new_lot():
-    assert lots.give_back([(1, 3000), (2, 3000)], 4000) == [(2, 3000), (1, 1000)]
-    assert lots.give_back([(1, 100)], 150) == [(1, 100), (0, 50)]
 
 
 def test_credit_refund_after_settlement_becomes_cash():
