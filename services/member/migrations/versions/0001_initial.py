@@ -8,6 +8,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from services.kit import kit_schema
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -25,24 +27,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('chain_id', name=op.f('pk_chain_state')),
     schema='member'
     )
-    op.create_table('idempotency_keys',
-    sa.Column('scope', sa.String(length=64), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('operation', sa.String(length=80), nullable=False),
-    sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('response', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotency_keys')),
-    schema='member'
-    )
-    op.create_table('inbox',
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('source', sa.String(length=40), nullable=False),
-    sa.Column('event_type', sa.String(length=80), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_inbox')),
-    schema='member'
-    )
+    kit_schema.create_messaging_tables(op, 'member')
     op.create_table('members',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('chain_id', sa.String(length=36), nullable=False),
@@ -75,21 +60,6 @@ def upgrade() -> None:
     op.create_index('ix_members_chain_id_number', 'members', ['chain_id', 'id_number_index'], unique=False, schema='member')
     op.create_index('ix_members_chain_name', 'members', ['chain_id', 'name', 'id'], unique=False, schema='member')
     op.create_index('ix_members_chain_store', 'members', ['chain_id', 'home_store_id', 'member_no'], unique=False, schema='member')
-    op.create_table('outbox',
-    sa.Column('seq', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('event_type', sa.String(length=80), nullable=False),
-    sa.Column('chain_id', sa.String(length=36), nullable=True),
-    sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id')),
-    schema='member'
-    )
-    op.create_index('ix_outbox_unsent', 'outbox', ['seq'], unique=False, schema='member', postgresql_where=sa.text('sent_at IS NULL'))
     op.create_table('tiers',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('chain_id', sa.String(length=36), nullable=False),
@@ -196,13 +166,10 @@ def downgrade() -> None:
     op.drop_index('ix_cards_member', table_name='cards', schema='member')
     op.drop_table('cards', schema='member')
     op.drop_table('tiers', schema='member')
-    op.drop_index('ix_outbox_unsent', table_name='outbox', schema='member', postgresql_where=sa.text('sent_at IS NULL'))
-    op.drop_table('outbox', schema='member')
     op.drop_index('ix_members_chain_store', table_name='members', schema='member')
     op.drop_index('ix_members_chain_name', table_name='members', schema='member')
     op.drop_index('ix_members_chain_id_number', table_name='members', schema='member')
     op.drop_table('members', schema='member')
-    op.drop_table('inbox', schema='member')
-    op.drop_table('idempotency_keys', schema='member')
+    kit_schema.drop_messaging_tables(op, 'member')
     op.drop_table('chain_state', schema='member')
 

@@ -8,6 +8,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from services.kit import kit_schema
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -43,39 +45,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('chain_id', name=op.f('pk_chains')),
     schema='wallet'
     )
-    op.create_table('idempotency_keys',
-    sa.Column('scope', sa.String(length=64), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('operation', sa.String(length=80), nullable=False),
-    sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('response', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotency_keys')),
-    schema='wallet'
-    )
-    op.create_table('inbox',
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('source', sa.String(length=40), nullable=False),
-    sa.Column('event_type', sa.String(length=80), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_inbox')),
-    schema='wallet'
-    )
-    op.create_table('outbox',
-    sa.Column('seq', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('event_type', sa.String(length=80), nullable=False),
-    sa.Column('chain_id', sa.String(length=36), nullable=True),
-    sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id')),
-    schema='wallet'
-    )
-    op.create_index('ix_outbox_unsent', 'outbox', ['seq'], unique=False, schema='wallet', postgresql_where=sa.text('sent_at IS NULL'))
+    kit_schema.create_messaging_tables(op, 'wallet')
     op.create_table('transactions',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('chain_id', sa.String(length=36), nullable=False),
@@ -309,10 +279,7 @@ def downgrade() -> None:
     op.drop_index('ix_transactions_ref', table_name='transactions', schema='wallet', postgresql_where=sa.text('ref_tx_id IS NOT NULL'))
     op.drop_index('ix_transactions_member', table_name='transactions', schema='wallet')
     op.drop_table('transactions', schema='wallet')
-    op.drop_index('ix_outbox_unsent', table_name='outbox', schema='wallet', postgresql_where=sa.text('sent_at IS NULL'))
-    op.drop_table('outbox', schema='wallet')
-    op.drop_table('inbox', schema='wallet')
-    op.drop_table('idempotency_keys', schema='wallet')
+    kit_schema.drop_messaging_tables(op, 'wallet')
     op.drop_table('chains', schema='wallet')
     op.drop_index('ix_accounts_member', table_name='accounts', schema='wallet', postgresql_where=sa.text('member_id IS NOT NULL'))
     op.drop_table('accounts', schema='wallet')
