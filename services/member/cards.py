@@ -327,9 +327,10 @@ def replace(
             {"card_id": [f"The card is {old.status}."]},
         )
     member = members.load(session, chain_id, old.member_id, lock=True)
-    # the new card carries on the old one's validity
+    # the new card carries on the old one: its validity and its own spending limits (W-8)
     new = _new_card(session, member, tier, store_id, old.effective_date, old.expiry_date)
     new.replaces_card_id = old.id
+    new.per_transaction_limit, new.daily_limit = old.per_transaction_limit, old.daily_limit
     before = views.card_state(old, tier)
     previous = old.status
     old.status, old.replaced_by_card_id = "replaced", new.id
