@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from contracts.errors import ValidationFailed
 
@@ -74,6 +75,38 @@ def Code(**kwargs: Any) -> fields.String:  # noqa: N802
         ],
         **kwargs,
     )
+
+
+# The calendar a business date may name: wide enough for any real record or
+# validity, narrow enough that day arithmetic in any time zone stays in range.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
+    """A calendar date (ISO `YYYY-MM-DD`) between FIRST_DAY and LAST_DAY."""
+    bound = validate.Range(
+        min=FIRST_DAY, max=LAST_DAY, error=f"Must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+    )
+    return fields.Date(validate=bound, **kwargs)
+
+
+def not_before(first: str, last: str, reason: str = "Must not be before `{first}`."):
+    """A schema check: `last` is not earlier than `first` (either may be absent)."""
+
+    @validates_schema
+    def check(self, data: dict, **kwargs) -> None:
+        start, end = data.get(first), data.get(last)
+        if start is None or end is None:
+            return
+        try:
+            backwards = end < start
+        except TypeError:  # a time with an offset and one without: not comparable, left to the service
+            return
+        if backwards:
+            raise ValidationError(reason.format(first=first), last)
+
+    return check
 
 
 def Timestamp(**kwargs: Any) -> fields.DateTime:  # noqa: N802

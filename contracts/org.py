@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from contracts.auth import CHAIN_ROLES, PrincipalSchema
-from contracts.base import Code, Contract, Id, Money, Page, Text, Timestamp
+from contracts.base import Code, Contract, Id, Money, Page, Text, Timestamp, not_before
 from contracts.events import event
 
 CURRENCIES = ("CNY", "HKD", "MOP", "TWD", "USD", "EUR", "SGD", "MYR")
@@ -212,6 +212,8 @@ class AccessLogQuery(Page):
     event = fields.String(validate=validate.OneOf(ACCESS_EVENTS))
     since = Timestamp()
     until = Timestamp()
+
+    _order = not_before("since", "until")
 
 
 # ---- dictionaries (S-2) -------------------------------------------------------

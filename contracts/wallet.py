@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from contracts.base import BasisPoints, Code, Contract, Count, Id, Money, Page, SignedMoney, Text
+from contracts.base import BasisPoints, Code, Contract, Count, Day, Id, Money, Page, SignedMoney, Text, not_before
 from contracts.events import event
 
 PAYMENT_SOURCES = ("cash", "bonus", "credit")  # W-4: the order a card pays in
@@ -228,8 +228,8 @@ class PackageSaleRequest(Contract):
     name = Text(100, required=True)
     count = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=10000))
     price = Money(required=True)
-    valid_from = fields.Date(load_default=None, allow_none=True)
-    valid_until = fields.Date(load_default=None, allow_none=True)
+    valid_from = Day(load_default=None, allow_none=True)
+    valid_until = Day(load_default=None, allow_none=True)
     daily_limit = fields.Integer(
         strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=100)
     )
@@ -382,6 +382,8 @@ class StatementQuery(Page):
     since = fields.DateTime(format="iso", load_default=None)
     until = fields.DateTime(format="iso", load_default=None)
 
+    _order = not_before("since", "until")
+
 
 class StatementEntry(Contract):
     transaction_id = Id(required=True)
@@ -422,7 +424,7 @@ class TransactionView(Contract):
 
 
 class LiabilityQuery(Contract):
-    as_of = fields.Date(load_default=None, allow_none=True)
+    as_of = Day(load_default=None, allow_none=True)
 
 
 class StoreLiability(Contract):
@@ -444,8 +446,10 @@ class Liability(Contract):
 
 
 class SettlementQuery(Contract):
-    since = fields.Date(required=True)
-    until = fields.Date(required=True)
+    since = Day(required=True)
+    until = Day(required=True)
+
+    _order = not_before("since", "until")
 
 
 class SettlementRow(Contract):

@@ -173,7 +173,9 @@ def test_a_replacement_card_keeps_the_lost_cards_own_limits(mw):
     assert "per purchase" in refused["fields"]["amount_due"][0]
     ok(mw.cashier_a.post(wallet(mw, "/consumes"), {**consume, "lines": [{**line, "unit_price": 5000}]}), 201)
     # 5000 of today's 8000 spent: 3001 more is over the day's limit
-    refused = error(mw.cashier_a.post(wallet(mw, "/consumes"), {**consume, "lines": [{**line, "unit_price": 3001}]}), 409)
+    refused = error(
+        mw.cashier_a.post(wallet(mw, "/consumes"), {**consume, "lines": [{**line, "unit_price": 3001}]}), 409
+    )
     assert refused["fields"] == {"amount_due": ["3001 fen from the card is over today's remaining limit of 3000."]}
     balances = ok(mw.cashier_a.get(wallet(mw, f"/cards/{new['card_no']}/balances")))["balances"]
     assert balances["cash"] == 50000 - 5000
