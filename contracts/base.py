@@ -32,15 +32,33 @@ def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
     return fields.String(validate=_uuid_string, **kwargs)
 
 
+# The largest amount one balance, fee or figure of one operation may hold (10 billion yuan).
+MONEY_MAX = 10**12
+# The largest one counter operation may move (100 million yuan): a recharge, a
+# purchase, a package. Far below MONEY_MAX, so what a request passes can never
+# break the contract of the event or answer that reports it.
+OPERATION_MAX = 10**10
+# A running total or a sum over many members (cumulative spend, liability):
+# bounded only by the BIGINT column that keeps it.
+TOTAL_MAX = 2**63 - 1
+
+
 def Money(**kwargs: Any) -> fields.Integer:  # noqa: N802
     """An amount of money in integer fen (W-1); never negative, never a float."""
-    kwargs.setdefault("validate", validate.Range(min=0, max=10**12))
+    kwargs.setdefault("validate", validate.Range(min=0, max=MONEY_MAX))
     return fields.Integer(strict=True, **kwargs)
 
 
 def SignedMoney(**kwargs: Any) -> fields.Integer:  # noqa: N802
     """A signed amount in fen, for postings and adjustments."""
-    return fields.Integer(strict=True, validate=validate.Range(min=-(10**12), max=10**12), **kwargs)
+    return fields.Integer(strict=True, validate=validate.Range(min=-MONEY_MAX, max=MONEY_MAX), **kwargs)
+
+
+def Total(signed: bool = False, **kwargs: Any) -> fields.Integer:  # noqa: N802
+    """A sum of many amounts in fen: what a BIGINT holds."""
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=-TOTAL_MAX if signed else 0, max=TOTAL_MAX), **kwargs
+    )
 
 
 def Count(**kwargs: Any) -> fields.Integer:  # noqa: N802

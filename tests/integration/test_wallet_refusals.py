@@ -276,3 +276,43 @@ def test_the_wallets_copy_of_a_store_keeps_the_newest_news_whatever_order_it_com
     inbox = "SELECT count(*) AS n FROM wallet.inbox WHERE event_id IN (:a, :b)"
     wait_for(lambda: raw_rows(settings, inbox, a=newer["id"], b=older["id"]) == [{"n": 2}])
     assert raw_rows(settings, sql, id=store_id) == [{"status": "closed"}]  # both handled; the older changed nothing
+
+
+def test_totals_past_what_the_books_can_report_are_refused_naming_the_field(w, funded):
+    """Each line's quantity and price in range, but their product or sum is not:
+    a 422 naming the line or the lines, never a 500 from the event contract."""
+    no = funded["card_no"]
+    before = w.balances(no)
+    huge = {**WASH, "quantity": 2000, "unit_price": 10**9}  # 2 * 10**12 fen on one line
+    err = w.refused(w.consume(no, [WASH, huge]), 422, "validation_failed", no, before)
+    assert err["fields"] == {
+        "lines": {
+            "1": {"unit_price": ["quantity x unit_price is 2000000000000 fen; one line comes to at most 10000000000."]}
+        }
+    }
+    two = {**WASH, "quantity": 10000, "unit_price": 600000}  # 6 * 10**9 each: fine alone, 1.2 * 10**10 together
+    err = w.refused(w.consume(no, [two, two], external_payment_method="cash"), 422, "validation_failed", no, before)
+    assert err["fields"] == {"lines": ["The lines come to 12000000000 fen; one purchase comes to at most 10000000000."]}
+    package = {
+        "card_no": no,
+        "store_id": w.store_a,
+        "item_code": "WASH",
+        "name": "Ten washes",
+        "count": 10,
+        "price": 10**10 + 1,
+        "payment_method": "cash",
+    }
+    err = w.refused(w.cashier_a.post(w.path("/packages"), package), 422, "validation_failed", no, before)
+    assert err["fields"] == {"price": ["Must be greater than or equal to 0 and less than or equal to 10000000000."]}
+
+
+def test_a_balance_never_grows_past_what_an_answer_can_report(w):
+    w.tier(code="WHUGE", name="Huge bonus", rank=12, recharge_bonus_rules=[{"threshold": 1, "bonus_fixed": 10**12}])
+    no = w.card(tier_code="WHUGE")["card_no"]
+    assert ok(w.recharge(no, 1), 201)["balances"]["bonus"] == 10**12
+    before = w.balances(no)
+    err = w.refused(w.recharge(no, 1), 422, "validation_failed", no, before)
+    assert err["fields"] == {"amount": ["The bonus balance would exceed 1000000000000 fen; it holds 1000000000000."]}
+    grant = {"card_no": no, "store_id": w.store_a, "amount": 1, "reason": "goodwill"}
+    err = w.refused(w.manager_a.post(w.path("/bonus-grants"), grant), 422, "validation_failed", no, before)
+    assert "amount" in err["fields"]
