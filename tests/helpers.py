@@ -140,6 +140,20 @@ def build_chain(admin: Api, *, requires_store_approval: bool = False) -> ChainWo
     return ChainWorld(chain, hq, stores, usernames)
 
 
+# the consumption categories and items the wallet tests ring up (S-2): a consume
+# line's codes must be in the chain's dictionaries
+CATEGORIES = ("wash", "parts", "oil", "repair", "other")
+ITEMS = (("WASH", "wash"), ("W01", "wash"), ("PAD", "parts"), ("OIL", "oil"), ("R01", "repair"))
+
+
+def add_catalogue(world: ChainWorld) -> None:
+    for code in CATEGORIES:
+        ok(world.hq.post(world.path("/categories"), {"code": code, "name": code.title()}), 201)
+    for code, category in ITEMS:
+        body = {"code": code, "name": code.title(), "category_code": category, "price": 100}
+        ok(world.hq.post(world.path("/items"), body), 201)
+
+
 # ---- looking under the services ----------------------------------------------------
 
 

@@ -170,6 +170,12 @@ class OrgService(Idempotent):
         return staff.get(self.db, Actor.from_dict(actor), chain_id, staff_id)
 
     @rpc
+    def staff_status(self, chain_id: str, staff_id: str) -> str | None:
+        """For other services: the status of a staff member of `chain_id` (None: no such
+        staff member in it), asked only about one whose `staff_changed` has not reached them."""
+        return staff.status_in_chain(self.db, chain_id, staff_id)
+
+    @rpc
     def update_staff(self, actor: dict, chain_id: str, staff_id: str, data: dict) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.StaffUpdate, data)

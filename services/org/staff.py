@@ -96,6 +96,10 @@ def listing(session: Session, actor: Actor, chain_id: str, query: dict) -> dict:
     return {"items": [views.staff(r) for r in rows], "next_cursor": cursor}
 
 
+def status_in_chain(session: Session, chain_id: str, staff_id: str) -> str | None:
+    return session.scalar(select(Staff.status).where(Staff.id == staff_id, Staff.chain_id == chain_id))
+
+
 def get(session: Session, actor: Actor, chain_id: str, staff_id: str) -> dict:
     return views.staff(load_visible(session, actor, chain_id, staff_id))
 

@@ -6,7 +6,7 @@ import pytest
 from nameko.standalone.events import event_dispatcher
 
 from contracts.events import envelope
-from tests.helpers import error, ok, raw_rows, wait_for
+from tests.helpers import build_chain, error, ok, raw_rows, wait_for
 from tests.wallet_helpers import WASH, wallet_world
 
 pytestmark = pytest.mark.integration
@@ -316,3 +316,42 @@ def test_a_balance_never_grows_past_what_an_answer_can_report(w):
     grant = {"card_no": no, "store_id": w.store_a, "amount": 1, "reason": "goodwill"}
     err = w.refused(w.manager_a.post(w.path("/bonus-grants"), grant), 422, "validation_failed", no, before)
     assert "amount" in err["fields"]
+
+
+def test_a_consume_names_only_the_chains_own_staff_and_codes(w, funded, admin, settings):
+    """Item and category codes are the chain's dictionaries' (S-2); the serving
+    employee is active staff of this chain. Anything else is a 422 naming it."""
+    no = funded["card_no"]
+    before = w.balances(no)
+    other = build_chain(admin)
+    stranger = other.hq.principal["staff_id"]
+    for staff_id in (stranger, str(uuid.uuid4())):
+        err = w.refused(w.consume(no, [WASH], serving_employee_id=staff_id), 422, "validation_failed", no, before)
+        assert err["fields"] == {"serving_employee_id": ["No such staff member in this chain."]}
+    unknown = [WASH, {**WASH, "item_code": "NOPE"}, {**WASH, "category": "nope"}]
+    err = w.refused(w.consume(no, unknown), 422, "validation_failed", no, before)
+    assert err["fields"] == {
+        "lines": {
+            "1": {"item_code": ["No active item or service 'NOPE' in this chain."]},
+            "2": {"category": ["No active category 'nope' in this chain."]},
+        }
+    }
+    # staff of another store of the chain may serve; it is stored and published as given
+    server = w.cashier_b.principal["staff_id"]
+    sale = ok(w.consume(no, [WASH], serving_employee_id=server), 201)
+    assert sale["serving_employee_id"] == server
+    # the wallet keeps its own copies from org's events, and follows their changes
+    wait_for(lambda: raw_rows(settings, "SELECT status FROM wallet.staff WHERE staff_id = :id", id=server))
+    ok(w.hq.post(w.world.path(f"/staff/{server}/disable")))
+    sql = "SELECT status FROM wallet.staff WHERE staff_id = :id"
+    wait_for(lambda: raw_rows(settings, sql, id=server) == [{"status": "disabled"}])
+    before = w.balances(no)
+    err = w.refused(w.consume(no, [WASH], serving_employee_id=server), 422, "validation_failed", no, before)
+    assert err["fields"] == {"serving_employee_id": ["The staff member is disabled."]}
+    category = next(c for c in ok(w.hq.get(w.world.path("/categories")))["items"] if c["code"] == "oil")
+    ok(w.hq.patch(w.world.path(f"/categories/{category['id']}"), {"active": False}))
+    sql = "SELECT active FROM wallet.dictionary_entries WHERE chain_id = :chain AND code = 'oil'"
+    wait_for(lambda: raw_rows(settings, sql, chain=w.world.id) == [{"active": False}])
+    oil = {**WASH, "item_code": "OIL", "category": "oil"}
+    err = w.refused(w.consume(no, [oil]), 422, "validation_failed", no, before)
+    assert err["fields"] == {"lines": {"0": {"category": ["No active category 'oil' in this chain."]}}}
