@@ -581,6 +581,9 @@ class CardReturned(_MemberMoneyEvent):
     cash_paid_back = Money(required=True)
     bonus_forfeited = Money(required=True)
     payment_method = fields.String(required=True)
+    # for the card's operation log (M-8): who did it, and what they said
+    operator_name = fields.String(load_default="")
+    reason = fields.String(load_default="")
 
 
 @event("wallet", "credit_limit_set")
@@ -605,3 +608,4 @@ class FeeRecorded(Contract):
     kind = fields.String(required=True)
     amount = Money(required=True)
     payment_method = fields.String(required=True)
+    card_no = fields.String(load_default=None, allow_none=True)

@@ -86,7 +86,12 @@ def test_the_wallets_card_return_returns_the_card(mw):
     entry = ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}/operations")))["items"][0]
     assert entry["kind"] == "return" and entry["store_id"] == store
     assert entry["operator_id"] == mw.cashier_a.principal["staff_id"]
+    # the log names the cashier who did it and keeps what they said; the money is in `after`
+    assert entry["operator_name"] == mw.cashier_a.principal["display_name"] == "cashier A"
+    assert entry["reason"] == "moving away"
     assert (entry["before"]["status"], entry["after"]["status"]) == ("active", "returned")
+    assert (entry["after"]["cash_paid_back"], entry["after"]["bonus_forfeited"]) == (30000, 0)
+    assert entry["after"]["payment_method"] == "cash"
     # the card can no longer be used for money
     refused = error(
         mw.cashier_a.post(

@@ -155,6 +155,8 @@ def test_a_card_fee_is_booked_as_store_money_and_fee_revenue(admin, settings):
         ("recharge", 5000, 5000, 5000),
     ]
     assert lines[0]["remark"] == "issue"
+    # the fee names the card it was paid for, as every other entry does
+    assert [e["card_no"] for e in lines] == [card["card_no"], card["card_no"]]
 
 
 def test_cash_paid_back_on_return_goes_over_the_counter_not_onto_the_card(admin):
