@@ -41,6 +41,10 @@ def Password(**kwargs):  # noqa: N802
 
 
 class SignInRequest(Contract):
+    """Staff of a chain sign in with the chain's code; platform admins without one.
+    Usernames are unique within a chain, not across chains."""
+
+    chain = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
     username = fields.String(required=True, validate=validate.Length(min=1, max=60))
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
 

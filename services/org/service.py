@@ -44,7 +44,7 @@ class OrgService(Idempotent):
         data = load(c.SignInRequest, data)
         ttl = timedelta(hours=self.settings.token_ttl_hours)
         with self.db.begin():
-            outcome = auth.sign_in(self.db, data["username"], data["password"], ip, user_agent, ttl)
+            outcome = auth.sign_in(self.db, data["chain"], data["username"], data["password"], ip, user_agent, ttl)
         # a failure is committed (attempt counter, access log) before it is reported
         if outcome.error is not None:
             raise outcome.error
