@@ -208,9 +208,12 @@ def main() -> None:
             key="bench-cashier",
         )
         cashier = Client()
-        cashier.token = cashier.call(
-            "POST", "/api/v1/auth/sign-in", {"username": "bench.cashier", "password": ADMIN_PASSWORD}
-        )[1]["token"]
+        signing = {"chain": "BENCH", "username": "bench.cashier", "password": ADMIN_PASSWORD}
+        cashier.token = cashier.call("POST", "/api/v1/auth/sign-in", signing)[1]["token"]
+        # a consume line's codes must be in the chain's dictionaries (S-2)
+        admin.call("POST", f"{chain_path}/categories", {"code": "wash", "name": "Wash"}, key="bench-category")
+        item = {"code": "W01", "name": "Wash", "category_code": "wash", "price": 100}
+        admin.call("POST", f"{chain_path}/items", item, key="bench-item")
         counter_token = cashier.token
 
         def new_card(client: Client) -> str:

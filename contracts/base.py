@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from contracts.errors import ValidationFailed
 
@@ -31,15 +32,33 @@ def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
     return fields.String(validate=_uuid_string, **kwargs)
 
 
+# The largest amount one balance, fee or figure of one operation may hold (10 billion yuan).
+MONEY_MAX = 10**12
+# The largest one counter operation may move (100 million yuan): a recharge, a
+# purchase, a package. Far below MONEY_MAX, so what a request passes can never
+# break the contract of the event or answer that reports it.
+OPERATION_MAX = 10**10
+# A running total or a sum over many members (cumulative spend, liability):
+# bounded only by the BIGINT column that keeps it.
+TOTAL_MAX = 2**63 - 1
+
+
 def Money(**kwargs: Any) -> fields.Integer:  # noqa: N802
     """An amount of money in integer fen (W-1); never negative, never a float."""
-    kwargs.setdefault("validate", validate.Range(min=0, max=10**12))
+    kwargs.setdefault("validate", validate.Range(min=0, max=MONEY_MAX))
     return fields.Integer(strict=True, **kwargs)
 
 
 def SignedMoney(**kwargs: Any) -> fields.Integer:  # noqa: N802
     """A signed amount in fen, for postings and adjustments."""
-    return fields.Integer(strict=True, validate=validate.Range(min=-(10**12), max=10**12), **kwargs)
+    return fields.Integer(strict=True, validate=validate.Range(min=-MONEY_MAX, max=MONEY_MAX), **kwargs)
+
+
+def Total(signed: bool = False, **kwargs: Any) -> fields.Integer:  # noqa: N802
+    """A sum of many amounts in fen: what a BIGINT holds."""
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=-TOTAL_MAX if signed else 0, max=TOTAL_MAX), **kwargs
+    )
 
 
 def Count(**kwargs: Any) -> fields.Integer:  # noqa: N802
@@ -74,6 +93,38 @@ def Code(**kwargs: Any) -> fields.String:  # noqa: N802
         ],
         **kwargs,
     )
+
+
+# The calendar a business date may name: wide enough for any real record or
+# validity, narrow enough that day arithmetic in any time zone stays in range.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
+    """A calendar date (ISO `YYYY-MM-DD`) between FIRST_DAY and LAST_DAY."""
+    bound = validate.Range(
+        min=FIRST_DAY, max=LAST_DAY, error=f"Must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+    )
+    return fields.Date(validate=bound, **kwargs)
+
+
+def not_before(first: str, last: str, reason: str = "Must not be before `{first}`."):
+    """A schema check: `last` is not earlier than `first` (either may be absent)."""
+
+    @validates_schema
+    def check(self, data: dict, **kwargs) -> None:
+        start, end = data.get(first), data.get(last)
+        if start is None or end is None:
+            return
+        try:
+            backwards = end < start
+        except TypeError:  # a time with an offset and one without: not comparable, left to the service
+            return
+        if backwards:
+            raise ValidationError(reason.format(first=first), last)
+
+    return check
 
 
 def Timestamp(**kwargs: Any) -> fields.DateTime:  # noqa: N802

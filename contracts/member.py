@@ -389,6 +389,7 @@ class FeeCharged(Contract):
     store_id = Id(required=True)
     member_id = Id(required=True)
     card_id = Id(required=True)
+    card_no = fields.String(load_default=None, allow_none=True)  # for the member's statement (W-10)
     kind = fields.String(required=True, validate=validate.OneOf(FEE_KINDS))
     amount = Money(required=True, validate=validate.Range(min=1, max=10**12))
     payment_method = fields.String(required=True)

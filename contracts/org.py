@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from contracts.auth import CHAIN_ROLES, PrincipalSchema
-from contracts.base import Code, Contract, Id, Money, Page, Text, Timestamp
+from contracts.base import Code, Contract, Id, Money, Page, Text, Timestamp, not_before
 from contracts.events import event
 
 CURRENCIES = ("CNY", "HKD", "MOP", "TWD", "USD", "EUR", "SGD", "MYR")
@@ -41,6 +41,10 @@ def Password(**kwargs):  # noqa: N802
 
 
 class SignInRequest(Contract):
+    """Staff of a chain sign in with the chain's code; platform admins without one.
+    Usernames are unique within a chain, not across chains."""
+
+    chain = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
     username = fields.String(required=True, validate=validate.Length(min=1, max=60))
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
@@ -212,6 +216,8 @@ class AccessLogQuery(Page):
     event = fields.String(validate=validate.OneOf(ACCESS_EVENTS))
     since = Timestamp()
     until = Timestamp()
+
+    _order = not_before("since", "until")
 
 
 # ---- dictionaries (S-2) -------------------------------------------------------

@@ -9,7 +9,21 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from contracts.base import BasisPoints, Code, Contract, Count, Id, Money, Page, SignedMoney, Text
+from contracts.base import (
+    OPERATION_MAX,
+    BasisPoints,
+    Code,
+    Contract,
+    Count,
+    Day,
+    Id,
+    Money,
+    Page,
+    SignedMoney,
+    Text,
+    Total,
+    not_before,
+)
 from contracts.events import event
 
 PAYMENT_SOURCES = ("cash", "bonus", "credit")  # W-4: the order a card pays in
@@ -83,7 +97,7 @@ class CardRef(Contract):
 class RechargeRequest(Contract):
     card_no = CardNo(required=True)
     store_id = Id(required=True)
-    amount = Money(required=True, validate=validate.Range(min=1, max=10**10))
+    amount = Money(required=True, validate=validate.Range(min=1, max=OPERATION_MAX))
     payment_method = Code(required=True)
     remark = Text(200, load_default="")
 
@@ -123,6 +137,14 @@ class ConsumeLineRequest(Contract):
     # a specific package or pass to use; without it one is picked when `use_entitlements`
     entitlement_id = Id(load_default=None, allow_none=True)
 
+    @validates_schema
+    def _total(self, data: dict, **kwargs) -> None:
+        gross = data["quantity"] * data["unit_price"]
+        if gross > OPERATION_MAX:
+            raise ValidationError(
+                f"quantity x unit_price is {gross} fen; one line comes to at most {OPERATION_MAX}.", "unit_price"
+            )
+
 
 class ConsumeRequest(Contract):
     card_no = CardNo(required=True)
@@ -137,6 +159,14 @@ class ConsumeRequest(Contract):
     remark = Text(200, load_default="")
 
     _external_not_card = counter_only("external_payment_method", "External payment is money at the counter.")
+
+    @validates_schema
+    def _total(self, data: dict, **kwargs) -> None:
+        gross = sum(line["quantity"] * line["unit_price"] for line in data["lines"])
+        if gross > OPERATION_MAX:
+            raise ValidationError(
+                f"The lines come to {gross} fen; one purchase comes to at most {OPERATION_MAX}.", "lines"
+            )
 
 
 class ConsumeLine(Contract):
@@ -172,7 +202,7 @@ class Consume(Contract):
     plate = fields.String(required=True, allow_none=True)
     remark = fields.String(required=True)
     balances = fields.Nested(Balances, required=True)
-    cumulative_spend = Money(required=True)
+    cumulative_spend = Total(required=True)
 
 
 # ---- refunds (W-6) ---------------------------------------------------------------------
@@ -214,7 +244,7 @@ class Refund(Contract):
     external_payment_method = fields.String(required=True, allow_none=True)
     reason = fields.String(required=True)
     balances = fields.Nested(Balances, required=True)
-    cumulative_spend = Money(required=True)
+    cumulative_spend = Total(required=True)
 
 
 # ---- packages and passes (W-5) -----------------------------------------------------------
@@ -227,9 +257,9 @@ class PackageSaleRequest(Contract):
     item_code = Code(required=True)
     name = Text(100, required=True)
     count = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=10000))
-    price = Money(required=True)
-    valid_from = fields.Date(load_default=None, allow_none=True)
-    valid_until = fields.Date(load_default=None, allow_none=True)
+    price = Money(required=True, validate=validate.Range(min=0, max=OPERATION_MAX))
+    valid_from = Day(load_default=None, allow_none=True)
+    valid_until = Day(load_default=None, allow_none=True)
     daily_limit = fields.Integer(
         strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=100)
     )
@@ -342,14 +372,14 @@ class CardReturn(Contract):
 
 class CreditLimitRequest(Contract):
     card_no = CardNo(required=True)
-    credit_limit = Money(required=True, validate=validate.Range(min=0, max=10**10))
+    credit_limit = Money(required=True, validate=validate.Range(min=0, max=OPERATION_MAX))
     reason = Text(200, load_default="")
 
 
 class CreditSettlementRequest(Contract):
     card_no = CardNo(required=True)
     store_id = Id(required=True)
-    amount = Money(required=True, validate=validate.Range(min=1, max=10**10))
+    amount = Money(required=True, validate=validate.Range(min=1, max=OPERATION_MAX))
     payment_method = Code(required=True)
 
     _not_card = counter_only("payment_method", "Credit is paid back at the counter.")
@@ -375,12 +405,14 @@ class CardBalances(Contract):
     status = fields.String(required=True)
     wallet_status = fields.String(required=True)
     balances = fields.Nested(Balances, required=True)
-    cumulative_spend = Money(required=True)
+    cumulative_spend = Total(required=True)
 
 
 class StatementQuery(Page):
     since = fields.DateTime(format="iso", load_default=None)
     until = fields.DateTime(format="iso", load_default=None)
+
+    _order = not_before("since", "until")
 
 
 class StatementEntry(Contract):
@@ -422,18 +454,18 @@ class TransactionView(Contract):
 
 
 class LiabilityQuery(Contract):
-    as_of = fields.Date(load_default=None, allow_none=True)
+    as_of = Day(load_default=None, allow_none=True)
 
 
 class StoreLiability(Contract):
     store_id = Id(required=True)
-    cash = SignedMoney(required=True)
-    bonus = SignedMoney(required=True)
+    cash = Total(signed=True, required=True)
+    bonus = Total(signed=True, required=True)
 
 
 class ChainLiability(Contract):
-    cash = SignedMoney(required=True)
-    bonus = SignedMoney(required=True)
+    cash = Total(signed=True, required=True)
+    bonus = Total(signed=True, required=True)
 
 
 class Liability(Contract):
@@ -444,8 +476,10 @@ class Liability(Contract):
 
 
 class SettlementQuery(Contract):
-    since = fields.Date(required=True)
-    until = fields.Date(required=True)
+    since = Day(required=True)
+    until = Day(required=True)
+
+    _order = not_before("since", "until")
 
 
 class SettlementRow(Contract):
@@ -453,7 +487,7 @@ class SettlementRow(Contract):
 
     received_store_id = Id(required=True)
     spent_store_id = Id(required=True)
-    amount = SignedMoney(required=True)
+    amount = Total(signed=True, required=True)
 
 
 class Settlement(Contract):
@@ -500,7 +534,7 @@ class Consumed(_MemberMoneyEvent):
     amount_due = Money(required=True)
     paid = fields.Nested(Paid, required=True)
     external_payment_method = fields.String(required=True, allow_none=True)
-    cumulative_spend = Money(required=True)
+    cumulative_spend = Total(required=True)
     # when the total was struck: a consumer keeps the newest, whatever order events arrive in
     spend_as_of = fields.String(required=True)
 
@@ -511,7 +545,7 @@ class Refunded(_MemberMoneyEvent):
     lines = fields.List(fields.Nested(RefundLine), required=True)
     amount = Money(required=True)
     refunded = fields.Nested(Paid, required=True)
-    cumulative_spend = Money(required=True)
+    cumulative_spend = Total(required=True)
     # when the total was struck: a consumer keeps the newest, whatever order events arrive in
     spend_as_of = fields.String(required=True)
 
@@ -547,6 +581,9 @@ class CardReturned(_MemberMoneyEvent):
     cash_paid_back = Money(required=True)
     bonus_forfeited = Money(required=True)
     payment_method = fields.String(required=True)
+    # for the card's operation log (M-8): who did it, and what they said
+    operator_name = fields.String(load_default="")
+    reason = fields.String(load_default="")
 
 
 @event("wallet", "credit_limit_set")
@@ -571,3 +608,4 @@ class FeeRecorded(Contract):
     kind = fields.String(required=True)
     amount = Money(required=True)
     payment_method = fields.String(required=True)
+    card_no = fields.String(load_default=None, allow_none=True)

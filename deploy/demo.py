@@ -36,6 +36,11 @@ def actor_of(session: Session, staff_row: Staff) -> Actor:
     return Actor.from_dict(auth.principal(session, staff_row))
 
 
+def _staff(session: Session, chain_id: str, username: str) -> Staff:
+    # usernames are unique within a chain, not across chains
+    return session.scalars(select(Staff).where(Staff.chain_id == chain_id, Staff.username == username)).one()
+
+
 def seed(session: Session) -> bool:
     """Create the demo chain; False if it is already there."""
     if session.scalar(select(Chain.id).where(Chain.code == CODE)):
@@ -55,7 +60,7 @@ def seed(session: Session) -> bool:
         },
     )
     chain_id = chain["id"]
-    hq = actor_of(session, session.scalars(select(Staff).where(Staff.username == "demo.hq")).one())
+    hq = actor_of(session, _staff(session, chain_id, "demo.hq"))
     for code, name in CATEGORIES:
         dictionaries.create(session, events, hq, chain_id, "categories", {"code": code, "name": name})
     for code, name, category, price in ITEMS:
@@ -90,7 +95,7 @@ def seed(session: Session) -> bool:
         chain_id,
         {**person, "username": "demo.franchisee", "display_name": "加盟商 Franchisee", "role": "franchisee"},
     )
-    franchisee = actor_of(session, session.scalars(select(Staff).where(Staff.username == "demo.franchisee")).one())
+    franchisee = actor_of(session, _staff(session, chain_id, "demo.franchisee"))
     store_ids["east"] = stores.create(
         session,
         events,
@@ -132,8 +137,9 @@ def main() -> None:
     finally:
         engine.dispose()
     print("demo chain created" if created else "demo chain already there")
-    print(f"sign in with any of these, password '{PASSWORD}':")
+    print(f"sign in at chain '{CODE}' with any of these, password '{PASSWORD}':")
     print("  demo.hq, demo.franchisee, demo.{north,south,east}.manager, demo.{north,south,east}.cashier")
+    print(f'  e.g. {{"chain": "{CODE}", "username": "demo.hq", "password": "{PASSWORD}"}}')
 
 
 if __name__ == "__main__":

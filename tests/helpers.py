@@ -25,12 +25,17 @@ class Api:
     client: testing.TestClient
     token: str | None
     principal: dict = field(default_factory=dict)
+    # the code of the chain signed in to (None: a platform admin)
+    chain: str | None = None
 
     @classmethod
-    def sign_in(cls, client: testing.TestClient, username: str, password: str = DEFAULT_PASSWORD) -> Api:
-        result = client.simulate_post("/api/v1/auth/sign-in", json={"username": username, "password": password})
+    def sign_in(
+        cls, client: testing.TestClient, username: str, password: str = DEFAULT_PASSWORD, chain: str | None = None
+    ) -> Api:
+        body = {"username": username, "password": password, **({"chain": chain} if chain is not None else {})}
+        result = client.simulate_post("/api/v1/auth/sign-in", json=body)
         assert result.status_code == 200, result.text
-        return cls(client, result.json["token"], result.json["principal"])
+        return cls(client, result.json["token"], result.json["principal"], chain)
 
     def headers(self, key: str | None = None, extra: dict | None = None) -> dict:
         headers = {}
@@ -54,8 +59,9 @@ class Api:
     def patch(self, path: str, body: Any) -> testing.Result:
         return self.client.simulate_patch(f"/api/v1{path}", json=body, headers=self.headers())
 
-    def as_user(self, username: str, password: str = DEFAULT_PASSWORD) -> Api:
-        return Api.sign_in(self.client, username, password)
+    def as_user(self, username: str, password: str = DEFAULT_PASSWORD, chain: str | None = "same") -> Api:
+        """Someone else signing in, by default at the chain this caller signed in to."""
+        return Api.sign_in(self.client, username, password, self.chain if chain == "same" else chain)
 
 
 def ok(result: testing.Result, status: int = 200) -> Any:
@@ -82,6 +88,10 @@ class ChainWorld:
     def id(self) -> str:
         return self.chain["id"]
 
+    @property
+    def code(self) -> str:
+        return self.chain["code"]
+
     def path(self, rest: str = "") -> str:
         return f"/chains/{self.id}{rest}"
 
@@ -100,7 +110,7 @@ def build_chain(admin: Api, *, requires_store_approval: bool = False) -> ChainWo
         ),
         201,
     )
-    hq = admin.as_user(hq_name)
+    hq = admin.as_user(hq_name, chain=chain["code"])
     base = f"/chains/{chain['id']}"
     usernames = {"hq": hq_name}
     stores = {}
@@ -138,6 +148,20 @@ def build_chain(admin: Api, *, requires_store_approval: bool = False) -> ChainWo
         fr.post(f"{base}/stores", {"code": unique("F"), "name": "Franchise store", "kind": "franchise"}), 201
     )
     return ChainWorld(chain, hq, stores, usernames)
+
+
+# the consumption categories and items the wallet tests ring up (S-2): a consume
+# line's codes must be in the chain's dictionaries
+CATEGORIES = ("wash", "parts", "oil", "repair", "other")
+ITEMS = (("WASH", "wash"), ("W01", "wash"), ("PAD", "parts"), ("OIL", "oil"), ("R01", "repair"))
+
+
+def add_catalogue(world: ChainWorld) -> None:
+    for code in CATEGORIES:
+        ok(world.hq.post(world.path("/categories"), {"code": code, "name": code.title()}), 201)
+    for code, category in ITEMS:
+        body = {"code": code, "name": code.title(), "category_code": category, "price": 100}
+        ok(world.hq.post(world.path("/items"), body), 201)
 
 
 # ---- looking under the services ----------------------------------------------------

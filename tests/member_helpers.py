@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from tests.helpers import Api, ChainWorld, build_chain, ok, raw_rows
+from tests.helpers import Api, ChainWorld, add_catalogue, build_chain, ok, raw_rows
 
 
 def random_phone() -> str:
@@ -33,6 +33,7 @@ class MemberWorld:
 
 def member_world(admin: Api) -> MemberWorld:
     world = build_chain(admin)
+    add_catalogue(world)
     hq = world.hq
     return MemberWorld(
         world=world,

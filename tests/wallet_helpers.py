@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from tests.helpers import Api, ChainWorld, build_chain, error, ok, unique
+from tests.helpers import Api, ChainWorld, add_catalogue, build_chain, error, ok, unique
 
 # W-3 / W-4 worked examples: >= 1000 yuan recharge -> +50 yuan bonus; 10 % off washes
 SILVER = {
@@ -108,6 +108,7 @@ class WalletWorld:
 
 def wallet_world(admin: Api) -> WalletWorld:
     world = build_chain(admin)
+    add_catalogue(world)
     wallet = WalletWorld(
         world,
         cashier_a=world.hq.as_user(world.usernames["cashier_A"]),

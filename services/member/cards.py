@@ -87,6 +87,7 @@ def _charge(
                 "store_id": store_id,
                 "member_id": card.member_id,
                 "card_id": card.id,
+                "card_no": card.card_no,
                 "kind": kind,
                 "amount": amount,
                 "payment_method": method,
@@ -327,9 +328,10 @@ def replace(
             {"card_id": [f"The card is {old.status}."]},
         )
     member = members.load(session, chain_id, old.member_id, lock=True)
-    # the new card carries on the old one's validity
+    # the new card carries on the old one: its validity and its own spending limits (W-8)
     new = _new_card(session, member, tier, store_id, old.effective_date, old.expiry_date)
     new.replaces_card_id = old.id
+    new.per_transaction_limit, new.daily_limit = old.per_transaction_limit, old.daily_limit
     before = views.card_state(old, tier)
     previous = old.status
     old.status, old.replaced_by_card_id = "replaced", new.id
@@ -374,10 +376,14 @@ def returned_at_counter(session: Session, events: OutboxWriter, data: dict) -> N
     before = views.card_state(card, tier)
     previous = card.status
     card.status = "returned"
-    reason = (
-        f"Returned at the counter: {data['cash_paid_back']} fen cash paid back by {data['payment_method']},"
-        f" {data['bonus_forfeited']} fen bonus forfeited."
-    )
+    # the cashier's reason stands; the money is in `after`, like a fee on other entries
+    reason = data.get("reason") or "Returned at the counter."
+    after = {
+        **views.card_state(card, tier),
+        "cash_paid_back": data["cash_paid_back"],
+        "payment_method": data["payment_method"],
+        "bonus_forfeited": data["bonus_forfeited"],
+    }
     oplog.record(
         session,
         card,
@@ -385,9 +391,10 @@ def returned_at_counter(session: Session, events: OutboxWriter, data: dict) -> N
         None,
         data["store_id"],
         before,
-        views.card_state(card, tier),
+        after,
         reason=reason,
         operator_id=data["operator_id"],
+        operator_name=data.get("operator_name", ""),
     )
     _status_event(session, events, card, previous, reason)
     session.flush()

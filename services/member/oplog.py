@@ -25,6 +25,7 @@ def record(
     fee: int = 0,
     payment_method: str | None = None,
     operator_id: str | None = None,
+    operator_name: str = "",
 ) -> CardOperation:
     entry = CardOperation(
         chain_id=card.chain_id,
@@ -32,11 +33,11 @@ def record(
         member_id=card.member_id,
         card_no=card.card_no,
         kind=kind,
-        # None: the system acted (an automatic upgrade, an expiry found on use)
         # no actor: the system acted (an automatic upgrade, an expiry found on
-        # use), or another service did on a staff member's behalf (operator_id)
+        # use), or another service did on a staff member's behalf (operator_id,
+        # with the name that service had of them)
         operator_id=actor.staff_id if actor else operator_id,
-        operator_name=(actor.display_name or actor.username) if actor else ("counter" if operator_id else "system"),
+        operator_name=(actor.display_name or actor.username) if actor else _name(operator_id, operator_name),
         store_id=store_id,
         before=before,
         after=after,
@@ -46,6 +47,12 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def _name(operator_id: str | None, given: str) -> str:
+    if operator_id is None:
+        return "system"
+    return given[:100] or "counter"
 
 
 def _page(session: Session, stmt, query: dict) -> dict:

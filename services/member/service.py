@@ -253,7 +253,12 @@ class MemberService(Idempotent):
     @rpc
     def store_card_operations(self, actor: dict, chain_id: str, store_id: str, query: dict) -> dict:
         query = load(c.CardOperationQuery, query)
-        return cards.store_operations(self.db, Actor.from_dict(actor), chain_id, store_id, query)
+        who = Actor.from_dict(actor)
+        who.require_store(chain_id, store_id)
+        # the member service knows stores only by id: org says whether this one is the chain's
+        # (another chain's store is "not found", not an empty log)
+        self.org.get_store(actor, chain_id, store_id)
+        return cards.store_operations(self.db, who, chain_id, store_id, query)
 
     # ---- for other services (shared interface) -----------------------------------------------
 

@@ -33,14 +33,22 @@ class SignInOutcome:
 
 
 def record_access(
-    session: Session, event: str, username: str, staff: Staff | None, ip: str, user_agent: str, reason: str = ""
+    session: Session,
+    event: str,
+    username: str,
+    staff: Staff | None,
+    ip: str,
+    user_agent: str,
+    reason: str = "",
+    chain_id: str | None = None,
 ) -> None:
     session.add(
         AccessLog(
             event=event,
             username=username[:60],
             staff_id=staff.id if staff else None,
-            chain_id=staff.chain_id if staff else None,
+            # an unknown username at a known chain is that chain's to see
+            chain_id=staff.chain_id if staff else chain_id,
             store_id=staff.store_id if staff else None,
             ip=(ip or "")[:64],
             user_agent=(user_agent or "")[:300],
@@ -68,13 +76,38 @@ def principal(session: Session, staff: Staff) -> dict:
     }
 
 
-def sign_in(session: Session, username: str, password: str, ip: str, user_agent: str, ttl: timedelta) -> SignInOutcome:
+def _find(session: Session, chain_code: str | None, username: str) -> tuple[Staff | None, str | None, str]:
+    """The account `username` names in the chain with `chain_code` (none: a
+    platform admin); with the chain's id, and why not if there is none."""
+    if chain_code is None:
+        where = Staff.chain_id.is_(None)
+        chain_id = None
+    else:
+        chain_id = session.scalar(select(Chain.id).where(Chain.code == chain_code.strip()))
+        if chain_id is None:
+            return None, None, "unknown chain"
+        where = Staff.chain_id == chain_id
+    staff = session.scalars(select(Staff).where(where, Staff.username == username).with_for_update()).first()
+    return staff, chain_id, "" if staff else "unknown username"
+
+
+def sign_in(
+    session: Session,
+    chain_code: str | None,
+    username: str,
+    password: str,
+    ip: str,
+    user_agent: str,
+    ttl: timedelta,
+) -> SignInOutcome:
+    """Staff of a chain name its code; a platform admin names none. The lockout
+    counts per account, that is per chain and username."""
     now = now_utc()
     username = username.strip().lower()
-    staff = session.scalars(select(Staff).where(Staff.username == username).with_for_update()).first()
+    staff, chain_id, missing = _find(session, chain_code, username)
     if staff is None:
         passwords.verify_password(None, password)  # same cost as a real miss
-        record_access(session, "sign_in_failed", username, None, ip, user_agent, "unknown username")
+        record_access(session, "sign_in_failed", username, None, ip, user_agent, missing, chain_id=chain_id)
         return SignInOutcome(error=NotAuthenticated(WRONG_CREDENTIALS))
 
     state = lockout.LockState(staff.failed_attempts, staff.locked_until)

@@ -35,9 +35,8 @@ def create(session: Session, events: OutboxWriter, actor: Actor, data: dict) -> 
     actor.require_role(PLATFORM_ADMIN)
     if session.scalar(select(Chain.id).where(Chain.code == data["code"])):
         raise AlreadyExists(fields={"code": ["A chain with this code exists."]})
+    # a new chain has no staff yet: its HQ admin's username is free in it
     hq = data.get("hq_admin")
-    if hq and session.scalar(select(Staff.id).where(Staff.username == hq["username"])):
-        raise AlreadyExists(fields={"hq_admin": {"username": ["This username is taken."]}})
     chain = Chain(
         code=data["code"], name=data["name"], requires_store_approval=data["requires_store_approval"], status="active"
     )

@@ -77,7 +77,9 @@ class Staff(Timestamps, Base):
     chain_id: Mapped[str | None] = mapped_column(ForeignKey("chains.id"))
     # store-bound roles (manager, cashier) work in exactly one store
     store_id: Mapped[str | None] = mapped_column(ForeignKey("stores.id"))
-    username: Mapped[str] = mapped_column(String(60), unique=True)
+    # unique within the chain (platform admins, with no chain, among themselves):
+    # one chain's HQ cannot learn another chain's usernames from a refusal
+    username: Mapped[str] = mapped_column(String(60))
     display_name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20))
     level: Mapped[str] = mapped_column(String(40), default="")
@@ -96,6 +98,7 @@ class Staff(Timestamps, Base):
         CheckConstraint("(role = 'platform_admin') = (chain_id IS NULL)", name="chain_matches_role"),
         CheckConstraint("(role IN ('store_manager', 'cashier')) = (store_id IS NOT NULL)", name="store_matches_role"),
         Index("ix_staff_chain_store", "chain_id", "store_id"),
+        UniqueConstraint("chain_id", "username", name="uq_staff_chain_username", postgresql_nulls_not_distinct=True),
     )
 
 

@@ -44,7 +44,7 @@ class OrgService(Idempotent):
         data = load(c.SignInRequest, data)
         ttl = timedelta(hours=self.settings.token_ttl_hours)
         with self.db.begin():
-            outcome = auth.sign_in(self.db, data["username"], data["password"], ip, user_agent, ttl)
+            outcome = auth.sign_in(self.db, data["chain"], data["username"], data["password"], ip, user_agent, ttl)
         # a failure is committed (attempt counter, access log) before it is reported
         if outcome.error is not None:
             raise outcome.error
@@ -168,6 +168,12 @@ class OrgService(Idempotent):
     @rpc
     def get_staff(self, actor: dict, chain_id: str, staff_id: str) -> dict:
         return staff.get(self.db, Actor.from_dict(actor), chain_id, staff_id)
+
+    @rpc
+    def staff_status(self, chain_id: str, staff_id: str) -> str | None:
+        """For other services: the status of a staff member of `chain_id` (None: no such
+        staff member in it), asked only about one whose `staff_changed` has not reached them."""
+        return staff.status_in_chain(self.db, chain_id, staff_id)
 
     @rpc
     def update_staff(self, actor: dict, chain_id: str, staff_id: str, data: dict) -> dict:

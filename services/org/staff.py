@@ -60,8 +60,9 @@ def create(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, 
     get_chain(session, actor, chain_id)
     store = _store_in_scope(session, actor, chain_id, data.get("store_id"))
     _require_assignable(actor, data["role"], store)
-    if session.scalar(select(Staff.id).where(Staff.username == data["username"])):
-        raise AlreadyExists(fields={"username": ["This username is taken."]})
+    # unique within the chain only: another chain's usernames are none of this chain's business
+    if session.scalar(select(Staff.id).where(Staff.chain_id == chain_id, Staff.username == data["username"])):
+        raise AlreadyExists(fields={"username": ["This username is taken in this chain."]})
     staff = Staff(
         chain_id=chain_id,
         store_id=store.id if store else None,
@@ -94,6 +95,10 @@ def listing(session: Session, actor: Actor, chain_id: str, query: dict) -> dict:
             stmt = stmt.where(getattr(Staff, key) == query[key])
     rows, cursor = keyset_page(session, stmt, [Staff.username], limit=query["limit"], after=query["after"])
     return {"items": [views.staff(r) for r in rows], "next_cursor": cursor}
+
+
+def status_in_chain(session: Session, chain_id: str, staff_id: str) -> str | None:
+    return session.scalar(select(Staff.status).where(Staff.id == staff_id, Staff.chain_id == chain_id))
 
 
 def get(session: Session, actor: Actor, chain_id: str, staff_id: str) -> dict:

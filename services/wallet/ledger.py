@@ -20,7 +20,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from contracts.errors import InvalidState
+from contracts.base import MONEY_MAX
+from contracts.errors import InvalidState, ValidationFailed
 from services.kit.ledger import Ledger, Unbalanced, net_legs  # noqa: F401 - the wallet's names for them
 from services.wallet.models import (
     MEMBER_BONUS,
@@ -77,6 +78,15 @@ class MemberAccounts:
             "credit_used": self.credit_used,
             "credit_available": self.credit_available,
         }
+
+    def require_room(self, field: str, *, cash: int = 0, bonus: int = 0) -> None:
+        """A balance never grows past MONEY_MAX, the most any answer or event can report."""
+        for name, now, more in (("cash", self.cash, cash), ("bonus", self.bonus, bonus)):
+            if now + more > MONEY_MAX:
+                raise ValidationFailed(
+                    f"The card's {name} balance would exceed {MONEY_MAX} fen.",
+                    {field: [f"The {name} balance would exceed {MONEY_MAX} fen; it holds {now}."]},
+                )
 
     def require_open(self) -> None:
         if self.wallet_status != "open":

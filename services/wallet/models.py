@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     DDL,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -146,6 +147,9 @@ class Transaction(Base):
     paid_bonus: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_credit: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_external: Mapped[int] = mapped_column(BigInteger, default=0)
+    # a refund of credit the member had already paid back lands as cash: the part
+    # of paid_cash that came out of the consume's credit share
+    credit_to_cash: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # the member's balances after this transaction: a statement page needs no history scan (W-10)
     cash_after: Mapped[int | None] = mapped_column(BigInteger)
     bonus_after: Mapped[int | None] = mapped_column(BigInteger)
@@ -341,6 +345,31 @@ class StoreState(Base):
     chain_id: Mapped[str] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(20))
     # when org said so: events may arrive out of order, the newest wins
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StaffState(Base):
+    """The chain's staff as org last said (a serving employee must be one of
+    them, active), kept from org's events; org is asked about one not yet seen."""
+
+    __tablename__ = "staff"
+
+    staff_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    chain_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DictionaryEntry(Base):
+    """A code of the chain's consumption categories or items (S-2), kept from
+    org's events, so a consume line's codes are checked without asking org."""
+
+    __tablename__ = "dictionary_entries"
+
+    chain_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dictionary: Mapped[str] = mapped_column(String(20), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean)
     as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -32,6 +32,7 @@ def recharge(
     member.require_open()
     amount, method, store_id = data["amount"], data["payment_method"], data["store_id"]
     bonus = pricing.recharge_bonus(amount, card["tier"].get("recharge_bonus_rules") or [])
+    member.require_room("amount", cash=amount, bonus=bonus)
     tx = common.new_tx(
         session,
         "recharge",
@@ -81,6 +82,7 @@ def grant_bonus(
     member = ledger.lock_member(session, chain_id, card["member_id"])
     member.require_open()
     amount, store_id = data["amount"], data["store_id"]
+    member.require_room("amount", bonus=amount)
     tx = common.new_tx(
         session,
         "bonus_grant",

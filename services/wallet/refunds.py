@@ -61,10 +61,12 @@ def line_amount(line: ConsumeLine, quantity: int) -> int:
 
 
 def _already_refunded(session: Session, consume_id: str) -> dict[str, int]:
+    """What earlier refunds gave back, by the source of the consume it came out of:
+    credit that landed as cash (`credit_to_cash`) still used up the credit's share."""
     columns = {
-        "cash": Transaction.paid_cash,
+        "cash": Transaction.paid_cash - Transaction.credit_to_cash,
         "bonus": Transaction.paid_bonus,
-        "credit": Transaction.paid_credit,
+        "credit": Transaction.paid_credit + Transaction.credit_to_cash,
         "external": Transaction.paid_external,
     }
     row = session.execute(
@@ -119,6 +121,8 @@ def refund(
     }
     back = pricing.refund_allocation(money, paid, _already_refunded(session, consume.id))
     to_credit, credit_as_cash = credit_back(back.credit, member.credit_used)
+    # where the money lands: credit already paid back comes back as cash
+    landed = pricing.Split(back.cash + credit_as_cash, back.bonus, to_credit, back.external)
 
     store_id = consume.store_id
     tx = common.new_tx(
@@ -130,10 +134,11 @@ def refund(
         card=card,
         key=key,
         amount=money,
-        paid_cash=back.cash,
-        paid_bonus=back.bonus,
-        paid_credit=back.credit,
-        paid_external=back.external,
+        paid_cash=landed.cash,
+        paid_bonus=landed.bonus,
+        paid_credit=landed.credit,
+        paid_external=landed.external,
+        credit_to_cash=credit_as_cash,
         payment_method=consume.payment_method,
         ref_tx_id=consume.id,
         remark=data["reason"],
@@ -181,7 +186,7 @@ def refund(
         "consume_id": consume.id,
         "lines": line_views,
         "amount": money,
-        "refunded": back.as_dict(),
+        "refunded": landed.as_dict(),
         "external_payment_method": consume.payment_method if back.external else None,
         "reason": data["reason"],
         "balances": member.balances(),
@@ -195,7 +200,7 @@ def refund(
             "consume_id": consume.id,
             "lines": line_views,
             "amount": money,
-            "refunded": back.as_dict(),
+            "refunded": landed.as_dict(),
             "cumulative_spend": cumulative,
             "spend_as_of": tx.created_at.isoformat(),
         },

@@ -66,7 +66,14 @@ def return_card(
     events.add(
         session,
         "card_returned",
-        {**common.event_base(tx, member), "cash_paid_back": cash, "bonus_forfeited": bonus, "payment_method": method},
+        {
+            **common.event_base(tx, member),
+            "cash_paid_back": cash,
+            "bonus_forfeited": bonus,
+            "payment_method": method,
+            "operator_name": actor.display_name or actor.username,
+            "reason": data.get("reason", ""),
+        },
         chain_id=chain_id,
     )
     return {

@@ -30,8 +30,20 @@ from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
 from services.kit.rpc import ServiceRpc, rpc
 from services.kit.stores import require_open, require_open_store, require_payment_method
-from services.wallet import common, consume, credit, fees, ledger, packages, recharge, refunds, returns, statement
-from services.wallet.models import ChainClock, StoreState, kit
+from services.wallet import (
+    common,
+    consume,
+    credit,
+    fees,
+    ledger,
+    packages,
+    recharge,
+    references,
+    refunds,
+    returns,
+    statement,
+)
+from services.wallet.models import ChainClock, DictionaryEntry, StaffState, StoreState, kit
 
 
 class WalletService(Idempotent):
@@ -92,9 +104,12 @@ class WalletService(Idempotent):
     ) -> dict:
         who = Actor.from_dict(actor)
         payload = load(contract, data)
-        with self.db.begin():  # one short read: an earlier answer, and what is known of the store
+        # one short read: an earlier answer, and what is known of the store, staff and codes named
+        with self.db.begin():
             first = self._replay(operation, who, chain_id, idempotency_key, data)
-            status = self._store_status(chain_id, payload.get("store_id"))
+            if first is NEW_KEY:
+                status = self._store_status(chain_id, payload.get("store_id"))
+                known = references.read(self.db, chain_id, payload)
         if first is not NEW_KEY:
             return first  # a retry gets its first answer, whatever has changed since (W-9)
 
@@ -102,6 +117,8 @@ class WalletService(Idempotent):
             card = self._card(who, chain_id, payload["card_no"])
             self._store(who, chain_id, payload.get("store_id"), status)
             self._payment_methods(who, chain_id, payload)
+            if who.can_enter_chain(chain_id):  # another chain's caller is refused by the domain, as "not found"
+                references.require(self.org, who, chain_id, payload, known)
             return self._once(
                 operation,
                 who,
@@ -249,14 +266,15 @@ class WalletService(Idempotent):
     def _keep_time_zone(self, event: Event, zone: str) -> None:
         self._keep_newest(ChainClock.__table__, "chain_id", event, chain_id=event.data["chain_id"], time_zone=zone)
 
-    def _keep_newest(self, table, key: str, event: Event, **values) -> None:
+    def _keep_newest(self, table, key: str | tuple[str, ...], event: Event, **values) -> None:
         """Upsert a copy kept from events; an event older than the copy changes nothing."""
+        keys = (key,) if isinstance(key, str) else key
         as_of = datetime.fromisoformat(event.occurred_at)
         statement = insert(table).values(as_of=as_of, **values)
         self.db.execute(
             statement.on_conflict_do_update(
-                index_elements=[table.c[key]],
-                set_={**{k: v for k, v in values.items() if k != key}, "as_of": as_of},
+                index_elements=[table.c[k] for k in keys],
+                set_={**{k: v for k, v in values.items() if k not in keys}, "as_of": as_of},
                 where=table.c.as_of.is_(None) | (table.c.as_of < statement.excluded.as_of),
             )
         )
@@ -282,6 +300,33 @@ class WalletService(Idempotent):
             store_id=data["store_id"],
             chain_id=data["chain_id"],
             status=data["status"],
+        )
+
+    @handles("org", "staff_changed")
+    def on_staff_changed(self, event: Event) -> None:
+        data = event.data
+        self._keep_newest(
+            StaffState.__table__,
+            "staff_id",
+            event,
+            staff_id=data["staff_id"],
+            chain_id=data["chain_id"],
+            status=data["status"],
+        )
+
+    @handles("org", "dictionary_changed")
+    def on_dictionary_changed(self, event: Event) -> None:
+        data = event.data
+        if data["dictionary"] not in {dictionary for _, dictionary in references.LINE_CODES}:
+            return  # payment methods are asked of org, with their list for the refusal
+        self._keep_newest(
+            DictionaryEntry.__table__,
+            ("chain_id", "dictionary", "code"),
+            event,
+            chain_id=event.chain_id,
+            dictionary=data["dictionary"],
+            code=data["code"],
+            active=bool(data["entry"].get("active", True)),
         )
 
     @handles("org", "chain_created")

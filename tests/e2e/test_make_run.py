@@ -91,7 +91,8 @@ def test_sign_in_create_chain_store_cashier_and_cashier_signs_in(running_system)
     status, signed_in = http("POST", f"{api}/auth/sign-in", {"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD})
     assert status == 200, signed_in
     token = signed_in["token"]
-    status, chain = http("POST", f"{api}/chains", {"code": f"E2E{uuid.uuid4().hex[:6]}", "name": "E2E"}, token, "e2e-1")
+    chain_code = f"E2E{uuid.uuid4().hex[:6]}"
+    status, chain = http("POST", f"{api}/chains", {"code": chain_code, "name": "E2E"}, token, "e2e-1")
     assert status == 201, chain
     status, store = http(
         "POST",
@@ -116,7 +117,15 @@ def test_sign_in_create_chain_store_cashier_and_cashier_signs_in(running_system)
         "e2e-3",
     )
     assert status == 201, cashier
-    status, session = http("POST", f"{api}/auth/sign-in", {"username": username, "password": "cashier-pass-1"})
+    # a consume line's codes must be in the chain's dictionaries (S-2)
+    status, _ = http("POST", f"{api}/chains/{chain['id']}/categories", {"code": "wash", "name": "Wash"}, token, "e2e-c")
+    assert status == 201
+    item = {"code": "W01", "name": "Wash", "category_code": "wash", "price": 12000}
+    status, _ = http("POST", f"{api}/chains/{chain['id']}/items", item, token, "e2e-i")
+    assert status == 201
+    # staff sign in at their chain, by its code
+    signing = {"chain": chain_code, "username": username, "password": "cashier-pass-1"}
+    status, session = http("POST", f"{api}/auth/sign-in", signing)
     assert status == 200 and session["principal"]["store_ids"] == [store["id"]]
     status, body = http("POST", f"{api}/chains", {"code": "X", "name": "X"}, session["token"], "e2e-4")
     assert (status, body["error"]["code"]) == (403, "forbidden")

@@ -20,7 +20,7 @@ def test_demo_chain_is_seeded_once_and_its_people_can_work(provisioned, client):
     finally:
         engine.dispose()
     assert (first, second) == (True, False)
-    hq = Api.sign_in(client, "demo.hq", demo.PASSWORD)
+    hq = Api.sign_in(client, "demo.hq", demo.PASSWORD, chain=demo.CODE)
     chain_id = hq.principal["chain_id"]
     stores = ok(hq.get(f"/chains/{chain_id}/stores"))["items"]
     assert sorted((s["code"], s["kind"]) for s in stores) == [
@@ -30,8 +30,8 @@ def test_demo_chain_is_seeded_once_and_its_people_can_work(provisioned, client):
     ]
     assert len(ok(hq.get(f"/chains/{chain_id}/items"))["items"]) == len(demo.ITEMS)
     assert len(ok(hq.get(f"/chains/{chain_id}/payment-methods"))["items"]) == 4
-    cashier = Api.sign_in(client, "demo.east.cashier", demo.PASSWORD)
+    cashier = Api.sign_in(client, "demo.east.cashier", demo.PASSWORD, chain=demo.CODE)
     east = next(s["id"] for s in stores if s["code"] == "east")
     assert cashier.principal["store_ids"] == [east]
-    franchisee = Api.sign_in(client, "demo.franchisee", demo.PASSWORD)
+    franchisee = Api.sign_in(client, "demo.franchisee", demo.PASSWORD, chain=demo.CODE)
     assert franchisee.principal["store_ids"] == [east]

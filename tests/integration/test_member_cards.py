@@ -1,6 +1,7 @@
 """Cards (M-2..M-5, M-7, M-8) through the HTTP API and the shared RPC interface."""
 
 import time
+import uuid
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from nameko.standalone.events import get_event_exchange
 from contracts.errors import NotFound, ValidationFailed
 from services.member import card_numbers
 from services.member.rules import add_months
-from tests.helpers import error, ok, raw_rows, wait_for
+from tests.helpers import build_chain, error, ok, raw_rows, wait_for
 from tests.member_helpers import enrol, enrol_with_card, member_world, outbox
 
 pytestmark = pytest.mark.integration
@@ -376,3 +377,13 @@ def test_a_frozen_card_can_still_be_returned_for_its_cash(mw):
     body = {"card_no": card["card_no"], "store_id": store, "payment_method": "cash"}
     assert ok(mw.cashier_a.post(mw.path("/wallet/returns"), body), 201)["cash_paid_back"] == 8800
     wait_for(lambda: ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}")))["status"] == "returned")
+
+
+def test_another_chains_store_is_not_found_through_ones_own_chain(mw, admin):
+    """Tenancy (non-negotiable 8): HQ sees every store of its chain, and no other."""
+    other = build_chain(admin)
+    foreign = other.stores["A"]["id"]
+    err = error(mw.hq.get(mw.path(f"/stores/{foreign}/card-operations")), 404)
+    assert err["code"] == "not_found"
+    error(mw.hq.get(mw.path(f"/stores/{uuid.uuid4()}/card-operations")), 404)
+    assert ok(mw.hq.get(mw.path(f"/stores/{mw.store('A')}/card-operations")))["next_cursor"] is None

@@ -86,7 +86,12 @@ def test_the_wallets_card_return_returns_the_card(mw):
     entry = ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}/operations")))["items"][0]
     assert entry["kind"] == "return" and entry["store_id"] == store
     assert entry["operator_id"] == mw.cashier_a.principal["staff_id"]
+    # the log names the cashier who did it and keeps what they said; the money is in `after`
+    assert entry["operator_name"] == mw.cashier_a.principal["display_name"] == "cashier A"
+    assert entry["reason"] == "moving away"
     assert (entry["before"]["status"], entry["after"]["status"]) == ("active", "returned")
+    assert (entry["after"]["cash_paid_back"], entry["after"]["bonus_forfeited"]) == (30000, 0)
+    assert entry["after"]["payment_method"] == "cash"
     # the card can no longer be used for money
     refused = error(
         mw.cashier_a.post(
@@ -151,6 +156,34 @@ def test_a_cards_own_limit_applies_on_top_of_its_tiers(mw):
     log = ok(mw.manager_a.get(mw.path(f"/cards/{card['id']}/operations")))["items"][0]
     assert log["kind"] == "limits" and log["after"]["limits"]["daily_limit"] == 20000
     assert log["before"]["limits"] == {"per_transaction_limit": None, "daily_limit": None}
+
+
+def test_a_replacement_card_keeps_the_lost_cards_own_limits(mw):
+    """M-5, W-8: the limits set on a card are the member's choice, not the plastic's."""
+    _, card = enrol_with_card(mw.cashier_a, mw)
+    store = mw.store("A")
+    recharge = {"card_no": card["card_no"], "store_id": store, "amount": 50000, "payment_method": "cash"}
+    ok(mw.cashier_a.post(wallet(mw, "/recharges"), recharge), 201)
+    body = {"limits": {"per_transaction_limit": 5000, "daily_limit": 8000}, "reason": "fleet card"}
+    ok(mw.manager_a.post(mw.path(f"/cards/{card['id']}/limits"), body))
+    ok(mw.cashier_a.post(mw.path(f"/cards/{card['id']}/freeze"), {"reason": "lost"}))
+    new = ok(mw.cashier_a.post(mw.path(f"/cards/{card['id']}/replace"), {"reason": "lost"}))
+    assert new["limits"] == {"per_transaction_limit": 5000, "daily_limit": 8000}
+    log = ok(mw.manager_a.get(mw.path(f"/cards/{new['id']}/operations")))["items"][0]
+    assert log["kind"] == "issue" and log["after"]["limits"] == {"per_transaction_limit": 5000, "daily_limit": 8000}
+    line = {"item_code": "W01", "name": "Wash", "category": "wash", "quantity": 1, "unit_price": 5001}
+    consume = {"card_no": new["card_no"], "store_id": store, "lines": [line]}
+    refused = error(mw.cashier_a.post(wallet(mw, "/consumes"), consume), 409)
+    assert refused["code"] == "limit_exceeded"
+    assert "per purchase" in refused["fields"]["amount_due"][0]
+    ok(mw.cashier_a.post(wallet(mw, "/consumes"), {**consume, "lines": [{**line, "unit_price": 5000}]}), 201)
+    # 5000 of today's 8000 spent: 3001 more is over the day's limit
+    refused = error(
+        mw.cashier_a.post(wallet(mw, "/consumes"), {**consume, "lines": [{**line, "unit_price": 3001}]}), 409
+    )
+    assert refused["fields"] == {"amount_due": ["3001 fen from the card is over today's remaining limit of 3000."]}
+    balances = ok(mw.cashier_a.get(wallet(mw, f"/cards/{new['card_no']}/balances")))["balances"]
+    assert balances["cash"] == 50000 - 5000
 
 
 def test_a_member_who_returned_their_card_can_come_back_with_a_new_one(mw, settings):

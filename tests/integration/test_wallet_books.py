@@ -60,6 +60,33 @@ def test_liability_per_store_and_settlement_between_stores(admin):
     error(w.cashier_a.get(w.path("/liability")), 403)
 
 
+def test_book_dates_outside_the_calendar_or_backwards_are_refused(admin):
+    """W-11, R-8: a date the day arithmetic cannot reach is a 422 naming it, never a 500."""
+    w = wallet_world(admin)
+    no = w.card()["card_no"]
+    bound = ["Must be between 2000-01-01 and 2999-12-31."]
+    for day in ("9999-12-31", "0001-01-01", "1999-12-31", "3000-01-01"):
+        assert error(w.hq.get(w.path("/liability"), {"as_of": day}), 422)["fields"] == {"as_of": bound}
+        span = {"since": day, "until": "2020-01-01"} if day < "2000" else {"since": "2020-01-01", "until": day}
+        field = "since" if day < "2000" else "until"
+        assert error(w.hq.get(w.path("/settlement"), span), 422)["fields"] == {field: bound}
+    # the ends of the calendar themselves are fine
+    assert ok(w.hq.get(w.path("/liability"), {"as_of": "2999-12-31"}))["as_of"] == "2999-12-31"
+    edges = ok(w.hq.get(w.path("/settlement"), {"since": "2000-01-01", "until": "2999-12-31"}))
+    assert edges["rows"] == []
+    # a span that ends before it starts is a mistake, not an empty report
+    backwards = error(w.hq.get(w.path("/settlement"), {"since": "2024-02-02", "until": "2024-02-01"}), 422)
+    assert backwards["fields"] == {"until": ["Must not be before `since`."]}
+    backwards = error(
+        w.cashier_a.get(
+            w.path(f"/cards/{no}/statement"),
+            {"since": "2024-02-02T00:00:00+08:00", "until": "2024-02-01T00:00:00+08:00"},
+        ),
+        422,
+    )
+    assert backwards["fields"] == {"until": ["Must not be before `since`."]}
+
+
 def test_return_card_pays_back_cash_forfeits_bonus_and_closes(admin):
     w = wallet_world(admin)
     card = w.card()
@@ -128,6 +155,8 @@ def test_a_card_fee_is_booked_as_store_money_and_fee_revenue(admin, settings):
         ("recharge", 5000, 5000, 5000),
     ]
     assert lines[0]["remark"] == "issue"
+    # the fee names the card it was paid for, as every other entry does
+    assert [e["card_no"] for e in lines] == [card["card_no"], card["card_no"]]
 
 
 def test_cash_paid_back_on_return_goes_over_the_counter_not_onto_the_card(admin):

@@ -89,3 +89,46 @@ def test_refund_happens_at_the_store_of_the_sale(w):
     w.refused(refund(w, sale["transaction_id"], api=w.cashier_b, store=w.store_a), 403, "forbidden", no, before)
     error(refund(w, "00000000-0000-4000-8000-000000000000"), 404)
     assert w.balances(no) == before
+
+
+def test_a_refund_of_credit_already_settled_is_labelled_where_it_lands(w):
+    """W-6: credit refunded after the member paid it back comes back as cash, and says so."""
+    card = w.card()
+    no = card["card_no"]
+    ok(w.hq.post(w.path("/credit-limits"), {"card_no": no, "credit_limit": 20000}), 201)
+    sale = ok(w.consume(no, [WASH], allow_credit=True), 201)
+    assert sale["paid"] == {"cash": 0, "bonus": 0, "credit": 10800, "external": 0}
+    settle = {"card_no": no, "store_id": w.store_a, "amount": 10800, "payment_method": "cash"}
+    ok(w.cashier_a.post(w.path("/credit-settlements"), settle), 201)
+    answer = ok(refund(w, sale["transaction_id"]), 201)
+    assert answer["refunded"] == {"cash": 10800, "bonus": 0, "credit": 0, "external": 0}
+    assert answer["balances"]["cash"] == 10800 and answer["balances"]["credit_used"] == 0
+    stored = ok(w.cashier_a.get(w.path(f"/transactions/{answer['transaction_id']}")))
+    assert stored["paid"] == answer["refunded"]
+
+
+def test_partly_settled_credit_comes_back_part_credit_part_cash_and_a_later_refund_still_adds_up(w):
+    card = w.card()
+    no = card["card_no"]
+    ok(w.recharge(no, 5000), 201)
+    ok(w.hq.post(w.path("/credit-limits"), {"card_no": no, "credit_limit": 50000}), 201)
+    # 3 pads, 28500 due: 5000 cash, then 23500 on credit
+    sale = ok(w.consume(no, [PADS], allow_credit=True), 201)
+    assert sale["paid"] == {"cash": 5000, "bonus": 0, "credit": 23500, "external": 0}
+    settle = {"card_no": no, "store_id": w.store_a, "amount": 20000, "payment_method": "cash"}
+    ok(w.cashier_a.post(w.path("/credit-settlements"), settle), 201)  # 3500 still owed
+    # one pad, 9500: refilled from the credit share; 3500 cancels what is owed, 6000 lands as cash
+    first = ok(refund(w, sale["transaction_id"], lines=[{"line_no": 1, "quantity": 1}]), 201)
+    assert first["refunded"] == {"cash": 6000, "bonus": 0, "credit": 3500, "external": 0}
+    # the rest: 14000 left in the credit share (all lands as cash now), then 5000 back to cash
+    rest = ok(refund(w, sale["transaction_id"]), 201)
+    assert rest["amount"] == 19000
+    assert rest["refunded"] == {"cash": 19000, "bonus": 0, "credit": 0, "external": 0}
+    # every fen of the 28500 is back with the member: 6000 + 19000 as cash, 3500 off what was owed
+    assert w.balances(no) == {
+        "cash": 25000,
+        "bonus": 0,
+        "credit_limit": 50000,
+        "credit_used": 0,
+        "credit_available": 50000,
+    }

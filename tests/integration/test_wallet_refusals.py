@@ -6,7 +6,7 @@ import pytest
 from nameko.standalone.events import event_dispatcher
 
 from contracts.events import envelope
-from tests.helpers import error, ok, raw_rows, wait_for
+from tests.helpers import build_chain, error, ok, raw_rows, wait_for
 from tests.wallet_helpers import WASH, wallet_world
 
 pytestmark = pytest.mark.integration
@@ -276,3 +276,82 @@ def test_the_wallets_copy_of_a_store_keeps_the_newest_news_whatever_order_it_com
     inbox = "SELECT count(*) AS n FROM wallet.inbox WHERE event_id IN (:a, :b)"
     wait_for(lambda: raw_rows(settings, inbox, a=newer["id"], b=older["id"]) == [{"n": 2}])
     assert raw_rows(settings, sql, id=store_id) == [{"status": "closed"}]  # both handled; the older changed nothing
+
+
+def test_totals_past_what_the_books_can_report_are_refused_naming_the_field(w, funded):
+    """Each line's quantity and price in range, but their product or sum is not:
+    a 422 naming the line or the lines, never a 500 from the event contract."""
+    no = funded["card_no"]
+    before = w.balances(no)
+    huge = {**WASH, "quantity": 2000, "unit_price": 10**9}  # 2 * 10**12 fen on one line
+    err = w.refused(w.consume(no, [WASH, huge]), 422, "validation_failed", no, before)
+    assert err["fields"] == {
+        "lines": {
+            "1": {"unit_price": ["quantity x unit_price is 2000000000000 fen; one line comes to at most 10000000000."]}
+        }
+    }
+    two = {**WASH, "quantity": 10000, "unit_price": 600000}  # 6 * 10**9 each: fine alone, 1.2 * 10**10 together
+    err = w.refused(w.consume(no, [two, two], external_payment_method="cash"), 422, "validation_failed", no, before)
+    assert err["fields"] == {"lines": ["The lines come to 12000000000 fen; one purchase comes to at most 10000000000."]}
+    package = {
+        "card_no": no,
+        "store_id": w.store_a,
+        "item_code": "WASH",
+        "name": "Ten washes",
+        "count": 10,
+        "price": 10**10 + 1,
+        "payment_method": "cash",
+    }
+    err = w.refused(w.cashier_a.post(w.path("/packages"), package), 422, "validation_failed", no, before)
+    assert err["fields"] == {"price": ["Must be greater than or equal to 0 and less than or equal to 10000000000."]}
+
+
+def test_a_balance_never_grows_past_what_an_answer_can_report(w):
+    w.tier(code="WHUGE", name="Huge bonus", rank=12, recharge_bonus_rules=[{"threshold": 1, "bonus_fixed": 10**12}])
+    no = w.card(tier_code="WHUGE")["card_no"]
+    assert ok(w.recharge(no, 1), 201)["balances"]["bonus"] == 10**12
+    before = w.balances(no)
+    err = w.refused(w.recharge(no, 1), 422, "validation_failed", no, before)
+    assert err["fields"] == {"amount": ["The bonus balance would exceed 1000000000000 fen; it holds 1000000000000."]}
+    grant = {"card_no": no, "store_id": w.store_a, "amount": 1, "reason": "goodwill"}
+    err = w.refused(w.manager_a.post(w.path("/bonus-grants"), grant), 422, "validation_failed", no, before)
+    assert "amount" in err["fields"]
+
+
+def test_a_consume_names_only_the_chains_own_staff_and_codes(w, funded, admin, settings):
+    """Item and category codes are the chain's dictionaries' (S-2); the serving
+    employee is active staff of this chain. Anything else is a 422 naming it."""
+    no = funded["card_no"]
+    before = w.balances(no)
+    other = build_chain(admin)
+    stranger = other.hq.principal["staff_id"]
+    for staff_id in (stranger, str(uuid.uuid4())):
+        err = w.refused(w.consume(no, [WASH], serving_employee_id=staff_id), 422, "validation_failed", no, before)
+        assert err["fields"] == {"serving_employee_id": ["No such staff member in this chain."]}
+    unknown = [WASH, {**WASH, "item_code": "NOPE"}, {**WASH, "category": "nope"}]
+    err = w.refused(w.consume(no, unknown), 422, "validation_failed", no, before)
+    assert err["fields"] == {
+        "lines": {
+            "1": {"item_code": ["No active item or service 'NOPE' in this chain."]},
+            "2": {"category": ["No active category 'nope' in this chain."]},
+        }
+    }
+    # staff of another store of the chain may serve; it is stored and published as given
+    server = w.cashier_b.principal["staff_id"]
+    sale = ok(w.consume(no, [WASH], serving_employee_id=server), 201)
+    assert sale["serving_employee_id"] == server
+    # the wallet keeps its own copies from org's events, and follows their changes
+    wait_for(lambda: raw_rows(settings, "SELECT status FROM wallet.staff WHERE staff_id = :id", id=server))
+    ok(w.hq.post(w.world.path(f"/staff/{server}/disable")))
+    sql = "SELECT status FROM wallet.staff WHERE staff_id = :id"
+    wait_for(lambda: raw_rows(settings, sql, id=server) == [{"status": "disabled"}])
+    before = w.balances(no)
+    err = w.refused(w.consume(no, [WASH], serving_employee_id=server), 422, "validation_failed", no, before)
+    assert err["fields"] == {"serving_employee_id": ["The staff member is disabled."]}
+    category = next(c for c in ok(w.hq.get(w.world.path("/categories")))["items"] if c["code"] == "oil")
+    ok(w.hq.patch(w.world.path(f"/categories/{category['id']}"), {"active": False}))
+    sql = "SELECT active FROM wallet.dictionary_entries WHERE chain_id = :chain AND code = 'oil'"
+    wait_for(lambda: raw_rows(settings, sql, chain=w.world.id) == [{"active": False}])
+    oil = {**WASH, "item_code": "OIL", "category": "oil"}
+    err = w.refused(w.consume(no, [oil]), 422, "validation_failed", no, before)
+    assert err["fields"] == {"lines": {"0": {"category": ["No active category 'oil' in this chain."]}}}
