@@ -13,22 +13,33 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from contracts.events import Event
 from services.kit import clock
+from services.kit.copies import keep_newest
 from services.kit.db import new_id
 from services.kit.outbox import OutboxWriter
 from services.member import card_numbers, rules, views
 from services.member.models import ChainState, Tier
 
 
-def ensure(session: Session, events: OutboxWriter, chain_id: str, time_zone: str | None = None) -> None:
-    """Make the chain's state row and default tiers, if missing; publish the tiers made."""
+def follow_time_zone(session: Session, events: OutboxWriter, event: Event, time_zone: str | None) -> None:
+    """org said the chain's time zone is `time_zone` at the event's time: keep it unless a newer
+    word has already arrived (a late `chain_changed` must not roll the zone back)."""
+    ensure(session, events, event.data["chain_id"])
+    if time_zone:
+        keep_newest(
+            session, ChainState.__table__, "chain_id", event, chain_id=event.data["chain_id"], time_zone=time_zone
+        )
+
+
+def ensure(session: Session, events: OutboxWriter, chain_id: str) -> None:
+    """Make the chain's state row and default tiers, if missing; publish the tiers made.
+    Called by mutations (and org's chain events), never by reads."""
     session.execute(
         insert(ChainState)
-        .values(chain_id=chain_id, time_zone=time_zone or clock.DEFAULT_TIME_ZONE, last_card_seq=0, last_member_seq=0)
+        .values(chain_id=chain_id, time_zone=clock.DEFAULT_TIME_ZONE, last_card_seq=0, last_member_seq=0)
         .on_conflict_do_nothing(index_elements=[ChainState.chain_id])
     )
-    if time_zone:
-        session.execute(update(ChainState).where(ChainState.chain_id == chain_id).values(time_zone=time_zone))
     made = session.scalars(
         insert(Tier)
         .values([{"id": new_id(), "chain_id": chain_id, "active": True, **tier} for tier in rules.DEFAULT_TIERS])

@@ -44,6 +44,8 @@ class ChainState(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     last_card_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_member_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # when org said so: a late chain_changed must not roll the time zone back
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (CheckConstraint("last_card_seq >= 0 AND last_member_seq >= 0", name="counters_not_negative"),)
 

@@ -69,12 +69,12 @@ class MemberService(Idempotent):
 
     @handles("org", "chain_created")
     def on_chain_created(self, event: Event) -> None:
-        chain_state.ensure(self.db, self.events, event.data["chain_id"], event.data["time_zone"])
+        chain_state.follow_time_zone(self.db, self.events, event, event.data["time_zone"])
 
     @handles("org", "chain_changed")
     def on_chain_changed(self, event: Event) -> None:
         # card validity is counted in the chain's local days: follow a new time zone
-        chain_state.ensure(self.db, self.events, event.data["chain_id"], event.data["settings"].get("time_zone"))
+        chain_state.follow_time_zone(self.db, self.events, event, event.data["settings"].get("time_zone"))
 
     # ---- tiers (M-6) -----------------------------------------------------------------
 
@@ -83,14 +83,14 @@ class MemberService(Idempotent):
         who, query = Actor.from_dict(actor), load(c.TierQuery, query)
         self._known_chain(who, chain_id)
         with self.db.begin():
-            return tiers.listing(self.db, self.events, who, chain_id, query["include_inactive"])
+            return tiers.listing(self.db, who, chain_id, query["include_inactive"])
 
     @rpc
     def get_tier(self, actor: dict, chain_id: str, tier_id: str) -> dict:
         who = Actor.from_dict(actor)
         self._known_chain(who, chain_id)
         with self.db.begin():
-            return tiers.get(self.db, self.events, who, chain_id, tier_id)
+            return tiers.get(self.db, who, chain_id, tier_id)
 
     @rpc
     def create_tier(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:

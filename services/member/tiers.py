@@ -18,9 +18,9 @@ def _require_hq(actor: Actor, chain_id: str) -> None:
         raise Forbidden("Only HQ may change the chain's tiers.")
 
 
-def listing(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, include_inactive: bool) -> dict:
+def listing(session: Session, actor: Actor, chain_id: str, include_inactive: bool) -> dict:
+    """The chain's tiers (its default ones appear when member has heard of the chain from org)."""
     actor.require_chain(chain_id)
-    chain_state.ensure(session, events, chain_id)
     stmt = select(Tier).where(Tier.chain_id == chain_id).order_by(Tier.rank)
     if not include_inactive:
         stmt = stmt.where(Tier.active.is_(True))
@@ -53,9 +53,8 @@ def entry_tier(session: Session, chain_id: str) -> Tier:
     return tier
 
 
-def get(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, tier_id: str) -> dict:
+def get(session: Session, actor: Actor, chain_id: str, tier_id: str) -> dict:
     actor.require_chain(chain_id)
-    chain_state.ensure(session, events, chain_id)
     return views.tier(load(session, chain_id, tier_id))
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from contracts import member as member_contracts  # noqa: F401 - registers member's events for the handlers
 from contracts import org as org_contracts  # noqa: F401 - registers org's events for the handlers
@@ -23,6 +22,7 @@ from contracts.base import load
 from contracts.errors import Forbidden
 from contracts.events import Event
 from services.kit.config import SettingsDependency
+from services.kit.copies import keep_newest
 from services.kit.db import Database
 from services.kit.handlers import handles
 from services.kit.idempotency import NEW_KEY, Idempotent
@@ -267,17 +267,7 @@ class WalletService(Idempotent):
         self._keep_newest(ChainClock.__table__, "chain_id", event, chain_id=event.data["chain_id"], time_zone=zone)
 
     def _keep_newest(self, table, key: str | tuple[str, ...], event: Event, **values) -> None:
-        """Upsert a copy kept from events; an event older than the copy changes nothing."""
-        keys = (key,) if isinstance(key, str) else key
-        as_of = datetime.fromisoformat(event.occurred_at)
-        statement = insert(table).values(as_of=as_of, **values)
-        self.db.execute(
-            statement.on_conflict_do_update(
-                index_elements=[table.c[k] for k in keys],
-                set_={**{k: v for k, v in values.items() if k not in keys}, "as_of": as_of},
-                where=table.c.as_of.is_(None) | (table.c.as_of < statement.excluded.as_of),
-            )
-        )
+        keep_newest(self.db, table, key, event, **values)
 
     @handles("member", "fee_charged")
     def on_fee_charged(self, event: Event) -> None:

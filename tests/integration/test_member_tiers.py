@@ -1,7 +1,11 @@
 """Tiers per chain (M-6): defaults for a new chain, HQ edits, everyone reads."""
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from nameko.standalone.events import event_dispatcher
+
+from contracts.events import envelope
 from tests.helpers import build_chain, error, ok, raw_rows, wait_for
 from tests.member_helpers import enrol, enrol_with_card, member_world, outbox
 
@@ -174,3 +178,39 @@ def test_member_follows_the_chains_time_zone(admin, settings):
     ok(world.hq.patch(world.path("/settings"), {"time_zone": "America/Los_Angeles"}))
     sql = "SELECT time_zone FROM member.chain_state WHERE chain_id = :id"
     wait_for(lambda: raw_rows(settings, sql, id=world.id) == [{"time_zone": "America/Los_Angeles"}])
+
+
+def test_a_late_chain_changed_does_not_roll_the_time_zone_back(admin, settings):
+    """Events may arrive out of order: a chain_changed that happened before the one member
+    already applied (it says Europe/Berlin, an hour earlier) changes nothing."""
+    world = member_world(admin)
+    ok(world.hq.patch(world.path("/settings"), {"time_zone": "America/Los_Angeles"}))
+    sql = "SELECT time_zone FROM member.chain_state WHERE chain_id = :id"
+    wait_for(lambda: raw_rows(settings, sql, id=world.id) == [{"time_zone": "America/Los_Angeles"}])
+    chain = ok(world.hq.get(world.path()))
+    late = envelope(
+        "org",
+        "chain_changed",
+        {"chain_id": world.id, "name": chain["name"], "status": "active", "settings": {"time_zone": "Europe/Berlin"}},
+        chain_id=world.id,
+        correlation_id=None,
+    )
+    late["occurred_at"] = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    event_dispatcher({"AMQP_URI": settings.amqp_uri, "serializer": "json"})("org", "chain_changed", late)
+    handled = "SELECT 1 AS seen FROM member.inbox WHERE event_id = :id"
+    wait_for(lambda: raw_rows(settings, handled, id=late["id"]))
+    assert raw_rows(settings, sql, id=world.id) == [{"time_zone": "America/Los_Angeles"}]
+
+
+def test_reading_tiers_writes_nothing(admin, settings):
+    """Reads never write: listing and reading tiers adds no row (no tier, no event) for the chain."""
+    world = member_world(admin)
+    tiers = wait_for(lambda: ok(world.hq.get(world.path("/tiers")))["items"])  # defaults, from chain_created
+    count = (
+        "SELECT (SELECT count(*) FROM member.outbox WHERE chain_id = :c)"
+        " + (SELECT count(*) FROM member.tiers WHERE chain_id = :c) AS n"
+    )
+    before = raw_rows(settings, count, c=world.id)[0]["n"]
+    ok(world.hq.get(world.path("/tiers")))
+    ok(world.hq.get(world.path(f"/tiers/{tiers[0]['id']}")))
+    assert raw_rows(settings, count, c=world.id)[0]["n"] == before
