@@ -79,8 +79,17 @@ def spec(source: str, type_: str) -> EventSpec:
         raise LookupError(f"no contract for event {source}.{type_}") from None
 
 
-def envelope(source: str, type_: str, data: dict, *, chain_id: str | None, correlation_id: str | None) -> dict:
-    """A complete, validated event ready for the outbox."""
+def envelope(
+    source: str,
+    type_: str,
+    data: dict,
+    *,
+    chain_id: str | None,
+    correlation_id: str | None,
+    occurred_at: datetime | None = None,
+) -> dict:
+    """A complete, validated event ready for the outbox. `occurred_at`: when the fact became
+    true (a money operation's own transaction time); now, if not given."""
     event_spec = spec(source, type_)
     errors = instance(event_spec.schema).validate(data)
     if errors:
@@ -90,7 +99,7 @@ def envelope(source: str, type_: str, data: dict, *, chain_id: str | None, corre
         "source": source,
         "type": type_,
         "version": event_spec.version,
-        "occurred_at": datetime.now(UTC).isoformat(),
+        "occurred_at": (occurred_at or datetime.now(UTC)).isoformat(),
         "chain_id": chain_id,
         "correlation_id": correlation_id,
         "data": data,

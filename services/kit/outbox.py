@@ -12,6 +12,7 @@ drop the duplicate.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import eventlet
 from eventlet.queue import Empty, LightQueue
@@ -45,9 +46,22 @@ class OutboxWriter:
     def correlation_id(self) -> str | None:
         return self.context_data.get(CORRELATION_KEY)
 
-    def add(self, session: Session, event_type: str, data: dict, *, chain_id: str | None) -> dict:
+    def add(
+        self,
+        session: Session,
+        event_type: str,
+        data: dict,
+        *,
+        chain_id: str | None,
+        occurred_at: datetime | None = None,
+    ) -> dict:
         event = contracts_events.envelope(
-            self.source, event_type, data, chain_id=chain_id, correlation_id=self.correlation_id
+            self.source,
+            event_type,
+            data,
+            chain_id=chain_id,
+            correlation_id=self.correlation_id,
+            occurred_at=occurred_at,
         )
         session.execute(
             insert(self.table).values(event_id=event["id"], event_type=event_type, chain_id=chain_id, payload=event)

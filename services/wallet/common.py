@@ -42,6 +42,11 @@ def require_active(card: dict, chain_id: str) -> None:
         raise CardNotActive(f"The card is {card['status']}.", {"card_no": [f"The card is {card['status']}."]})
 
 
+def require_status(card: dict, statuses: tuple[str, ...]) -> None:
+    if card["status"] not in statuses:
+        raise CardNotActive(f"The card is {card['status']}.", {"card_no": [f"The card is {card['status']}."]})
+
+
 def card_ref(card: dict) -> dict:
     return {
         "card_id": card["card_id"],

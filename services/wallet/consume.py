@@ -3,6 +3,8 @@ rest over cash, bonus, credit and the counter, all or nothing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from contracts.auth import Actor
@@ -17,6 +19,7 @@ from services.wallet.models import (
     STORE_REVENUE,
     ConsumeLine,
 )
+from services.wallet.operation import MoneyOperation
 
 
 def _refuse_short(due: int, split: pricing.Split, short: int, allow_credit: bool) -> None:
@@ -28,63 +31,48 @@ def _refuse_short(due: int, split: pricing.Split, short: int, allow_credit: bool
     )
 
 
-def consume(
-    session: Session, events: OutboxWriter, actor: Actor, chain_id: str, card: dict, data: dict, key: str | None = None
-) -> dict:
-    store_id = data["store_id"]
-    common.require_store(actor, chain_id, store_id)
-    common.require_active(card, chain_id)
-    member = ledger.lock_member(session, chain_id, card["member_id"])
-    member.require_open()
-    zone = common.time_zone(session, chain_id)
-    day = common.today(zone)
+@dataclass(frozen=True)
+class Bill:
+    """What a consume costs: its lines priced at the card's tier, the packages that pay for some."""
+
+    uses: dict
+    priced: list
+    gross: int
+    discount: int
+
+    @property
+    def due(self) -> int:
+        return self.gross - self.discount
+
+
+def _bill(session: Session, chain_id: str, member_id: str, card: dict, data: dict, plate: str | None, day) -> Bill:
     lines = data["lines"]
-    plate = packages.normalise_plate(data.get("plate"))
-    uses = packages.plan(session, chain_id, member.member_id, lines, plate, data["use_entitlements"], day)
+    uses = packages.plan(session, chain_id, member_id, lines, plate, data["use_entitlements"], day)
     priced = pricing.price_lines(lines, card["tier"])
-    # a line a package pays for costs no money
-    money = [p for p in priced if p.line_no not in uses]
-    gross, discount = sum(p.gross for p in money), sum(p.discount for p in money)
-    due = gross - discount
+    money = [p for p in priced if p.line_no not in uses]  # a line a package pays for costs no money
+    return Bill(uses, priced, sum(p.gross for p in money), sum(p.discount for p in money))
+
+
+def _split(due: int, member: ledger.MemberAccounts, data: dict) -> pricing.Split:
+    """Cash, then bonus, then credit if allowed; the rest at the counter, or refused whole."""
     available = {"cash": member.cash, "bonus": member.bonus}
     if data["allow_credit"]:
         available["credit"] = member.credit_available
     split, short = pricing.split_payment(due, available)
-    external_method = data.get("external_payment_method")
-    if short and external_method is None:
+    if short and data.get("external_payment_method") is None:
         _refuse_short(due, split, short, data["allow_credit"])
-    split = pricing.Split(split.cash, split.bonus, split.credit, short)
-    limits.check(session, card, member, split.from_card, day, zone)
+    return pricing.Split(split.cash, split.bonus, split.credit, short)
 
-    tx = common.new_tx(
-        session,
-        "consume",
-        chain_id,
-        actor,
-        store_id=store_id,
-        card=card,
-        key=key,
-        gross=gross,
-        discount=discount,
-        amount=due,
-        paid_cash=split.cash,
-        paid_bonus=split.bonus,
-        paid_credit=split.credit,
-        paid_external=split.external,
-        payment_method=external_method if split.external else None,
-        serving_employee_id=data.get("serving_employee_id"),
-        plate=plate,
-        remark=data.get("remark", ""),
-    )
-    legs = packages.apply(session, tx, uses, day)
+
+def _line_rows(tx, bill: Bill, lines: list[dict]) -> list[ConsumeLine]:
     rows = []
-    for p, line in zip(priced, lines, strict=True):
-        use = uses.get(p.line_no)
+    for p, line in zip(bill.priced, lines, strict=True):
+        use = bill.uses.get(p.line_no)
         rows.append(
             ConsumeLine(
                 tx_id=tx.id,
                 line_no=p.line_no,
-                chain_id=chain_id,
+                chain_id=tx.chain_id,
                 item_code=line["item_code"],
                 name=line.get("name", ""),
                 category=line["category"],
@@ -101,57 +89,62 @@ def consume(
                 refunded_amount=0,
             )
         )
+    return rows
+
+
+def consume(
+    session: Session, events: OutboxWriter, actor: Actor, chain_id: str, card: dict, data: dict, key: str | None = None
+) -> dict:
+    store_id = data["store_id"]
+    op = MoneyOperation.begin(session, events, actor, chain_id, card, key, store_id=store_id)
+    zone = common.time_zone(session, chain_id)
+    day = common.today(zone)
+    plate = packages.normalise_plate(data.get("plate"))
+    bill = _bill(session, chain_id, op.member.member_id, card, data, plate, day)
+    split = _split(bill.due, op.member, data)
+    limits.check(session, card, op.member, split.from_card, day, zone)
+    method = data.get("external_payment_method") if split.external else None
+    tx = op.record(
+        "consume",
+        gross=bill.gross,
+        discount=bill.discount,
+        amount=bill.due,
+        paid_cash=split.cash,
+        paid_bonus=split.bonus,
+        paid_credit=split.credit,
+        paid_external=split.external,
+        payment_method=method,
+        serving_employee_id=data.get("serving_employee_id"),
+        plate=plate,
+        remark=data.get("remark", ""),
+    )
+    package_legs = packages.apply(session, tx, bill.uses, day)
+    rows = _line_rows(tx, bill, data["lines"])
     session.add_all(rows)
-    keys = [(STORE_REVENUE, store_id, None)] + ([(STORE_RECEIVED, store_id, external_method)] if split.external else [])
-    books = ledger.store_accounts(session, chain_id, keys)
-    legs += [
-        (member.ids[MEMBER_CASH], -split.cash),
-        (member.ids[MEMBER_BONUS], -split.bonus),
-        (member.ids[MEMBER_CREDIT], -split.credit),
-        (books[(STORE_REVENUE, store_id, None)], due),
-    ]
-    if split.external:
-        legs.append((books[(STORE_RECEIVED, store_id, external_method)], -split.external))
-    member.apply(ledger.post(session, tx.id, legs))
+    op.book(
+        {MEMBER_CASH: -split.cash, MEMBER_BONUS: -split.bonus, MEMBER_CREDIT: -split.credit},
+        {(STORE_REVENUE, store_id, None): bill.due, (STORE_RECEIVED, store_id, method): -split.external},
+        package_legs,
+    )
     lots.spend(session, tx, "cash", split.cash)
     lots.spend(session, tx, "bonus", split.bonus)
-    cumulative = ledger.add_spend(session, member, due)
-    common.snapshot(tx, member)
+    cumulative = ledger.add_spend(session, op.member, bill.due)
     session.flush()
-
-    line_views = [views.consume_line(r) for r in rows]
-    answer = {
-        **common.head(tx, card),
+    sale = {
         "serving_employee_id": tx.serving_employee_id,
-        "lines": line_views,
-        "gross": gross,
-        "discount": discount,
-        "amount_due": due,
+        "lines": [views.consume_line(r) for r in rows],
+        "gross": bill.gross,
+        "discount": bill.discount,
+        "amount_due": bill.due,
         "paid": split.as_dict(),
         "external_payment_method": tx.payment_method,
-        "plate": plate,
-        "remark": tx.remark,
-        "balances": member.balances(),
         "cumulative_spend": cumulative,
     }
-    events.add(
-        session,
+    answer = op.finish(
         "consumed",
-        {
-            **common.event_base(tx, member),
-            "serving_employee_id": tx.serving_employee_id,
-            "tier_code": tx.tier_code or "",
-            "lines": line_views,
-            "gross": gross,
-            "discount": discount,
-            "amount_due": due,
-            "paid": split.as_dict(),
-            "external_payment_method": tx.payment_method,
-            "cumulative_spend": cumulative,
-            "spend_as_of": tx.created_at.isoformat(),
-        },
-        chain_id=chain_id,
+        {**sale, "tier_code": tx.tier_code or "", "spend_as_of": tx.created_at.isoformat()},
+        {**sale, "plate": plate, "remark": tx.remark},
     )
-    for use in uses.values():
-        events.add(session, "package_used", views.package_used(tx, use.entitlement, use.count), chain_id=chain_id)
+    for use in bill.uses.values():
+        op.also("package_used", views.package_used(tx, use.entitlement, use.count))
     return answer

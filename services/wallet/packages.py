@@ -29,6 +29,7 @@ from services.wallet.models import (
     EntitlementUse,
     Transaction,
 )
+from services.wallet.operation import MoneyOperation
 
 
 def normalise_plate(plate: str | None) -> str | None:
@@ -38,14 +39,26 @@ def normalise_plate(plate: str | None) -> str | None:
 # ---- selling -------------------------------------------------------------------------
 
 
+def _payment(session: Session, card: dict, member, data: dict, today, zone: str) -> pricing.Split:
+    """From the card's cash then bonus (within its limits), or all at the counter."""
+    price = data["price"]
+    if data["payment_method"] != CARD:
+        return pricing.Split(external=price)
+    split, short = pricing.split_payment(price, {"cash": member.cash, "bonus": member.bonus}, ("cash", "bonus"))
+    if short:
+        raise InsufficientFunds(
+            f"The card has {member.cash + member.bonus} fen; the package costs {price}.",
+            {"price": [f"Short by {short} fen."]},
+        )
+    limits.check(session, card, member, split.from_card, today, zone)
+    return split
+
+
 def sell(
     session: Session, events: OutboxWriter, actor: Actor, chain_id: str, card: dict, data: dict, key: str | None = None
 ) -> dict:
     store_id, price, method = data["store_id"], data["price"], data["payment_method"]
-    common.require_store(actor, chain_id, store_id)
-    common.require_active(card, chain_id)
-    member = ledger.lock_member(session, chain_id, card["member_id"])
-    member.require_open()
+    op = MoneyOperation.begin(session, events, actor, chain_id, card, key, store_id=store_id)
     zone = common.time_zone(session, chain_id)
     today = common.today(zone)
     if data.get("valid_until") is not None and data["valid_until"] < today:
@@ -54,25 +67,10 @@ def sell(
             "The package would be expired before it is sold.",
             {"valid_until": [f"Must be today ({today.isoformat()}) or later."]},
         )
-    if method == CARD:
-        split, short = pricing.split_payment(price, {"cash": member.cash, "bonus": member.bonus}, ("cash", "bonus"))
-        if short:
-            raise InsufficientFunds(
-                f"The card has {member.cash + member.bonus} fen; the package costs {price}.",
-                {"price": [f"Short by {short} fen."]},
-            )
-        limits.check(session, card, member, split.from_card, today, zone)
-    else:
-        split = pricing.Split(external=price)
+    split = _payment(session, card, op.member, data, today, zone)
     is_package = data["kind"] == "package"
-    tx = common.new_tx(
-        session,
+    tx = op.record(
         "package_sale",
-        chain_id,
-        actor,
-        store_id=store_id,
-        card=card,
-        key=key,
         gross=price,
         amount=price,
         paid_cash=split.cash,
@@ -91,7 +89,7 @@ def sell(
         remaining_count=data.get("count"),
         price=price,
         remaining_value=price if is_package else 0,
-        valid_from=data.get("valid_from") or common.today(zone),
+        valid_from=data.get("valid_from") or today,
         valid_until=data.get("valid_until"),
         daily_limit=data.get("daily_limit"),
         plates=sorted({normalise_plate(p) for p in data.get("plates") or []}),
@@ -102,30 +100,14 @@ def sell(
     session.flush()
     # a package is owed to the member until used; a pass is earned when sold
     book = (PACKAGE_DEFERRED if is_package else STORE_REVENUE, store_id, None)
-    keys = [book] + ([(STORE_RECEIVED, store_id, method)] if split.external else [])
-    books = ledger.store_accounts(session, chain_id, keys)
-    legs = [(books[book], price), (member.ids[MEMBER_CASH], -split.cash), (member.ids[MEMBER_BONUS], -split.bonus)]
-    if split.external:
-        legs.append((books[(STORE_RECEIVED, store_id, method)], -split.external))
-    member.apply(ledger.post(session, tx.id, legs))
+    op.book(
+        {MEMBER_CASH: -split.cash, MEMBER_BONUS: -split.bonus},
+        {book: price, (STORE_RECEIVED, store_id, method): -split.external},
+    )
     lots.spend(session, tx, "cash", split.cash)
     lots.spend(session, tx, "bonus", split.bonus)
-    common.snapshot(tx, member)
-    view = views.entitlement(entitlement, today)
-    paid = split.as_dict()
-    events.add(
-        session,
-        "package_sold",
-        {**common.event_base(tx, member), "entitlement": view, "payment_method": method, "paid": paid},
-        chain_id=chain_id,
-    )
-    return {
-        **common.head(tx, card),
-        "entitlement": view,
-        "payment_method": method,
-        "paid": paid,
-        "balances": member.balances(),
-    }
+    sold = {"entitlement": views.entitlement(entitlement, today), "payment_method": method, "paid": split.as_dict()}
+    return op.finish("package_sold", sold, sold)
 
 
 def refund_unused(

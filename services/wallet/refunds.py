@@ -18,6 +18,7 @@ from services.wallet.models import (
     ConsumeLine,
     Transaction,
 )
+from services.wallet.operation import MoneyOperation
 
 
 def credit_back(credit: int, credit_used: int) -> tuple[int, int]:
@@ -89,6 +90,46 @@ def card_of(session: Session, chain_id: str, transaction_id: str) -> str:
     return _consume(session, chain_id, transaction_id).card_id
 
 
+def _lines_to_refund(session: Session, consume: Transaction, request: list[dict] | None) -> list[tuple]:
+    """(line, quantity, amount) for each line refunded; the lines are locked."""
+    lines = (
+        session.execute(
+            select(ConsumeLine).where(ConsumeLine.tx_id == consume.id).order_by(ConsumeLine.line_no).with_for_update()
+        )
+        .scalars()
+        .all()
+    )
+    return [(line, qty, line_amount(line, qty)) for line, qty in wanted_lines(lines, request)]
+
+
+def _landing(session: Session, consume: Transaction, money: int, credit_used: int) -> tuple[pricing.Split, int]:
+    """Where the money goes back (W-6), and how much of the credit share lands as cash."""
+    paid = {
+        "cash": consume.paid_cash,
+        "bonus": consume.paid_bonus,
+        "credit": consume.paid_credit,
+        "external": consume.paid_external,
+    }
+    back = pricing.refund_allocation(money, paid, _already_refunded(session, consume.id))
+    to_credit, credit_as_cash = credit_back(back.credit, credit_used)
+    # credit already paid back comes back as cash
+    return pricing.Split(back.cash + credit_as_cash, back.bonus, to_credit, back.external), credit_as_cash
+
+
+def _restore_lines(session: Session, tx: Transaction, consume: Transaction, amounts: list[tuple]) -> tuple[list, list]:
+    """Mark the lines refunded and give package counts back: (ledger legs, (package, count) restored)."""
+    consume_day = common.local_date(common.time_zone(session, tx.chain_id), consume.created_at)
+    legs, restored = [], []
+    for line, qty, amount in amounts:
+        line.refunded_quantity += qty
+        line.refunded_amount += amount
+        if line.entitlement_id:
+            ent, ent_legs = packages.restore(session, tx, line.entitlement_id, line.line_no, qty, amount, consume_day)
+            legs += ent_legs
+            restored.append((ent, qty))
+    return legs, restored
+
+
 def refund(
     session: Session, events: OutboxWriter, actor: Actor, chain_id: str, card: dict, data: dict, key: str | None = None
 ) -> dict:
@@ -101,38 +142,15 @@ def refund(
         raise ValidationFailed(
             "Refund at the store where it was sold.", {"store_id": ["The consume was made at another store."]}
         )
-    member = ledger.lock_member(session, chain_id, consume.member_id)
-    member.require_open()
-    lines = (
-        session.execute(
-            select(ConsumeLine).where(ConsumeLine.tx_id == consume.id).order_by(ConsumeLine.line_no).with_for_update()
-        )
-        .scalars()
-        .all()
-    )
-    chosen = wanted_lines(lines, data.get("lines"))
-    amounts = [(line, qty, line_amount(line, qty)) for line, qty in chosen]
-    money = sum(amount for line, _, amount in amounts if not line.entitlement_id)
-    paid = {
-        "cash": consume.paid_cash,
-        "bonus": consume.paid_bonus,
-        "credit": consume.paid_credit,
-        "external": consume.paid_external,
-    }
-    back = pricing.refund_allocation(money, paid, _already_refunded(session, consume.id))
-    to_credit, credit_as_cash = credit_back(back.credit, member.credit_used)
-    # where the money lands: credit already paid back comes back as cash
-    landed = pricing.Split(back.cash + credit_as_cash, back.bonus, to_credit, back.external)
-
     store_id = consume.store_id
-    tx = common.new_tx(
-        session,
+    op = MoneyOperation.begin(
+        session, events, actor, chain_id, card, key, store_id=store_id, card_statuses=None, member_id=consume.member_id
+    )
+    amounts = _lines_to_refund(session, consume, data.get("lines"))
+    money = sum(amount for line, _, amount in amounts if not line.entitlement_id)
+    landed, credit_as_cash = _landing(session, consume, money, op.member.credit_used)
+    tx = op.record(
         "refund",
-        chain_id,
-        actor,
-        store_id=store_id,
-        card=card,
-        key=key,
         amount=money,
         paid_cash=landed.cash,
         paid_bonus=landed.bonus,
@@ -143,35 +161,16 @@ def refund(
         ref_tx_id=consume.id,
         remark=data["reason"],
     )
-    zone = common.time_zone(session, chain_id)
-    consume_day = common.local_date(zone, consume.created_at)
-    legs: list[tuple[int, int]] = []
-    restored = []
-    for line, qty, amount in amounts:
-        line.refunded_quantity += qty
-        line.refunded_amount += amount
-        if line.entitlement_id:
-            ent, ent_legs = packages.restore(session, tx, line.entitlement_id, line.line_no, qty, amount, consume_day)
-            legs += ent_legs
-            restored.append((ent, qty))
-    revenue, counter = (STORE_REVENUE, store_id, None), (STORE_RECEIVED, store_id, consume.payment_method)
-    books = ledger.store_accounts(session, chain_id, [revenue, counter] if back.external else [revenue])
-    legs += [
-        (member.ids[MEMBER_CASH], back.cash + credit_as_cash),
-        (member.ids[MEMBER_BONUS], back.bonus),
-        (member.ids[MEMBER_CREDIT], to_credit),
-        (books[revenue], -money),
-    ]
-    if back.external:
-        legs.append((books[counter], back.external))
-    member.apply(ledger.post(session, tx.id, legs))
-    lots.restore(session, tx, consume.id, "cash", back.cash)
-    lots.restore(session, tx, consume.id, "bonus", back.bonus)
+    package_legs, restored = _restore_lines(session, tx, consume, amounts)
+    op.book(
+        {MEMBER_CASH: landed.cash, MEMBER_BONUS: landed.bonus, MEMBER_CREDIT: landed.credit},
+        {(STORE_REVENUE, store_id, None): -money, (STORE_RECEIVED, store_id, consume.payment_method): landed.external},
+        package_legs,
+    )
+    lots.restore(session, tx, consume.id, "cash", landed.cash - credit_as_cash)
+    lots.restore(session, tx, consume.id, "bonus", landed.bonus)
     lots.open_lot(session, tx, "cash", credit_as_cash)
-    cumulative = ledger.add_spend(session, member, -money)
-    common.snapshot(tx, member)
-    session.flush()
-
+    cumulative = ledger.add_spend(session, op.member, -money)
     line_views = [
         {
             "line_no": line.line_no,
@@ -181,31 +180,17 @@ def refund(
         }
         for line, qty, amount in amounts
     ]
-    answer = {
-        **common.head(tx, card),
-        "consume_id": consume.id,
-        "lines": line_views,
-        "amount": money,
-        "refunded": landed.as_dict(),
-        "external_payment_method": consume.payment_method if back.external else None,
-        "reason": data["reason"],
-        "balances": member.balances(),
-        "cumulative_spend": cumulative,
-    }
-    events.add(
-        session,
+    given = {"consume_id": consume.id, "lines": line_views, "amount": money, "refunded": landed.as_dict()}
+    answer = op.finish(
         "refunded",
+        {**given, "cumulative_spend": cumulative, "spend_as_of": tx.created_at.isoformat()},
         {
-            **common.event_base(tx, member),
-            "consume_id": consume.id,
-            "lines": line_views,
-            "amount": money,
-            "refunded": landed.as_dict(),
+            **given,
+            "external_payment_method": consume.payment_method if landed.external else None,
+            "reason": data["reason"],
             "cumulative_spend": cumulative,
-            "spend_as_of": tx.created_at.isoformat(),
         },
-        chain_id=chain_id,
     )
     for ent, qty in restored:
-        events.add(session, "package_used", views.package_used(tx, ent, -qty), chain_id=chain_id)
+        op.also("package_used", views.package_used(tx, ent, -qty))
     return answer

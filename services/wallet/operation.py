@@ -1,0 +1,114 @@
+"""The shape every money operation on a member's wallet takes, written once.
+
+    op = MoneyOperation.begin(session, events, actor, chain_id, card, key, store_id=...)
+    ... rules: what is due, what is paid from where (pure modules: pricing, limits) ...
+    op.record("consume", amount=..., paid_cash=...)      # the transaction row
+    op.book({MEMBER_CASH: -cash}, {(STORE_REVENUE, store, None): due})
+    ... lots, packages ...
+    return op.finish("consumed", event_fields, answer_fields)
+
+The lock order, the same for every operation so that none can deadlock another:
+
+1. the member's accounts, FOR UPDATE in id order (`begin`), before anything is
+   computed from their balances; concurrent operations on one member queue here;
+2. the transaction row, its clock read after that lock (`record`), so the
+   order of transactions is the order balances moved in;
+3. the store's accounts, FOR UPDATE in id order, last (`book`), held briefly to
+   commit: a busy store's counters queue only on its own books.
+
+`finish` stamps the balances after the operation on the transaction (W-10),
+writes the event in the same database transaction (the outbox), with the
+transaction's own time as the event's time, and returns the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from contracts.auth import Actor
+from services.kit.outbox import OutboxWriter
+from services.wallet import common, ledger
+from services.wallet.ledger import MemberAccounts, StoreKey
+from services.wallet.models import Transaction
+
+
+@dataclass
+class MoneyOperation:
+    session: Session
+    events: OutboxWriter
+    actor: Actor
+    chain_id: str
+    card: dict
+    key: str | None
+    member: MemberAccounts
+    store_id: str | None
+    tx: Transaction | None = field(default=None)
+
+    @classmethod
+    def begin(
+        cls,
+        session: Session,
+        events: OutboxWriter,
+        actor: Actor,
+        chain_id: str,
+        card: dict,
+        key: str | None,
+        *,
+        store_id: str,
+        roles: tuple[str, ...] = common.STAFF,
+        card_statuses: tuple[str, ...] | None = ("active",),
+        member_id: str | None = None,
+    ) -> MoneyOperation:
+        """Check who, where and which card, then lock the member's accounts (step 1).
+        `card_statuses` None: any status of the card will do (a refund is owed whatever it is)."""
+        common.require_store(actor, chain_id, store_id, roles)
+        if card_statuses == ("active",):
+            common.require_active(card, chain_id)
+        elif card_statuses is not None:
+            common.require_card(card, chain_id)
+            common.require_status(card, card_statuses)
+        member = ledger.lock_member(session, chain_id, member_id or card["member_id"])
+        member.require_open()
+        return cls(session, events, actor, chain_id, card, key, member, store_id)
+
+    def record(self, kind: str, **figures: object) -> Transaction:
+        """The transaction row (step 2)."""
+        figures.setdefault("store_id", self.store_id)
+        self.tx = common.new_tx(self.session, kind, self.chain_id, self.actor, card=self.card, key=self.key, **figures)
+        return self.tx
+
+    def book(
+        self,
+        member_legs: dict[str, int],
+        store_legs: dict[StoreKey, int] | None = None,
+        other_legs: Iterable[tuple[int, int]] = (),
+    ) -> None:
+        """Post the transaction (step 3): legs on the member's accounts by kind, on the
+        store's books by key (opened on first use), and any already resolved; they must
+        net to zero."""
+        store_legs = {k: v for k, v in (store_legs or {}).items() if v}
+        books = ledger.store_accounts(self.session, self.chain_id, store_legs)
+        legs = [*other_legs]
+        legs += [(self.member.ids[kind], amount) for kind, amount in member_legs.items()]
+        legs += [(books[k], amount) for k, amount in store_legs.items()]
+        self.member.apply(ledger.post(self.session, self.tx.id, legs))
+
+    def finish(self, event_type: str, event: dict, answer: dict) -> dict:
+        """Balances stamped, the event in the outbox, the answer."""
+        common.snapshot(self.tx, self.member)
+        self.session.flush()
+        self.events.add(
+            self.session,
+            event_type,
+            {**common.event_base(self.tx, self.member), **event},
+            chain_id=self.chain_id,
+            occurred_at=self.tx.created_at,
+        )
+        return {**common.head(self.tx, self.card), **answer, "balances": self.member.balances()}
+
+    def also(self, event_type: str, data: dict) -> None:
+        """A further event of this operation (a package used by a consume)."""
+        self.events.add(self.session, event_type, data, chain_id=self.chain_id, occurred_at=self.tx.created_at)
