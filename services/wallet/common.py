@@ -38,8 +38,7 @@ def require_card(card: dict, chain_id: str) -> None:
 def require_active(card: dict, chain_id: str) -> None:
     """M-3: only an active card recharges, consumes or buys."""
     require_card(card, chain_id)
-    if card["status"] != "active":
-        raise CardNotActive(f"The card is {card['status']}.", {"card_no": [f"The card is {card['status']}."]})
+    require_status(card, ("active",))
 
 
 def require_status(card: dict, statuses: tuple[str, ...]) -> None:

@@ -63,13 +63,13 @@ class MoneyOperation:
         member_id: str | None = None,
     ) -> MoneyOperation:
         """Check who, where and which card, then lock the member's accounts (step 1).
-        `card_statuses` None: any status of the card will do (a refund is owed whatever it is)."""
+        `card_statuses`: those the card may have (M-3: active, for money in or out); empty: the
+        card must be the chain's, in any status; None: not checked (a refund finds its consume's)."""
         common.require_store(actor, chain_id, store_id, roles)
-        if card_statuses == ("active",):
-            common.require_active(card, chain_id)
-        elif card_statuses is not None:
+        if card_statuses is not None:
             common.require_card(card, chain_id)
-            common.require_status(card, card_statuses)
+            if card_statuses:
+                common.require_status(card, card_statuses)
         member = ledger.lock_member(session, chain_id, member_id or card["member_id"])
         member.require_open()
         return cls(session, events, actor, chain_id, card, key, member, store_id)

@@ -110,38 +110,36 @@ def sell(
     return op.finish("package_sold", sold, sold)
 
 
+def _refundable(session: Session, actor: Actor, chain_id: str, member_id: str, data: dict) -> Entitlement:
+    """The package to pay back, locked: this member's, a package (not a pass), sold at the
+    caller's store (HQ: any), with value left."""
+    ent = session.get(Entitlement, data["entitlement_id"], with_for_update=True)
+    if ent is None or ent.chain_id != chain_id or ent.member_id != member_id:
+        raise NotFound("No such package on this card.", {"entitlement_id": ["Not a package of this member."]})
+    if ent.kind != "package":
+        raise InvalidState("A pass is earned when it is sold; it is not refunded.", {"entitlement_id": ["A pass."]})
+    if not actor.sees_whole_chain and data["store_id"] != ent.store_id:
+        raise Forbidden("A package is refunded at the store that sold it.", {"store_id": ["Not the selling store."]})
+    if ent.refund_tx_id is not None or ent.remaining_value == 0:
+        state = "already refunded" if ent.refund_tx_id else "used up"
+        raise InvalidState(f"The package is {state}: nothing is left to pay back.", {"entitlement_id": [state]})
+    return ent
+
+
 def refund_unused(
     session: Session, events: OutboxWriter, actor: Actor, chain_id: str, card: dict, data: dict, key: str | None = None
 ) -> dict:
     """Pay back what is left of a package (its value not yet used), to where the
     sale's money came from, and close it. A pass is earned when sold: not refunded."""
     store_id = data["store_id"]
-    common.require_store(actor, chain_id, store_id)
-    common.require_card(card, chain_id)
-    member = ledger.lock_member(session, chain_id, card["member_id"])
-    member.require_open()
-    ent = session.get(Entitlement, data["entitlement_id"], with_for_update=True)
-    if ent is None or ent.chain_id != chain_id or ent.member_id != member.member_id:
-        raise NotFound("No such package on this card.", {"entitlement_id": ["Not a package of this member."]})
-    if ent.kind != "package":
-        raise InvalidState("A pass is earned when it is sold; it is not refunded.", {"entitlement_id": ["A pass."]})
-    if not actor.sees_whole_chain and store_id != ent.store_id:
-        raise Forbidden("A package is refunded at the store that sold it.", {"store_id": ["Not the selling store."]})
-    if ent.refund_tx_id is not None or ent.remaining_value == 0:
-        state = "already refunded" if ent.refund_tx_id else "used up"
-        raise InvalidState(f"The package is {state}: nothing is left to pay back.", {"entitlement_id": [state]})
+    op = MoneyOperation.begin(session, events, actor, chain_id, card, key, store_id=store_id, card_statuses=())
+    ent = _refundable(session, actor, chain_id, op.member.member_id, data)
     sale = session.get(Transaction, ent.sale_tx_id)
     amount = ent.remaining_value
     paid = {"cash": sale.paid_cash, "bonus": sale.paid_bonus, "external": sale.paid_external}
     back = pricing.refund_allocation(amount, paid, {})
-    tx = common.new_tx(
-        session,
+    tx = op.record(
         "package_refund",
-        chain_id,
-        actor,
-        store_id=store_id,
-        card=card,
-        key=key,
         amount=amount,
         paid_cash=back.cash,
         paid_bonus=back.bonus,
@@ -150,35 +148,24 @@ def refund_unused(
         ref_tx_id=sale.id,
         remark=data["reason"],
     )
-    deferred = (PACKAGE_DEFERRED, ent.store_id, None)
-    till = (STORE_RECEIVED, store_id, sale.payment_method)
-    books = ledger.store_accounts(session, chain_id, [deferred] + ([till] if back.external else []))
-    legs = [(books[deferred], -amount), (member.ids[MEMBER_CASH], back.cash), (member.ids[MEMBER_BONUS], back.bonus)]
-    if back.external:
-        legs.append((books[till], back.external))
-    member.apply(ledger.post(session, tx.id, legs))
+    op.book(
+        {MEMBER_CASH: back.cash, MEMBER_BONUS: back.bonus},
+        {
+            (PACKAGE_DEFERRED, ent.store_id, None): -amount,
+            (STORE_RECEIVED, store_id, sale.payment_method): back.external,
+        },
+    )
     # the cash goes back to the lots the sale took it from, so settlement between stores stays right
     lots.restore(session, tx, sale.id, "cash", back.cash)
     lots.restore(session, tx, sale.id, "bonus", back.bonus)
     ent.remaining_count, ent.remaining_value, ent.refund_tx_id = 0, 0, tx.id
-    common.snapshot(tx, member)
     session.flush()
-    view = views.entitlement(ent)
-    refunded = back.as_dict()
-    events.add(
-        session,
+    refunded = {"amount": amount, "refunded": back.as_dict()}
+    return op.finish(
         "package_refunded",
-        {**common.event_base(tx, member), "entitlement_id": ent.id, "amount": amount, "refunded": refunded},
-        chain_id=chain_id,
+        {"entitlement_id": ent.id, **refunded},
+        {"entitlement": views.entitlement(ent), **refunded, "external_payment_method": tx.payment_method},
     )
-    return {
-        **common.head(tx, card),
-        "entitlement": view,
-        "amount": amount,
-        "refunded": refunded,
-        "external_payment_method": tx.payment_method,
-        "balances": member.balances(),
-    }
 
 
 def listing(session: Session, chain_id: str, member_id: str, include_inactive: bool, zone: str) -> dict:

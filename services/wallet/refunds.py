@@ -130,6 +130,18 @@ def _restore_lines(session: Session, tx: Transaction, consume: Transaction, amou
     return legs, restored
 
 
+def _line_views(amounts: list[tuple]) -> list[dict]:
+    return [
+        {
+            "line_no": line.line_no,
+            "quantity": qty,
+            "amount": amount,
+            "counts_restored": qty if line.entitlement_id else 0,
+        }
+        for line, qty, amount in amounts
+    ]
+
+
 def refund(
     session: Session, events: OutboxWriter, actor: Actor, chain_id: str, card: dict, data: dict, key: str | None = None
 ) -> dict:
@@ -171,16 +183,7 @@ def refund(
     lots.restore(session, tx, consume.id, "bonus", landed.bonus)
     lots.open_lot(session, tx, "cash", credit_as_cash)
     cumulative = ledger.add_spend(session, op.member, -money)
-    line_views = [
-        {
-            "line_no": line.line_no,
-            "quantity": qty,
-            "amount": amount,
-            "counts_restored": qty if line.entitlement_id else 0,
-        }
-        for line, qty, amount in amounts
-    ]
-    given = {"consume_id": consume.id, "lines": line_views, "amount": money, "refunded": landed.as_dict()}
+    given = {"consume_id": consume.id, "lines": _line_views(amounts), "amount": money, "refunded": landed.as_dict()}
     answer = op.finish(
         "refunded",
         {**given, "cumulative_spend": cumulative, "spend_as_of": tx.created_at.isoformat()},
