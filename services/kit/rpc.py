@@ -12,14 +12,16 @@ from nameko.rpc import RpcProxy
 from nameko.rpc import rpc as nameko_rpc
 
 from contracts.errors import HuiyuanError, ServiceTimeout, ServiceUnavailable
+from services.kit.db import answering_outages
 
 
 def rpc(method: Callable) -> Callable:
     """`@rpc`: typed errors are the caller's business (bad input, not found,
     conflict): nameko still returns them, but logs them as expected, not as
-    service failures. (nameko's bare `@rpc` form ignores keyword arguments,
-    hence the explicit call.)"""
-    return nameko_rpc(expected_exceptions=HuiyuanError)(method)
+    service failures. A database outage is answered 503, or 504 if it struck
+    during COMMIT (`services.kit.db.answering_outages`). (nameko's bare `@rpc`
+    form ignores keyword arguments, hence the explicit call.)"""
+    return nameko_rpc(expected_exceptions=HuiyuanError)(answering_outages(method))
 
 
 # a nested call must give up before the gateway does, so the caller gets our answer, not a bare 504

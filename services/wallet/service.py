@@ -25,6 +25,7 @@ from contracts.events import Event
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
 from services.kit.handlers import handles
+from services.kit.health import HealthCheck
 from services.kit.idempotency import NEW_KEY, Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
@@ -34,7 +35,7 @@ from services.wallet import common, consume, credit, fees, ledger, packages, rec
 from services.wallet.models import ChainClock, StoreState, kit
 
 
-class WalletService(Idempotent):
+class WalletService(Idempotent, HealthCheck):
     name = "wallet"
 
     db = Database()
