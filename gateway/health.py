@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import falcon
 
+from contracts.errors import ServiceTimeout
 from gateway.rpc import RpcPool
 from services.kit.config import Settings
 
@@ -38,6 +39,8 @@ class Probe:
     def _one(self, service: str, correlation_id: str | None) -> dict:
         try:
             answer = self.pool.call(service, "health", correlation_id=correlation_id)
+        except ServiceTimeout:
+            return {"status": "timeout", "database": None}
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             return {"status": getattr(exc, "error_code", "error"), "database": None}
         figures = answer.get("figures") or {}
