@@ -44,6 +44,9 @@ CONNECT_TIMEOUT = 2  # libpq takes whole seconds, and 2 is its least
 # connections older than this are replaced at their next checkout (a proxy or PgBouncer that
 # drops old server connections, a failover that left them pointing at the old primary)
 POOL_RECYCLE = 1800
+# a runaway statement must not hold a worker (and its locks) forever
+STATEMENT_TIMEOUT_MS = 30000
+LOCK_TIMEOUT_MS = 10000
 
 # stable constraint names, so migrations generated anywhere match
 NAMING_CONVENTION = {
@@ -96,9 +99,8 @@ def make_engine(url: str, pool_size: int, application_name: str) -> Engine:
             "keepalives_idle": 30,
             "keepalives_interval": 10,
             "keepalives_count": 3,
-            # a runaway statement must not hold a worker (and its locks) forever; provisioning
-            # sets the same on each role, for a pooler that drops these startup options
-            "options": "-c statement_timeout=30000 -c lock_timeout=10000",
+            # provisioning sets the same on each role, for a pooler that drops startup options
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}",
         },
     )
     _track_commits(engine)

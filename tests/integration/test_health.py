@@ -7,12 +7,13 @@ import dataclasses
 import re
 import socket
 import time
+import uuid
 
 import eventlet
 import pytest
 from falcon import testing
 from nameko.runners import ServiceRunner
-from sqlalchemy import text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from contracts.errors import DependencyUnavailable, ServiceTimeout
@@ -224,3 +225,49 @@ def test_no_connection_slots_and_an_exhausted_pool_answer_503_quickly(provisione
     finally:
         engine.dispose()
         superuser.dispose()
+
+
+def test_a_parked_outbox_row_shows_on_ready_and_goes_out_once_released(provisioned, client):
+    from sqlalchemy import update
+
+    from services.kit import outbox, parked
+
+    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="release-test")
+    table = org_kit.outbox
+    try:
+        chain_id = str(uuid.uuid4())
+        data = {"chain_id": chain_id, "code": "PK", "name": "PK", "currency": "CNY", "time_zone": "Asia/Shanghai"}
+        with Session(engine) as session, session.begin():
+            event = outbox.OutboxWriter(table, "org").add(session, "chain_created", data, chain_id=chain_id)
+            # parked in the same transaction, so the live relay never sees it due
+            session.execute(
+                update(table)
+                .where(table.c.event_id == event["id"])
+                .values(parked_at=func.now(), rejections=outbox.MAX_REJECTIONS, last_error="TypeError('x')")
+            )
+        [row] = [r for r in parked.parked_outbox(engine, "org") if r.event_id == event["id"]]
+        org_state = ok(client.simulate_get("/ready"))["services"]["org"]
+        assert org_state["outbox_parked"] == 1
+        assert 'huiyuan_outbox_parked{service="org"} 1' in client.simulate_get("/metrics").text
+
+        assert parked.release(engine, "org", [row.seq]) == 1
+
+        def sent():
+            with engine.connect() as conn:
+                return conn.execute(select(table.c.sent_at).where(table.c.seq == row.seq)).scalar_one()
+
+        wait_for(sent)
+        assert ok(client.simulate_get("/ready"))["services"]["org"]["outbox_parked"] == 0
+    finally:
+        engine.dispose()
+
+
+def test_the_timeouts_hold_without_startup_options_as_behind_pgbouncer(provisioned):
+    # a pooler in transaction mode may drop the connection's `options`; the role's own settings remain
+    engine = create_engine(provisioned.database_url("org"))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "30s"
+            assert conn.execute(text("SHOW lock_timeout")).scalar_one() == "10s"
+    finally:
+        engine.dispose()
