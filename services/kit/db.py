@@ -182,7 +182,7 @@ class Database(DependencyProvider):
         service = self.container.service_name
         self.engine = make_engine(
             config["DATABASE_URLS"][service],
-            pool_size=int(config.get("max_workers", 10)),
+            pool_size=pool_budget(int(config.get("max_workers", 10)))["workers"],
             application_name=f"huiyuan-{service}",
         )
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)

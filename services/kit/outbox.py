@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from contracts import events as contracts_events
-from services.kit.db import make_engine
+from services.kit.db import make_engine, pool_budget
 from services.kit.logs import CORRELATION_KEY
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,9 @@ class Outbox(DependencyProvider):
         config = self.container.config
         service = self.container.service_name
         self.engine = make_engine(
-            config["DATABASE_URLS"][service], pool_size=1, application_name=f"huiyuan-{service}-relay"
+            config["DATABASE_URLS"][service],
+            pool_size=pool_budget(int(config.get("max_workers", 10)))["relay"],
+            application_name=f"huiyuan-{service}-relay",
         )
         self.exchange = get_event_exchange(service, config)
         self.publisher = Publisher(
