@@ -83,7 +83,12 @@ def running_system(provisioned):
         pytest.fail("the system did not become ready in 60 s")
     yield base, process
     if process.poll() is None:
-        process.kill()
+        # SIGINT first: a SIGKILLed supervisor would leave its children (own sessions) running
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def test_sign_in_create_chain_store_cashier_and_cashier_signs_in(running_system):
