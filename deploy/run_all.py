@@ -2,18 +2,21 @@
 
 A small supervisor for a developer machine (production runs each process under
 its own manager, see docker-compose.yml). It exists so one command brings the
-whole system up, and one Ctrl-C takes all of it down again without leaving
-orphans holding RabbitMQ queues or the gateway port.
+whole system up, keeps it up, and one Ctrl-C takes all of it down again without
+leaving orphans holding RabbitMQ queues or the gateway port.
 
 - `var/huiyuan.env` (made by `deploy/ensure_env.py`) supplies defaults; the
   real environment wins, so `HUIYUAN_PII_KEY=... python deploy/run_all.py` works.
 - Children run in their own sessions (`start_new_session`), so a terminal's
   Ctrl-C reaches only this process, which then stops them in order: SIGTERM to
   each child's process group (gunicorn's workers included), up to 20 s of
-  grace, then SIGKILL. A second Ctrl-C skips the grace period.
-- If any child dies on its own the system is incomplete, so everything is
-  stopped and the exit status is non-zero: a half-running system that looks
-  healthy is worse than a clear failure.
+  grace, then SIGKILL. A second Ctrl-C skips the grace period. SIGTERM to this
+  process does the same.
+- A child that dies on its own (a crash, `kill -9`, the broker or database
+  away at start) is restarted, after a pause that doubles from 0.5 s up to
+  30 s while it keeps dying and goes back to 0.5 s once it has stayed up for
+  60 s. Each death and restart is logged. Stopping everything because one
+  process died would leave the whole system down after a passing fault.
 
 Databases and the broker must already be up and provisioned
 (`deploy/ensure_servers.sh`, `python -m services.kit.provision`).
@@ -45,6 +48,11 @@ READY_TIMEOUT = 60.0
 READY_INTERVAL = 0.5
 STOP_GRACE = 20.0
 POLL_INTERVAL = 0.2
+# restart pauses: doubling from the first to the cap while a child keeps dying
+RESTART_FIRST = 0.5
+RESTART_CAP = 30.0
+# a child that stayed up this long before dying is restarted after the first pause again
+STABLE_AFTER = 60.0
 
 
 @dataclass
@@ -54,6 +62,11 @@ class Child:
     name: str
     argv: list[str]
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    started_at: float = 0.0
+    # the pause before the next restart, and when that restart is due (None: running)
+    pause: float = RESTART_FIRST
+    restart_at: float | None = None
+    restarts: int = 0
 
 
 def child_environment(env_file: Path = ENV_FILE, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -116,7 +129,7 @@ def banner(url: str, env: Mapping[str, str]) -> str:
 
 
 class Supervisor:
-    """Starts children, watches them, and stops them all on a signal or a death."""
+    """Starts children, restarts any that die, and stops them all on a signal."""
 
     def __init__(
         self,
@@ -128,6 +141,9 @@ class Supervisor:
         ready_timeout: float = READY_TIMEOUT,
         grace: float = STOP_GRACE,
         cwd: Path = REPO_ROOT,
+        restart_first: float = RESTART_FIRST,
+        restart_cap: float = RESTART_CAP,
+        stable_after: float = STABLE_AFTER,
     ) -> None:
         self.children = list(children)
         self.env = dict(os.environ if env is None else env)
@@ -136,7 +152,13 @@ class Supervisor:
         self.ready_timeout = ready_timeout
         self.grace = grace
         self.cwd = cwd
+        self.restart_first = restart_first
+        self.restart_cap = restart_cap
+        self.stable_after = stable_after
         self.signals: list[int] = []
+        self._started = time.monotonic()
+        self._next_probe = self._started
+        self._ready = ready_url is None
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         # Only record it: the main loop acts, so no work happens inside a handler.
@@ -145,9 +167,16 @@ class Supervisor:
     def _say(self, message: str) -> None:
         print(f"run_all: {message}", file=sys.stderr, flush=True)
 
+    def _launch(self, child: Child) -> None:
+        child.process = subprocess.Popen(child.argv, env=self.env, cwd=self.cwd, start_new_session=True)
+        child.started_at = time.monotonic()
+        child.restart_at = None
+
     def start(self) -> None:
+        self._started = self._next_probe = time.monotonic()
         for child in self.children:
-            child.process = subprocess.Popen(child.argv, env=self.env, cwd=self.cwd, start_new_session=True)
+            child.pause = self.restart_first
+            self._launch(child)
             self._say(f"started {child.name} (pid {child.process.pid})")
 
     def _running(self) -> list[Child]:
@@ -166,6 +195,8 @@ class Supervisor:
 
     def stop(self) -> None:
         """SIGTERM every running child, wait up to `grace` s, then SIGKILL the rest."""
+        for child in self.children:
+            child.restart_at = None  # a restart that was due will not happen now
         for child in self._running():
             self._signal_group(child, signal.SIGTERM)
         deadline = time.monotonic() + self.grace
@@ -190,7 +221,7 @@ class Supervisor:
                     pass
 
     def run(self) -> int:
-        """Supervise until a signal (exit 0) or an unexpected child exit (exit 1)."""
+        """Supervise until SIGINT or SIGTERM (exit 0); 1 if the children cannot be started at all."""
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             try:
@@ -199,47 +230,72 @@ class Supervisor:
                 self._say(f"could not start a child: {exc}")
                 self.stop()
                 return 1
-            return self._watch()
+            while True:
+                code = self.step()
+                if code is not None:
+                    return code
+                time.sleep(POLL_INTERVAL)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    def _watch(self) -> int:
-        started = time.monotonic()
-        next_probe = started
-        ready = self.ready_url is None
-        while True:
-            if self.signals:
-                name = signal.Signals(self.signals[0]).name
-                self._say(f"{name} received; stopping {len(self._running())} process(es)")
-                self.stop()
-                self._say("stopped")
-                return 0
-            for child in self.children:
-                assert child.process is not None
-                code = child.process.poll()
-                if code is not None:
-                    self._say(
-                        f"{child.name} (pid {child.process.pid}) exited unexpectedly with status {code}; "
-                        "stopping everything"
-                    )
-                    self.stop()
-                    return 1
-            now = time.monotonic()
-            if not ready and now >= next_probe:
-                assert self.ready_url is not None
-                if probe_ready(self.ready_url):
-                    ready = True
-                    if self.on_ready is not None:
-                        self.on_ready()
-                elif now - started > self.ready_timeout:
-                    ready = True  # stop probing; keep supervising so the logs can be read
-                    self._say(
-                        f"{self.ready_url} not ready after {self.ready_timeout:.0f} s; still running, "
-                        "see the logs above (is the database provisioned?)"
-                    )
-                next_probe = now + READY_INTERVAL
-            time.sleep(POLL_INTERVAL)
+    def step(self, now: float | None = None) -> int | None:
+        """One look at the signals and the children: the exit status once stopped, else None."""
+        if self.signals:
+            name = signal.Signals(self.signals[0]).name
+            self._say(f"{name} received; stopping {len(self._running())} process(es)")
+            self.stop()
+            self._say("stopped")
+            return 0
+        now = time.monotonic() if now is None else now
+        for child in self.children:
+            self._tend(child, now)
+        self._probe(now)
+        return None
+
+    def _tend(self, child: Child, now: float) -> None:
+        """Notice a death and schedule the restart; restart when it is due."""
+        assert child.process is not None
+        if child.restart_at is None:
+            code = child.process.poll()
+            if code is None:
+                return
+            if now - child.started_at >= self.stable_after:
+                child.pause = self.restart_first  # it had been well: this is a fresh fault
+            child.restart_at = now + child.pause
+            self._say(
+                f"{child.name} (pid {child.process.pid}) exited unexpectedly with status {code} "
+                f"after {now - child.started_at:.1f} s; restarting it in {child.pause:g} s"
+            )
+            child.pause = min(child.pause * 2, self.restart_cap)
+            return
+        if now < child.restart_at:
+            return
+        try:
+            self._launch(child)
+        except OSError as exc:
+            child.restart_at = now + child.pause
+            self._say(f"could not restart {child.name}: {exc}; trying again in {child.pause:g} s")
+            child.pause = min(child.pause * 2, self.restart_cap)
+            return
+        child.restarts += 1
+        self._say(f"restarted {child.name} (pid {child.process.pid}, restart {child.restarts})")
+
+    def _probe(self, now: float) -> None:
+        if self._ready or now < self._next_probe:
+            return
+        assert self.ready_url is not None
+        if probe_ready(self.ready_url):
+            self._ready = True
+            if self.on_ready is not None:
+                self.on_ready()
+        elif now - self._started > self.ready_timeout:
+            self._ready = True  # stop probing; keep supervising so the logs can be read
+            self._say(
+                f"{self.ready_url} not ready after {self.ready_timeout:.0f} s; still running, "
+                "see the logs above (is the database provisioned?)"
+            )
+        self._next_probe = now + READY_INTERVAL
 
 
 def main() -> int:

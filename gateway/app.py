@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon
 
 from gateway import errors, middleware
+from gateway.health import Metrics, Probe, Ready
 from gateway.openapi import build_spec, reference_page
 from gateway.operations import API, Operation, OperationResource
 from gateway.routes import all_operations
@@ -18,26 +19,6 @@ class Health:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"status": "ok"}
-
-
-class Ready:
-    """The broker is reachable and every service answers a ping."""
-
-    def __init__(self, rpc_pool: RpcPool, services: tuple[str, ...]) -> None:
-        self.rpc_pool = rpc_pool
-        self.services = services
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        checks = {}
-        for service in self.services:
-            try:
-                self.rpc_pool.call(service, "ping", correlation_id=req.context.request_id)
-                checks[service] = "ok"
-            except Exception as exc:  # noqa: BLE001 - reported, not raised
-                checks[service] = getattr(exc, "error_code", "error")
-        ready = all(v == "ok" for v in checks.values())
-        resp.status = 200 if ready else 503
-        resp.media = {"status": "ready" if ready else "not_ready", "services": checks}
 
 
 class OpenApi:
@@ -76,7 +57,9 @@ def create_app(
     for path, ops in _group_by_path(operations).items():
         app.add_route(path, OperationResource(ops, rpc_pool, validate_responses, settings.trusted_proxies))
     app.add_route("/health", Health())
-    app.add_route("/ready", Ready(rpc_pool, services))
+    probe = Probe(settings, services)
+    app.add_route("/ready", Ready(probe))
+    app.add_route("/metrics", Metrics(probe))
     docs = OpenApi(build_spec(operations))
     app.add_route(f"{API}/openapi.json", docs)
     app.add_route(f"{API}/docs", docs, suffix="docs")

@@ -33,8 +33,8 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.errors import HuiyuanError, ServiceTimeout, ServiceUnavailable
 from services.kit.config import Settings
+from services.kit.deadlines import DEADLINE_KEY, deadline_after
 from services.kit.logs import CORRELATION_KEY, new_correlation_id
-from services.kit.rpc import DEADLINE_KEY, deadline_after
 
 log = logging.getLogger(__name__)
 

@@ -90,10 +90,24 @@ def drop_event_failures(op: Any, schema: str) -> None:
     op.drop_table("event_failures", schema=schema)
 
 
+def add_outbox_parking(op: Any, schema: str) -> None:
+    """Step 3: an outbox row the broker refuses is retried later, then parked, never blocking the rest."""
+    op.add_column("outbox", sa.Column("rejections", sa.Integer(), server_default="0", nullable=False), schema=schema)
+    op.add_column("outbox", sa.Column("retry_at", sa.DateTime(timezone=True), nullable=True), schema=schema)
+    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True), schema=schema)
+
+
+def drop_outbox_parking(op: Any, schema: str) -> None:
+    op.drop_column("outbox", "parked_at", schema=schema)
+    op.drop_column("outbox", "retry_at", schema=schema)
+    op.drop_column("outbox", "rejections", schema=schema)
+
+
 # (upgrade, downgrade) in release order
 STEPS: tuple[tuple[Callable[[Any, str], None], Callable[[Any, str], None]], ...] = (
     (create_messaging_tables, drop_messaging_tables),
     (create_event_failures, drop_event_failures),
+    (add_outbox_parking, drop_outbox_parking),
 )
 
 

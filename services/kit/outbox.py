@@ -3,27 +3,42 @@
 A worker adds events to the `outbox` table inside its business transaction,
 so an event exists if and only if the change it describes was committed. A
 relay in every service instance publishes unsent rows to the service's nameko
-events exchange and marks them sent. Instances share the table safely
-(`FOR UPDATE SKIP LOCKED`); if the broker is down the rows simply wait, and if
-a row is published twice (crash between publish and mark) consumers' inboxes
-drop the duplicate.
+events exchange (with publisher confirms) and marks them sent. Instances
+share the table safely (`FOR UPDATE SKIP LOCKED`); if a row is published twice
+(crash between publish and mark) consumers' inboxes drop the duplicate.
+
+Two kinds of failure, told apart by `broker_away`:
+- the broker cannot be reached (refused, lost, shutting down, a nack): the
+  batch stops where it is, so events keep their order, and the relay tries
+  again after a pause doubling up to 15 s, for as long as it takes. Nothing is
+  ever parked for this.
+- the row itself is refused (it cannot be serialised, the broker rejects that
+  message): the row is skipped for a pause doubling from 1 s to 5 min while the
+  rows behind it go out, and after `MAX_REJECTIONS` refusals it is parked
+  (`parked_at`, kept with its last error, logged, counted on `/ready` and in
+  `/metrics`) until an operator releases it (`python -m services.kit.parked`).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
+import amqp.exceptions
 import eventlet
+import kombu.exceptions
+from eventlet.event import Event as GreenEvent
 from eventlet.queue import Empty, LightQueue
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from contracts import events as contracts_events
-from services.kit.db import make_engine
+from services.kit.db import make_engine, pool_budget
 from services.kit.logs import CORRELATION_KEY
 
 log = logging.getLogger(__name__)
@@ -31,6 +46,30 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 15.0
+# a refused row: tried again after 1, 2, 4 ... s (at most 5 min), parked at the 8th refusal,
+# about two minutes after the first
+MAX_REJECTIONS = 8
+FIRST_ROW_PAUSE = 1.0
+MAX_ROW_PAUSE = 300.0
+# how long a stopping relay waits for its loop to finish the batch in hand
+STOP_WAIT_SECONDS = 5.0
+
+# failures of the broker or the way to it, not of the message: never a reason to park
+BROKER_AWAY = (
+    OSError,  # refused, reset, unreachable, timed out
+    kombu.exceptions.OperationalError,
+    amqp.exceptions.ConnectionError,  # lost, forced closed by a broker shutting down
+    amqp.exceptions.MessageNacked,  # the broker could not take it now
+)
+
+
+def broker_away(error: BaseException) -> bool:
+    return isinstance(error, BROKER_AWAY)
+
+
+def row_pause(rejections: int) -> float:
+    """Seconds before a row refused `rejections` times is tried again."""
+    return min(FIRST_ROW_PAUSE * 2 ** (rejections - 1), MAX_ROW_PAUSE)
 
 
 class OutboxWriter:
@@ -69,12 +108,19 @@ class OutboxWriter:
         return event
 
 
-def relay_batch(engine, table: Table, publish, limit: int = BATCH_SIZE) -> int:
-    """Publish up to `limit` unsent events in order; returns how many were sent."""
+def relay_batch(engine: Engine, table: Table, publish: Callable[[dict, str], None], limit: int = BATCH_SIZE) -> int:
+    """Publish up to `limit` due events in order; returns how many were sent.
+
+    Re-raises a broker failure after committing what got out; a refused row is
+    recorded (pause, perhaps parked) and the batch goes on without it."""
     with engine.begin() as conn:
         rows = conn.execute(
-            select(table.c.seq, table.c.event_type, table.c.payload)
-            .where(table.c.sent_at.is_(None))
+            select(table.c.seq, table.c.event_id, table.c.event_type, table.c.payload, table.c.rejections)
+            .where(
+                table.c.sent_at.is_(None),
+                table.c.parked_at.is_(None),
+                or_(table.c.retry_at.is_(None), table.c.retry_at <= func.now()),
+            )
             .order_by(table.c.seq)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -84,14 +130,17 @@ def relay_batch(engine, table: Table, publish, limit: int = BATCH_SIZE) -> int:
         for row in rows:
             try:
                 publish(row.payload, row.event_type)
-            except Exception as exc:  # noqa: BLE001 - recorded, re-raised after commit
-                failure = exc
-                conn.execute(
-                    update(table)
-                    .where(table.c.seq == row.seq)
-                    .values(attempts=table.c.attempts + 1, last_error=repr(exc)[:1000])
-                )
-                break
+            except Exception as exc:  # noqa: BLE001 - recorded; a broker failure is re-raised after commit
+                if broker_away(exc):
+                    failure = exc
+                    conn.execute(
+                        update(table)
+                        .where(table.c.seq == row.seq)
+                        .values(attempts=table.c.attempts + 1, last_error=repr(exc)[:1000])
+                    )
+                    break
+                _refused(conn, table, row, exc)
+                continue
             sent.append(row.seq)
         # whatever got out is marked sent, even when a later publish failed
         if sent:
@@ -99,6 +148,62 @@ def relay_batch(engine, table: Table, publish, limit: int = BATCH_SIZE) -> int:
     if failure is not None:
         raise failure
     return len(sent)
+
+
+def _refused(conn: Connection, table: Table, row, error: Exception) -> None:
+    """The row itself was refused: pause it, or park it after `MAX_REJECTIONS`."""
+    rejections = row.rejections + 1
+    parked = rejections >= MAX_REJECTIONS
+    values = {
+        "attempts": table.c.attempts + 1,
+        "rejections": rejections,
+        "last_error": repr(error)[:1000],
+        "retry_at": func.now() + timedelta(seconds=row_pause(rejections)),
+    }
+    if parked:
+        values["parked_at"] = func.now()
+    conn.execute(update(table).where(table.c.seq == row.seq).values(**values))
+    if parked:
+        log.error(
+            "outbox event %s (%s, seq %s) parked after %d refusals: %r",
+            row.event_id,
+            row.event_type,
+            row.seq,
+            rejections,
+            error,
+        )
+    else:
+        log.warning(
+            "outbox event %s (%s) refused (%d of %d); the rows behind it go on: %r",
+            row.event_id,
+            row.event_type,
+            rejections,
+            MAX_REJECTIONS,
+            error,
+        )
+
+
+def backlog(conn: Connection, outbox: Table, event_failures: Table) -> dict:
+    """What an operator watches: the unsent rows (how many, the oldest's age in
+    seconds), parked outbox rows and parked events. Reads only the unsent rows
+    (the partial index `ix_outbox_unsent`) and the small failures table."""
+    unsent = and_(outbox.c.sent_at.is_(None), outbox.c.parked_at.is_(None))
+    row = conn.execute(
+        select(
+            func.count().filter(unsent),
+            func.extract("epoch", func.now() - func.min(outbox.c.created_at).filter(unsent)),
+            func.count().filter(outbox.c.parked_at.is_not(None)),
+        ).where(outbox.c.sent_at.is_(None))
+    ).one()
+    parked_events = conn.execute(
+        select(func.count()).select_from(event_failures).where(event_failures.c.parked_at.is_not(None))
+    ).scalar_one()
+    return {
+        "outbox_unsent": row[0],
+        "outbox_oldest_unsent_seconds": round(float(row[1]), 3) if row[1] is not None else 0.0,
+        "outbox_parked": row[2],
+        "events_parked": parked_events,
+    }
 
 
 class Outbox(DependencyProvider):
@@ -111,7 +216,9 @@ class Outbox(DependencyProvider):
         config = self.container.config
         service = self.container.service_name
         self.engine = make_engine(
-            config["DATABASE_URLS"][service], pool_size=1, application_name=f"huiyuan-{service}-relay"
+            config["DATABASE_URLS"][service],
+            pool_size=pool_budget(int(config.get("max_workers", 10)))["relay"],
+            application_name=f"huiyuan-{service}-relay",
         )
         self.exchange = get_event_exchange(service, config)
         self.publisher = Publisher(
@@ -123,6 +230,7 @@ class Outbox(DependencyProvider):
             retry=False,  # the relay retries the whole batch itself
         )
         self.kicks: LightQueue = LightQueue(maxsize=1)
+        self.stopping = GreenEvent()
         self.running = False
 
     def start(self) -> None:
@@ -131,13 +239,20 @@ class Outbox(DependencyProvider):
 
     def stop(self) -> None:
         self.running = False
+        self.stopping.send()
         self.kick()
+        # let the loop finish the batch in hand: the relay has one connection, and the last flush needs it
+        with eventlet.Timeout(STOP_WAIT_SECONDS, False):
+            try:
+                self.thread.wait()
+            except Exception:  # noqa: BLE001 - it ended; how does not matter here
+                pass
+        self.thread.kill()
         # one last flush, so a clean shutdown leaves nothing behind
         try:
             self.flush()
         except Exception:  # noqa: BLE001 - the next start publishes what is left
             log.warning("outbox flush at stop failed; rows stay for the next start")
-        self.thread.kill()
         self.engine.dispose()
 
     def kill(self) -> None:
@@ -188,5 +303,7 @@ class Outbox(DependencyProvider):
                 backoff = POLL_SECONDS
             except Exception:  # noqa: BLE001 - broker or database away: wait and try again
                 log.warning("outbox relay failed; retrying in %.1fs", backoff, exc_info=True)
-                eventlet.sleep(backoff)
+                # a pause that a stop cuts short
+                with eventlet.Timeout(backoff, False):
+                    self.stopping.wait()
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -20,7 +20,7 @@ from nameko.events import EventHandler
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from services.kit import config, migrations
+from services.kit import config, db, migrations
 from services.kit.config import Settings
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,11 @@ def ensure_roles_and_schemas(settings: Settings, services: tuple[str, ...] = con
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{service}" AUTHORIZATION "{role}"'))
             conn.execute(text(f'ALTER SCHEMA "{service}" OWNER TO "{role}"'))
             conn.execute(text(f'REVOKE ALL ON SCHEMA "{service}" FROM PUBLIC'))
-            conn.execute(text(f'ALTER ROLE "{role}" IN DATABASE "{settings.db_name}" SET search_path = "{service}"'))
+            # role settings, not connection options: they hold behind PgBouncer too (services.kit.db)
+            in_db = f'ALTER ROLE "{role}" IN DATABASE "{settings.db_name}" SET'
+            conn.execute(text(f'{in_db} search_path = "{service}"'))
+            conn.execute(text(f"{in_db} statement_timeout = {db.STATEMENT_TIMEOUT_MS}"))
+            conn.execute(text(f"{in_db} lock_timeout = {db.LOCK_TIMEOUT_MS}"))
     engine.dispose()
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,29 +24,12 @@ from kombu.exceptions import OperationalError as BrokerError
 from nameko.exceptions import UnknownService
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcProxy
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from contracts.errors import DeadlineExceeded, HuiyuanError, ServiceTimeout, ServiceUnavailable
+from services.kit.db import answering_outages
+from services.kit.deadlines import DEADLINE_KEY, seconds_left
 
 log = logging.getLogger(__name__)
-
-DEADLINE_KEY = "deadline"  # in the worker context's data: epoch milliseconds
-
-
-def deadline_after(seconds: float) -> int:
-    """The deadline of a call that its caller waits `seconds` for."""
-    return int((time.time() + seconds) * 1000)
-
-
-def seconds_left(deadline: Any) -> float | None:
-    """Seconds until `deadline` (negative once passed); None for a call without one."""
-    if deadline is None:
-        return None
-    try:
-        return float(deadline) / 1000 - time.time()
-    except (TypeError, ValueError):
-        return None
 
 
 class Rpc(NamekoRpc):
@@ -93,27 +75,10 @@ class Rpc(NamekoRpc):
 def rpc(method: Callable) -> Callable:
     """`@rpc`: typed errors are the caller's business (bad input, not found,
     conflict): nameko still returns them, but logs them as expected, not as
-    service failures. (nameko's bare `@rpc` form ignores keyword arguments,
-    hence the explicit call.)"""
-    return Rpc.decorator(expected_exceptions=HuiyuanError)(method)
-
-
-def guard_commits(session: Session, worker_ctx: Any) -> None:
-    """Roll back, instead of committing, a transaction of an RPC whose deadline has
-    passed: its caller has been told the outcome is unknown and may already be retrying.
-    (A read-only transaction is refused too: nobody waits for its answer any more.)"""
-    if not isinstance(worker_ctx.entrypoint, NamekoRpc):
-        return  # event handlers have no caller waiting; they must finish their work
-    deadline = worker_ctx.data.get(DEADLINE_KEY)
-    if seconds_left(deadline) is None:
-        return
-
-    def refuse_late_commit(session: Session) -> None:
-        left = seconds_left(deadline)
-        if left is not None and left <= 0:
-            raise DeadlineExceeded("The request ran past its deadline and was rolled back; retry with the same key.")
-
-    event.listen(session, "before_commit", refuse_late_commit)
+    service failures. A database outage is answered 503, or 504 if it struck
+    during COMMIT (`services.kit.db.answering_outages`). (nameko's bare `@rpc`
+    form ignores keyword arguments, hence the explicit call.)"""
+    return Rpc.decorator(expected_exceptions=HuiyuanError)(answering_outages(method))
 
 
 # a nested call must give up before the gateway does, so the caller gets our answer, not a bare 504

@@ -1,7 +1,8 @@
 """The kit's own tables, created in every service's schema.
 
 `outbox` holds events written in the business transaction until the relay
-publishes them; `inbox` remembers which events a service has handled;
+publishes them (a row the broker keeps refusing waits out a growing pause,
+then is parked there, so it cannot hold up the rows behind it); `inbox` remembers which events a service has handled;
 `idempotency_keys` remembers the first answer to a mutating request;
 `event_failures` counts the failed attempts at an event, and parks it after
 too many so one bad event cannot block or spin its queue.
@@ -36,6 +37,13 @@ def define_kit_tables(metadata: MetaData) -> KitTables:
         Column("sent_at", DateTime(timezone=True)),
         Column("attempts", Integer, nullable=False, server_default="0"),
         Column("last_error", Text),
+        # times this row itself was refused (it cannot be serialised, the broker rejects it);
+        # a broker that cannot be reached counts in `attempts` only
+        Column("rejections", Integer, nullable=False, server_default="0"),
+        # not tried again before this time, after a refusal
+        Column("retry_at", DateTime(timezone=True)),
+        # given up on after too many refusals: kept, never relayed until an operator releases it
+        Column("parked_at", DateTime(timezone=True)),
     )
     # the relay only ever scans what is still unsent
     Index("ix_outbox_unsent", outbox.c.seq, postgresql_where=text("sent_at IS NULL"))

@@ -18,6 +18,7 @@ from contracts.events import Event
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
 from services.kit.handlers import handles
+from services.kit.health import HealthCheck
 from services.kit.idempotency import NEW_KEY, Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
@@ -31,7 +32,7 @@ MANAGER_ROLES = (PLATFORM_ADMIN, *MANAGERS)
 HQ_ROLES = (PLATFORM_ADMIN, HQ_ADMIN)
 
 
-class MemberService(Idempotent):
+class MemberService(Idempotent, HealthCheck):
     name = "member"
 
     db = Database()

@@ -14,6 +14,7 @@ from contracts.auth import Actor
 from contracts.base import load
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
+from services.kit.health import HealthCheck
 from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
@@ -22,7 +23,7 @@ from services.org import access_log, auth, chains, dictionaries, staff, stores, 
 from services.org.models import kit
 
 
-class OrgService(Idempotent):
+class OrgService(Idempotent, HealthCheck):
     name = "org"
 
     db = Database()

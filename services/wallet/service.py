@@ -25,6 +25,7 @@ from services.kit.config import SettingsDependency
 from services.kit.copies import keep_newest
 from services.kit.db import Database
 from services.kit.handlers import handles
+from services.kit.health import HealthCheck
 from services.kit.idempotency import NEW_KEY, Idempotent
 from services.kit.logs import CorrelationId
 from services.kit.outbox import Outbox
@@ -46,7 +47,7 @@ from services.wallet import (
 from services.wallet.models import ChainClock, DictionaryEntry, StaffState, StoreState, kit
 
 
-class WalletService(Idempotent):
+class WalletService(Idempotent, HealthCheck):
     name = "wallet"
 
     db = Database()

@@ -2,7 +2,8 @@
 
 Runs `deploy/run_all.py` (every service runner and gunicorn) against this
 test run's database and vhost on a free port, walks the README's first steps
-with plain HTTP, then stops it with Ctrl-C (SIGINT) and expects a clean exit.
+with plain HTTP, kills a service with SIGKILL and expects it back, then stops
+it with Ctrl-C (SIGINT) and expects a clean exit.
 """
 
 import json
@@ -82,7 +83,12 @@ def running_system(provisioned):
         pytest.fail("the system did not become ready in 60 s")
     yield base, process
     if process.poll() is None:
-        process.kill()
+        # SIGINT first: a SIGKILLed supervisor would leave its children (own sessions) running
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def test_sign_in_create_chain_store_cashier_and_cashier_signs_in(running_system):
@@ -150,7 +156,40 @@ def test_sign_in_create_chain_store_cashier_and_cashier_signs_in(running_system)
     assert status == 201, receipt
     assert (receipt["amount_due"], receipt["balances"]["cash"]) == (11400, 100000 - 11400)
 
+    # a service killed outright is restarted by the supervisor, and the system is whole again
+    [wallet] = [pid for pid, argv in children(process.pid) if argv[-2:] == ["services.kit.runner", "wallet"]]
+    os.kill(wallet, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        restarted = [pid for pid, argv in children(process.pid) if argv[-1:] == ["wallet"] and pid != wallet]
+        if restarted and http("GET", f"{base}/ready")[0] == 200:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the killed wallet service was not back within 30 s")
+    status, receipt = http("POST", f"{chain_path}/wallet/consumes", consume, cashier_token, "e2e-9")
+    assert status == 201, receipt
+
     process.send_signal(signal.SIGINT)  # what Ctrl-C does
     output, _ = process.communicate(timeout=40)
     assert process.returncode == 0, output
     assert "Huiyuan is ready at" in output
+    assert "wallet (pid" in output and "exited unexpectedly with status -9" in output
+    assert "restarted wallet" in output
+
+
+def children(parent: int) -> list[tuple[int, list[str]]]:
+    """(pid, argv) of the processes whose parent is `parent`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().decode().split("\0")[:-1]
+        except OSError:
+            continue
+        # the command name in parentheses may hold spaces: the fields after it are fixed
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            found.append((int(entry.name), argv))
+    return found

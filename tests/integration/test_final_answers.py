@@ -12,7 +12,8 @@ from sqlalchemy.orm import sessionmaker
 
 from contracts.errors import DeadlineExceeded
 from services.kit.db import make_engine
-from services.kit.rpc import DEADLINE_KEY, Rpc, deadline_after, guard_commits
+from services.kit.deadlines import DEADLINE_KEY, deadline_after, guard_commits
+from services.kit.rpc import Rpc
 from tests.helpers import admin_engine, error, ok
 from tests.wallet_helpers import WASH, wallet_world
 

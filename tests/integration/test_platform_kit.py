@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from contracts.events import Event
-from services.kit import config, handlers, inbox, migrations, outbox, parked
+from services.kit import config, handlers, inbox, migrations, parked
 from services.kit.db import Database, make_engine
 from services.kit.handlers import handles
 from services.org.models import Base as OrgBase
@@ -107,59 +107,6 @@ def test_committed_events_are_published_with_the_request_id(provisioned, admin, 
     assert payload["source"] == "org" and payload["type"] == "chain_created"
     assert payload["correlation_id"] == "req-outbox-1"
     assert payload["chain_id"] == chain["id"]
-
-
-def test_relay_keeps_events_while_the_broker_is_away(provisioned):
-    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="relay-test")
-    table = org_kit.outbox
-    try:
-        writer = outbox.OutboxWriter(table, "org", {"correlation_id": "corr-1"})
-        from sqlalchemy.orm import Session
-
-        chain_id = str(uuid.uuid4())
-        data = {"chain_id": chain_id, "code": "X", "name": "X", "currency": "CNY", "time_zone": "Asia/Shanghai"}
-        with Session(engine) as session, session.begin():
-            event = writer.add(session, "chain_created", data, chain_id=chain_id)
-
-        def broker_down(payload, event_type):
-            raise ConnectionError("broker unreachable")
-
-        # only this test's row, so the running relay's rows are not touched
-        only_mine = table.select().where(table.c.event_id == event["id"])
-        with pytest.raises(ConnectionError):
-            _relay_one(engine, table, event["id"], broker_down)
-        with engine.connect() as conn:
-            row = conn.execute(only_mine).one()
-        assert row.sent_at is None and row.attempts == 1 and "broker unreachable" in row.last_error
-
-        published = []
-        _relay_one(
-            engine, table, event["id"], lambda payload, event_type: published.append((event_type, payload["id"]))
-        )
-        with engine.connect() as conn:
-            assert conn.execute(only_mine).one().sent_at is not None
-        assert published == [("chain_created", event["id"])]
-    finally:
-        engine.dispose()
-
-
-def _relay_one(engine, table, event_id, publish):
-    """relay_batch restricted to one row (the live relay of the test services shares the table)."""
-
-    def only(payload, event_type):
-        if payload["id"] == event_id:
-            publish(payload, event_type)
-        else:
-            raise _Skip()
-
-    try:
-        return outbox.relay_batch(engine, table, only)
-    except _Skip:
-        return 0
-
-
-class _Skip(Exception):
-    pass
 
 
 def test_inbox_accepts_an_event_once(provisioned):

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from contracts.errors import NotFound, ServiceTimeout, ServiceUnavailable
 from gateway.rpc import never_sent
+from services.kit.deadlines import deadline_after, seconds_left
 from services.kit.handlers import is_transient, pause_before_retry
-from services.kit.rpc import deadline_after, seconds_left
 
 
 def _raised_from(cause: BaseException, outer: BaseException) -> BaseException:

@@ -1,0 +1,22 @@
+"""outbox: per-row refusals, retry time and parking (kit step 3)
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-25 15:30:00
+"""
+from alembic import op
+
+from services.kit import kit_schema
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    kit_schema.add_outbox_parking(op, 'member')
+
+
+def downgrade() -> None:
+    kit_schema.drop_outbox_parking(op, 'member')
