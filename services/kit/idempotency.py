@@ -31,7 +31,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.errors import HuiyuanError, IdempotencyMismatch, ValidationFailed
-from services.kit import crypto
 from services.kit.crypto import Codec
 
 MAX_KEY_LENGTH = 200
@@ -244,46 +243,3 @@ def prior_answer(
     if prior is None:
         return NEW_KEY
     return _replayed(prior, fingerprint(operation, request, fingerprint_key), seal, scope)
-
-
-class Idempotent:
-    """Mixin for a service class with `name`, `db`, `settings` and `kit_tables`:
-    `_once` runs a mutation once per (chain, key), in one transaction with its
-    answer. A service whose answers carry personal data sets `seal_answers`."""
-
-    PLATFORM_SCOPE = "platform"  # operations above any one chain (creating a chain)
-    seal_answers = False
-
-    def _idempotency(self, operation: str, actor: Any, scope: str | None, key: str, request: Any) -> dict:
-        # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
-        return {
-            "scope": scope or self.PLATFORM_SCOPE,
-            "key": key,
-            "operation": f"{self.name}.{operation}",
-            "request": [actor.staff_id, request],
-            "fingerprint_key": crypto.optional_key(self.settings.pii_index_key),
-            "seal": crypto.codec(self.settings.pii_key, self.settings.pii_index_key) if self.seal_answers else None,
-        }
-
-    def _once(
-        self, operation: str, actor: Any, scope: str | None, key: str, request: Any, action: Callable[[], Any]
-    ) -> Any:
-        args = self._idempotency(operation, actor, scope, key, request)
-        return in_transaction(self.db, self.kit_tables.idempotency, action=action, **args)
-
-    def _judged(
-        self, operation: str, actor: Any, scope: str | None, key: str, request: Any, run: Callable[[], Any]
-    ) -> Any:
-        """`run()`: a mutation's checks before its transaction, then `_once`. A definite
-        refusal from the checks is the key's answer too, as one from inside `_once` is."""
-        args = self._idempotency(operation, actor, scope, check_key(key), request)
-        return final_refusals(self.db, self.kit_tables.idempotency, run, **args)
-
-    def _replay(self, operation: str, actor: Any, scope: str | None, key: str, request: Any) -> Any:
-        """The first answer under `key`, or `NEW_KEY`: call it before checks a retry must not face.
-        Inside a transaction of the caller's, or in one of its own."""
-        args = self._idempotency(operation, actor, scope, key, request)
-        if self.db.in_transaction():
-            return prior_answer(self.db, self.kit_tables.idempotency, **args)
-        with self.db.begin():
-            return prior_answer(self.db, self.kit_tables.idempotency, **args)

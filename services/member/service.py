@@ -8,6 +8,7 @@ idempotency key, in one transaction with its outbox events.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from contracts import member as c
@@ -19,8 +20,8 @@ from services.kit.config import SettingsDependency
 from services.kit.db import Database
 from services.kit.handlers import handles
 from services.kit.health import HealthCheck
-from services.kit.idempotency import NEW_KEY, Idempotent
 from services.kit.logs import CorrelationId
+from services.kit.mutation import Work, mutation
 from services.kit.outbox import Outbox
 from services.kit.rpc import ServiceRpc, rpc
 from services.kit.stores import require_open_store, require_payment_method
@@ -32,7 +33,7 @@ MANAGER_ROLES = (PLATFORM_ADMIN, *MANAGERS)
 HQ_ROLES = (PLATFORM_ADMIN, HQ_ADMIN)
 
 
-class MemberService(Idempotent, HealthCheck):
+class MemberService(HealthCheck):
     name = "member"
 
     db = Database()
@@ -94,17 +95,11 @@ class MemberService(Idempotent, HealthCheck):
             return tiers.get(self.db, who, chain_id, tier_id)
 
     @rpc
-    def create_tier(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        who, payload = Actor.from_dict(actor), load(c.TierCreate, data)
-        self._known_chain(who, chain_id)
-        return self._once(
-            "create_tier",
-            who,
-            chain_id,
-            idempotency_key,
-            [chain_id, data],
-            lambda: tiers.create(self.db, self.events, who, chain_id, payload),
-        )
+    @mutation
+    def create_tier(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        payload = load(c.TierCreate, data)
+        self._known_chain(actor, chain_id)
+        return lambda: tiers.create(self.db, self.events, actor, chain_id, payload)
 
     @rpc
     def update_tier(self, actor: dict, chain_id: str, tier_id: str, data: dict) -> dict:
@@ -115,24 +110,11 @@ class MemberService(Idempotent, HealthCheck):
     # ---- members (M-1, O-7) -------------------------------------------------------------
 
     @rpc
-    def create_member(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        who, payload = Actor.from_dict(actor), load(c.MemberCreate, data)
-        first = self._replay("create_member", who, chain_id, idempotency_key, [chain_id, data])
-        if first is not NEW_KEY:
-            return first  # a retry gets its first answer before any check that might now refuse it
-
-        def run() -> dict:
-            home = self._open_store(who, chain_id, payload["home_store_id"], "home_store_id")
-            return self._once(
-                "create_member",
-                who,
-                chain_id,
-                idempotency_key,
-                [chain_id, data],
-                lambda: members.create(self.db, self.events, self.codec, who, chain_id, home, payload),
-            )
-
-        return self._judged("create_member", who, chain_id, idempotency_key, [chain_id, data], run)
+    @mutation
+    def create_member(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        payload = load(c.MemberCreate, data)
+        home = self._open_store(actor, chain_id, payload["home_store_id"], "home_store_id")
+        return lambda: members.create(self.db, self.events, self.codec, actor, chain_id, home, payload)
 
     @rpc
     def update_member(self, actor: dict, chain_id: str, member_id: str, data: dict) -> dict:
@@ -153,90 +135,62 @@ class MemberService(Idempotent, HealthCheck):
     # ---- cards (M-2..M-5, M-8) ------------------------------------------------------------
 
     @rpc
-    def issue_card(self, actor: dict, chain_id: str, member_id: str, data: dict, idempotency_key: str) -> dict:
-        who, payload = Actor.from_dict(actor), load(c.CardIssue, data)
-        first = self._replay("issue_card", who, chain_id, idempotency_key, [member_id, data])
-        if first is not NEW_KEY:
-            return first
+    @mutation
+    def issue_card(self, actor: Actor, chain_id: str, member_id: str, data: dict, idempotency_key: str) -> Work:
+        payload = load(c.CardIssue, data)
+        store_id = self._open_store(actor, chain_id, payload["store_id"])
+        require_payment_method(self.org, actor, chain_id, payload["payment_method"])
+        return lambda: cards.issue(self.db, self.events, actor, chain_id, member_id, store_id, payload)
 
-        def run() -> dict:
-            store_id = self._open_store(who, chain_id, payload["store_id"])
-            require_payment_method(self.org, who, chain_id, payload["payment_method"])
-            return self._once(
-                "issue_card",
-                who,
-                chain_id,
-                idempotency_key,
-                [member_id, data],
-                lambda: cards.issue(self.db, self.events, who, chain_id, member_id, store_id, payload),
-            )
-
-        return self._judged("issue_card", who, chain_id, idempotency_key, [member_id, data], run)
-
-    def _card_operation(
+    def _card_action(
         self,
-        name: str,
+        action: Callable,
         contract: type,
-        actor: dict,
+        actor: Actor,
         chain_id: str,
         card_id: str,
         data: dict,
-        key: str,
         roles: tuple[str, ...] | None = None,
-    ) -> dict:
-        who, payload = Actor.from_dict(actor), load(contract, data)
+    ) -> Work:
+        """The checks every card action makes (M-3..M-5), and the action to run once."""
+        payload = load(contract, data)
         if roles is not None:
-            who.require_role(*roles)
-        first = self._replay(name, who, chain_id, key, [card_id, data])
-        if first is not NEW_KEY:
-            return first
-        operation = getattr(cards, name)
-
-        def run() -> dict:
-            store_id = self._open_store(who, chain_id, payload["store_id"])
-            if "payment_method" in payload:  # a fee may apply
-                require_payment_method(self.org, who, chain_id, payload["payment_method"])
-            return self._once(
-                name,
-                who,
-                chain_id,
-                key,
-                [card_id, data],
-                lambda: operation(self.db, self.events, who, chain_id, card_id, store_id, payload),
-            )
-
-        return self._judged(name, who, chain_id, key, [card_id, data], run)
+            actor.require_role(*roles)
+        store_id = self._open_store(actor, chain_id, payload["store_id"])
+        if "payment_method" in payload:  # a fee may apply
+            require_payment_method(self.org, actor, chain_id, payload["payment_method"])
+        return lambda: action(self.db, self.events, actor, chain_id, card_id, store_id, payload)
 
     @rpc
-    def freeze_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._card_operation("freeze", c.CardAction, actor, chain_id, card_id, data, idempotency_key)
+    @mutation
+    def freeze_card(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._card_action(cards.freeze, c.CardAction, actor, chain_id, card_id, data)
 
     @rpc
-    def unfreeze_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._card_operation(
-            "unfreeze", c.CardAction, actor, chain_id, card_id, data, idempotency_key, MANAGER_ROLES
-        )
+    @mutation
+    def unfreeze_card(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._card_action(cards.unfreeze, c.CardAction, actor, chain_id, card_id, data, MANAGER_ROLES)
 
     @rpc
-    def change_card_tier(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
+    @mutation
+    def change_card_tier(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
         # M-7: a manual tier change needs HQ or manager rights
-        return self._card_operation(
-            "change_tier", c.TierChange, actor, chain_id, card_id, data, idempotency_key, MANAGER_ROLES
-        )
+        return self._card_action(cards.change_tier, c.TierChange, actor, chain_id, card_id, data, MANAGER_ROLES)
 
     @rpc
-    def set_card_limits(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._card_operation(
-            "set_limits", c.CardLimitsChange, actor, chain_id, card_id, data, idempotency_key, MANAGER_ROLES
-        )
+    @mutation
+    def set_card_limits(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._card_action(cards.set_limits, c.CardLimitsChange, actor, chain_id, card_id, data, MANAGER_ROLES)
 
     @rpc
-    def replace_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._card_operation("replace", c.CardFeeAction, actor, chain_id, card_id, data, idempotency_key)
+    @mutation
+    def replace_card(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._card_action(cards.replace, c.CardFeeAction, actor, chain_id, card_id, data)
 
     @rpc
-    def renew_card(self, actor: dict, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._card_operation("renew", c.CardFeeAction, actor, chain_id, card_id, data, idempotency_key)
+    @mutation
+    def renew_card(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._card_action(cards.renew, c.CardFeeAction, actor, chain_id, card_id, data)
 
     @rpc
     def get_card(self, actor: dict, chain_id: str, card_id: str) -> dict:

@@ -15,15 +15,15 @@ from contracts.base import load
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
 from services.kit.health import HealthCheck
-from services.kit.idempotency import Idempotent
 from services.kit.logs import CorrelationId
+from services.kit.mutation import Work, mutation
 from services.kit.outbox import Outbox
 from services.kit.rpc import rpc
 from services.org import access_log, auth, chains, dictionaries, staff, stores, views
 from services.org.models import kit
 
 
-class OrgService(Idempotent, HealthCheck):
+class OrgService(HealthCheck):
     name = "org"
 
     db = Database()
@@ -75,12 +75,10 @@ class OrgService(Idempotent, HealthCheck):
     # ---- chains and settings (O-1, O-2, S-1) -------------------------------------
 
     @rpc
-    def create_chain(self, actor: dict, data: dict, idempotency_key: str) -> dict:
-        who = Actor.from_dict(actor)
+    @mutation
+    def create_chain(self, actor: Actor, data: dict, idempotency_key: str) -> Work:
         payload = load(c.ChainCreate, data)
-        return self._once(
-            "create_chain", who, None, idempotency_key, data, lambda: chains.create(self.db, self.events, who, payload)
-        )
+        return lambda: chains.create(self.db, self.events, actor, payload)
 
     @rpc
     def list_chains(self, actor: dict, query: dict) -> dict:
@@ -107,17 +105,10 @@ class OrgService(Idempotent, HealthCheck):
     # ---- stores (O-3) --------------------------------------------------------------
 
     @rpc
-    def create_store(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        who = Actor.from_dict(actor)
+    @mutation
+    def create_store(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
         payload = load(c.StoreCreate, data)
-        return self._once(
-            "create_store",
-            who,
-            chain_id,
-            idempotency_key,
-            [chain_id, data],
-            lambda: stores.create(self.db, self.events, who, chain_id, payload),
-        )
+        return lambda: stores.create(self.db, self.events, actor, chain_id, payload)
 
     @rpc
     def list_stores(self, actor: dict, chain_id: str, query: dict) -> dict:
@@ -135,32 +126,16 @@ class OrgService(Idempotent, HealthCheck):
             return stores.update(self.db, self.events, who, chain_id, store_id, payload)
 
     @rpc
-    def decide_store(self, actor: dict, chain_id: str, store_id: str, data: dict, idempotency_key: str) -> dict:
-        who = Actor.from_dict(actor)
+    @mutation
+    def decide_store(self, actor: Actor, chain_id: str, store_id: str, data: dict, idempotency_key: str) -> Work:
         payload = load(c.StoreDecision, data)
-        return self._once(
-            "decide_store",
-            who,
-            chain_id,
-            idempotency_key,
-            [store_id, data],
-            lambda: stores.decide(self.db, self.events, who, chain_id, store_id, payload),
-        )
-
-    # ---- staff (O-2..O-5, O-9) ------------------------------------------------------
+        return lambda: stores.decide(self.db, self.events, actor, chain_id, store_id, payload)
 
     @rpc
-    def create_staff(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        who = Actor.from_dict(actor)
+    @mutation
+    def create_staff(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
         payload = load(c.StaffCreate, data)
-        return self._once(
-            "create_staff",
-            who,
-            chain_id,
-            idempotency_key,
-            [chain_id, data],
-            lambda: staff.create(self.db, self.events, who, chain_id, payload),
-        )
+        return lambda: staff.create(self.db, self.events, actor, chain_id, payload)
 
     @rpc
     def list_staff(self, actor: dict, chain_id: str, query: dict) -> dict:
@@ -184,42 +159,23 @@ class OrgService(Idempotent, HealthCheck):
             return staff.update(self.db, self.events, who, chain_id, staff_id, payload)
 
     @rpc
-    def set_staff_status(self, actor: dict, chain_id: str, staff_id: str, status: str, idempotency_key: str) -> dict:
-        who = Actor.from_dict(actor)
+    @mutation
+    def set_staff_status(self, actor: Actor, chain_id: str, staff_id: str, status: str, idempotency_key: str) -> Work:
         payload = load(c.StaffStatusChange, {"status": status})
-        return self._once(
-            "set_staff_status",
-            who,
-            chain_id,
-            idempotency_key,
-            [staff_id, status],
-            lambda: staff.set_status(self.db, self.events, who, chain_id, staff_id, payload["status"]),
-        )
+        return lambda: staff.set_status(self.db, self.events, actor, chain_id, staff_id, payload["status"])
 
     @rpc
-    def unlock_staff(self, actor: dict, chain_id: str, staff_id: str, idempotency_key: str) -> dict:
-        who = Actor.from_dict(actor)
-        return self._once(
-            "unlock_staff",
-            who,
-            chain_id,
-            idempotency_key,
-            [staff_id],
-            lambda: staff.unlock(self.db, who, chain_id, staff_id),
-        )
+    @mutation
+    def unlock_staff(self, actor: Actor, chain_id: str, staff_id: str, idempotency_key: str) -> Work:
+        return lambda: staff.unlock(self.db, actor, chain_id, staff_id)
 
     @rpc
-    def reset_staff_password(self, actor: dict, chain_id: str, staff_id: str, data: dict, idempotency_key: str) -> dict:
-        who = Actor.from_dict(actor)
+    @mutation
+    def reset_staff_password(
+        self, actor: Actor, chain_id: str, staff_id: str, data: dict, idempotency_key: str
+    ) -> Work:
         payload = load(c.ResetPasswordRequest, data)
-        return self._once(
-            "reset_staff_password",
-            who,
-            chain_id,
-            idempotency_key,
-            [staff_id, data],
-            lambda: staff.reset_password(self.db, who, chain_id, staff_id, payload["new_password"]),
-        )
+        return lambda: staff.reset_password(self.db, actor, chain_id, staff_id, payload["new_password"])
 
     @rpc
     def list_access_log(self, actor: dict, chain_id: str, query: dict) -> dict:
@@ -233,19 +189,12 @@ class OrgService(Idempotent, HealthCheck):
         return dictionaries.listing(self.db, Actor.from_dict(actor), chain_id, dictionary, query["include_inactive"])
 
     @rpc
+    @mutation
     def create_dictionary_entry(
-        self, actor: dict, chain_id: str, dictionary: str, data: dict, idempotency_key: str
-    ) -> dict:
-        who = Actor.from_dict(actor)
+        self, actor: Actor, chain_id: str, dictionary: str, data: dict, idempotency_key: str
+    ) -> Work:
         payload = load(c.DICTIONARY_CONTRACTS[dictionary][0], data) if dictionary in c.DICTIONARY_CONTRACTS else data
-        return self._once(
-            "create_dictionary_entry",
-            who,
-            chain_id,
-            idempotency_key,
-            [chain_id, dictionary, data],
-            lambda: dictionaries.create(self.db, self.events, who, chain_id, dictionary, payload),
-        )
+        return lambda: dictionaries.create(self.db, self.events, actor, chain_id, dictionary, payload)
 
     @rpc
     def update_dictionary_entry(self, actor: dict, chain_id: str, dictionary: str, entry_id: str, data: dict) -> dict:

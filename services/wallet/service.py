@@ -26,8 +26,8 @@ from services.kit.copies import keep_newest
 from services.kit.db import Database
 from services.kit.handlers import handles
 from services.kit.health import HealthCheck
-from services.kit.idempotency import NEW_KEY, Idempotent
 from services.kit.logs import CorrelationId
+from services.kit.mutation import Work, mutation
 from services.kit.outbox import Outbox
 from services.kit.rpc import ServiceRpc, rpc
 from services.kit.stores import require_open, require_open_store, require_payment_method
@@ -47,7 +47,27 @@ from services.wallet import (
 from services.wallet.models import ChainClock, DictionaryEntry, StaffState, StoreState, kit
 
 
-class WalletService(Idempotent, HealthCheck):
+def read_ahead(contract: type) -> Callable:
+    """What a money operation's checks need of the wallet's own copies, read with the look-up
+    of an earlier answer: the request, what is known of its store, staff and codes."""
+
+    def read(service: WalletService, actor: Actor, chain_id: str, data: dict) -> tuple:
+        payload = load(contract, data)
+        status = service._store_status(chain_id, payload.get("store_id"))
+        return payload, status, references.read(service.db, chain_id, payload)
+
+    return read
+
+
+def _refund_ahead(service: WalletService, actor: Actor, chain_id: str, data: dict) -> tuple:
+    """The refund's request, the card its consume was paid with, what is known of the store."""
+    payload = load(c.RefundRequest, data)
+    common.require_staff(actor, chain_id)
+    card_id = refunds.card_of(service.db, chain_id, payload["transaction_id"])
+    return payload, card_id, service._store_status(chain_id, payload["store_id"])
+
+
+class WalletService(HealthCheck):
     name = "wallet"
 
     db = Database()
@@ -93,43 +113,16 @@ class WalletService(Idempotent, HealthCheck):
     def _card_by_id(self, chain_id: str, card_id: str) -> dict:
         return self.member.resolve_card_by_id(chain_id, card_id)
 
-    def _mutate(
-        self,
-        operation: str,
-        contract: type,
-        domain: Callable,
-        actor: dict,
-        chain_id: str,
-        data: dict,
-        idempotency_key: str,
-    ) -> dict:
-        who = Actor.from_dict(actor)
-        payload = load(contract, data)
-        # one short read: an earlier answer, and what is known of the store, staff and codes named
-        with self.db.begin():
-            first = self._replay(operation, who, chain_id, idempotency_key, data)
-            if first is NEW_KEY:
-                status = self._store_status(chain_id, payload.get("store_id"))
-                known = references.read(self.db, chain_id, payload)
-        if first is not NEW_KEY:
-            return first  # a retry gets its first answer, whatever has changed since (W-9)
-
-        def run() -> dict:
-            card = self._card(who, chain_id, payload["card_no"])
-            self._store(who, chain_id, payload.get("store_id"), status)
-            self._payment_methods(who, chain_id, payload)
-            if who.can_enter_chain(chain_id):  # another chain's caller is refused by the domain, as "not found"
-                references.require(self.org, who, chain_id, payload, known)
-            return self._once(
-                operation,
-                who,
-                chain_id,
-                idempotency_key,
-                data,
-                lambda: domain(self.db, self.events, who, chain_id, card, payload, idempotency_key),
-            )
-
-        return self._judged(operation, who, chain_id, idempotency_key, data, run)
+    def _money(self, domain: Callable, actor: Actor, chain_id: str, key: str) -> Work:
+        """The checks of a money operation on a card (the card as member knows it now, the store
+        open, the payment methods the chain's), then the operation itself, to run once."""
+        payload, status, known = self.mutation.early
+        card = self._card(actor, chain_id, payload["card_no"])
+        self._store(actor, chain_id, payload.get("store_id"), status)
+        self._payment_methods(actor, chain_id, payload)
+        if actor.can_enter_chain(chain_id):  # another chain's caller is refused by the domain, as "not found"
+            references.require(self.org, actor, chain_id, payload, known)
+        return lambda: domain(self.db, self.events, actor, chain_id, card, payload, key)
 
     @rpc
     def ping(self) -> str:
@@ -138,78 +131,57 @@ class WalletService(Idempotent, HealthCheck):
     # ---- money in (W-3) ----------------------------------------------------------
 
     @rpc
-    def recharge(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._mutate("recharge", c.RechargeRequest, recharge.recharge, actor, chain_id, data, idempotency_key)
+    @mutation(early=read_ahead(c.RechargeRequest))
+    def recharge(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._money(recharge.recharge, actor, chain_id, idempotency_key)
 
     @rpc
-    def grant_bonus(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._mutate(
-            "grant_bonus", c.BonusGrantRequest, recharge.grant_bonus, actor, chain_id, data, idempotency_key
-        )
+    @mutation(early=read_ahead(c.BonusGrantRequest))
+    def grant_bonus(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._money(recharge.grant_bonus, actor, chain_id, idempotency_key)
 
     # ---- money out (W-4, W-5, W-6, W-7) ---------------------------------------------
 
     @rpc
-    def consume(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._mutate("consume", c.ConsumeRequest, consume.consume, actor, chain_id, data, idempotency_key)
+    @mutation(early=read_ahead(c.ConsumeRequest))
+    def consume(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._money(consume.consume, actor, chain_id, idempotency_key)
 
     @rpc
-    def sell_package(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._mutate("sell_package", c.PackageSaleRequest, packages.sell, actor, chain_id, data, idempotency_key)
+    @mutation(early=read_ahead(c.PackageSaleRequest))
+    def sell_package(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._money(packages.sell, actor, chain_id, idempotency_key)
 
     @rpc
-    def refund_package(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._mutate(
-            "refund_package", c.PackageRefundRequest, packages.refund_unused, actor, chain_id, data, idempotency_key
-        )
+    @mutation(early=read_ahead(c.PackageRefundRequest))
+    def refund_package(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._money(packages.refund_unused, actor, chain_id, idempotency_key)
 
     @rpc
-    def refund(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        who = Actor.from_dict(actor)
-        payload = load(c.RefundRequest, data)
-        with self.db.begin():
-            first = self._replay("refund", who, chain_id, idempotency_key, data)
-        if first is not NEW_KEY:
-            return first
-
-        def run() -> dict:
-            with self.db.begin():
-                common.require_staff(who, chain_id)
-                card_id = refunds.card_of(self.db, chain_id, payload["transaction_id"])
-                status = self._store_status(chain_id, payload["store_id"])
-            card = self._card_by_id(chain_id, card_id)
-            self._store(who, chain_id, payload["store_id"], status)
-            self._payment_methods(who, chain_id, payload)
-            return self._once(
-                "refund",
-                who,
-                chain_id,
-                idempotency_key,
-                data,
-                lambda: refunds.refund(self.db, self.events, who, chain_id, card, payload, idempotency_key),
-            )
-
-        return self._judged("refund", who, chain_id, idempotency_key, data, run)
+    @mutation(early=_refund_ahead)
+    def refund(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        payload, card_id, status = self.mutation.early
+        card = self._card_by_id(chain_id, card_id)
+        self._store(actor, chain_id, payload["store_id"], status)
+        self._payment_methods(actor, chain_id, payload)
+        return lambda: refunds.refund(self.db, self.events, actor, chain_id, card, payload, idempotency_key)
 
     @rpc
-    def return_card(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._mutate(
-            "return_card", c.CardReturnRequest, returns.return_card, actor, chain_id, data, idempotency_key
-        )
+    @mutation(early=read_ahead(c.CardReturnRequest))
+    def return_card(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._money(returns.return_card, actor, chain_id, idempotency_key)
 
     # ---- credit -------------------------------------------------------------------------
 
     @rpc
-    def set_credit_limit(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._mutate(
-            "set_credit_limit", c.CreditLimitRequest, credit.set_limit, actor, chain_id, data, idempotency_key
-        )
+    @mutation(early=read_ahead(c.CreditLimitRequest))
+    def set_credit_limit(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._money(credit.set_limit, actor, chain_id, idempotency_key)
 
     @rpc
-    def settle_credit(self, actor: dict, chain_id: str, data: dict, idempotency_key: str) -> dict:
-        return self._mutate(
-            "settle_credit", c.CreditSettlementRequest, credit.settle, actor, chain_id, data, idempotency_key
-        )
+    @mutation(early=read_ahead(c.CreditSettlementRequest))
+    def settle_credit(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        return self._money(credit.settle, actor, chain_id, idempotency_key)
 
     # ---- reads (W-10, W-11, R-8) -------------------------------------------------------------
 

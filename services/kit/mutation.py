@@ -1,0 +1,101 @@
+"""One flow for every mutating RPC (W-9, non-negotiables 5 and 11).
+
+    @rpc
+    @mutation
+    def create_store(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str):
+        payload = load(c.StoreCreate, data)           # checks: may refuse, may ask other services
+        return lambda: stores.create(self.db, self.events, actor, chain_id, payload)   # the work
+
+The decorated method is the RPC entrypoint; its body runs the checks and returns
+the work to do. Around it, the kit:
+
+1. answers a retry with the key's first answer, before any check that could
+   refuse it now (a store closed since, a method retired): the first request
+   passed them; a first answer that was a refusal is raised again;
+2. runs the body (checks, calls to other services: outside any transaction,
+   so no lock waits on another service);
+3. runs the work once per key, in one transaction with its answer;
+4. stores a definite refusal (4xx) from the checks or the work as the key's answer.
+
+The request the key is bound to is every argument of the call but the key
+(the caller by their staff id), so nobody assembles it by hand. The scope of
+the key is the `chain_id` argument, or the platform for calls above any
+chain. `actor` reaches the body as an `Actor`. An `early` reader, given the
+call's arguments, runs in the same short transaction as the look-up of the
+first answer (a service reads there what its checks need of its own copies)
+and its result is `self.mutation.early` in the body.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from contracts.auth import Actor
+from services.kit import crypto
+from services.kit.idempotency import NEW_KEY, check_key, final_refusals, in_transaction, prior_answer
+
+Work = Callable[[], Any]  # what a mutation's body returns: the work, run once per key
+
+PLATFORM_SCOPE = "platform"  # operations above any one chain (creating a chain)
+NOT_PART_OF_THE_REQUEST = ("self", "actor", "idempotency_key")
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """What the body of a mutation can read of its call."""
+
+    actor: Actor
+    key: str
+    early: Any = None
+
+
+def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None = None) -> Callable:
+    def decorate(body: Callable) -> Callable:
+        signature = inspect.signature(body)
+        request_names = [name for name in signature.parameters if name not in NOT_PART_OF_THE_REQUEST]
+        operation = body.__name__
+
+        @wraps(body)
+        def entrypoint(self, *args: Any, **kwargs: Any) -> Any:
+            call = signature.bind(self, *args, **kwargs)
+            call.apply_defaults()
+            arguments = dict(call.arguments)
+            actor = Actor.from_dict(arguments["actor"])
+            key = check_key(arguments["idempotency_key"])
+            request = [arguments[name] for name in request_names]
+            judged = _judged(self, operation, actor, arguments.get("chain_id"), key, request)
+            table = self.kit_tables.idempotency
+
+            def run() -> Any:
+                with self.db.begin():  # one short read: the first answer, and what the checks need
+                    first = prior_answer(self.db, table, **judged)
+                    if first is not NEW_KEY:
+                        return first
+                    seen = early(self, actor, *request) if early is not None else None
+                self.mutation = Mutation(actor, key, seen)
+                work = body(**{**arguments, "actor": actor})
+                return in_transaction(self.db, table, action=work, **judged)
+
+            return final_refusals(self.db, table, run, **judged)
+
+        return entrypoint
+
+    return decorate(method) if method is not None else decorate
+
+
+def _judged(service: Any, operation: str, actor: Actor, scope: str | None, key: str, request: list) -> dict:
+    settings = service.settings
+    seal = crypto.codec(settings.pii_key, settings.pii_index_key) if getattr(service, "seal_answers", False) else None
+    return {
+        "scope": scope or PLATFORM_SCOPE,
+        "key": key,
+        "operation": f"{service.name}.{operation}",
+        # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
+        "request": [actor.staff_id, request],
+        "fingerprint_key": crypto.optional_key(settings.pii_index_key),
+        "seal": seal,
+    }
