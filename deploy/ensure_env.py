@@ -21,8 +21,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = REPO_ROOT / "var" / "huiyuan.env"
 
-# Each key is base64 of 32 random bytes (AES-256 / HMAC-SHA-256 sized).
-GENERATED_KEYS = ("HUIYUAN_PII_KEY", "HUIYUAN_PII_INDEX_KEY")
+# Each key is base64 of 32 random bytes (AES-256 / HMAC-SHA-256 sized); each service's
+# database role gets a password of its own, so a process can reach only its own schema.
+SERVICES = ("org", "member", "wallet")  # as services.kit.config.SERVICES (not imported: no nameko here)
+GENERATED_KEYS = ("HUIYUAN_PII_KEY", "HUIYUAN_PII_INDEX_KEY", *(f"HUIYUAN_DB_PASSWORD_{s.upper()}" for s in SERVICES))
 
 HEADER = """\
 # Huiyuan local secrets, made by deploy/ensure_env.py. Keep this file private (mode 0600).

@@ -78,6 +78,14 @@ def child_environment(env_file: Path = ENV_FILE, base: Mapping[str, str] | None 
     return env
 
 
+def own_secrets(name: str, env: Mapping[str, str]) -> dict[str, str]:
+    """`env` less the database passwords of every service but `name`: each process can
+    reach only its own schema (the gateway none)."""
+    prefix = "HUIYUAN_DB_PASSWORD_"
+    own = prefix + name.upper()
+    return {k: v for k, v in env.items() if not k.startswith(prefix) or k == own}
+
+
 def build_children(python: str = sys.executable) -> list[Child]:
     """One runner per service in `services.kit.config.SERVICES`, then the gateway."""
     # config pulls in nameko (and so eventlet, with its deprecation banner);
@@ -168,7 +176,9 @@ class Supervisor:
         print(f"run_all: {message}", file=sys.stderr, flush=True)
 
     def _launch(self, child: Child) -> None:
-        child.process = subprocess.Popen(child.argv, env=self.env, cwd=self.cwd, start_new_session=True)
+        child.process = subprocess.Popen(
+            child.argv, env=own_secrets(child.name, self.env), cwd=self.cwd, start_new_session=True
+        )
         child.started_at = time.monotonic()
         child.restart_at = None
 

@@ -15,6 +15,11 @@ from nameko.extensions import DependencyProvider
 SERVICES = ("org", "member", "wallet")
 
 
+def password_variable(service: str) -> str:
+    """The variable holding `service`'s database role password."""
+    return f"HUIYUAN_DB_PASSWORD_{service.upper()}"
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
@@ -28,7 +33,9 @@ class Settings:
     # a superuser connection, used only by bootstrap to create the database,
     # the per-service roles and their schemas
     db_admin_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-    db_password: str = "huiyuan-dev"
+    db_password: str = "huiyuan-dev"  # the roles' password where no per-service one is set
+    # per-service role passwords (HUIYUAN_DB_PASSWORD_<SERVICE>), generated into var/huiyuan.env
+    db_passwords: dict = field(default_factory=dict)
     amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672/"
     max_workers: int = 10
     rpc_timeout: float = 10.0
@@ -45,8 +52,11 @@ class Settings:
     def role(self, service: str) -> str:
         return f"huiyuan_{service}"
 
+    def password(self, service: str) -> str:
+        return self.db_passwords.get(service) or self.db_password
+
     def database_url(self, service: str) -> str:
-        password = quote(self.db_password, safe="")
+        password = quote(self.password(service), safe="")
         return f"postgresql+psycopg2://{self.role(service)}:{password}@{self.db_host}:{self.db_port}/{self.db_name}"
 
     def admin_url(self, database: str | None = None) -> str:
@@ -56,13 +66,14 @@ class Settings:
         base, _, _ = self.db_admin_url.rpartition("/")
         return f"{base}/{database}"
 
-    def nameko_config(self) -> dict:
+    def nameko_config(self, services: tuple[str, ...] | list[str] = SERVICES) -> dict:
+        """Config for a process hosting `services`: it is given their database URLs only."""
         return {
             "AMQP_URI": self.amqp_uri,
             "max_workers": self.max_workers,
             "parent_calls_tracked": 10,
             "serializer": "json",
-            "DATABASE_URLS": {s: self.database_url(s) for s in SERVICES},
+            "DATABASE_URLS": {s: self.database_url(s) for s in services},
             "HUIYUAN": self,
         }
 
@@ -75,6 +86,7 @@ def load() -> Settings:
         db_name=_env("HUIYUAN_DB_NAME", Settings.db_name),
         db_admin_url=_env("HUIYUAN_DB_ADMIN_URL", Settings.db_admin_url),
         db_password=_env("HUIYUAN_DB_PASSWORD", Settings.db_password),
+        db_passwords={s: os.environ[password_variable(s)] for s in SERVICES if os.environ.get(password_variable(s))},
         amqp_uri=_env("HUIYUAN_AMQP_URI", Settings.amqp_uri),
         max_workers=int(_env("HUIYUAN_MAX_WORKERS", str(Settings.max_workers))),
         rpc_timeout=float(_env("HUIYUAN_RPC_TIMEOUT", str(Settings.rpc_timeout))),

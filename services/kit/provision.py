@@ -55,7 +55,7 @@ def ensure_roles_and_schemas(settings: Settings, services: tuple[str, ...] = con
             verb = "ALTER" if exists else "CREATE"
             conn.execute(
                 text(f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :pw'),
-                {"pw": settings.db_password},
+                {"pw": settings.password(service)},
             )
             conn.execute(text(f'GRANT CONNECT, TEMPORARY ON DATABASE "{settings.db_name}" TO "{role}"'))
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{service}" AUTHORIZATION "{role}"'))

@@ -33,7 +33,7 @@ def main(argv: list[str]) -> None:
         sys.exit(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(config.SERVICES)}")
     settings = config.load()
     logs.setup("+".join(names), settings.log_level, settings.log_json)
-    run([service_class(n) for n in names], settings.nameko_config())
+    run([service_class(n) for n in names], settings.nameko_config(names))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from services.kit.config import SERVICES, password_variable
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +57,8 @@ def running_system(provisioned):
         "HUIYUAN_AMQP_URI": provisioned.amqp_uri,
         "HUIYUAN_PII_KEY": provisioned.pii_key,
         "HUIYUAN_PII_INDEX_KEY": provisioned.pii_index_key,
+        # the roles were provisioned with these passwords, whatever var/huiyuan.env holds
+        **{password_variable(s): provisioned.password(s) for s in SERVICES},
         "HUIYUAN_GATEWAY_BIND": f"127.0.0.1:{port}",
         "HUIYUAN_GATEWAY_WORKERS": "2",
         "PYTHONPATH": str(ROOT),

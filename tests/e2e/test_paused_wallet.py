@@ -21,6 +21,7 @@ import pytest
 from contracts.auth import Actor
 from contracts.errors import InsufficientFunds, ServiceTimeout
 from gateway.rpc import RpcPool
+from services.kit.config import SERVICES, password_variable
 from tests.conftest import _rabbitmqctl
 from tests.helpers import ok, raw_rows
 from tests.wallet_helpers import WASH, wallet_world
@@ -50,6 +51,8 @@ class Processes:
             "HUIYUAN_AMQP_URI": self.settings.amqp_uri,
             "HUIYUAN_PII_KEY": self.settings.pii_key,
             "HUIYUAN_PII_INDEX_KEY": self.settings.pii_index_key,
+            # the roles were provisioned with these passwords, whatever var/huiyuan.env holds
+            **{password_variable(s): self.settings.password(s) for s in SERVICES},
             "HUIYUAN_RPC_TIMEOUT": str(TIMEOUT),
             "HUIYUAN_LOG_JSON": "0",
             "PYTHONPATH": str(ROOT),

@@ -1,0 +1,33 @@
+"""Per-service secrets: each service's role has its own password, and a process is given
+only the database URLs (and passwords) of the services it hosts."""
+
+from deploy.ensure_env import GENERATED_KEYS
+from deploy.run_all import own_secrets
+from services.kit import config
+from services.kit.config import Settings
+
+
+def test_each_service_connects_with_its_own_password(monkeypatch):
+    monkeypatch.setenv("HUIYUAN_DB_PASSWORD_WALLET", "w-secret")
+    monkeypatch.setenv("HUIYUAN_DB_PASSWORD_MEMBER", "m/secret+")
+    monkeypatch.delenv("HUIYUAN_DB_PASSWORD_ORG", raising=False)
+    settings = config.load()
+    assert settings.database_url("wallet").startswith("postgresql+psycopg2://huiyuan_wallet:w-secret@")
+    assert settings.database_url("member").startswith("postgresql+psycopg2://huiyuan_member:m%2Fsecret%2B@")
+    assert settings.password("org") == settings.db_password  # none of its own: the shared one
+
+
+def test_a_process_is_given_only_its_own_database_urls():
+    settings = Settings(db_passwords={"wallet": "w", "member": "m", "org": "o"})
+    assert set(settings.nameko_config(["wallet"])["DATABASE_URLS"]) == {"wallet"}
+    assert set(settings.nameko_config()["DATABASE_URLS"]) == set(config.SERVICES)
+
+
+def test_children_get_only_their_own_password_and_the_gateway_none():
+    env = {"PATH": "/bin", **{config.password_variable(s): s + "-pw" for s in config.SERVICES}}
+    assert own_secrets("wallet", env) == {"PATH": "/bin", "HUIYUAN_DB_PASSWORD_WALLET": "wallet-pw"}
+    assert own_secrets("gateway", env) == {"PATH": "/bin"}
+
+
+def test_every_services_password_is_generated():
+    assert {config.password_variable(s) for s in config.SERVICES} <= set(GENERATED_KEYS)
