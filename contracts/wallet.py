@@ -91,6 +91,18 @@ class CardRef(Contract):
     tier_code = fields.String(required=True)
 
 
+class _Operation(Contract):
+    """What every answer about one money operation starts with, and its balances after."""
+
+    transaction_id = Id(required=True)
+    kind = fields.String(required=True)
+    created_at = fields.String(required=True)
+    store_id = Id(required=True)
+    operator_id = Id(required=True)
+    card = fields.Nested(CardRef, required=True)
+    balances = fields.Nested(Balances, required=True)
+
+
 # ---- recharge and bonus (W-3) -----------------------------------------------------
 
 
@@ -111,18 +123,16 @@ class BonusGrantRequest(Contract):
     reason = Text(200, required=True)
 
 
-class Recharge(Contract):
-    transaction_id = Id(required=True)
-    kind = fields.String(required=True)
-    created_at = fields.String(required=True)
-    store_id = Id(required=True)
-    operator_id = Id(required=True)
-    card = fields.Nested(CardRef, required=True)
+class _RechargeFigures(Contract):
+    """A recharge's figures: in its answer and in its event alike."""
+
     amount = Money(required=True)
     bonus = Money(required=True)
     payment_method = fields.String(required=True, allow_none=True)
+
+
+class Recharge(_Operation, _RechargeFigures):
     remark = fields.String(required=True)
-    balances = fields.Nested(Balances, required=True)
 
 
 # ---- consume (W-4, W-5, W-8) ---------------------------------------------------------
@@ -185,24 +195,22 @@ class ConsumeLine(Contract):
     refunded_quantity = Count(required=True)
 
 
-class Consume(Contract):
-    transaction_id = Id(required=True)
-    kind = fields.String(required=True)
-    created_at = fields.String(required=True)
-    store_id = Id(required=True)
-    operator_id = Id(required=True)
+class _ConsumeFigures(Contract):
+    """A consume's figures: in its answer (the receipt) and in its event alike."""
+
     serving_employee_id = fields.String(required=True, allow_none=True)
-    card = fields.Nested(CardRef, required=True)
     lines = fields.List(fields.Nested(ConsumeLine), required=True)
     gross = Money(required=True)
     discount = Money(required=True)
     amount_due = Money(required=True)
     paid = fields.Nested(Paid, required=True)
     external_payment_method = fields.String(required=True, allow_none=True)
+    cumulative_spend = Total(required=True)
+
+
+class Consume(_Operation, _ConsumeFigures):
     plate = fields.String(required=True, allow_none=True)
     remark = fields.String(required=True)
-    balances = fields.Nested(Balances, required=True)
-    cumulative_spend = Total(required=True)
 
 
 # ---- refunds (W-6) ---------------------------------------------------------------------
@@ -230,21 +238,19 @@ class RefundLine(Contract):
     counts_restored = Count(required=True)
 
 
-class Refund(Contract):
-    transaction_id = Id(required=True)
-    kind = fields.String(required=True)
-    created_at = fields.String(required=True)
+class _RefundFigures(Contract):
+    """A refund's figures: in its answer and in its event alike."""
+
     consume_id = Id(required=True)
-    store_id = Id(required=True)
-    operator_id = Id(required=True)
-    card = fields.Nested(CardRef, required=True)
     lines = fields.List(fields.Nested(RefundLine), required=True)
     amount = Money(required=True)
     refunded = fields.Nested(Paid, required=True)
+    cumulative_spend = Total(required=True)
+
+
+class Refund(_Operation, _RefundFigures):
     external_payment_method = fields.String(required=True, allow_none=True)
     reason = fields.String(required=True)
-    balances = fields.Nested(Balances, required=True)
-    cumulative_spend = Total(required=True)
 
 
 # ---- packages and passes (W-5) -----------------------------------------------------------
@@ -301,17 +307,14 @@ class Entitlement(Contract):
     created_at = fields.String(required=True)
 
 
-class PackageSale(Contract):
-    transaction_id = Id(required=True)
-    kind = fields.String(required=True)
-    created_at = fields.String(required=True)
-    store_id = Id(required=True)
-    operator_id = Id(required=True)
-    card = fields.Nested(CardRef, required=True)
+class _SaleFigures(Contract):
     entitlement = fields.Nested(Entitlement, required=True)
     payment_method = fields.String(required=True)
     paid = fields.Nested(Paid, required=True)
-    balances = fields.Nested(Balances, required=True)
+
+
+class PackageSale(_Operation, _SaleFigures):
+    """A package or pass sold: the answer carries what the event does."""
 
 
 class PackageRefundRequest(Contract):
@@ -323,18 +326,14 @@ class PackageRefundRequest(Contract):
     reason = Text(200, load_default="")
 
 
-class PackageRefund(Contract):
-    transaction_id = Id(required=True)
-    kind = fields.String(required=True)
-    created_at = fields.String(required=True)
-    store_id = Id(required=True)
-    operator_id = Id(required=True)
-    card = fields.Nested(CardRef, required=True)
-    entitlement = fields.Nested(Entitlement, required=True)
+class _PaidBack(Contract):
     amount = Money(required=True)
     refunded = fields.Nested(Paid, required=True)
+
+
+class PackageRefund(_Operation, _PaidBack):
+    entitlement = fields.Nested(Entitlement, required=True)
     external_payment_method = fields.String(required=True, allow_none=True)
-    balances = fields.Nested(Balances, required=True)
 
 
 class EntitlementQuery(Contract):
@@ -357,17 +356,14 @@ class CardReturnRequest(Contract):
     _not_card = counter_only("payment_method", "The cash goes back at the counter, not onto the card.")
 
 
-class CardReturn(Contract):
-    transaction_id = Id(required=True)
-    kind = fields.String(required=True)
-    created_at = fields.String(required=True)
-    store_id = Id(required=True)
-    operator_id = Id(required=True)
-    card = fields.Nested(CardRef, required=True)
+class _ReturnFigures(Contract):
     cash_paid_back = Money(required=True)
     bonus_forfeited = Money(required=True)
     payment_method = fields.String(required=True)
-    balances = fields.Nested(Balances, required=True)
+
+
+class CardReturn(_Operation, _ReturnFigures):
+    """A card returned (W-7): the answer carries what the event does."""
 
 
 class CreditLimitRequest(Contract):
@@ -512,10 +508,8 @@ class _MemberMoneyEvent(Contract):
 
 
 @event("wallet", "recharged")
-class Recharged(_MemberMoneyEvent):
-    amount = Money(required=True)
-    bonus = Money(required=True)
-    payment_method = fields.String(required=True, allow_none=True)
+class Recharged(_MemberMoneyEvent, _RechargeFigures):
+    pass
 
 
 @event("wallet", "bonus_granted")
@@ -525,43 +519,26 @@ class BonusGranted(_MemberMoneyEvent):
 
 
 @event("wallet", "consumed")
-class Consumed(_MemberMoneyEvent):
-    serving_employee_id = fields.String(required=True, allow_none=True)
+class Consumed(_MemberMoneyEvent, _ConsumeFigures):
     tier_code = fields.String(required=True)
-    lines = fields.List(fields.Nested(ConsumeLine), required=True)
-    gross = Money(required=True)
-    discount = Money(required=True)
-    amount_due = Money(required=True)
-    paid = fields.Nested(Paid, required=True)
-    external_payment_method = fields.String(required=True, allow_none=True)
-    cumulative_spend = Total(required=True)
     # when the total was struck: a consumer keeps the newest, whatever order events arrive in
     spend_as_of = fields.String(required=True)
 
 
 @event("wallet", "refunded")
-class Refunded(_MemberMoneyEvent):
-    consume_id = Id(required=True)
-    lines = fields.List(fields.Nested(RefundLine), required=True)
-    amount = Money(required=True)
-    refunded = fields.Nested(Paid, required=True)
-    cumulative_spend = Total(required=True)
+class Refunded(_MemberMoneyEvent, _RefundFigures):
     # when the total was struck: a consumer keeps the newest, whatever order events arrive in
     spend_as_of = fields.String(required=True)
 
 
 @event("wallet", "package_sold")
-class PackageSold(_MemberMoneyEvent):
-    entitlement = fields.Nested(Entitlement, required=True)
-    payment_method = fields.String(required=True)
-    paid = fields.Nested(Paid, required=True)
+class PackageSold(_MemberMoneyEvent, _SaleFigures):
+    pass
 
 
 @event("wallet", "package_refunded")
-class PackageRefunded(_MemberMoneyEvent):
+class PackageRefunded(_MemberMoneyEvent, _PaidBack):
     entitlement_id = Id(required=True)
-    amount = Money(required=True)
-    refunded = fields.Nested(Paid, required=True)
 
 
 @event("wallet", "package_used")
@@ -577,10 +554,7 @@ class PackageUsed(Contract):
 
 
 @event("wallet", "card_returned")
-class CardReturned(_MemberMoneyEvent):
-    cash_paid_back = Money(required=True)
-    bonus_forfeited = Money(required=True)
-    payment_method = fields.String(required=True)
+class CardReturned(_MemberMoneyEvent, _ReturnFigures):
     # for the card's operation log (M-8): who did it, and what they said
     operator_name = fields.String(load_default="")
     reason = fields.String(load_default="")

@@ -13,7 +13,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contracts import member as c
 from contracts.auth import Actor
+from contracts.base import dump
 from contracts.errors import CardNotActive, Forbidden, InvalidState, NotFound, ValidationFailed
 from services.kit import clock
 from services.kit.outbox import OutboxWriter
@@ -519,7 +521,7 @@ def _context(session: Session, codec: pii.Codec, chain_id: str, *where, field: s
     if row is None:
         raise NotFound("No such card in this chain.", {field: ["No such card in this chain."]})
     card, tier, member, zone = row
-    return {
+    context = {
         "card_id": card.id,
         "card_no": card.card_no,
         "chain_id": card.chain_id,
@@ -533,6 +535,7 @@ def _context(session: Session, codec: pii.Codec, chain_id: str, *where, field: s
         "tier": views.tier_terms(tier),
         "limits": views.card_limits(card),
     }
+    return dump(c.CardContext, context)
 
 
 def resolve(session: Session, codec: pii.Codec, chain_id: str, card_no: str) -> dict:

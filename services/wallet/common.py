@@ -31,7 +31,7 @@ def require_store(actor: Actor, chain_id: str, store_id: str, roles: tuple[str, 
 
 
 def require_card(card: dict, chain_id: str) -> None:
-    if card.get("chain_id") != chain_id:
+    if card["chain_id"] != chain_id:
         raise NotFound("No such card.", {"card_no": ["No such card in this chain."]})
 
 
@@ -51,9 +51,9 @@ def card_ref(card: dict) -> dict:
         "card_id": card["card_id"],
         "card_no": card["card_no"],
         "member_id": card["member_id"],
-        "member_name": card.get("member_name", ""),
-        "masked_phone": card.get("masked_phone", ""),
-        "tier_code": (card.get("tier") or {}).get("code", ""),
+        "member_name": card["member_name"],
+        "masked_phone": card["masked_phone"],
+        "tier_code": card["tier"]["code"],
     }
 
 
@@ -99,7 +99,7 @@ def new_tx(
         member_id=card["member_id"] if card else figures.pop("member_id", None),
         card_id=card["card_id"] if card else None,
         card_no=card["card_no"] if card else None,
-        tier_code=(card.get("tier") or {}).get("code") if card else None,
+        tier_code=card["tier"]["code"] if card else None,
         idempotency_key=key,
         # taken after the member's rows are locked: statement order is the order balances moved in
         created_at=func.clock_timestamp(),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from contracts import wallet as c
 from contracts.auth import Actor
 from contracts.errors import InsufficientFunds
 from services.kit.outbox import OutboxWriter
@@ -144,6 +145,7 @@ def consume(
         "consumed",
         {**sale, "tier_code": tx.tier_code or "", "spend_as_of": tx.created_at.isoformat()},
         {**sale, "plate": plate, "remark": tx.remark},
+        c.Consume,
     )
     for use in bill.uses.values():
         op.also("package_used", views.package_used(tx, use.entitlement, use.count))

@@ -54,7 +54,7 @@ def stricter(*limits: int | None) -> int | None:
 
 
 def check(session: Session, card: dict, member: MemberAccounts, from_card: int, day: date, zone: str) -> None:
-    tier, own = card["tier"], card.get("limits") or {}
+    tier, own = card["tier"], card["limits"]
     per_transaction = stricter(tier.get("per_transaction_limit"), own.get("per_transaction_limit"))
     daily = stricter(tier.get("daily_limit"), own.get("daily_limit"))
     if from_card == 0 or (per_transaction is None and daily is None):

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from contracts.auth import Actor
+from contracts.base import Contract, dump
 from services.kit.outbox import OutboxWriter
 from services.wallet import common, ledger
 from services.wallet.ledger import MemberAccounts, StoreKey
@@ -96,8 +97,8 @@ class MoneyOperation:
         legs += [(books[k], amount) for k, amount in store_legs.items()]
         self.member.apply(ledger.post(self.session, self.tx.id, legs))
 
-    def finish(self, event_type: str, event: dict, answer: dict) -> dict:
-        """Balances stamped, the event in the outbox, the answer."""
+    def finish(self, event_type: str, event: dict, answer: dict, contract: type[Contract]) -> dict:
+        """Balances stamped, the event in the outbox, the answer through its contract."""
         common.snapshot(self.tx, self.member)
         self.session.flush()
         self.events.add(
@@ -107,7 +108,7 @@ class MoneyOperation:
             chain_id=self.chain_id,
             occurred_at=self.tx.created_at,
         )
-        return {**common.head(self.tx, self.card), **answer, "balances": self.member.balances()}
+        return dump(contract, {**common.head(self.tx, self.card), **answer, "balances": self.member.balances()})
 
     def also(self, event_type: str, data: dict) -> None:
         """A further event of this operation (a package used by a consume)."""

@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from contracts import wallet as c
 from contracts.auth import Actor
 from contracts.errors import Forbidden, InsufficientFunds, InvalidState, NotFound, ValidationFailed
 from contracts.wallet import CARD
@@ -107,7 +108,7 @@ def sell(
     lots.spend(session, tx, "cash", split.cash)
     lots.spend(session, tx, "bonus", split.bonus)
     sold = {"entitlement": views.entitlement(entitlement, today), "payment_method": method, "paid": split.as_dict()}
-    return op.finish("package_sold", sold, sold)
+    return op.finish("package_sold", sold, sold, c.PackageSale)
 
 
 def _refundable(session: Session, actor: Actor, chain_id: str, member_id: str, data: dict) -> Entitlement:
@@ -165,6 +166,7 @@ def refund_unused(
         "package_refunded",
         {"entitlement_id": ent.id, **refunded},
         {"entitlement": views.entitlement(ent), **refunded, "external_payment_method": tx.payment_method},
+        c.PackageRefund,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from contracts import wallet as c
 from contracts.auth import HQ_ADMIN, STORE_MANAGER, Actor
 from services.kit.outbox import OutboxWriter
 from services.wallet import lots, pricing
@@ -34,6 +35,7 @@ def recharge(
         "recharged",
         {"amount": amount, "bonus": bonus, "payment_method": method},
         {"amount": amount, "bonus": bonus, "payment_method": method, "remark": tx.remark},
+        c.Recharge,
     )
 
 
@@ -51,4 +53,5 @@ def grant_bonus(
         "bonus_granted",
         {"amount": amount, "reason": data["reason"]},
         {"amount": tx.amount, "bonus": amount, "payment_method": tx.payment_method, "remark": tx.remark},
+        c.Recharge,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from contracts import wallet as c
 from contracts.auth import Actor
 from contracts.errors import InvalidState, NotFound, ValidationFailed
 from services.kit.outbox import OutboxWriter
@@ -193,6 +194,7 @@ def refund(
             "reason": data["reason"],
             "cumulative_spend": cumulative,
         },
+        c.Refund,
     )
     for ent, qty in restored:
         op.also("package_used", views.package_used(tx, ent, -qty))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from contracts import wallet as c
 from contracts.auth import Actor
 from contracts.errors import InvalidState
 from services.kit.outbox import OutboxWriter
@@ -52,4 +53,5 @@ def return_card(
             "reason": data.get("reason", ""),
         },
         paid_back,
+        c.CardReturn,
     )

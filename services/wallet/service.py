@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from contracts import member as member_contracts  # noqa: F401 - registers member's events for the handlers
+from contracts import member as member_contracts  # CardContext; also registers member's events
 from contracts import org as org_contracts  # noqa: F401 - registers org's events for the handlers
 from contracts import wallet as c
 from contracts.auth import HQ_ADMIN, PLATFORM_ADMIN, Actor
@@ -84,7 +84,7 @@ class WalletService(HealthCheck):
         """The card as the member service knows it now; asked before our transaction opens,
         so no database lock waits on another service."""
         actor.require_chain(chain_id)
-        return self.member.resolve_card(chain_id, card_no)
+        return load(member_contracts.CardContext, self.member.resolve_card(chain_id, card_no))
 
     def _store_status(self, chain_id: str, store_id: str | None) -> str | None:
         """What the wallet knows of the store (None: not seen yet); inside a transaction."""
@@ -111,7 +111,7 @@ class WalletService(HealthCheck):
                 require_payment_method(self.org, actor, chain_id, code, field)
 
     def _card_by_id(self, chain_id: str, card_id: str) -> dict:
-        return self.member.resolve_card_by_id(chain_id, card_id)
+        return load(member_contracts.CardContext, self.member.resolve_card_by_id(chain_id, card_id))
 
     def _money(self, domain: Callable, actor: Actor, chain_id: str, key: str) -> Work:
         """The checks of a money operation on a card (the card as member knows it now, the store
