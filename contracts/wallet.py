@@ -26,7 +26,6 @@ from contracts.base import (
 )
 from contracts.events import event
 
-PAYMENT_SOURCES = ("cash", "bonus", "credit")  # W-4: the order a card pays in
 ENTITLEMENT_KINDS = ("package", "pass")
 TRANSACTION_KINDS = (
     "recharge",

@@ -27,7 +27,8 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.rpc import RpcPool  # noqa: E402
 from services.kit import config, provision  # noqa: E402
-from tests.helpers import Api  # noqa: E402
+from tests.helpers import Api, admin_engine  # noqa: E402
+from tests.wallet_helpers import ledger_problems  # noqa: E402
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "platform-admin-test-pw"
@@ -78,7 +79,21 @@ def services(provisioned):
         runner.add_service(cls)
     runner.start()
     yield runner
-    runner.stop()
+    try:
+        ledger_holds_together(provisioned)  # once, after every test that used the services
+    finally:
+        runner.stop()
+
+
+def ledger_holds_together(settings) -> None:
+    """The whole test database's ledger: every transaction's postings sum to zero, every
+    balance equals its postings, cash and bonus equal their open lots, none is negative."""
+    engine = admin_engine(settings)
+    try:
+        problems = {kind: rows for kind, rows in ledger_problems(engine).items() if rows}
+    finally:
+        engine.dispose()
+    assert problems == {}, f"the ledger does not hold together after the run: {problems}"
 
 
 @pytest.fixture(scope="session")

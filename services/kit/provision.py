@@ -105,6 +105,21 @@ def provision(settings: Settings, *, recreate: bool = False) -> None:
     declare_topology(settings)
 
 
+def run_hooks(settings: Settings, services: tuple[str, ...] = config.SERVICES) -> None:
+    """What a service sets up once its schema exists: `services.<name>.bootstrap.after_provision`,
+    where a service has one (org makes the first platform admin)."""
+    for service in services:
+        try:
+            module = importlib.import_module(f"services.{service}.bootstrap")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"services.{service}.bootstrap":
+                raise
+            continue
+        hook = getattr(module, "after_provision", None)
+        if hook is not None:
+            hook(settings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recreate", action="store_true", help="drop and recreate the database first")
@@ -112,9 +127,7 @@ def main() -> None:
     logging.basicConfig(level="INFO", format="%(message)s")
     settings = config.load()
     provision(settings, recreate=args.recreate)
-    from services.org.bootstrap import ensure_platform_admin
-
-    ensure_platform_admin(settings)
+    run_hooks(settings)
     print(f"database {settings.db_name} ready: schemas {', '.join(config.SERVICES)} migrated")
 
 

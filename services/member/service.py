@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from contracts import member as c
-from contracts.auth import HQ_ADMIN, MANAGERS, PLATFORM_ADMIN, Actor
+from contracts.auth import MANAGERS, PLATFORM_ADMIN, Actor
 from contracts.base import load
 from contracts.errors import ValidationFailed
 from contracts.events import Event
@@ -30,7 +30,6 @@ from services.member.models import kit
 from services.member.scope import operator_store
 
 MANAGER_ROLES = (PLATFORM_ADMIN, *MANAGERS)
-HQ_ROLES = (PLATFORM_ADMIN, HQ_ADMIN)
 
 
 class MemberService(HealthCheck):

@@ -50,3 +50,6 @@ def ensure_platform_admin(settings: Settings) -> str | None:
         return None
     print(f"platform admin '{username}' created; password (shown only now): {password}")
     return password
+
+
+after_provision = ensure_platform_admin  # run by `python -m services.kit.provision`

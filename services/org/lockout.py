@@ -27,7 +27,3 @@ def after_failure(state: LockState, now: datetime) -> LockState:
     if failures >= MAX_FAILURES:
         return LockState(0, now + LOCK_DURATION)
     return LockState(failures, state.locked_until)
-
-
-def after_success() -> LockState:
-    return LockState(0, None)
