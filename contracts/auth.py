@@ -19,9 +19,12 @@ FRANCHISEE = "franchisee"
 STORE_MANAGER = "store_manager"
 CASHIER = "cashier"
 ROLES = (PLATFORM_ADMIN, HQ_ADMIN, FRANCHISEE, STORE_MANAGER, CASHIER)
-CHAIN_ROLES = (HQ_ADMIN, FRANCHISEE, STORE_MANAGER, CASHIER)
+# The role lists every check names, once (gateway routes and services alike):
+CHAIN_STAFF = (HQ_ADMIN, FRANCHISEE, STORE_MANAGER, CASHIER)  # anyone working for a chain
 STORE_ROLES = (STORE_MANAGER, CASHIER)  # bound to exactly one store
-MANAGERS = (HQ_ADMIN, FRANCHISEE, STORE_MANAGER)
+CHAIN_MANAGERS = (HQ_ADMIN, FRANCHISEE, STORE_MANAGER)  # manage their chain's or their stores' affairs
+MANAGERS = (PLATFORM_ADMIN, *CHAIN_MANAGERS)  # the above, and the platform's admin
+HQ = (PLATFORM_ADMIN, HQ_ADMIN)  # the whole chain's books and settings
 
 
 class PrincipalSchema(Contract):

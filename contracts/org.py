@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from contracts.auth import CHAIN_ROLES, PrincipalSchema
+from contracts.auth import CHAIN_STAFF, PrincipalSchema
 from contracts.base import Code, Contract, Id, Money, Page, Text, Timestamp, not_before
 from contracts.events import event
 
@@ -162,7 +162,7 @@ class StoreQuery(Page):
 class StaffCreate(Contract):
     username = Username(required=True)
     display_name = Text(100, required=True)
-    role = fields.String(required=True, validate=validate.OneOf(CHAIN_ROLES))
+    role = fields.String(required=True, validate=validate.OneOf(CHAIN_STAFF))
     store_id = Id(load_default=None, allow_none=True)
     level = Text(40, load_default="")
     password = Password(required=True)
@@ -170,7 +170,7 @@ class StaffCreate(Contract):
 
 class StaffUpdate(Contract):
     display_name = Text(100)
-    role = fields.String(validate=validate.OneOf(CHAIN_ROLES))
+    role = fields.String(validate=validate.OneOf(CHAIN_STAFF))
     store_id = Id(allow_none=True)
     level = Text(40)
 
@@ -195,7 +195,7 @@ class StaffStatusChange(Contract):
 
 class StaffQuery(Page):
     store_id = Id()
-    role = fields.String(validate=validate.OneOf(CHAIN_ROLES))
+    role = fields.String(validate=validate.OneOf(CHAIN_STAFF))
     status = fields.String(validate=validate.OneOf(STAFF_STATUSES))
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from contracts import member as c
-from contracts.auth import MANAGERS, PLATFORM_ADMIN, Actor
+from contracts.auth import MANAGERS, Actor
 from contracts.base import load
 from contracts.errors import ValidationFailed
 from contracts.events import Event
@@ -28,8 +28,6 @@ from services.kit.stores import require_open_store, require_payment_method
 from services.member import cards, chain_state, members, pii, tiers
 from services.member.models import kit
 from services.member.scope import operator_store
-
-MANAGER_ROLES = (PLATFORM_ADMIN, *MANAGERS)
 
 
 class MemberService(HealthCheck):
@@ -168,18 +166,18 @@ class MemberService(HealthCheck):
     @rpc
     @mutation
     def unfreeze_card(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
-        return self._card_action(cards.unfreeze, c.CardAction, actor, chain_id, card_id, data, MANAGER_ROLES)
+        return self._card_action(cards.unfreeze, c.CardAction, actor, chain_id, card_id, data, MANAGERS)
 
     @rpc
     @mutation
     def change_card_tier(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
         # M-7: a manual tier change needs HQ or manager rights
-        return self._card_action(cards.change_tier, c.TierChange, actor, chain_id, card_id, data, MANAGER_ROLES)
+        return self._card_action(cards.change_tier, c.TierChange, actor, chain_id, card_id, data, MANAGERS)
 
     @rpc
     @mutation
     def set_card_limits(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
-        return self._card_action(cards.set_limits, c.CardLimitsChange, actor, chain_id, card_id, data, MANAGER_ROLES)
+        return self._card_action(cards.set_limits, c.CardLimitsChange, actor, chain_id, card_id, data, MANAGERS)
 
     @rpc
     @mutation

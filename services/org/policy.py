@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from contracts.auth import (
     CASHIER,
     FRANCHISEE,
+    HQ,
     HQ_ADMIN,
     PLATFORM_ADMIN,
     STORE_MANAGER,
@@ -78,7 +79,7 @@ def can_assign_role(actor: Actor, role: str, store: StoreFacts | None) -> bool:
         return False
     if store is not None and (not actor.can_enter_chain(store.chain_id) or store.status in ("rejected", "closed")):
         return False
-    if actor.role in (PLATFORM_ADMIN, HQ_ADMIN):
+    if actor.role in HQ:
         return role != PLATFORM_ADMIN
     if actor.role == FRANCHISEE:
         return role in STORE_ROLES and owns_store(actor, store)

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from contracts.auth import CASHIER, FRANCHISEE, HQ_ADMIN, STORE_MANAGER, Actor
+from contracts.auth import CHAIN_STAFF, Actor
 from contracts.errors import CardNotActive, Forbidden, NotFound
 from services.kit import clock
 from services.wallet.ledger import MemberAccounts
 from services.wallet.models import ChainClock, Transaction
 
 # the chain's zone until org's chain event has reached us (it is also org's default)
-STAFF = (HQ_ADMIN, FRANCHISEE, STORE_MANAGER, CASHIER)
+STAFF = CHAIN_STAFF
 
 
 def require_staff(actor: Actor, chain_id: str, roles: tuple[str, ...] = STAFF) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from contracts import member as member_contracts  # CardContext; also registers member's events
 from contracts import org as org_contracts  # noqa: F401 - registers org's events for the handlers
 from contracts import wallet as c
-from contracts.auth import HQ_ADMIN, PLATFORM_ADMIN, Actor
+from contracts.auth import HQ, Actor
 from contracts.base import load
 from contracts.errors import Forbidden
 from contracts.events import Event
@@ -217,7 +217,7 @@ class WalletService(HealthCheck):
     def _hq(self, actor: dict, chain_id: str) -> Actor:
         who = Actor.from_dict(actor)
         who.require_chain(chain_id)
-        if who.role not in (HQ_ADMIN, PLATFORM_ADMIN):
+        if who.role not in HQ:
             raise Forbidden("Only HQ sees the chain's stored-value books.")
         return who
 
