@@ -10,6 +10,7 @@ are fuzzed too. The budget is `HUIYUAN_FUZZ_SECONDS` per role (`make test`: a sh
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway import limits
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.e2e.test_make_run import free_port
 from tests.fuzz.seed import seed
@@ -65,6 +67,38 @@ def gateway(provisioned, services, tmp_path_factory):
     process.wait(timeout=30)
 
 
+def _raw(base: str, request: bytes) -> tuple[int, dict[str, str], dict]:
+    """Send bytes as they are (no client library would send these) and read the answer."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(request)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, json.loads(body)
+
+
+def test_gunicorn_refusals_are_json_in_the_shared_shape(gateway):
+    fits = "/api/v1/auth/me?" + "x" * (limits.MAX_REQUEST_LINE - 40)
+    status, _, body = _raw(gateway, f"GET {fits} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    assert (status, body["error"]["code"]) == (401, "not_authenticated")  # within the limit: the gateway read it
+    too_long = "/api/v1/auth/me?" + "x" * limits.MAX_REQUEST_LINE
+    status, headers, body = _raw(gateway, f"GET {too_long} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert (status, headers["content-type"], body["error"]["code"]) == (414, "application/json", "uri_too_long")
+    many = "".join(f"X-H{i}: v\r\n" for i in range(limits.MAX_HEADER_FIELDS + 1))
+    status, _, body = _raw(gateway, f"GET /health HTTP/1.1\r\nHost: x\r\n{many}\r\n".encode())
+    assert (status, body["error"]["code"]) == (431, "header_fields_too_large")
+    wide = "X-Big: " + "v" * limits.MAX_HEADER_FIELD_BYTES
+    status, _, body = _raw(gateway, f"GET /health HTTP/1.1\r\nHost: x\r\n{wide}\r\n\r\n".encode())
+    assert (status, body["error"]["code"]) == (431, "header_fields_too_large")
+    status, _, body = _raw(gateway, b"NOT A REQUEST\r\n\r\n")
+    assert (status, body["error"]["code"]) == (400, "bad_request")
+
+
+@pytest.mark.timeout(SECONDS + 600)
 @pytest.mark.parametrize("role", ["hq_admin", "cashier"])
 def test_the_api_does_what_its_document_says(gateway, admin, role, tmp_path):
     fuzz_world = {

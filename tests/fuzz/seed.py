@@ -4,7 +4,7 @@ and cards with balances and purchases, made through the API before the fuzzer st
 from __future__ import annotations
 
 from tests.helpers import DEFAULT_PASSWORD, Api, ChainWorld, build_chain, ok
-from tests.wallet_helpers import SILVER, WASH, WalletWorld
+from tests.wallet_helpers import WASH, WalletWorld
 
 
 def seed(admin: Api, role: str) -> dict:
