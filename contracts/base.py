@@ -168,31 +168,29 @@ class QueryInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-# A date-time as RFC 3339 writes it (what the document's `format: date-time` means): date, time
-# and an offset. Years 1900 to 9998, so that it is in UTC whatever the offset (Python's datetime
-# ends at 9999 and a year-1 date with an offset before UTC falls off the start).
+# A date-time as RFC 3339 writes it (what the document's `format: date-time` means): date,
+# time and an offset (hours 00 to 23).
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
-YEAR_PATTERN = r"^(19[0-9]{2}|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-"
-_YEAR = re.compile(YEAR_PATTERN)
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 class _Timestamp(fields.DateTime):
-    """An RFC 3339 date-time with its offset, handed on in UTC. PostgreSQL stores offsets only to
-    ±15:59, so a valid `+16:00` is converted rather than passed through."""
+    """An RFC 3339 date-time with its offset, handed on in UTC: PostgreSQL stores offsets only
+    to ±15:59, so a valid `+16:00` is converted rather than passed through (it was a 500). The
+    few instants at the ends of the calendar that fall outside Python's years 1 to 9999 in UTC
+    (0001-01-01T00:00:00+01:00) are taken as the earliest or latest instant: these are bounds
+    of a search, and nothing is older or newer."""
 
-    openapi = {"pattern": YEAR_PATTERN}
     default_error_messages = {
         "invalid": "Not a date-time: give it as 2026-01-31T09:30:00+08:00 (or ...Z for UTC).",
-        "range": "The year must be 1900 to 9998.",
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
         if not isinstance(value, str) or _RFC3339.fullmatch(value) is None:
             raise self.make_error("invalid")
-        if _YEAR.match(value) is None:
-            raise self.make_error("range")
         hours, minutes = (0, 0) if value[-1] in "Zz" else (int(value[-5:-3]), int(value[-2:]))
         if hours > 23 or minutes > 59:
             raise self.make_error("invalid")
@@ -200,7 +198,10 @@ class _Timestamp(fields.DateTime):
             parsed = dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
         except ValueError:
             raise self.make_error("invalid") from None
-        return parsed.astimezone(dt.UTC)
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            return _EARLIEST if parsed.year == 1 else _LATEST
 
 
 def Timestamp(**kwargs: Any) -> fields.DateTime:  # noqa: N802

@@ -48,7 +48,7 @@ class BodyLimit:
         length = req.content_length
         if length is not None and length > limits.MAX_BODY_BYTES:
             # close the connection rather than read the rest of a body nobody wants
-            raise falcon.HTTPPayloadTooLarge(
+            raise falcon.HTTPContentTooLarge(
                 description=f"The body may be at most {limits.MAX_BODY_BYTES} bytes; this one is {length}.",
                 headers={"Connection": "close"},
             )
