@@ -26,7 +26,7 @@ from tests.fuzz.seed import seed
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS = int(os.environ.get("HUIYUAN_FUZZ_SECONDS", "60"))
+SECONDS = int(os.environ.get("HUIYUAN_FUZZ_SECONDS", "45"))
 
 
 @pytest.fixture(scope="module")
