@@ -48,7 +48,7 @@ test: $(STAMP) servers
 FUZZ_MINUTES ?= 15
 fuzz: $(STAMP) servers
 	HUIYUAN_FUZZ_SECONDS=$$(( $(FUZZ_MINUTES) * 60 )) HUIYUAN_TEST_DB_NAME=$${HUIYUAN_TEST_DB_NAME:-huiyuan_fuzz} \
-		$(PY) -m pytest tests/e2e/test_fuzz.py -p no:timeout -s
+		$(PY) -m pytest tests/e2e/test_fuzz.py -s
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
