@@ -188,6 +188,7 @@ OPERATIONS: list[Operation] = [
         response=c.SignInResponse,
         public=True,
         description="Five wrong passwords in a row lock the account for 15 minutes.",
+        refusals=(401, 403),
     ),
     Operation("POST", "/auth/sign-out", "Revoke this token", "auth", sign_out, status=204),
     Operation("GET", "/auth/me", "Who am I", "auth", me, response=PrincipalSchema),
