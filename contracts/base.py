@@ -164,12 +164,22 @@ FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 
 
+class _InCalendar(validate.Validator):
+    """Between FIRST_DAY and LAST_DAY; documented as the pattern of those years (a JSON Schema
+    `minimum` is for numbers, not dates)."""
+
+    openapi = {"pattern": r"^2[0-9]{3}-[0-9]{2}-[0-9]{2}$"}
+    error = f"Must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+
+    def __call__(self, value: date) -> date:
+        if not FIRST_DAY <= value <= LAST_DAY:
+            raise ValidationError(self.error)
+        return value
+
+
 def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
     """A calendar date (ISO `YYYY-MM-DD`) between FIRST_DAY and LAST_DAY."""
-    bound = validate.Range(
-        min=FIRST_DAY, max=LAST_DAY, error=f"Must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
-    )
-    return fields.Date(validate=bound, **kwargs)
+    return fields.Date(validate=_InCalendar(), **kwargs)
 
 
 def not_before(first: str, last: str, reason: str = "Must not be before `{first}`."):
