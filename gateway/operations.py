@@ -19,7 +19,7 @@ from marshmallow import Schema
 
 from contracts.auth import Actor
 from contracts.base import CARD_NO_PATTERN, UUID_PATTERN, load
-from contracts.errors import BadRequest, HuiyuanError, NotFound, ValidationFailed
+from contracts.errors import BadRequest, Forbidden, HuiyuanError, NotFound, ValidationFailed
 from gateway.rpc import RpcPool
 from services.kit.idempotency import MAX_KEY_LENGTH
 
@@ -52,6 +52,65 @@ class Call:
 
     def rpc(self, service: str, method: str, *args: Any) -> Any:
         return self.rpc_pool.call(service, method, *args, correlation_id=self.correlation_id)
+
+
+# Where a forwarded RPC's arguments come from (see `forward`); any other name is a path parameter.
+ACTOR, BODY, QUERY, KEY, TOKEN, IP, USER_AGENT = "actor", "body", "query", "key", "token", "ip", "user_agent"
+# what each source is called in the service's RPC signature
+PARAMETER_NAMES = {BODY: "data", KEY: "idempotency_key"}
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A fixed argument of a forwarded RPC (the status a "disable" operation sets)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Forward:
+    """An operation that calls `target` ("service.method") with arguments taken from the call,
+    and answers what it returns (or the field `pick` of it)."""
+
+    target: str
+    args: tuple[str | Literal, ...]
+    name: str
+    pick: str | None = None
+
+    @property
+    def __name__(self) -> str:  # the operation id in the OpenAPI document
+        return self.name
+
+    @property
+    def service(self) -> str:
+        return self.target.split(".")[0]
+
+    @property
+    def method(self) -> str:
+        return self.target.split(".")[1]
+
+    def argument(self, call: Call, source: str | Literal) -> Any:
+        if isinstance(source, Literal):
+            return source.value
+        sources = {
+            ACTOR: lambda: call.who,
+            BODY: lambda: call.body,
+            QUERY: lambda: call.query,
+            KEY: lambda: call.idempotency_key,
+            TOKEN: lambda: call.token,
+            IP: lambda: call.ip,
+            USER_AGENT: lambda: call.user_agent,
+        }
+        return sources[source]() if source in sources else call.params[source]
+
+    def __call__(self, call: Call) -> Any:
+        answer = call.rpc(self.service, self.method, *(self.argument(call, a) for a in self.args))
+        return answer[self.pick] if self.pick is not None else answer
+
+
+def forward(target: str, *args: str | Literal, name: str | None = None, pick: str | None = None) -> Forward:
+    """`forward("wallet.consume", ACTOR, "chain_id", BODY, KEY)`: the operation is that RPC."""
+    return Forward(target, args, name or target.split(".")[1], pick)
 
 
 @dataclass
@@ -105,14 +164,24 @@ def _check_path(params: dict[str, str]) -> None:
             raise ValidationFailed("The card number is not valid.", {name: ["A card number has 12 digits."]})
 
 
-def _scope(actor: Actor, params: dict[str, str], query: dict) -> None:
+def _scope(actor: Actor, params: dict[str, str], query: dict, body: dict) -> None:
     """Coarse store scoping, once the input is known to be well formed; the service checks
-    again (non-negotiable 8)."""
+    again (non-negotiable 8). A store in the path or query outside the caller's scope is not
+    found; one named in the body (where a cashier acts) is refused: a cashier of store A
+    cannot ring up a sale at store B."""
     chain_id = params.get("chain_id")
-    if chain_id is not None:
-        store_id = params.get("store_id") or query.get("store_id")
-        if store_id is not None:
-            actor.require_store(chain_id, store_id)
+    if chain_id is None:
+        return
+    store_id = params.get("store_id") or query.get("store_id")
+    if store_id is not None:
+        actor.require_store(chain_id, store_id)
+    acting_at = body.get("store_id")
+    if (
+        isinstance(acting_at, str)
+        and actor.can_enter_chain(chain_id)
+        and not actor.can_access_store(chain_id, acting_at)
+    ):
+        raise Forbidden("You can only act at your own store.", {"store_id": ["Not one of your stores."]})
 
 
 _NO_BODY = object()
@@ -184,7 +253,7 @@ class OperationResource:
         if op.body is not None:
             load(op.body, body)
         if actor is not None:
-            _scope(actor, params, query)
+            _scope(actor, params, query, body)
         call = Call(
             rpc_pool=self.rpc_pool,
             correlation_id=req.context.request_id,
