@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 export PYTHONWARNINGS := ignore::DeprecationWarning
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test unit integration demo bench lint provision servers env clean-test help
+.PHONY: run test unit integration demo bench audit lint provision servers env clean-test help
 
 help:
 	@echo "make run    - set everything up and run all services and the gateway (Ctrl-C stops)"
 	@echo "make test   - the whole suite against real PostgreSQL and RabbitMQ (isolated db and vhost)"
 	@echo "make demo   - seed a demo chain into the running system's database"
 	@echo "make bench  - benchmarks"
+	@echo "make audit  - check the books across services (exit 1 with a report if anything is off)"
 	@echo "make lint   - ruff"
 
 $(STAMP): requirements.lock
@@ -48,6 +49,10 @@ unit: $(STAMP)
 
 bench: $(STAMP) servers
 	$(PY) -m bench
+
+# the books across services (ledger, spend, outboxes, parked work) of the database in var/huiyuan.env
+audit: $(STAMP) servers env
+	@set -a; source var/huiyuan.env; set +a; $(PY) -m deploy.audit
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -21,14 +21,11 @@ import subprocess  # noqa: E402
 import uuid  # noqa: E402
 
 import pytest  # noqa: E402
-from falcon import testing  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from gateway.app import create_app  # noqa: E402
-from gateway.rpc import RpcPool  # noqa: E402
+from deploy import audit  # noqa: E402
 from services.kit import config, provision  # noqa: E402
-from tests.helpers import Api, admin_engine  # noqa: E402
-from tests.wallet_helpers import ledger_problems  # noqa: E402
+from tests.helpers import admin_engine  # noqa: E402
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "platform-admin-test-pw"
@@ -80,39 +77,17 @@ def services(provisioned):
     runner.start()
     yield runner
     try:
-        ledger_holds_together(provisioned)  # once, after every test that used the services
+        books_hold_together(provisioned)  # once, after every test that used the services
     finally:
         runner.stop()
 
 
-def ledger_holds_together(settings) -> None:
-    """The whole test database's ledger: every transaction's postings sum to zero, every
-    balance equals its postings, cash and bonus equal their open lots, none is negative."""
+def books_hold_together(settings) -> None:
+    """`make audit` over the whole test database: the wallet's books, member's spend equal to the
+    wallet's, every outbox sent, nothing parked."""
     engine = admin_engine(settings)
     try:
-        problems = {kind: rows for kind, rows in ledger_problems(engine).items() if rows}
+        problems = audit.audit(engine, settle_seconds=30)
     finally:
         engine.dispose()
-    assert problems == {}, f"the ledger does not hold together after the run: {problems}"
-
-
-@pytest.fixture(scope="session")
-def rpc_pool(settings, services):
-    pool = RpcPool(settings)
-    yield pool
-    pool.close()
-
-
-@pytest.fixture(scope="session")
-def client(settings, rpc_pool):
-    return testing.TestClient(create_app(settings, rpc_pool, validate_responses=True))
-
-
-@pytest.fixture(scope="session")
-def admin(client) -> Api:
-    return Api.sign_in(client, ADMIN_USERNAME, ADMIN_PASSWORD)
-
-
-@pytest.fixture
-def anon(client) -> Api:
-    return Api(client, None)
+    assert problems == [], "the audit after the run found:\n" + "\n".join(problems)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import text
-
 from tests.helpers import Api, ChainWorld, add_catalogue, build_chain, error, ok, unique
 
 # W-3 / W-4 worked examples: >= 1000 yuan recharge -> +50 yuan bonus; 10 % off washes
@@ -117,57 +115,3 @@ def wallet_world(admin: Api) -> WalletWorld:
     )
     wallet.tier()
     return wallet
-
-
-def ledger_problems(engine, chain_id: str | None = None) -> dict[str, list]:
-    """Unbalanced transactions, balances that differ from their postings, lots that differ from balances,
-    negative member balances, lot moves stamped at another moment than their transaction."""
-    where_tx = "WHERE t.chain_id = :chain" if chain_id else ""
-    where_acc = "WHERE a.chain_id = :chain" if chain_id else ""
-    params = {"chain": chain_id} if chain_id else {}
-    with engine.connect() as conn:
-        unbalanced = conn.execute(
-            text(f"""
-            SELECT t.id, SUM(p.amount) FROM wallet.transactions t JOIN wallet.postings p ON p.tx_id = t.id
-            {where_tx} GROUP BY t.id HAVING SUM(p.amount) <> 0"""),
-            params,
-        ).all()
-        drifted = conn.execute(
-            text(f"""
-            SELECT a.id, a.balance, COALESCE(SUM(p.amount), 0) FROM wallet.accounts a
-            LEFT JOIN wallet.postings p ON p.account_id = a.id {where_acc}
-            GROUP BY a.id, a.balance HAVING a.balance <> COALESCE(SUM(p.amount), 0)"""),
-            params,
-        ).all()
-        lots_off = conn.execute(
-            text(f"""
-            SELECT a.member_id, a.kind, a.balance, COALESCE(l.remaining, 0) FROM wallet.accounts a
-            LEFT JOIN (SELECT chain_id, member_id, kind, SUM(remaining) AS remaining FROM wallet.lots
-                       GROUP BY chain_id, member_id, kind) l
-              ON l.chain_id = a.chain_id AND l.member_id = a.member_id
-             AND l.kind = CASE a.kind WHEN 'member_cash' THEN 'cash' ELSE 'bonus' END
-            {where_acc} {"AND" if chain_id else "WHERE"} a.kind IN ('member_cash', 'member_bonus')
-              AND a.balance <> COALESCE(l.remaining, 0)"""),
-            params,
-        ).all()
-        negative = conn.execute(
-            text(f"""
-            SELECT a.id, a.kind, a.balance FROM wallet.accounts a {where_acc}
-            {"AND" if chain_id else "WHERE"} a.kind IN ('member_cash', 'member_bonus') AND a.balance < 0"""),
-            params,
-        ).all()
-        # a lot move happens when its transaction does: reports by date must agree
-        mistimed = conn.execute(
-            text(f"""
-            SELECT m.id, m.created_at, t.created_at FROM wallet.lot_moves m
-            JOIN wallet.transactions t ON t.id = m.tx_id {where_tx}
-            {"AND" if chain_id else "WHERE"} m.created_at <> t.created_at"""),
-            params,
-        ).all()
-    return {
-        "unbalanced": list(unbalanced),
-        "drifted": list(drifted),
-        "lots_off": list(lots_off),
-        "negative": list(negative),
-        "mistimed": list(mistimed),
-    }

@@ -6,8 +6,9 @@ import eventlet
 import pytest
 
 from contracts.errors import InsufficientFunds
+from deploy import audit
 from tests.helpers import admin_engine, ok
-from tests.wallet_helpers import WASH, ledger_problems, wallet_world
+from tests.wallet_helpers import WASH, wallet_world
 
 pytestmark = pytest.mark.integration
 
@@ -40,12 +41,6 @@ def test_fifty_concurrent_consumes_on_a_card_that_affords_twenty(admin, rpc_pool
     assert [e["cash_after"] for e in statement] == [216000] + [10800 * k for k in range(19, -1, -1)]
     engine = admin_engine(settings)
     try:
-        assert ledger_problems(engine, w.world.id) == {
-            "unbalanced": [],
-            "drifted": [],
-            "lots_off": [],
-            "negative": [],
-            "mistimed": [],
-        }
+        assert audit.ledger_findings(engine, w.world.id) == []
     finally:
         engine.dispose()

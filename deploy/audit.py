@@ -1,0 +1,173 @@
+"""Audit the books across services: `python -m deploy.audit` (`make audit`).
+
+Reads every service's schema as the database's superuser and checks what must
+hold whenever the system is at rest:
+
+- every wallet transaction's postings sum to zero; every account's balance
+  equals the sum of its postings; no member's cash or bonus is negative; a
+  member's cash and bonus equal their open lots; lot moves carry their
+  transaction's moment;
+- member's cumulative spend (kept from the wallet's events) equals the wallet's;
+- every service's outbox is sent and nothing is parked (events or outbox rows).
+
+Work still in flight (unsent events, events being retried) is waited for, up to
+`--settle` seconds, before judging. Exits 1 with a precise report if anything
+is wrong, 0 with "audit: clean" otherwise. `--chain` narrows it to one chain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterable
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, Engine
+
+from services.kit import config
+
+SHOWN = 5  # offending rows quoted per finding
+
+LEDGER_CHECKS = {
+    "transactions whose postings do not sum to zero": """
+        SELECT t.id, SUM(p.amount) FROM wallet.transactions t JOIN wallet.postings p ON p.tx_id = t.id
+        WHERE {tx_chain} GROUP BY t.id HAVING SUM(p.amount) <> 0""",
+    "accounts whose balance differs from their postings": """
+        SELECT a.id, a.balance, COALESCE(SUM(p.amount), 0) FROM wallet.accounts a
+        LEFT JOIN wallet.postings p ON p.account_id = a.id WHERE {account_chain}
+        GROUP BY a.id, a.balance HAVING a.balance <> COALESCE(SUM(p.amount), 0)""",
+    "members whose cash or bonus differs from their open lots": """
+        SELECT a.member_id, a.kind, a.balance, COALESCE(l.remaining, 0) FROM wallet.accounts a
+        LEFT JOIN (SELECT chain_id, member_id, kind, SUM(remaining) AS remaining FROM wallet.lots
+                   GROUP BY chain_id, member_id, kind) l
+          ON l.chain_id = a.chain_id AND l.member_id = a.member_id
+         AND l.kind = CASE a.kind WHEN 'member_cash' THEN 'cash' ELSE 'bonus' END
+        WHERE {account_chain} AND a.kind IN ('member_cash', 'member_bonus')
+          AND a.balance <> COALESCE(l.remaining, 0)""",
+    "negative member balances": """
+        SELECT a.id, a.kind, a.balance FROM wallet.accounts a
+        WHERE {account_chain} AND a.kind IN ('member_cash', 'member_bonus') AND a.balance < 0""",
+    "lot moves stamped at another moment than their transaction": """
+        SELECT m.id, m.created_at, t.created_at FROM wallet.lot_moves m JOIN wallet.transactions t ON t.id = m.tx_id
+        WHERE {tx_chain} AND m.created_at <> t.created_at""",
+}
+CROSS_SERVICE_CHECKS = {
+    "members whose spend differs between wallet and member": """
+        SELECT w.chain_id, w.member_id, w.cumulative_spend, COALESCE(m.cumulative_spend, 0)
+        FROM wallet.wallets w LEFT JOIN member.members m ON m.id = w.member_id
+        WHERE {wallet_chain} AND w.cumulative_spend <> COALESCE(m.cumulative_spend, 0)""",
+}
+
+
+def _where(chain_id: str | None) -> dict[str, str]:
+    if chain_id is None:
+        return {"tx_chain": "TRUE", "account_chain": "TRUE", "wallet_chain": "TRUE"}
+    return {
+        "tx_chain": "t.chain_id = :chain",
+        "account_chain": "a.chain_id = :chain",
+        "wallet_chain": "w.chain_id = :chain",
+    }
+
+
+def in_flight(conn: Connection, services: Iterable[str]) -> dict[str, int]:
+    """Work not yet done: unsent, unparked outbox rows and events still being retried."""
+    counts = {}
+    for s in services:
+        counts[f"{s}: outbox rows not yet sent"] = conn.execute(
+            text(f"SELECT count(*) FROM {s}.outbox WHERE sent_at IS NULL AND parked_at IS NULL")
+        ).scalar_one()
+        counts[f"{s}: events being retried"] = conn.execute(
+            text(f"SELECT count(*) FROM {s}.event_failures WHERE parked_at IS NULL")
+        ).scalar_one()
+    return {k: v for k, v in counts.items() if v}
+
+
+def parked(conn: Connection, services: Iterable[str]) -> list[str]:
+    found = []
+    for s in services:
+        for row in conn.execute(
+            text(
+                f"SELECT event_id, source, event_type, attempts, last_error FROM {s}.event_failures"
+                " WHERE parked_at IS NOT NULL ORDER BY last_failed_at LIMIT 20"
+            )
+        ):
+            error = (row.last_error or "")[:160]
+            found.append(
+                f"{s}: event {row.source}.{row.event_type} {row.event_id} parked after {row.attempts}: {error}"
+            )
+        for row in conn.execute(
+            text(f"SELECT seq, event_type, last_error FROM {s}.outbox WHERE parked_at IS NOT NULL LIMIT 20")
+        ):
+            found.append(f"{s}: outbox row {row.seq} ({row.event_type}) parked: {(row.last_error or '')[:160]}")
+    return found
+
+
+def _checked(conn: Connection, checks: dict[str, str], chain_id: str | None) -> list[str]:
+    problems = []
+    for name, sql in checks.items():
+        rows = conn.execute(text(sql.format(**_where(chain_id))), {"chain": chain_id}).all()
+        if rows:
+            shown = ", ".join(str(tuple(r)) for r in rows[:SHOWN])
+            problems.append(f"{name}: {len(rows)} ({shown}{' ...' if len(rows) > SHOWN else ''})")
+    return problems
+
+
+def ledger_findings(engine: Engine, chain_id: str | None = None) -> list[str]:
+    """The wallet's books alone (W-1, W-2, W-11): what a transaction can never leave wrong."""
+    with engine.connect() as conn:
+        return _checked(conn, LEDGER_CHECKS, chain_id)
+
+
+def findings(engine: Engine, chain_id: str | None = None, services: Iterable[str] = config.SERVICES) -> list[str]:
+    """Everything wrong now, one line per finding ([] when the books hold together)."""
+    services = tuple(services)
+    with engine.connect() as conn:
+        problems = _checked(conn, {**LEDGER_CHECKS, **CROSS_SERVICE_CHECKS}, chain_id)
+        problems += [f"{what}: {n}" for what, n in in_flight(conn, services).items()]
+        problems += parked(conn, services)
+    return problems
+
+
+def settle(engine: Engine, seconds: float, services: Iterable[str] = config.SERVICES) -> None:
+    """Wait, at most `seconds`, for the work in flight to be done."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if not in_flight(conn, services):
+                return
+        time.sleep(0.2)
+
+
+def audit(engine: Engine, chain_id: str | None = None, settle_seconds: float = 30.0) -> list[str]:
+    settle(engine, settle_seconds)
+    # a spend event may still be on its way after the outbox is empty: judge twice before failing
+    problems = findings(engine, chain_id)
+    if problems:
+        time.sleep(1.0)
+        problems = findings(engine, chain_id)
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chain", help="audit one chain only (its id)")
+    parser.add_argument("--settle", type=float, default=30.0, help="seconds to wait for work in flight")
+    args = parser.parse_args(argv)
+    settings = config.load()
+    engine = create_engine(settings.admin_url(settings.db_name))
+    try:
+        problems = audit(engine, args.chain, args.settle)
+    finally:
+        engine.dispose()
+    if problems:
+        print(f"audit of {settings.db_name}: {len(problems)} problem(s)")
+        for line in problems:
+            print(f"  - {line}")
+        return 1
+    print(f"audit of {settings.db_name}: clean")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
