@@ -28,9 +28,12 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 
 def ordered(groups: Sequence[str] | Mapping[str, object]) -> list[str]:
     """Process groups in the report's order (gateway, services, database, broker...), others after."""
-    present = set(groups)
-    known = [p for p in PROCESS_ORDER if p in present]
-    return known + sorted(present - set(known))
+
+    def key(group: str) -> tuple[int, str]:
+        base = group.split("#")[0]  # a second instance (wallet#2) next to the first
+        return (PROCESS_ORDER.index(base) if base in PROCESS_ORDER else len(PROCESS_ORDER), group)
+
+    return sorted(set(groups), key=key)
 
 
 def process_columns(results: Sequence[Mapping]) -> list[str]:
@@ -75,6 +78,12 @@ def headline_table(headlines: Mapping[str, Mapping]) -> str:
     return markdown_table(["consume", "clients", "per 1,000 pgbench tps", "÷ transport floor"], rows)
 
 
+def all_took_work(shares: Mapping[str, float]) -> bool:
+    """True when each instance's CPU is at least a fifth of an even split of the total."""
+    total = sum(shares.values())
+    return bool(shares) and total > 0 and min(shares.values()) >= total / len(shares) / 5
+
+
 def render(report: Mapping) -> str:
     meta, options = report["meta"], report["options"]
     peaks = {g: report["peak_rss_mb"][g] for g in ordered(report["peak_rss_mb"])}
@@ -112,6 +121,9 @@ def render(report: Mapping) -> str:
             "## Wallet instances (CPU ms in the money scenarios)",
             "",
             markdown_table(list(shares), [list(shares.values())]),
+            "",
+            f"Every instance took work (at least a fifth of an even share of CPU): "
+            f"{'yes' if all_took_work(shares) else 'NO'}.",
             "",
         ]
     audit = report["audit"]
