@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import uuid
+
+# gunicorn closes a keep-alive connection idle for 2 s; a request sent just as it does
+# fails without reaching the gateway, so a connection idle this long is opened afresh
+IDLE_REOPEN_S = 1.0
 
 
 class Client:
     def __init__(self, port: int, token: str | None = None, timeout: float = 30.0) -> None:
         self.port, self.token, self.timeout = port, token, timeout
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.last_used = time.monotonic()
+
+    def _reopen(self) -> None:
+        self.conn.close()
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
 
     def call(self, method: str, path: str, body: dict | None = None, key: bool = False) -> tuple[int, object]:
         """(status, decoded body); a POST with `key` carries a fresh Idempotency-Key.
@@ -20,14 +30,17 @@ class Client:
             headers["Authorization"] = f"Bearer {self.token}"
         if key:
             headers["Idempotency-Key"] = uuid.uuid4().hex
+        if time.monotonic() - self.last_used > IDLE_REOPEN_S:
+            self._reopen()
         try:
             self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
             response = self.conn.getresponse()
             raw = response.read()
         except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            self._reopen()
             raise
+        finally:
+            self.last_used = time.monotonic()
         try:
             return response.status, json.loads(raw) if raw else None
         except ValueError:

@@ -195,7 +195,7 @@ def main() -> int:
         flush=True,
     )
     settings = config.load()
-    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    started, began = time.strftime("%Y-%m-%d %H:%M:%S"), time.monotonic()
     load_before = round(os.getloadavg()[0], 2)
     prepare_database(settings)
     bench = None
@@ -216,11 +216,19 @@ def main() -> int:
             bench.monitor.dispose()
     results, headlines = summarise(runs, opts)
     document = {
-        "meta": {"started": started, "commit": git_commit(), "cpus": os.cpu_count(), "load_before": load_before},
+        "meta": {
+            "started": started,
+            "commit": git_commit(),
+            "cpus": os.cpu_count(),
+            "load_before": load_before,
+            "took_s": round(time.monotonic() - began),
+            "load_after": round(os.getloadavg()[0], 2),
+        },
         "options": asdict(opts),
         "headline": headlines,
         "results": results,
-        "runs": [{k: v for k, v in r.items()} for r in runs],
+        # each round as measured; the lag samples summarised (the medians above used them all)
+        "runs": [{**r, "lag_ms": stats.lag_summary(r["lag_ms"])} for r in runs],
         "peak_rss_mb": peaks,
         "wallet_instances": wallet_shares(runs) if opts.wallets > 1 else {},
         "audit": problems,

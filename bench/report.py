@@ -90,9 +90,11 @@ def render(report: Mapping) -> str:
     parts = [
         f"# Bench {meta['started']}",
         "",
-        f"Commit `{meta['commit']}`, {meta['cpus']} CPUs, load average {meta['load_before']} before the run. "
-        f"Database `{options['db_name']}` ({options['db_named_by']}), vhost `{options['vhost']}`, "
-        f"pgbench scale {options['pgbench_scale']} in `{options['pgbench_db']}`. "
+        f"Commit `{meta['commit']}`, {meta['cpus']} CPUs, load average {meta['load_before']} before the run"
+        + (f" and {meta['load_after']} after it" if "load_after" in meta else "")
+        + (f"; it took {meta['took_s']} s. " if "took_s" in meta else ". ")
+        + f"Database `{options['db_name']}` ({options['db_named_by']}), vhost `{options['vhost']}`, "
+        + f"pgbench scale {options['pgbench_scale']} in `{options['pgbench_db']}`. "
         f"{options['rounds']} round(s) of {options['seconds']:g} s per scenario, interleaved; each figure is the "
         f"median over rounds (errors summed). Wallet instances: {options['wallets']}.",
         "",
@@ -131,11 +133,26 @@ def render(report: Mapping) -> str:
     return "\n".join(parts)
 
 
+def to_json(document: Mapping) -> str:
+    """The document with one line per top-level key, and per item of a list of records
+    (each run, each result): small, and a diff shows which figures moved."""
+    items = list(document.items())
+    lines = ["{"]
+    for n, (key, value) in enumerate(items):
+        comma = "," if n < len(items) - 1 else ""
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            inner = ",\n".join("  " + json.dumps(v, ensure_ascii=False) for v in value)
+            lines.append(f" {json.dumps(key)}: [\n{inner}\n ]{comma}")
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
+    return "\n".join(lines) + "\n}\n"
+
+
 def write(report: Mapping, directory: Path = RESULTS) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     stamp = report["meta"]["started"].replace(":", "").replace("-", "").replace(" ", "-")
     markdown = render(report)
-    as_json = json.dumps(report, indent=1, ensure_ascii=False) + "\n"
+    as_json = to_json(report)
     md_path, json_path = directory / f"bench-{stamp}.md", directory / f"bench-{stamp}.json"
     for path, content in ((md_path, markdown), (json_path, as_json)):
         path.write_text(content)

@@ -64,8 +64,12 @@ def combine_rounds(runs: Sequence[Mapping]) -> dict:
     combined["cpu_ms_per_req_total"] = median_of(r.get("cpu_ms_per_req_total") for r in runs)
     lags = [lag for r in runs for lag in r.get("lag_ms", [])]
     if lags:
-        combined["lag_ms"] = {"samples": len(lags), "p50": percentile(lags, 50), "max": max(lags)}
+        combined["lag_ms"] = lag_summary(lags)
     return combined
+
+
+def lag_summary(lags: Sequence[float]) -> dict | None:
+    return {"samples": len(lags), "p50": percentile(lags, 50), "max": max(lags)} if lags else None
 
 
 def cpu_per_request(cpu_ms: Mapping[str, float], requests: int) -> dict[str, float]:

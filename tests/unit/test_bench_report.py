@@ -58,3 +58,12 @@ def test_scenarios_chosen_by_name_or_kind_and_one_store_skipped_at_one_client():
         options.load({"HUIYUAN_BENCH_ONLY": "consum"})
     with pytest.raises(SystemExit):
         options.load({"HUIYUAN_BENCH_CLIENTS": "0,8"})
+
+
+def test_json_is_one_line_per_record_and_reads_back():
+    import json
+
+    document = {"meta": {"started": "x"}, "runs": [{"scenario": "floor", "req_per_s": 606.0}, {"scenario": "c"}]}
+    text = report.to_json(document)
+    assert json.loads(text) == document
+    assert '  {"scenario": "floor", "req_per_s": 606.0},' in text.splitlines()
