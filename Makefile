@@ -8,12 +8,13 @@ STAMP := $(VENV)/.installed
 export PYTHONWARNINGS := ignore::DeprecationWarning
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test unit integration demo bench audit lint provision servers env clean-test help
+.PHONY: run test fuzz unit integration demo bench audit lint provision servers env clean-test help
 
 help:
 	@echo "make run    - set everything up and run all services and the gateway (Ctrl-C stops)"
 	@echo "make test   - the whole suite against real PostgreSQL and RabbitMQ (isolated db and vhost)"
 	@echo "make demo   - seed a demo chain into the running system's database"
+	@echo "make fuzz   - Schemathesis for FUZZ_MINUTES (15) per role against the real gateway"
 	@echo "make bench  - the money path against pgbench and the transport floor (README: Performance)"
 	@echo "make audit  - check the books across services (exit 1 with a report if anything is off)"
 	@echo "make lint   - ruff"
@@ -43,6 +44,12 @@ test: $(STAMP) servers
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
+
+# the fuzz test of `make test`, with a long budget per role (HQ admin, cashier); its seed is printed
+FUZZ_MINUTES ?= 15
+fuzz: $(STAMP) servers
+	HUIYUAN_FUZZ_SECONDS=$$(( $(FUZZ_MINUTES) * 60 )) HUIYUAN_TEST_DB_NAME=$${HUIYUAN_TEST_DB_NAME:-huiyuan_fuzz} \
+		$(PY) -m pytest tests/e2e/test_fuzz.py -s
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit

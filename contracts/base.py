@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 from datetime import date
 from functools import cache
 from typing import Any
@@ -11,12 +13,70 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from contracts.errors import ValidationFailed
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# ---- what a check enforces, for the OpenAPI document -------------------------------
+#
+# A validator or field may carry `openapi`: the JSON Schema keywords that say what it
+# enforces. The gateway's document generator (gateway/openapi.py) copies them onto the
+# field's schema, so the document is made from the same objects that do the checking.
+# Patterns are written in the common subset of Python's and ECMA-262's syntax and are
+# checked with `fullmatch`, so "ABC\n" is refused here as it is by the document.
+
+NUL_FREE = r"^[^\u0000]*$"  # PostgreSQL text cannot hold U+0000; `load` refuses it anywhere
+NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"  # something besides spaces, and no U+0000
+
+
+def documented(check: Callable, **schema: Any) -> Callable:
+    """Attach the JSON Schema keywords `check` enforces."""
+    check.openapi = schema  # type: ignore[attr-defined]
+    return check
+
+
+class Pattern(validate.Validator):
+    """The whole value matches `pattern` (marshmallow's Regexp lets a trailing newline through)."""
+
+    def __init__(self, pattern: str, error: str = "Not in the expected format.") -> None:
+        self.regex = re.compile(pattern)
+        self.error = error
+        self.openapi = {"pattern": pattern}
+
+    def __call__(self, value: str) -> str:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ValidationError(self.error)
+        return value
+
+
+# Separators a person types between the characters of a number, which the services drop.
+_CARD_SEP = r"[ -]*"  # services/member/card_numbers.py clean_card_no
+_PHONE_SEP = r"[\s().-]*"  # services/member/pii.py normalise_phone
+# 12 digits; the last is a Luhn check digit, which a pattern cannot express (422 when it is wrong)
+CARD_NO_PATTERN = rf"^{_CARD_SEP}(?:[0-9]{_CARD_SEP}){{12}}$"
+# a China mobile (11 digits from 13 to 19, optionally +86 or 0086 before it), or + (or 00) and
+# 7 to 15 digits of another country's number (never 86: that is the mobile form)
+_MOBILE = (
+    rf"(?:(?:\+|0{_PHONE_SEP}0){_PHONE_SEP}8{_PHONE_SEP}6{_PHONE_SEP})?"
+    rf"1{_PHONE_SEP}[3-9]{_PHONE_SEP}(?:[0-9]{_PHONE_SEP}){{9}}"
+)
+_ABROAD = (
+    rf"(?:\+|0{_PHONE_SEP}0){_PHONE_SEP}(?:[1-79]{_PHONE_SEP}[0-9]|8{_PHONE_SEP}[0-57-9]){_PHONE_SEP}"
+    rf"(?:[0-9]{_PHONE_SEP}){{5,13}}"
+)
+PHONE_PATTERN = rf"^{_PHONE_SEP}(?:{_MOBILE}|{_ABROAD})$"
+# a resident ID-card number: 15 digits, or 17 digits and a check character (digit or X) that
+# a pattern cannot check; spaces are dropped (services/member/pii.py normalise_id_number)
+ID_NUMBER_PATTERN = r"^\s*(?:(?:[0-9]\s*){15}|(?:[0-9]\s*){17}[0-9Xx]\s*)$"
+# a licence plate: 5 to 10 characters besides the spaces, '-', '·' and '.' that are dropped
+PLATE_PATTERN = r"^[\s·.-]*(?:[^\s·.\u0000-][\s·.-]*){5,10}$"
+
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_UUID = re.compile(UUID_PATTERN)
 
 
 def _uuid_string(value: str) -> None:
-    if not _UUID.match(value or ""):
+    if not _UUID.fullmatch(value or ""):
         raise ValidationError("Not a valid id.")
+
+
+documented(_uuid_string, pattern=UUID_PATTERN)
 
 
 class Contract(Schema):
@@ -76,6 +136,9 @@ def _not_blank(value: str) -> None:
         raise ValidationError("Must not be blank.")
 
 
+documented(_not_blank, pattern=NOT_BLANK)
+
+
 def Text(max_length: int = 200, required: bool = False, **kwargs: Any) -> fields.String:  # noqa: N802
     """Free text; a required one must say something (not only spaces)."""
     checks = [validate.Length(min=1 if required else 0, max=max_length)]
@@ -89,7 +152,7 @@ def Code(**kwargs: Any) -> fields.String:  # noqa: N802
     return fields.String(
         validate=[
             validate.Length(min=1, max=40),
-            validate.Regexp(r"^[A-Za-z0-9_-]+$", error="Use letters, digits, '-' or '_'."),
+            Pattern(r"^[A-Za-z0-9_-]+$", error="Use letters, digits, '-' or '_'."),
         ],
         **kwargs,
     )
@@ -101,12 +164,22 @@ FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 
 
+class _InCalendar(validate.Validator):
+    """Between FIRST_DAY and LAST_DAY; documented as the pattern of those years (a JSON Schema
+    `minimum` is for numbers, not dates)."""
+
+    openapi = {"pattern": r"^2[0-9]{3}-[0-9]{2}-[0-9]{2}$"}
+    error = f"Must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+
+    def __call__(self, value: date) -> date:
+        if not FIRST_DAY <= value <= LAST_DAY:
+            raise ValidationError(self.error)
+        return value
+
+
 def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
     """A calendar date (ISO `YYYY-MM-DD`) between FIRST_DAY and LAST_DAY."""
-    bound = validate.Range(
-        min=FIRST_DAY, max=LAST_DAY, error=f"Must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
-    )
-    return fields.Date(validate=bound, **kwargs)
+    return fields.Date(validate=_InCalendar(), **kwargs)
 
 
 def not_before(first: str, last: str, reason: str = "Must not be before `{first}`."):
@@ -127,8 +200,73 @@ def not_before(first: str, last: str, reason: str = "Must not be before `{first}
     return check
 
 
+class Flag(fields.Boolean):
+    """A JSON true or false, nothing else (marshmallow's Boolean also takes 1, "yes", "on" ...)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid", input=value)
+
+
+class QueryFlag(fields.Boolean):
+    """A query parameter that is `true` or `false`, as the document's boolean is written in a URL."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if value in ("true", "false"):
+            return value == "true"
+        raise self.make_error("invalid", input=value)
+
+
+class QueryInteger(fields.Integer):
+    """A query parameter in decimal digits (int() would also take " 5", "+5" and full-width digits)."""
+
+    _DIGITS = re.compile(r"-?[0-9]+")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str) or self._DIGITS.fullmatch(value) is None or len(value) > 18:
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# A date-time as RFC 3339 writes it (what the document's `format: date-time` means): date,
+# time and an offset (hours 00 to 23).
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+class _Timestamp(fields.DateTime):
+    """An RFC 3339 date-time with its offset, handed on in UTC: PostgreSQL stores offsets only
+    to ±15:59, so a valid `+16:00` is converted rather than passed through (it was a 500). The
+    few instants at the ends of the calendar that fall outside Python's years 1 to 9999 in UTC
+    (0001-01-01T00:00:00+01:00) are taken as the earliest or latest instant: these are bounds
+    of a search, and nothing is older or newer."""
+
+    default_error_messages = {
+        "invalid": "Not a date-time: give it as 2026-01-31T09:30:00+08:00 (or ...Z for UTC).",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        if not isinstance(value, str) or _RFC3339.fullmatch(value) is None:
+            raise self.make_error("invalid")
+        hours, minutes = (0, 0) if value[-1] in "Zz" else (int(value[-5:-3]), int(value[-2:]))
+        if hours > 23 or minutes > 59:
+            raise self.make_error("invalid")
+        try:
+            parsed = dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        except ValueError:
+            raise self.make_error("invalid") from None
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            return _EARLIEST if parsed.year == 1 else _LATEST
+
+
 def Timestamp(**kwargs: Any) -> fields.DateTime:  # noqa: N802
-    return fields.DateTime(format="iso", **kwargs)
+    return _Timestamp(format="iso", **kwargs)
 
 
 def _stringify_keys(messages: Any) -> Any:
@@ -190,7 +328,7 @@ def dump(schema: Schema | type[Schema], obj: Any, *, many: bool = False) -> Any:
 class Page(Contract):
     """A cursor page request: `after` is the opaque cursor a previous page returned."""
 
-    limit = fields.Integer(strict=False, load_default=50, validate=validate.Range(min=1, max=200))
+    limit = QueryInteger(load_default=50, validate=validate.Range(min=1, max=200))
     after = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 

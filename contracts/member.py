@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from contracts.base import BasisPoints, Code, Contract, Id, Money, Page, Text
+from contracts.base import (
+    CARD_NO_PATTERN,
+    ID_NUMBER_PATTERN,
+    PHONE_PATTERN,
+    PLATE_PATTERN,
+    BasisPoints,
+    Code,
+    Contract,
+    Flag,
+    Id,
+    Money,
+    Page,
+    Pattern,
+    QueryFlag,
+    Text,
+    documented,
+)
 from contracts.events import event
 
 GENDERS = ("male", "female", "unknown")
@@ -14,8 +30,26 @@ FEE_KINDS = ("issue", "reissue", "replacement", "renewal")
 OPERATION_KINDS = ("issue", "tier_change", "freeze", "unfreeze", "replace", "return", "renew", "expire", "limits")
 
 
+# What the member service accepts (services/member/pii.py, card_numbers.py), so the document
+# says so. Phones, ID numbers and plates are judged by the service itself, whose refusals say
+# exactly what is wrong ("a mobile number has 11 digits, this has 10"); card numbers here.
+def _judged_by_member_service(pattern: str):
+    """Documentation only: the member service normalises and checks the value (422 naming it)."""
+
+    def check(value: str) -> None:
+        return None
+
+    return documented(check, pattern=pattern)
+
+
+_PHONE = [validate.Length(min=1, max=30), _judged_by_member_service(PHONE_PATTERN)]
+_ID_NUMBER = [validate.Length(max=30), _judged_by_member_service(ID_NUMBER_PATTERN)]
+_PLATE = [validate.Length(min=1, max=20), _judged_by_member_service(PLATE_PATTERN)]
+_CARD_NO = [validate.Length(min=12, max=40), Pattern(CARD_NO_PATTERN, "A card number has 12 digits.")]
+
+
 def _plates(**kwargs):
-    item = fields.String(validate=validate.Length(min=1, max=20))
+    item = fields.String(validate=_PLATE)
     return fields.List(item, validate=validate.Length(max=10), **kwargs)
 
 
@@ -37,7 +71,7 @@ class BonusRule(Contract):
 
 def _category_discounts(**kwargs):
     return fields.Dict(
-        keys=fields.String(validate=[validate.Length(min=1, max=40), validate.Regexp(r"^[A-Za-z0-9_-]+$")]),
+        keys=fields.String(validate=[validate.Length(min=1, max=40), Pattern(r"^[A-Za-z0-9_-]+$")]),
         values=BasisPoints(),
         **kwargs,
     )
@@ -81,7 +115,7 @@ class TierUpdate(Contract):
     recharge_bonus_rules = fields.List(fields.Nested(BonusRule), validate=validate.Length(max=20))
     per_transaction_limit = Money(allow_none=True)
     daily_limit = Money(allow_none=True)
-    active = fields.Boolean()
+    active = Flag()
 
 
 class Tier(Contract):
@@ -103,12 +137,12 @@ class Tier(Contract):
     recharge_bonus_rules = fields.List(fields.Nested(BonusRule), required=True)
     per_transaction_limit = fields.Integer(required=True, allow_none=True)
     daily_limit = fields.Integer(required=True, allow_none=True)
-    active = fields.Boolean(required=True)
+    active = Flag(required=True)
     updated_at = fields.String(required=True)
 
 
 class TierQuery(Contract):
-    include_inactive = fields.Boolean(load_default=False)
+    include_inactive = QueryFlag(load_default=False)
 
 
 # ---- cards (M-2..M-5) --------------------------------------------------------------
@@ -136,7 +170,7 @@ class CardFeeAction(CardAction):
 
 class TierChange(CardFeeAction):
     tier_code = Code(required=True)
-    waive_fee = fields.Boolean(load_default=False)
+    waive_fee = Flag(load_default=False)
 
 
 class CardLimits(Contract):
@@ -171,7 +205,7 @@ class Card(Contract):
 
 
 class CardLookupQuery(Contract):
-    card_no = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    card_no = fields.String(required=True, validate=_CARD_NO)
 
 
 # ---- members (M-1) -------------------------------------------------------------------
@@ -179,8 +213,8 @@ class CardLookupQuery(Contract):
 
 class MemberCreate(Contract):
     name = Text(100, required=True)
-    phone = fields.String(required=True, validate=validate.Length(min=1, max=30))
-    id_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=30))
+    phone = fields.String(required=True, validate=_PHONE)
+    id_number = fields.String(load_default=None, allow_none=True, validate=_ID_NUMBER)
     gender = fields.String(load_default="unknown", validate=validate.OneOf(GENDERS))
     birthday = fields.Date(load_default=None, allow_none=True)
     plates = _plates(load_default=list)
@@ -188,13 +222,13 @@ class MemberCreate(Contract):
     home_store_id = Id(load_default=None, allow_none=True)
     tags = _tags(load_default=list)
     notes = Text(500, load_default="")
-    marketing_consent = fields.Boolean(load_default=False)
+    marketing_consent = Flag(load_default=False)
 
 
 class MemberUpdate(Contract):
     name = Text(100)
-    phone = fields.String(validate=validate.Length(min=1, max=30))
-    id_number = fields.String(allow_none=True, validate=validate.Length(max=30))
+    phone = fields.String(validate=_PHONE)
+    id_number = fields.String(allow_none=True, validate=_ID_NUMBER)
     gender = fields.String(validate=validate.OneOf(GENDERS))
     birthday = fields.Date(allow_none=True)
     plates = _plates()
@@ -202,7 +236,7 @@ class MemberUpdate(Contract):
     home_store_id = Id()
     tags = _tags()
     notes = Text(500)
-    marketing_consent = fields.Boolean()
+    marketing_consent = Flag()
 
 
 class Member(Contract):
@@ -212,7 +246,7 @@ class Member(Contract):
     name = fields.String(required=True)
     phone = fields.String(required=True, metadata={"description": "masked (138****5678) unless you may see it"})
     id_number = fields.String(required=True, allow_none=True)
-    masked = fields.Boolean(required=True, metadata={"description": "true: personal data is masked for you"})
+    masked = Flag(required=True, metadata={"description": "true: personal data is masked for you"})
     gender = fields.String(required=True)
     birthday = fields.String(required=True, allow_none=True)
     plates = fields.List(fields.String(), required=True)
@@ -220,7 +254,7 @@ class Member(Contract):
     home_store_id = fields.String(required=True, allow_none=True)
     tags = fields.List(fields.String(), required=True)
     notes = fields.String(required=True)
-    marketing_consent = fields.Boolean(required=True)
+    marketing_consent = Flag(required=True)
     cumulative_spend = fields.Integer(required=True)
     lifetime_points = fields.Integer(required=True)
     cards = fields.List(fields.Nested(Card), required=True)
@@ -231,9 +265,9 @@ class Member(Contract):
 class MemberQuery(Page):
     """Exact card number or phone searches the whole chain (masked, O-7); the rest only your stores."""
 
-    card_no = fields.String(validate=validate.Length(min=1, max=40))
-    phone = fields.String(validate=validate.Length(min=1, max=30))
-    plate = fields.String(validate=validate.Length(min=1, max=20))
+    card_no = fields.String(validate=_CARD_NO)
+    phone = fields.String(validate=_PHONE)
+    plate = fields.String(validate=_PLATE)
     member_no = fields.String(validate=validate.Length(min=1, max=20))
     name = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "name prefix"})
     store_id = Id(metadata={"description": "home store"})
@@ -308,7 +342,7 @@ class ProgressReport(Contract):
 
 
 class ProgressResult(Contract):
-    tier_changed = fields.Boolean(required=True)
+    tier_changed = Flag(required=True)
     tier_code = fields.String(required=True)
 
 
@@ -326,7 +360,7 @@ class _MemberFacts(Contract):
     referrer_id = fields.String(required=True, allow_none=True)
     home_store_id = fields.String(required=True, allow_none=True)
     tags = fields.List(fields.String(), required=True)
-    marketing_consent = fields.Boolean(required=True)
+    marketing_consent = Flag(required=True)
 
 
 @event("member", "enrolled")
@@ -371,7 +405,7 @@ class TierChanged(Contract):
     version = fields.Integer(required=True)
     previous_tier_code = fields.String(required=True)
     tier_code = fields.String(required=True)
-    automatic = fields.Boolean(required=True)
+    automatic = Flag(required=True)
     store_id = fields.String(required=True, allow_none=True)
 
 

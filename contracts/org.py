@@ -7,7 +7,20 @@ from zoneinfo import available_timezones
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from contracts.auth import CHAIN_STAFF, PrincipalSchema
-from contracts.base import Code, Contract, Id, Money, Page, Text, Timestamp, not_before
+from contracts.base import (
+    Code,
+    Contract,
+    Flag,
+    Id,
+    Money,
+    Page,
+    Pattern,
+    QueryFlag,
+    Text,
+    Timestamp,
+    documented,
+    not_before,
+)
 from contracts.events import event
 
 CURRENCIES = ("CNY", "HKD", "MOP", "TWD", "USD", "EUR", "SGD", "MYR")
@@ -23,11 +36,14 @@ def _time_zone(value: str) -> None:
         raise ValidationError("Not a known IANA time zone, e.g. Asia/Shanghai.")
 
 
+documented(_time_zone, enum=sorted(_TIME_ZONES))
+
+
 def Username(**kwargs):  # noqa: N802
     return fields.String(
         validate=[
             validate.Length(min=3, max=60),
-            validate.Regexp(r"^[a-z0-9][a-z0-9._-]*$", error="Lowercase letters, digits, '.', '_' or '-'."),
+            Pattern(r"^[a-z0-9][a-z0-9._-]*$", error="Lowercase letters, digits, '.', '_' or '-'."),
         ],
         **kwargs,
     )
@@ -83,14 +99,14 @@ class FirstAdmin(Contract):
 class ChainCreate(Contract):
     code = Code(required=True)
     name = Text(200, required=True)
-    requires_store_approval = fields.Boolean(load_default=False)
+    requires_store_approval = Flag(load_default=False)
     settings = fields.Nested(ChainSettings, load_default=dict)
     hq_admin = fields.Nested(FirstAdmin, load_default=None, allow_none=True)
 
 
 class ChainUpdate(Contract):
     name = Text(200)
-    requires_store_approval = fields.Boolean()
+    requires_store_approval = Flag()
     status = fields.String(validate=validate.OneOf(("active", "suspended")))
 
 
@@ -99,7 +115,7 @@ class Chain(Contract):
     code = fields.String(required=True)
     name = fields.String(required=True)
     status = fields.String(required=True)
-    requires_store_approval = fields.Boolean(required=True)
+    requires_store_approval = Flag(required=True)
     settings = fields.Nested(ChainSettings, required=True)
     created_at = fields.String(required=True)
 
@@ -134,7 +150,7 @@ class StoreUpdate(Contract):
 
 
 class StoreDecision(Contract):
-    approve = fields.Boolean(required=True)
+    approve = Flag(required=True)
     reason = Text(200, load_default="")
 
 
@@ -230,14 +246,14 @@ class CategoryCreate(Contract):
 
 class CategoryUpdate(Contract):
     name = Text(100)
-    active = fields.Boolean()
+    active = Flag()
 
 
 class Category(Contract):
     id = Id(required=True)
     code = fields.String(required=True)
     name = fields.String(required=True)
-    active = fields.Boolean(required=True)
+    active = Flag(required=True)
 
 
 class ItemCreate(Contract):
@@ -253,7 +269,7 @@ class ItemUpdate(Contract):
     kind = fields.String(validate=validate.OneOf(("service", "goods")))
     category_code = Code()
     price = Money()
-    active = fields.Boolean()
+    active = Flag()
 
 
 class Item(Contract):
@@ -263,7 +279,7 @@ class Item(Contract):
     kind = fields.String(required=True)
     category_code = fields.String(required=True)
     price = Money(required=True)
-    active = fields.Boolean(required=True)
+    active = Flag(required=True)
 
 
 class PaymentMethodCreate(Contract):
@@ -273,14 +289,14 @@ class PaymentMethodCreate(Contract):
 
 class PaymentMethodUpdate(Contract):
     name = Text(100)
-    active = fields.Boolean()
+    active = Flag()
 
 
 class PaymentMethod(Contract):
     id = Id(required=True)
     code = fields.String(required=True)
     name = fields.String(required=True)
-    active = fields.Boolean(required=True)
+    active = Flag(required=True)
 
 
 # create and update contract of each dictionary, by its name in the URL
@@ -293,7 +309,7 @@ DICTIONARY_VIEWS = {"categories": Category, "items": Item, "payment_methods": Pa
 
 
 class DictionaryQuery(Contract):
-    include_inactive = fields.Boolean(load_default=False)
+    include_inactive = QueryFlag(load_default=False)
 
 
 # ---- events -------------------------------------------------------------------

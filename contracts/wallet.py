@@ -10,17 +10,22 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from contracts.base import (
+    CARD_NO_PATTERN,
     OPERATION_MAX,
     BasisPoints,
     Code,
     Contract,
     Count,
     Day,
+    Flag,
     Id,
     Money,
     Page,
+    Pattern,
+    QueryFlag,
     SignedMoney,
     Text,
+    Timestamp,
     Total,
     not_before,
 )
@@ -43,7 +48,11 @@ CARD = "card"
 
 
 def CardNo(**kwargs):  # noqa: N802 - reads like a field class
-    return fields.String(validate=validate.Length(min=4, max=32), **kwargs)
+    """12 digits (spaces and dashes between them are dropped); the last is a Luhn check digit."""
+    return fields.String(
+        validate=[validate.Length(min=12, max=32), Pattern(CARD_NO_PATTERN, "A card number has 12 digits.")],
+        **kwargs,
+    )
 
 
 def Plate(**kwargs):  # noqa: N802
@@ -160,10 +169,10 @@ class ConsumeRequest(Contract):
     store_id = Id(required=True)
     serving_employee_id = Id(load_default=None, allow_none=True)
     lines = fields.List(fields.Nested(ConsumeLineRequest), required=True, validate=validate.Length(min=1, max=100))
-    allow_credit = fields.Boolean(load_default=False)
+    allow_credit = Flag(load_default=False)
     # the remainder the card cannot cover is paid at the counter by this method; without it the consume is refused
     external_payment_method = Code(load_default=None, allow_none=True)
-    use_entitlements = fields.Boolean(load_default=True)
+    use_entitlements = Flag(load_default=True)
     plate = Plate(load_default=None, allow_none=True)
     remark = Text(200, load_default="")
 
@@ -336,7 +345,7 @@ class PackageRefund(_Operation, _PaidBack):
 
 
 class EntitlementQuery(Contract):
-    include_inactive = fields.Boolean(load_default=False)
+    include_inactive = QueryFlag(load_default=False)
 
 
 class EntitlementList(Contract):
@@ -404,8 +413,8 @@ class CardBalances(Contract):
 
 
 class StatementQuery(Page):
-    since = fields.DateTime(format="iso", load_default=None)
-    until = fields.DateTime(format="iso", load_default=None)
+    since = Timestamp(load_default=None)
+    until = Timestamp(load_default=None)
 
     _order = not_before("since", "until")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from gateway import errors, middleware
+from gateway import errors, limits, middleware
 from gateway.health import Metrics, Probe, Ready
 from gateway.openapi import build_spec, reference_page
 from gateway.operations import API, Operation, OperationResource
@@ -50,8 +50,11 @@ def create_app(
 ) -> falcon.App:
     """The gateway; `validate_responses` checks every answer against its contract (tests turn it on)."""
     rpc_pool = rpc_pool or RpcPool(settings)
-    app = falcon.App(middleware=[middleware.RequestId(), middleware.Authentication(rpc_pool)])
+    app = falcon.App(middleware=[middleware.RequestId(), middleware.BodyLimit(), middleware.Authentication(rpc_pool)])
     app.req_options.strip_url_path_trailing_slash = True
+    # a JSON body nested deeper than any contract is refused (400) before it reaches a recursive parser
+    json_handler = falcon.media.JSONHandler(loads=limits.loads)
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     errors.install(app)
     operations = all_operations()
     for path, ops in _group_by_path(operations).items():

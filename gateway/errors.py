@@ -14,6 +14,7 @@ import logging
 import falcon
 
 from contracts.errors import HuiyuanError
+from gateway import limits
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,26 @@ def handle_typed(req: falcon.Request, resp: falcon.Response, exc: HuiyuanError, 
     _send(resp, exc.status, exc.to_dict(), headers)
 
 
+# Falcon's own refusals (and gunicorn's, see gateway/gunicorn_conf.py) by status
+HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    431: "header_fields_too_large",
+}
+
+
 def handle_http(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError, params: dict) -> None:
     status = exc.status_code
-    code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}.get(
-        status, "http_error"
-    )
+    code = HTTP_CODES.get(status, "http_error")
     message = exc.description or exc.title or "Request refused."
+    if isinstance(exc, falcon.MediaMalformedError):
+        cause = exc.__cause__
+        detail = str(cause) if isinstance(cause, limits.TooDeep) else "check its syntax and encoding (UTF-8)"
+        message = f"The body is not valid JSON: {detail}"
     headers = dict(exc.headers or {})
     _send(resp, status, {"code": code, "message": message}, headers)
 

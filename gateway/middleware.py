@@ -10,6 +10,7 @@ import falcon
 
 from contracts.auth import Actor
 from contracts.errors import NotAuthenticated
+from gateway import limits
 from gateway.rpc import RpcPool
 from services.kit.logs import new_correlation_id, set_correlation_id
 
@@ -37,6 +38,20 @@ class RequestId:
             extra={"fields": {"method": req.method, "path": req.path, "status": resp.status_code, "ms": took_ms}},
         )
         set_correlation_id(None)
+
+
+class BodyLimit:
+    """Refuses a body larger than `limits.MAX_BODY_BYTES` from its Content-Length,
+    before a byte of it is read (a body without a length is never read at all)."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        length = req.content_length
+        if length is not None and length > limits.MAX_BODY_BYTES:
+            # close the connection rather than read the rest of a body nobody wants
+            raise falcon.HTTPContentTooLarge(
+                description=f"The body may be at most {limits.MAX_BODY_BYTES} bytes; this one is {length}.",
+                headers={"Connection": "close"},
+            )
 
 
 def bearer_token(req: falcon.Request) -> str | None:

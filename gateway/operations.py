@@ -18,13 +18,17 @@ import falcon
 from marshmallow import Schema
 
 from contracts.auth import Actor
-from contracts.base import load
-from contracts.errors import BadRequest, HuiyuanError, NotFound
+from contracts.base import CARD_NO_PATTERN, UUID_PATTERN, load
+from contracts.errors import BadRequest, Forbidden, HuiyuanError, NotFound, ValidationFailed
 from gateway.rpc import RpcPool
 from services.kit.idempotency import MAX_KEY_LENGTH
 
 API = "/api/v1"
-_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_ID = re.compile(UUID_PATTERN)
+_CARD_NO = re.compile(CARD_NO_PATTERN)
+# visible ASCII, spaces only inside: HTTP drops a header's outer spaces, and a key is compared byte for byte
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~](?:[ -~]*[!-~])?$"
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 @dataclass
@@ -50,6 +54,65 @@ class Call:
         return self.rpc_pool.call(service, method, *args, correlation_id=self.correlation_id)
 
 
+# Where a forwarded RPC's arguments come from (see `forward`); any other name is a path parameter.
+ACTOR, BODY, QUERY, KEY, TOKEN, IP, USER_AGENT = "actor", "body", "query", "key", "token", "ip", "user_agent"
+# what each source is called in the service's RPC signature
+PARAMETER_NAMES = {BODY: "data", KEY: "idempotency_key"}
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A fixed argument of a forwarded RPC (the status a "disable" operation sets)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Forward:
+    """An operation that calls `target` ("service.method") with arguments taken from the call,
+    and answers what it returns (or the field `pick` of it)."""
+
+    target: str
+    args: tuple[str | Literal, ...]
+    name: str
+    pick: str | None = None
+
+    @property
+    def __name__(self) -> str:  # the operation id in the OpenAPI document
+        return self.name
+
+    @property
+    def service(self) -> str:
+        return self.target.split(".")[0]
+
+    @property
+    def method(self) -> str:
+        return self.target.split(".")[1]
+
+    def argument(self, call: Call, source: str | Literal) -> Any:
+        if isinstance(source, Literal):
+            return source.value
+        sources = {
+            ACTOR: lambda: call.who,
+            BODY: lambda: call.body,
+            QUERY: lambda: call.query,
+            KEY: lambda: call.idempotency_key,
+            TOKEN: lambda: call.token,
+            IP: lambda: call.ip,
+            USER_AGENT: lambda: call.user_agent,
+        }
+        return sources[source]() if source in sources else call.params[source]
+
+    def __call__(self, call: Call) -> Any:
+        answer = call.rpc(self.service, self.method, *(self.argument(call, a) for a in self.args))
+        return answer[self.pick] if self.pick is not None else answer
+
+
+def forward(target: str, *args: str | Literal, name: str | None = None, pick: str | None = None) -> Forward:
+    """`forward("wallet.consume", ACTOR, "chain_id", BODY, KEY)`: the operation is that RPC."""
+    return Forward(target, args, name or target.split(".")[1], pick)
+
+
 @dataclass
 class Operation:
     method: str
@@ -66,7 +129,15 @@ class Operation:
     roles: tuple[str, ...] | None = None  # None: anyone signed in
     needs_key: bool = False  # state-changing POST: Idempotency-Key required
     description: str = ""
+    refusals: tuple[int, ...] = ()  # statuses besides the shared ones (sign-in: 401, 403)
     extra: dict = field(default_factory=dict)
+
+    @property
+    def body_required(self) -> bool:
+        """A PATCH names what to change; a POST needs a body when its contract has a required field."""
+        if self.body is None:
+            return False
+        return self.method == "PATCH" or any(f.required for f in self.body().fields.values())
 
     @property
     def full_path(self) -> str:
@@ -78,28 +149,50 @@ class Operation:
 
 
 def _query_params(req: falcon.Request) -> dict:
-    # a repeated parameter keeps its last value; lists are not part of any query contract
-    return {k: (v[-1] if isinstance(v, list) else v) for k, v in req.params.items()}
+    # no query contract has a list: a repeated parameter is ambiguous, so it is refused, not guessed
+    repeated = [k for k, v in req.params.items() if isinstance(v, list)]
+    if repeated:
+        raise BadRequest("Give each query parameter once.", {k: ["Given more than once."] for k in repeated})
+    return dict(req.params)
 
 
-def _check_ids(params: dict[str, str]) -> None:
+def _check_path(params: dict[str, str]) -> None:
     for name, value in params.items():
-        if name.endswith("_id") and not _ID.match(value):
+        if name.endswith("_id") and not _ID.fullmatch(value):
             raise NotFound(f"No such {name.removesuffix('_id')}.", {name: ["Not a valid id."]})
+        if name == "card_no" and (len(value) > 32 or not _CARD_NO.fullmatch(value)):
+            raise ValidationFailed("The card number is not valid.", {name: ["A card number has 12 digits."]})
 
 
-def _scope(actor: Actor, params: dict[str, str], query: dict) -> None:
-    """Coarse tenancy and store scoping; the service checks again (non-negotiable 8)."""
+def _scope(actor: Actor, params: dict[str, str], query: dict, body: dict) -> None:
+    """Coarse store scoping, once the input is known to be well formed; the service checks
+    again (non-negotiable 8). A store in the path or query outside the caller's scope is not
+    found; one named in the body (where a cashier acts) is refused: a cashier of store A
+    cannot ring up a sale at store B."""
     chain_id = params.get("chain_id")
-    if chain_id is not None:
-        actor.require_chain(chain_id)
-        store_id = params.get("store_id") or query.get("store_id")
-        if store_id is not None:
-            actor.require_store(chain_id, store_id)
+    if chain_id is None:
+        return
+    store_id = params.get("store_id") or query.get("store_id")
+    if store_id is not None:
+        actor.require_store(chain_id, store_id)
+    acting_at = body.get("store_id")
+    if (
+        isinstance(acting_at, str)
+        and actor.can_enter_chain(chain_id)
+        and not actor.can_access_store(chain_id, acting_at)
+    ):
+        raise Forbidden("You can only act at your own store.", {"store_id": ["Not one of your stores."]})
 
 
-def _body(req: falcon.Request) -> dict:
-    media = req.get_media(default_when_empty={})
+_NO_BODY = object()
+
+
+def _body(req: falcon.Request, required: bool) -> dict:
+    media = req.get_media(default_when_empty=_NO_BODY)
+    if media is _NO_BODY:
+        if required:
+            raise BadRequest("Send a JSON object body.", {"_schema": ["A body is required."]})
+        return {}
     if not isinstance(media, dict):
         raise BadRequest("The body must be a JSON object.", {"_schema": ["Expected a JSON object."]})
     return media
@@ -107,10 +200,10 @@ def _body(req: falcon.Request) -> dict:
 
 def _idempotency_key(req: falcon.Request) -> str:
     key = req.get_header("Idempotency-Key")
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key):
         raise BadRequest(
             "This request changes state: send an Idempotency-Key header, so a retry cannot apply it twice.",
-            {"Idempotency-Key": [f"Required, 1 to {MAX_KEY_LENGTH} characters."]},
+            {"Idempotency-Key": [f"Required: 1 to {MAX_KEY_LENGTH} visible ASCII characters."]},
         )
     return key
 
@@ -142,20 +235,25 @@ class OperationResource:
 
     def _respond(self, req: falcon.Request, resp: falcon.Response, **params: str) -> None:
         op = self.operations[req.method]
-        _check_ids(params)
+        _check_path(params)
         actor: Actor | None = req.context.get("actor")
+        # who may do this is judged before what they sent: a cashier's bad body for an HQ
+        # operation is 403, and another chain is 404, whatever the input
+        if actor is not None:
+            if op.roles is not None:
+                actor.require_role(*op.roles)
+            if "chain_id" in params:
+                actor.require_chain(params["chain_id"])
         query = _query_params(req)
         if op.query is not None:
             load(op.query, query)  # refuse bad parameters here, with the field named
         elif query:
             raise BadRequest(fields={k: ["Unknown parameter."] for k in query})
-        body = _body(req) if op.body is not None else {}
+        body = _body(req, op.body_required) if op.body is not None else {}
         if op.body is not None:
             load(op.body, body)
         if actor is not None:
-            if op.roles is not None:
-                actor.require_role(*op.roles)
-            _scope(actor, params, query)
+            _scope(actor, params, query, body)
         call = Call(
             rpc_pool=self.rpc_pool,
             correlation_id=req.context.request_id,

@@ -21,11 +21,14 @@ import subprocess  # noqa: E402
 import uuid  # noqa: E402
 
 import pytest  # noqa: E402
+from falcon import testing  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from deploy import audit  # noqa: E402
+from gateway.app import create_app  # noqa: E402
+from gateway.rpc import RpcPool  # noqa: E402
 from services.kit import config, provision  # noqa: E402
-from tests.helpers import admin_engine  # noqa: E402
+from tests.helpers import Api, admin_engine  # noqa: E402
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "platform-admin-test-pw"
@@ -91,3 +94,25 @@ def books_hold_together(settings) -> None:
     finally:
         engine.dispose()
     assert problems == [], "the audit after the run found:\n" + "\n".join(problems)
+
+
+@pytest.fixture(scope="session")
+def rpc_pool(settings, services):
+    pool = RpcPool(settings)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def client(settings, rpc_pool):
+    return testing.TestClient(create_app(settings, rpc_pool, validate_responses=True))
+
+
+@pytest.fixture(scope="session")
+def admin(client) -> Api:
+    return Api.sign_in(client, ADMIN_USERNAME, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def anon(client) -> Api:
+    return Api(client, None)

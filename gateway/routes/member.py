@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from contracts import member as c
-from contracts.auth import FRANCHISEE, HQ_ADMIN, PLATFORM_ADMIN, STORE_MANAGER
+from contracts.auth import HQ, MANAGERS
 from contracts.base import page_of
-from gateway.operations import Call, Operation
+from gateway.operations import ACTOR, BODY, KEY, QUERY, Operation, forward
 
-HQ = (PLATFORM_ADMIN, HQ_ADMIN)
-MANAGERS = (PLATFORM_ADMIN, HQ_ADMIN, FRANCHISEE, STORE_MANAGER)
 CHAIN = "/chains/{chain_id}"
 MEMBER = f"{CHAIN}/members/{{member_id}}"
 CARD = f"{CHAIN}/cards/{{card_id}}"
@@ -18,76 +16,53 @@ STORE_NOTE = " HQ names the store in `store_id`; store staff act at their own st
 # ---- tiers ------------------------------------------------------------------------------
 
 
-def list_tiers(call: Call) -> dict:
-    return call.rpc("member", "list_tiers", call.who, call.params["chain_id"], call.query)
+list_tiers = forward("member.list_tiers", ACTOR, "chain_id", QUERY)
 
 
-def get_tier(call: Call) -> dict:
-    return call.rpc("member", "get_tier", call.who, call.params["chain_id"], call.params["tier_id"])
+get_tier = forward("member.get_tier", ACTOR, "chain_id", "tier_id")
 
 
-def create_tier(call: Call) -> dict:
-    return call.rpc("member", "create_tier", call.who, call.params["chain_id"], call.body, call.idempotency_key)
+create_tier = forward("member.create_tier", ACTOR, "chain_id", BODY, KEY)
 
 
-def update_tier(call: Call) -> dict:
-    p = call.params
-    return call.rpc("member", "update_tier", call.who, p["chain_id"], p["tier_id"], call.body)
+update_tier = forward("member.update_tier", ACTOR, "chain_id", "tier_id", BODY)
 
 
 # ---- members ------------------------------------------------------------------------------
 
 
-def create_member(call: Call) -> dict:
-    return call.rpc("member", "create_member", call.who, call.params["chain_id"], call.body, call.idempotency_key)
+create_member = forward("member.create_member", ACTOR, "chain_id", BODY, KEY)
 
 
-def search_members(call: Call) -> dict:
-    return call.rpc("member", "search_members", call.who, call.params["chain_id"], call.query)
+search_members = forward("member.search_members", ACTOR, "chain_id", QUERY)
 
 
-def get_member(call: Call) -> dict:
-    return call.rpc("member", "get_member", call.who, call.params["chain_id"], call.params["member_id"])
+get_member = forward("member.get_member", ACTOR, "chain_id", "member_id")
 
 
-def update_member(call: Call) -> dict:
-    p = call.params
-    return call.rpc("member", "update_member", call.who, p["chain_id"], p["member_id"], call.body)
+update_member = forward("member.update_member", ACTOR, "chain_id", "member_id", BODY)
 
 
 # ---- cards ----------------------------------------------------------------------------------
 
 
-def issue_card(call: Call) -> dict:
-    p = call.params
-    return call.rpc("member", "issue_card", call.who, p["chain_id"], p["member_id"], call.body, call.idempotency_key)
+issue_card = forward("member.issue_card", ACTOR, "chain_id", "member_id", BODY, KEY)
 
 
-def lookup_card(call: Call) -> dict:
-    return call.rpc("member", "lookup_card", call.who, call.params["chain_id"], call.query)
+lookup_card = forward("member.lookup_card", ACTOR, "chain_id", QUERY)
 
 
-def get_card(call: Call) -> dict:
-    return call.rpc("member", "get_card", call.who, call.params["chain_id"], call.params["card_id"])
+get_card = forward("member.get_card", ACTOR, "chain_id", "card_id")
 
 
-def card_operations(call: Call) -> dict:
-    p = call.params
-    return call.rpc("member", "card_operations", call.who, p["chain_id"], p["card_id"], call.query)
+card_operations = forward("member.card_operations", ACTOR, "chain_id", "card_id", QUERY)
 
 
-def store_card_operations(call: Call) -> dict:
-    p = call.params
-    return call.rpc("member", "store_card_operations", call.who, p["chain_id"], p["store_id"], call.query)
+store_card_operations = forward("member.store_card_operations", ACTOR, "chain_id", "store_id", QUERY)
 
 
 def _card_action(method: str, name: str):
-    def handler(call: Call) -> dict:
-        p = call.params
-        return call.rpc("member", method, call.who, p["chain_id"], p["card_id"], call.body, call.idempotency_key)
-
-    handler.__name__ = name
-    return handler
+    return forward(f"member.{method}", ACTOR, "chain_id", "card_id", BODY, KEY, name=name)
 
 
 freeze_card = _card_action("freeze_card", "freeze_card")

@@ -3,128 +3,107 @@
 from __future__ import annotations
 
 from contracts import org as c
-from contracts.auth import FRANCHISEE, HQ_ADMIN, PLATFORM_ADMIN, STORE_MANAGER, PrincipalSchema
+from contracts.auth import (
+    FRANCHISEE,
+    HQ,
+    HQ_ADMIN,
+    MANAGERS,
+    PLATFORM_ADMIN,
+    PrincipalSchema,
+)
 from contracts.base import page_of
-from gateway.operations import Call, Operation
+from gateway.operations import ACTOR, BODY, IP, KEY, QUERY, TOKEN, USER_AGENT, Call, Literal, Operation, forward
 
-HQ = (PLATFORM_ADMIN, HQ_ADMIN)
-MANAGERS = (PLATFORM_ADMIN, HQ_ADMIN, FRANCHISEE, STORE_MANAGER)
 CHAIN = "/chains/{chain_id}"
 
 
 # ---- sign-in ----------------------------------------------------------------------
 
 
-def sign_in(call: Call) -> dict:
-    return call.rpc("org", "sign_in", call.body, call.ip, call.user_agent)
+sign_in = forward("org.sign_in", BODY, IP, USER_AGENT)
 
 
-def sign_out(call: Call) -> None:
-    call.rpc("org", "sign_out", call.token, call.ip, call.user_agent)
+sign_out = forward("org.sign_out", TOKEN, IP, USER_AGENT)
 
 
 def me(call: Call) -> dict:
     return call.who
 
 
-def change_password(call: Call) -> None:
-    call.rpc("org", "change_password", call.who, call.token, call.body, call.ip, call.user_agent)
+change_password = forward("org.change_password", ACTOR, TOKEN, BODY, IP, USER_AGENT)
 
 
 # ---- chains -------------------------------------------------------------------------
 
 
-def create_chain(call: Call) -> dict:
-    return call.rpc("org", "create_chain", call.who, call.body, call.idempotency_key)
+create_chain = forward("org.create_chain", ACTOR, BODY, KEY)
 
 
-def list_chains(call: Call) -> dict:
-    return call.rpc("org", "list_chains", call.who, call.query)
+list_chains = forward("org.list_chains", ACTOR, QUERY)
 
 
-def get_chain(call: Call) -> dict:
-    return call.rpc("org", "get_chain", call.who, call.params["chain_id"])
+get_chain = forward("org.get_chain", ACTOR, "chain_id")
 
 
-def update_chain(call: Call) -> dict:
-    return call.rpc("org", "update_chain", call.who, call.params["chain_id"], call.body)
+update_chain = forward("org.update_chain", ACTOR, "chain_id", BODY)
 
 
-def get_settings(call: Call) -> dict:
-    return call.rpc("org", "get_chain", call.who, call.params["chain_id"])["settings"]
+get_settings = forward("org.get_chain", ACTOR, "chain_id", name="get_settings", pick="settings")
 
 
-def update_settings(call: Call) -> dict:
-    return call.rpc("org", "update_settings", call.who, call.params["chain_id"], call.body)
+update_settings = forward("org.update_settings", ACTOR, "chain_id", BODY)
 
 
 # ---- stores ---------------------------------------------------------------------------
 
 
-def create_store(call: Call) -> dict:
-    return call.rpc("org", "create_store", call.who, call.params["chain_id"], call.body, call.idempotency_key)
+create_store = forward("org.create_store", ACTOR, "chain_id", BODY, KEY)
 
 
-def list_stores(call: Call) -> dict:
-    return call.rpc("org", "list_stores", call.who, call.params["chain_id"], call.query)
+list_stores = forward("org.list_stores", ACTOR, "chain_id", QUERY)
 
 
-def get_store(call: Call) -> dict:
-    return call.rpc("org", "get_store", call.who, call.params["chain_id"], call.params["store_id"])
+get_store = forward("org.get_store", ACTOR, "chain_id", "store_id")
 
 
-def update_store(call: Call) -> dict:
-    return call.rpc("org", "update_store", call.who, call.params["chain_id"], call.params["store_id"], call.body)
+update_store = forward("org.update_store", ACTOR, "chain_id", "store_id", BODY)
 
 
-def decide_store(call: Call) -> dict:
-    p = call.params
-    return call.rpc("org", "decide_store", call.who, p["chain_id"], p["store_id"], call.body, call.idempotency_key)
+decide_store = forward("org.decide_store", ACTOR, "chain_id", "store_id", BODY, KEY)
 
 
 # ---- staff ------------------------------------------------------------------------------
 
 
-def create_staff(call: Call) -> dict:
-    return call.rpc("org", "create_staff", call.who, call.params["chain_id"], call.body, call.idempotency_key)
+create_staff = forward("org.create_staff", ACTOR, "chain_id", BODY, KEY)
 
 
-def list_staff(call: Call) -> dict:
-    return call.rpc("org", "list_staff", call.who, call.params["chain_id"], call.query)
+list_staff = forward("org.list_staff", ACTOR, "chain_id", QUERY)
 
 
-def get_staff(call: Call) -> dict:
-    return call.rpc("org", "get_staff", call.who, call.params["chain_id"], call.params["staff_id"])
+get_staff = forward("org.get_staff", ACTOR, "chain_id", "staff_id")
 
 
-def update_staff(call: Call) -> dict:
-    return call.rpc("org", "update_staff", call.who, call.params["chain_id"], call.params["staff_id"], call.body)
+update_staff = forward("org.update_staff", ACTOR, "chain_id", "staff_id", BODY)
 
 
-def disable_staff(call: Call) -> dict:
-    p = call.params
-    return call.rpc("org", "set_staff_status", call.who, p["chain_id"], p["staff_id"], "disabled", call.idempotency_key)
+disable_staff = forward(
+    "org.set_staff_status", ACTOR, "chain_id", "staff_id", Literal("disabled"), KEY, name="disable_staff"
+)
 
 
-def enable_staff(call: Call) -> dict:
-    p = call.params
-    return call.rpc("org", "set_staff_status", call.who, p["chain_id"], p["staff_id"], "active", call.idempotency_key)
+enable_staff = forward(
+    "org.set_staff_status", ACTOR, "chain_id", "staff_id", Literal("active"), KEY, name="enable_staff"
+)
 
 
-def unlock_staff(call: Call) -> dict:
-    p = call.params
-    return call.rpc("org", "unlock_staff", call.who, p["chain_id"], p["staff_id"], call.idempotency_key)
+unlock_staff = forward("org.unlock_staff", ACTOR, "chain_id", "staff_id", KEY)
 
 
-def reset_staff_password(call: Call) -> dict:
-    p = call.params
-    return call.rpc(
-        "org", "reset_staff_password", call.who, p["chain_id"], p["staff_id"], call.body, call.idempotency_key
-    )
+reset_staff_password = forward("org.reset_staff_password", ACTOR, "chain_id", "staff_id", BODY, KEY)
 
 
-def list_access_log(call: Call) -> dict:
-    return call.rpc("org", "list_access_log", call.who, call.params["chain_id"], call.query)
+list_access_log = forward("org.list_access_log", ACTOR, "chain_id", QUERY)
 
 
 # ---- dictionaries ---------------------------------------------------------------------------
@@ -135,19 +114,11 @@ def dictionary_operations(name: str, title: str) -> list[Operation]:
     view = c.DICTIONARY_VIEWS[name]
     path = f"{CHAIN}/{name.replace('_', '-')}"
 
-    def listing(call: Call) -> dict:
-        return call.rpc("org", "list_dictionary", call.who, call.params["chain_id"], name, call.query)
-
-    def create(call: Call) -> dict:
-        return call.rpc(
-            "org", "create_dictionary_entry", call.who, call.params["chain_id"], name, call.body, call.idempotency_key
-        )
-
-    def update(call: Call) -> dict:
-        p = call.params
-        return call.rpc("org", "update_dictionary_entry", call.who, p["chain_id"], name, p["entry_id"], call.body)
-
-    listing.__name__, create.__name__, update.__name__ = f"list_{name}", f"create_{name}", f"update_{name}"
+    listing = forward("org.list_dictionary", ACTOR, "chain_id", Literal(name), QUERY, name=f"list_{name}")
+    create = forward("org.create_dictionary_entry", ACTOR, "chain_id", Literal(name), BODY, KEY, name=f"create_{name}")
+    update = forward(
+        "org.update_dictionary_entry", ACTOR, "chain_id", Literal(name), "entry_id", BODY, name=f"update_{name}"
+    )
     return [
         Operation(
             "GET", path, f"List {title}", "dictionaries", listing, query=c.DictionaryQuery, response=page_of(view)
@@ -188,6 +159,7 @@ OPERATIONS: list[Operation] = [
         response=c.SignInResponse,
         public=True,
         description="Five wrong passwords in a row lock the account for 15 minutes.",
+        refusals=(401, 403),
     ),
     Operation("POST", "/auth/sign-out", "Revoke this token", "auth", sign_out, status=204),
     Operation("GET", "/auth/me", "Who am I", "auth", me, response=PrincipalSchema),

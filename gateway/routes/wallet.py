@@ -3,48 +3,35 @@
 from __future__ import annotations
 
 from contracts import wallet as c
-from contracts.auth import CASHIER, FRANCHISEE, HQ_ADMIN, PLATFORM_ADMIN, STORE_MANAGER
+from contracts.auth import CHAIN_STAFF, HQ, HQ_ADMIN, STORE_MANAGER
 from contracts.base import page_of
-from gateway.operations import Call, Operation
+from gateway.operations import ACTOR, BODY, KEY, QUERY, Operation, forward
 
-STAFF = (HQ_ADMIN, FRANCHISEE, STORE_MANAGER, CASHIER)
-HQ = (PLATFORM_ADMIN, HQ_ADMIN)
 WALLET = "/chains/{chain_id}/wallet"
 CARD = f"{WALLET}/cards/{{card_no}}"
 KEYED = "Send an Idempotency-Key: a retry with the same key and body returns the first answer and moves no money twice."
 
 
 def _mutation(method: str):
-    def handler(call: Call) -> dict:
-        return call.rpc("wallet", method, call.who, call.params["chain_id"], call.body, call.idempotency_key)
-
-    handler.__name__ = method
-    return handler
+    return forward(f"wallet.{method}", ACTOR, "chain_id", BODY, KEY)
 
 
-def balances(call: Call) -> dict:
-    return call.rpc("wallet", "balances", call.who, call.params["chain_id"], call.params["card_no"])
+balances = forward("wallet.balances", ACTOR, "chain_id", "card_no")
 
 
-def statement(call: Call) -> dict:
-    return call.rpc("wallet", "statement", call.who, call.params["chain_id"], call.params["card_no"], call.query)
+statement = forward("wallet.statement", ACTOR, "chain_id", "card_no", QUERY)
 
 
-def list_packages(call: Call) -> dict:
-    return call.rpc("wallet", "list_packages", call.who, call.params["chain_id"], call.params["card_no"], call.query)
+list_packages = forward("wallet.list_packages", ACTOR, "chain_id", "card_no", QUERY)
 
 
-def get_transaction(call: Call) -> dict:
-    p = call.params
-    return call.rpc("wallet", "get_transaction", call.who, p["chain_id"], p["transaction_id"])
+get_transaction = forward("wallet.get_transaction", ACTOR, "chain_id", "transaction_id")
 
 
-def liability(call: Call) -> dict:
-    return call.rpc("wallet", "liability", call.who, call.params["chain_id"], call.query)
+liability = forward("wallet.liability", ACTOR, "chain_id", QUERY)
 
 
-def settlement(call: Call) -> dict:
-    return call.rpc("wallet", "settlement", call.who, call.params["chain_id"], call.query)
+settlement = forward("wallet.settlement", ACTOR, "chain_id", QUERY)
 
 
 OPERATIONS: list[Operation] = [
@@ -57,7 +44,7 @@ OPERATIONS: list[Operation] = [
         body=c.RechargeRequest,
         response=c.Recharge,
         status=201,
-        roles=STAFF,
+        roles=CHAIN_STAFF,
         needs_key=True,
         description="W-3. The highest bonus threshold reached applies. " + KEYED,
     ),
@@ -83,7 +70,7 @@ OPERATIONS: list[Operation] = [
         body=c.ConsumeRequest,
         response=c.Consume,
         status=201,
-        roles=STAFF,
+        roles=CHAIN_STAFF,
         needs_key=True,
         description="W-4, W-5, W-8. Tier discount per line, half-up to the fen; packages pay the lines they "
         "cover; without external_payment_method a shortfall refuses the whole. " + KEYED,
@@ -97,7 +84,7 @@ OPERATIONS: list[Operation] = [
         body=c.RefundRequest,
         response=c.Refund,
         status=201,
-        roles=STAFF,
+        roles=CHAIN_STAFF,
         needs_key=True,
         description="W-6. Money goes back where it came from; package counts are restored. " + KEYED,
     ),
@@ -110,7 +97,7 @@ OPERATIONS: list[Operation] = [
         body=c.PackageSaleRequest,
         response=c.PackageSale,
         status=201,
-        roles=STAFF,
+        roles=CHAIN_STAFF,
         needs_key=True,
         description="W-5. payment_method 'card' pays from cash, then bonus. " + KEYED,
     ),
@@ -123,7 +110,7 @@ OPERATIONS: list[Operation] = [
         body=c.PackageRefundRequest,
         response=c.PackageRefund,
         status=201,
-        roles=STAFF,
+        roles=CHAIN_STAFF,
         needs_key=True,
         description="The unused value goes back where the sale's money came from (counter, bonus, cash). " + KEYED,
     ),
@@ -136,7 +123,7 @@ OPERATIONS: list[Operation] = [
         body=c.CardReturnRequest,
         response=c.CardReturn,
         status=201,
-        roles=STAFF,
+        roles=CHAIN_STAFF,
         needs_key=True,
         description="W-7. " + KEYED,
     ),
@@ -162,7 +149,7 @@ OPERATIONS: list[Operation] = [
         body=c.CreditSettlementRequest,
         response=c.CreditChange,
         status=201,
-        roles=STAFF,
+        roles=CHAIN_STAFF,
         needs_key=True,
         description=KEYED,
     ),
@@ -173,7 +160,7 @@ OPERATIONS: list[Operation] = [
         "wallet",
         balances,
         response=c.CardBalances,
-        roles=STAFF,
+        roles=CHAIN_STAFF,
     ),
     Operation(
         "GET",
@@ -183,7 +170,7 @@ OPERATIONS: list[Operation] = [
         statement,
         query=c.StatementQuery,
         response=page_of(c.StatementEntry),
-        roles=STAFF,
+        roles=CHAIN_STAFF,
         description="W-10.",
     ),
     Operation(
@@ -194,7 +181,7 @@ OPERATIONS: list[Operation] = [
         list_packages,
         query=c.EntitlementQuery,
         response=c.EntitlementList,
-        roles=STAFF,
+        roles=CHAIN_STAFF,
     ),
     Operation(
         "GET",
@@ -203,7 +190,7 @@ OPERATIONS: list[Operation] = [
         "wallet",
         get_transaction,
         response=c.TransactionView,
-        roles=STAFF,
+        roles=CHAIN_STAFF,
     ),
     Operation(
         "GET",

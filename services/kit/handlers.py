@@ -36,7 +36,7 @@ from typing import Any
 import eventlet
 from kombu.exceptions import OperationalError as BrokerError
 from nameko.events import SERVICE_POOL, EventHandler
-from sqlalchemy import Table, func, update
+from sqlalchemy import Table, delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import OperationalError as DatabaseError
@@ -141,12 +141,19 @@ def handles(source: str, event_type: str) -> Callable:
                 record_failure(self.db, self.kit_tables.event_failures, _as_dict(payload), exc, hopeless=True)
                 log.error("event %s.%s parked: it breaks its contract: %s", source, event_type, exc)
                 return
+            failed_before = event.id in _attempts
             try:
                 with self.db.begin():
                     if not first_delivery(self.db, self.kit_tables.inbox, event):
                         log.info("event %s %s.%s already handled", event.id, source, event_type)
                         return
                     method(self, event)
+                    if failed_before:  # handled at last: it is no longer failing
+                        self.db.execute(
+                            delete(self.kit_tables.event_failures).where(
+                                self.kit_tables.event_failures.c.event_id == event.id
+                            )
+                        )
             except Exception as exc:
                 if _parked_after(self, payload, event, exc):
                     return  # acknowledged; kept in event_failures for replay

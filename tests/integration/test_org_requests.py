@@ -52,7 +52,7 @@ def test_state_changing_post_without_idempotency_key_is_refused(admin):
     refused = error(
         world.hq.post(world.path("/stores"), {"code": unique("S"), "name": "X", "kind": "direct"}, key=None), 400
     )
-    assert refused["fields"] == {"Idempotency-Key": ["Required, 1 to 200 characters."]}
+    assert refused["fields"] == {"Idempotency-Key": ["Required: 1 to 200 visible ASCII characters."]}
     assert len(ok(world.hq.get(world.path("/stores")))["items"]) == 3  # A, B and F only
 
 
