@@ -130,6 +130,8 @@ class Operation:
     needs_key: bool = False  # state-changing POST: Idempotency-Key required
     description: str = ""
     refusals: tuple[int, ...] = ()  # statuses besides the shared ones (sign-in: 401, 403)
+    # the body's store_id is where the caller acts (a sale, a recharge): outside their stores, 403
+    acts_at_store: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -164,10 +166,10 @@ def _check_path(params: dict[str, str]) -> None:
             raise ValidationFailed("The card number is not valid.", {name: ["A card number has 12 digits."]})
 
 
-def _scope(actor: Actor, params: dict[str, str], query: dict, body: dict) -> None:
+def _scope(actor: Actor, params: dict[str, str], query: dict, body: dict | None) -> None:
     """Coarse store scoping, once the input is known to be well formed; the service checks
     again (non-negotiable 8). A store in the path or query outside the caller's scope is not
-    found; one named in the body (where a cashier acts) is refused: a cashier of store A
+    found; the store an operation acts at, named in its body, is refused: a cashier of store A
     cannot ring up a sale at store B."""
     chain_id = params.get("chain_id")
     if chain_id is None:
@@ -175,7 +177,7 @@ def _scope(actor: Actor, params: dict[str, str], query: dict, body: dict) -> Non
     store_id = params.get("store_id") or query.get("store_id")
     if store_id is not None:
         actor.require_store(chain_id, store_id)
-    acting_at = body.get("store_id")
+    acting_at = body.get("store_id") if body is not None else None
     if (
         isinstance(acting_at, str)
         and actor.can_enter_chain(chain_id)
@@ -253,7 +255,7 @@ class OperationResource:
         if op.body is not None:
             load(op.body, body)
         if actor is not None:
-            _scope(actor, params, query, body)
+            _scope(actor, params, query, body if op.acts_at_store else None)
         call = Call(
             rpc_pool=self.rpc_pool,
             correlation_id=req.context.request_id,

@@ -46,6 +46,7 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=CHAIN_STAFF,
         needs_key=True,
+        acts_at_store=True,
         description="W-3. The highest bonus threshold reached applies. " + KEYED,
     ),
     Operation(
@@ -59,6 +60,7 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=(HQ_ADMIN, STORE_MANAGER),
         needs_key=True,
+        acts_at_store=True,
         description=KEYED,
     ),
     Operation(
@@ -72,6 +74,7 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=CHAIN_STAFF,
         needs_key=True,
+        acts_at_store=True,
         description="W-4, W-5, W-8. Tier discount per line, half-up to the fen; packages pay the lines they "
         "cover; without external_payment_method a shortfall refuses the whole. " + KEYED,
     ),
@@ -86,6 +89,7 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=CHAIN_STAFF,
         needs_key=True,
+        acts_at_store=True,
         description="W-6. Money goes back where it came from; package counts are restored. " + KEYED,
     ),
     Operation(
@@ -99,6 +103,7 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=CHAIN_STAFF,
         needs_key=True,
+        acts_at_store=True,
         description="W-5. payment_method 'card' pays from cash, then bonus. " + KEYED,
     ),
     Operation(
@@ -112,6 +117,7 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=CHAIN_STAFF,
         needs_key=True,
+        acts_at_store=True,
         description="The unused value goes back where the sale's money came from (counter, bonus, cash). " + KEYED,
     ),
     Operation(
@@ -125,6 +131,7 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=CHAIN_STAFF,
         needs_key=True,
+        acts_at_store=True,
         description="W-7. " + KEYED,
     ),
     Operation(
@@ -138,6 +145,7 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=(HQ_ADMIN,),
         needs_key=True,
+        acts_at_store=True,
         description=KEYED,
     ),
     Operation(
@@ -151,6 +159,7 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=CHAIN_STAFF,
         needs_key=True,
+        acts_at_store=True,
         description=KEYED,
     ),
     Operation(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
 import amqp.exceptions
 import eventlet
@@ -80,6 +81,7 @@ class OutboxWriter:
         self.source = source
         # read when an event is added: the worker's correlation id may be settled after injection
         self.context_data = context_data if context_data is not None else {}
+        self.added = 0  # events this worker wrote: its teardown wakes the relay only if any
 
     @property
     def correlation_id(self) -> str | None:
@@ -105,6 +107,7 @@ class OutboxWriter:
         session.execute(
             insert(self.table).values(event_id=event["id"], event_type=event_type, chain_id=chain_id, payload=event)
         )
+        self.added += 1
         return event
 
 
@@ -215,6 +218,7 @@ class Outbox(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         service = self.container.service_name
+        self.writers: WeakKeyDictionary = WeakKeyDictionary()
         self.engine = make_engine(
             config["DATABASE_URLS"][service],
             pool_size=pool_budget(int(config.get("max_workers", 10)))["relay"],
@@ -262,11 +266,16 @@ class Outbox(DependencyProvider):
         self.engine.dispose()
 
     def get_dependency(self, worker_ctx) -> OutboxWriter:
-        return OutboxWriter(self.table, self.container.service_name, worker_ctx.data)
+        writer = OutboxWriter(self.table, self.container.service_name, worker_ctx.data)
+        self.writers[worker_ctx] = writer
+        return writer
 
     def worker_teardown(self, worker_ctx) -> None:
-        # the worker's transaction is over: publish what it committed now
-        self.kick()
+        # the worker's transaction is over: publish what it committed now, if it wrote any
+        # event (a read or a refusal wakes nobody; the relay's own pass finds anything missed)
+        writer = self.writers.pop(worker_ctx, None)
+        if writer is None or writer.added:
+            self.kick()
 
     def kick(self) -> None:
         if self.kicks.empty():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from contracts import member as c
@@ -484,23 +484,48 @@ def report_progress(session: Session, events: OutboxWriter, data: dict) -> dict:
 def record_spend(
     session: Session, events: OutboxWriter, chain_id: str, member_id: str, cumulative_spend: int, as_of: datetime
 ) -> dict | None:
-    """The wallet reported a new spend total (consume or refund): keep the member's
-    lifetime points as they are and let `report_progress` decide on an upgrade.
-    Events may arrive out of order: a total older than the one kept is ignored."""
-    member = members.load(session, chain_id, member_id, lock=True)
-    if member.spend_as_of is not None and as_of <= member.spend_as_of:
-        return None
-    member.spend_as_of = as_of
-    return report_progress(
-        session,
-        events,
-        {
-            "chain_id": chain_id,
-            "member_id": member_id,
-            "cumulative_spend": cumulative_spend,
-            "lifetime_points": member.lifetime_points,
-        },
-    )
+    """The wallet reported a new spend total (consume or refund): keep it, with the member's
+    lifetime points as they are, and upgrade a card if it now reaches a higher tier (M-7).
+    Events may arrive out of order: a total older than the one kept is ignored.
+
+    On every consume, so the usual case is three statements: the total kept (one UPDATE that
+    also judges the order), the chain's tier steps, the ranks of the member's active cards.
+    Only an upgrade takes the locking path of `report_progress`."""
+    kept = session.execute(
+        update(Member)
+        .where(
+            Member.chain_id == chain_id,
+            Member.id == member_id,
+            or_(Member.spend_as_of.is_(None), Member.spend_as_of < as_of),
+        )
+        .values(cumulative_spend=cumulative_spend, spend_as_of=as_of)
+        .returning(Member.lifetime_points)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if kept is None:
+        return None  # an older total than the one kept (or no such member here)
+    steps = [
+        rules.TierStep(t.code, t.rank, t.upgrade_metric, t.upgrade_threshold, t.active)
+        for t in session.execute(
+            select(Tier.code, Tier.rank, Tier.upgrade_metric, Tier.upgrade_threshold, Tier.active).where(
+                Tier.chain_id == chain_id
+            )
+        )
+    ]
+    ranks = session.scalars(
+        select(Tier.rank)
+        .join(Card, Card.tier_id == Tier.id)
+        .where(Card.member_id == member_id, Card.status == "active")
+    ).all()
+    if not any(rules.upgrade_target(steps, rank, cumulative_spend, kept.lifetime_points) for rank in ranks):
+        return {"tier_changed": False, "tier_code": ""}
+    progress = {
+        "chain_id": chain_id,
+        "member_id": member_id,
+        "cumulative_spend": cumulative_spend,
+        "lifetime_points": kept.lifetime_points,
+    }
+    return report_progress(session, events, progress)
 
 
 # ---- reads ----------------------------------------------------------------------------------------
