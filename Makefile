@@ -15,7 +15,7 @@ help:
 	@echo "make test   - the whole suite against real PostgreSQL and RabbitMQ (isolated db and vhost)"
 	@echo "make demo   - seed a demo chain into the running system's database"
 	@echo "make fuzz   - Schemathesis for FUZZ_MINUTES (15) per role against the real gateway"
-	@echo "make bench  - benchmarks"
+	@echo "make bench  - the money path against pgbench and the transport floor (README: Performance)"
 	@echo "make audit  - check the books across services (exit 1 with a report if anything is off)"
 	@echo "make lint   - ruff"
 
@@ -54,7 +54,9 @@ fuzz: $(STAMP) servers
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-bench: $(STAMP) servers
+# its own database and vhost (huiyuan_bench) unless HUIYUAN_BENCH_DB_NAME / HUIYUAN_DB_NAME and
+# HUIYUAN_AMQP_URI name others; never make run's; the keys and role passwords from var/huiyuan.env
+bench: $(STAMP) servers env
 	$(PY) -m bench
 
 # the books across services (ledger, spend, outboxes, parked work) of the database in var/huiyuan.env
