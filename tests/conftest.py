@@ -19,12 +19,14 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from falcon import testing  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from deploy import audit  # noqa: E402
+from deploy.ensure_env import load_env_file  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.rpc import RpcPool  # noqa: E402
 from services.kit import config, provision  # noqa: E402
@@ -48,8 +50,16 @@ def settings():
     _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     base = config.load()
     amqp_base = base.amqp_uri.rstrip("/")
+    # roles belong to the whole cluster: connect with the passwords `make run` gave them, if any
+    from_env_file = load_env_file(Path(__file__).resolve().parents[1] / "var" / "huiyuan.env")
+    passwords = {
+        s: from_env_file[config.password_variable(s)]
+        for s in config.SERVICES
+        if config.password_variable(s) in from_env_file
+    }
     test_settings = dataclasses.replace(
         base,
+        db_passwords={**passwords, **base.db_passwords},
         db_name=os.environ.get("HUIYUAN_TEST_DB_NAME", "huiyuan_test"),
         amqp_uri=f"{amqp_base}/{vhost}",
         rpc_timeout=20.0,

@@ -52,11 +52,17 @@ def ensure_roles_and_schemas(settings: Settings, services: tuple[str, ...] = con
         for service in services:
             role = settings.role(service)
             exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
-            verb = "ALTER" if exists else "CREATE"
-            conn.execute(
-                text(f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :pw'),
-                {"pw": settings.password(service)},
-            )
+            attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+            if not exists:
+                conn.execute(
+                    text(f'CREATE ROLE "{role}" {attributes} PASSWORD :pw'), {"pw": settings.password(service)}
+                )
+            elif service in settings.db_passwords:
+                conn.execute(text(f'ALTER ROLE "{role}" {attributes} PASSWORD :pw'), {"pw": settings.password(service)})
+            else:
+                # roles belong to the whole cluster: a run with no password of its own for this
+                # service (a test database beside `make run`'s) must not change the one in use
+                conn.execute(text(f'ALTER ROLE "{role}" {attributes}'))
             conn.execute(text(f'GRANT CONNECT, TEMPORARY ON DATABASE "{settings.db_name}" TO "{role}"'))
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{service}" AUTHORIZATION "{role}"'))
             conn.execute(text(f'ALTER SCHEMA "{service}" OWNER TO "{role}"'))

@@ -1,5 +1,6 @@
 """The platform underneath: schema isolation, migrations, outbox, inbox, idempotency."""
 
+import dataclasses
 import json
 import time
 import uuid
@@ -15,7 +16,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from contracts.events import Event
-from services.kit import config, handlers, inbox, migrations, parked
+from services.kit import config, handlers, inbox, migrations, parked, provision
 from services.kit.db import Database, make_engine
 from services.kit.handlers import handles
 from services.org.models import Base as OrgBase
@@ -296,3 +297,24 @@ def test_an_event_that_breaks_its_contract_is_parked_at_once(provisioned, servic
         # an operator would delete a parked event that can never be applied; the run's audit expects it
         with admin_engine(provisioned).begin() as conn:
             conn.execute(text("DELETE FROM wallet.event_failures WHERE event_id = :id"), {"id": broken["id"]})
+
+
+def test_provisioning_leaves_a_roles_password_alone_unless_given_one(provisioned, superuser):
+    """Roles belong to the whole PostgreSQL cluster: a test or bench database provisioned beside
+    `make run`'s must not reset the passwords its services use; a password given is set."""
+    read = text("SELECT rolpassword FROM pg_authid WHERE rolname = 'huiyuan_org'")
+    with superuser.connect() as conn:
+        before = conn.execute(read).scalar()
+    try:
+        provision.ensure_roles_and_schemas(dataclasses.replace(provisioned, db_passwords={}), ("org",))
+        with superuser.connect() as conn:
+            assert conn.execute(read).scalar() == before
+        provision.ensure_roles_and_schemas(
+            dataclasses.replace(provisioned, db_passwords={"org": "a-new-one"}), ("org",)
+        )
+        with superuser.connect() as conn:
+            assert conn.execute(read).scalar() != before
+    finally:
+        with superuser.begin() as conn:
+            restore = "ALTER ROLE huiyuan_org PASSWORD NULL" if before is None else "ALTER ROLE huiyuan_org PASSWORD :p"
+            conn.execute(text(restore), {"p": before})
