@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from nameko.exceptions import deserialize, serialize
@@ -54,47 +55,9 @@ def check_key(key: Any) -> str:
     return key
 
 
-def once(
-    session: Session,
-    table: Table,
-    *,
-    scope: str | None,
-    key: str,
-    operation: str,
-    request: Any,
-    action: Callable[[], Any],
-    fingerprint_key: bytes = b"",
-    seal: Codec | None = None,
-) -> Any:
-    """Run `action` once per (scope, key); call inside the business transaction.
-
-    With `seal`, the stored answer is encrypted: an answer may carry personal
-    data that must not sit in the table in clear."""
-    key = check_key(key)
-    scope = scope or "-"
-    request_hash = fingerprint(operation, request, fingerprint_key)
-    claimed = session.execute(
-        insert(table)
-        .values(scope=scope, key=key, operation=operation, request_hash=request_hash)
-        .on_conflict_do_nothing(index_elements=[table.c.scope, table.c.key])
-        .returning(table.c.key)
-    ).first()
-    if claimed is None:
-        return _replayed(_prior(session, table, scope, key), request_hash, seal, scope)
-    try:
-        result = action()
-    except HuiyuanError as exc:
-        if is_definite_refusal(exc):
-            exc.huiyuan_unrecorded = True  # the caller's transaction rolls back; `in_transaction` records it
-        raise
-    session.execute(
-        update(table).where(table.c.scope == scope, table.c.key == key).values(response=_stored(result, seal, scope))
-    )
-    return result
-
-
 SEALED = "sealed"
 REFUSAL = "__refusal__"  # an answer that was a refusal; no success answer has this key
+NEW_KEY = object()  # no earlier request under the key
 
 
 def is_definite_refusal(exc: BaseException) -> bool:
@@ -103,143 +66,114 @@ def is_definite_refusal(exc: BaseException) -> bool:
     return isinstance(exc, HuiyuanError) and 400 <= exc.status < 500 and not isinstance(exc, IdempotencyMismatch)
 
 
-def _stored(answer: Any, seal: Codec | None, scope: str) -> Any:
-    return {SEALED: seal.encrypt(scope, "idempotency", json.dumps(answer))} if seal is not None else answer
+@dataclass(frozen=True)
+class KeyedRequest:
+    """A request made under an idempotency key, and where its answer is kept.
 
+    `table` is the service's idempotency table; `scope` the chain (or the platform);
+    `request` what the key is bound to (a different request under it is a conflict);
+    `fingerprint_key` keys the request's digest; `seal`, if given, encrypts the stored
+    answer (it may carry personal data)."""
 
-def record_refusal(
-    session: Session,
-    table: Table,
-    exc: HuiyuanError,
-    *,
-    scope: str | None,
-    key: str,
-    operation: str,
-    request: Any,
-    fingerprint_key: bytes = b"",
-    seal: Codec | None = None,
-) -> Any:
-    """Store `exc` as the answer under `key`, in a transaction of its own, and raise it.
-    If the key already has an answer (a concurrent request with the same key got there
-    first), that answer is the key's answer: it is returned, or raised if a refusal."""
-    scope = scope or "-"
-    request_hash = fingerprint(operation, request, fingerprint_key)
-    refusal = _stored({REFUSAL: serialize(exc)}, seal, scope)
-    with session.begin():
-        stored = session.execute(
-            insert(table)
-            .values(scope=scope, key=key, operation=operation, request_hash=request_hash, response=refusal)
-            .on_conflict_do_nothing(index_elements=[table.c.scope, table.c.key])
-            .returning(table.c.key)
+    table: Table
+    scope: str
+    key: str
+    operation: str
+    request: Any
+    fingerprint_key: bytes = b""
+    seal: Codec | None = None
+
+    @property
+    def request_hash(self) -> str:
+        return fingerprint(self.operation, self.request, self.fingerprint_key)
+
+    def _where(self) -> tuple:
+        return self.table.c.scope == self.scope, self.table.c.key == self.key
+
+    def _stored(self, answer: Any) -> Any:
+        if self.seal is None:
+            return answer
+        return {SEALED: self.seal.encrypt(self.scope, "idempotency", json.dumps(answer))}
+
+    def _claim(self, session: Session, response: Any = None) -> bool:
+        """Insert the key's row (with `response`, if known); False if it was there already."""
+        claimed = session.execute(
+            insert(self.table)
+            .values(
+                scope=self.scope,
+                key=self.key,
+                operation=self.operation,
+                request_hash=self.request_hash,
+                response=response,
+            )
+            .on_conflict_do_nothing(index_elements=[self.table.c.scope, self.table.c.key])
+            .returning(self.table.c.key)
         ).first()
-        if stored is None:
-            return _replayed(_prior(session, table, scope, key), request_hash, seal, scope)
-    exc.huiyuan_unrecorded = False
-    raise exc
+        return claimed is not None
 
+    def prior(self, session: Session) -> Any:
+        """The first answer given under the key (raised again if it was a refusal), or `NEW_KEY`."""
+        row = session.execute(
+            select(self.table.c.operation, self.table.c.request_hash, self.table.c.response).where(*self._where())
+        ).first()
+        if row is None:
+            return NEW_KEY
+        if row.request_hash != self.request_hash:
+            raise IdempotencyMismatch(
+                fields={"idempotency_key": [f"Already used for another {row.operation} request."]}
+            )
+        response = row.response
+        if self.seal is not None and isinstance(response, dict) and set(response) == {SEALED}:
+            response = json.loads(self.seal.decrypt(self.scope, "idempotency", response[SEALED]))
+        if isinstance(response, dict) and set(response) == {REFUSAL}:
+            refusal = deserialize(response[REFUSAL])  # the key was first answered with this refusal
+            refusal.huiyuan_unrecorded = False
+            raise refusal
+        return response
 
-def _prior(session: Session, table: Table, scope: str, key: str) -> Any:
-    return session.execute(
-        select(table.c.operation, table.c.request_hash, table.c.response).where(
-            table.c.scope == scope, table.c.key == key
-        )
-    ).first()
-
-
-def _replayed(prior: Any, request_hash: str, seal: Codec | None, scope: str) -> Any:
-    """The earlier answer, if the earlier request was this one; else a conflict."""
-    if prior.request_hash != request_hash:
-        raise IdempotencyMismatch(fields={"idempotency_key": [f"Already used for another {prior.operation} request."]})
-    response = prior.response
-    if seal is not None and isinstance(response, dict) and set(response) == {SEALED}:
-        response = json.loads(seal.decrypt(scope, "idempotency", response[SEALED]))
-    if isinstance(response, dict) and set(response) == {REFUSAL}:
-        refusal = deserialize(response[REFUSAL])  # the key was first answered with this refusal
-        refusal.huiyuan_unrecorded = False
-        raise refusal
-    return response
-
-
-def in_transaction(
-    session: Session,
-    table: Table,
-    *,
-    scope: str | None,
-    key: str,
-    operation: str,
-    request: Any,
-    action: Callable[[], Any],
-    fingerprint_key: bytes = b"",
-    seal: Codec | None = None,
-) -> Any:
-    """`once` in its own transaction: commit the change and its answer together,
-    or, if `action` raises, neither; a definite refusal is then stored as the
-    key's answer."""
-    check_key(key)  # before any work, so a missing key is refused at once
-    judged = {"scope": scope, "key": key, "operation": operation, "request": request}
-
-    def run() -> Any:
-        with session.begin():
-            return once(session, table, action=action, fingerprint_key=fingerprint_key, seal=seal, **judged)
-
-    return final_refusals(session, table, run, fingerprint_key=fingerprint_key, seal=seal, **judged)
-
-
-def final_refusals(
-    session: Session,
-    table: Table,
-    run: Callable[[], Any],
-    *,
-    scope: str | None,
-    key: str,
-    operation: str,
-    request: Any,
-    fingerprint_key: bytes = b"",
-    seal: Codec | None = None,
-) -> Any:
-    """`run()`, whose definite refusal becomes the key's stored answer. Wraps the checks a
-    mutation makes before its transaction (a frozen card, a closed store) as well as the
-    transaction itself; call it outside any transaction."""
-    try:
-        return run()
-    except HuiyuanError as exc:
-        if not is_definite_refusal(exc) or not getattr(exc, "huiyuan_unrecorded", True):
+    def once(self, session: Session, action: Callable[[], Any]) -> Any:
+        """Run `action` once per key; call inside the business transaction. A retry waits for
+        a concurrent first request with the key to commit (the primary key), then replays it."""
+        if not self._claim(session):
+            return self.prior(session)
+        try:
+            result = action()
+        except HuiyuanError as exc:
+            if is_definite_refusal(exc):
+                exc.huiyuan_unrecorded = True  # the caller's transaction rolls back; `final_refusals` records it
             raise
-        if session.in_transaction():
-            session.rollback()
-        return record_refusal(
-            session,
-            table,
-            exc,
-            scope=scope,
-            key=key,
-            operation=operation,
-            request=request,
-            fingerprint_key=fingerprint_key,
-            seal=seal,
-        )
+        session.execute(update(self.table).where(*self._where()).values(response=self._stored(result)))
+        return result
 
+    def in_transaction(self, session: Session, action: Callable[[], Any]) -> Any:
+        """`once` in its own transaction: commit the change and its answer together, or, if
+        `action` raises, neither; a definite refusal is then stored as the key's answer."""
 
-NEW_KEY = object()  # `prior_answer` found no earlier request under the key
+        def run() -> Any:
+            with session.begin():
+                return self.once(session, action)
 
+        return self.final_refusals(session, run)
 
-def prior_answer(
-    session: Session,
-    table: Table,
-    *,
-    scope: str | None,
-    key: str,
-    operation: str,
-    request: Any,
-    fingerprint_key: bytes = b"",
-    seal: Codec | None = None,
-) -> Any:
-    """The first answer given under `key`, or `NEW_KEY`; call inside a transaction.
-    Lets a retry get its answer before checks that could refuse it now (a
-    store closed since, a payment method retired): the first request passed them."""
-    key = check_key(key)
-    scope = scope or "-"
-    prior = _prior(session, table, scope, key)
-    if prior is None:
-        return NEW_KEY
-    return _replayed(prior, fingerprint(operation, request, fingerprint_key), seal, scope)
+    def final_refusals(self, session: Session, run: Callable[[], Any]) -> Any:
+        """`run()`, whose definite refusal becomes the key's stored answer. Wraps the checks a
+        mutation makes before its transaction (a frozen card, a closed store) as well as the
+        transaction itself; call it outside any transaction."""
+        try:
+            return run()
+        except HuiyuanError as exc:
+            if not is_definite_refusal(exc) or not getattr(exc, "huiyuan_unrecorded", True):
+                raise
+            if session.in_transaction():
+                session.rollback()
+            return self.record_refusal(session, exc)
+
+    def record_refusal(self, session: Session, exc: HuiyuanError) -> Any:
+        """Store `exc` as the answer under the key, in a transaction of its own, and raise it.
+        If the key already has an answer (a concurrent request with the same key got there
+        first), that answer is the key's answer: it is returned, or raised if a refusal."""
+        with session.begin():
+            if not self._claim(session, self._stored({REFUSAL: serialize(exc)})):
+                return self.prior(session)
+        exc.huiyuan_unrecorded = False
+        raise exc

@@ -36,7 +36,7 @@ from typing import Any
 
 from contracts.auth import Actor
 from services.kit import crypto
-from services.kit.idempotency import NEW_KEY, check_key, final_refusals, in_transaction, prior_answer
+from services.kit.idempotency import NEW_KEY, KeyedRequest, check_key
 
 Work = Callable[[], Any]  # what a mutation's body returns: the work, run once per key
 
@@ -67,35 +67,35 @@ def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None
             actor = Actor.from_dict(arguments["actor"])
             key = check_key(arguments["idempotency_key"])
             request = [arguments[name] for name in request_names]
-            judged = _judged(self, operation, actor, arguments.get("chain_id"), key, request)
-            table = self.kit_tables.idempotency
+            keyed = _keyed(self, operation, actor, arguments.get("chain_id"), key, request)
 
             def run() -> Any:
                 with self.db.begin():  # one short read: the first answer, and what the checks need
-                    first = prior_answer(self.db, table, **judged)
+                    first = keyed.prior(self.db)
                     if first is not NEW_KEY:
                         return first
                     seen = early(self, actor, *request) if early is not None else None
                 self.mutation = Mutation(actor, key, seen)
                 work = body(**{**arguments, "actor": actor})
-                return in_transaction(self.db, table, action=work, **judged)
+                return keyed.in_transaction(self.db, work)
 
-            return final_refusals(self.db, table, run, **judged)
+            return keyed.final_refusals(self.db, run)
 
         return entrypoint
 
     return decorate(method) if method is not None else decorate
 
 
-def _judged(service: Any, operation: str, actor: Actor, scope: str | None, key: str, request: list) -> dict:
+def _keyed(service: Any, operation: str, actor: Actor, scope: str | None, key: str, request: list) -> KeyedRequest:
     settings = service.settings
     seal = crypto.codec(settings.pii_key, settings.pii_index_key) if getattr(service, "seal_answers", False) else None
-    return {
-        "scope": scope or PLATFORM_SCOPE,
-        "key": key,
-        "operation": f"{service.name}.{operation}",
+    return KeyedRequest(
+        table=service.kit_tables.idempotency,
+        scope=scope or PLATFORM_SCOPE,
+        key=key,
+        operation=f"{service.name}.{operation}",
         # the caller is part of the request: another staff member reusing a key is a conflict, not a replay
-        "request": [actor.staff_id, request],
-        "fingerprint_key": crypto.optional_key(settings.pii_index_key),
-        "seal": seal,
-    }
+        request=[actor.staff_id, request],
+        fingerprint_key=crypto.optional_key(settings.pii_index_key),
+        seal=seal,
+    )
