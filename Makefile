@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONWARNINGS := ignore::DeprecationWarning
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test unit integration demo bench lint provision servers env clean-test help
+.PHONY: run test unit integration demo bench lint provision servers env clean-test help chaos chaos-short
 
 help:
 	@echo "make run    - set everything up and run all services and the gateway (Ctrl-C stops)"
@@ -52,3 +52,11 @@ bench: $(STAMP) servers
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# The fault suite: its own PostgreSQL and RabbitMQ on other ports, kills and outages, then the books
+# must balance (README, "Faults"). Not part of `make test`. CHAOS_SEED and CHAOS_MINUTES are read.
+chaos: $(STAMP)
+	$(PY) -m tests.chaos
+
+chaos-short: $(STAMP)
+	$(PY) -m tests.chaos --short

@@ -1,0 +1,168 @@
+"""What must hold after the faults, read straight from the chaos cluster's database as its superuser."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from tests.chaos.faults import KINDS, Injection
+from tests.chaos.tills import OUTCOMES, KeyBook
+from tests.chaos.workload import World
+from tests.wallet_helpers import ledger_problems
+
+SERVICES = ("org", "member", "wallet")
+MONEY_KINDS = ("recharge", "consume", "refund")
+
+
+def settled(engine: Engine) -> dict[str, int]:
+    """Work still in flight: unsent outbox rows and events not handled to the end, per service."""
+    counts = {}
+    with engine.connect() as conn:
+        for s in SERVICES:
+            counts[f"{s} outbox unsent"] = conn.execute(
+                text(f"SELECT count(*) FROM {s}.outbox WHERE sent_at IS NULL")
+            ).scalar_one()
+            counts[f"{s} events failing"] = conn.execute(
+                text(f"SELECT count(*) FROM {s}.event_failures WHERE parked_at IS NULL")
+            ).scalar_one()
+    return counts
+
+
+def spend_mismatches(engine: Engine, world: World) -> list[str]:
+    with engine.connect() as conn:
+        wallet = dict(
+            conn.execute(
+                text("SELECT member_id, cumulative_spend FROM wallet.wallets WHERE chain_id = :c"),
+                {"c": world.chain_id},
+            ).all()
+        )
+        member = dict(
+            conn.execute(
+                text("SELECT id, cumulative_spend FROM member.members WHERE chain_id = :c"), {"c": world.chain_id}
+            ).all()
+        )
+    problems = []
+    for card in world.cards.values():
+        w, m = wallet.get(card.member_id, 0), member.get(card.member_id)
+        if w != card.spend or m != w:
+            problems.append(f"card {card.card_no}: acknowledged spend {card.spend}, wallet {w}, member {m}")
+    return problems
+
+
+def balance_mismatches(engine: Engine, world: World) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT member_id, kind, balance FROM wallet.accounts"
+                " WHERE chain_id = :c AND kind IN ('member_cash', 'member_bonus')"
+            ),
+            {"c": world.chain_id},
+        ).all()
+    held = {(r.member_id, r.kind): r.balance for r in rows}
+    problems = []
+    for card in world.cards.values():
+        cash, bonus = held.get((card.member_id, "member_cash"), 0), held.get((card.member_id, "member_bonus"), 0)
+        if (cash, bonus) != (card.cash, card.bonus):
+            problems.append(
+                f"card {card.card_no}: acknowledged cash {card.cash} bonus {card.bonus},"
+                f" ledger cash {cash} bonus {bonus}"
+            )
+    return problems
+
+
+def unacknowledged_transactions(engine: Engine, world: World, book: KeyBook) -> list[str]:
+    """Money moved in the database that no till was told about (or was told the opposite)."""
+    told = {}
+    for record in book.all():
+        if record.op in MONEY_KINDS:
+            told[record.key] = record
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT id, kind, idempotency_key, card_no, amount FROM wallet.transactions"
+                " WHERE chain_id = :c AND kind IN ('recharge', 'consume', 'refund')"
+            ),
+            {"c": world.chain_id},
+        ).all()
+    problems = []
+    by_key = Counter(r.idempotency_key for r in rows)
+    for key, n in by_key.items():
+        if n > 1:
+            problems.append(f"key {key}: {n} transactions")
+    for r in rows:
+        record = told.get(r.idempotency_key)
+        if record is None:
+            problems.append(f"{r.kind} {r.id} (card {r.card_no}, {r.amount}) under unknown key {r.idempotency_key}")
+        elif record.first is None:
+            problems.append(f"{r.kind} {r.id} under key {r.idempotency_key}: committed, the till never got an answer")
+        elif not (200 <= record.first[0] < 300):
+            problems.append(
+                f"{r.kind} {r.id} (card {r.card_no}, {r.amount}) committed under key {r.idempotency_key}"
+                f" whose answer was {record.first[0]}: charged although refused"
+            )
+        elif isinstance(record.first[1], dict) and record.first[1].get("transaction_id") != r.id:
+            problems.append(f"key {r.idempotency_key} answered {record.first[1].get('transaction_id')}, holds {r.id}")
+    return problems
+
+
+def parked(engine: Engine) -> list[str]:
+    problems = []
+    with engine.connect() as conn:
+        for s in SERVICES:
+            for row in conn.execute(
+                text(
+                    f"SELECT event_id, source, event_type, attempts, last_error FROM {s}.event_failures"
+                    " WHERE parked_at IS NOT NULL"
+                )
+            ):
+                problems.append(
+                    f"{s}: parked {row.source}.{row.event_type} {row.event_id} after {row.attempts}: "
+                    f"{(row.last_error or '')[:120]}"
+                )
+    return problems
+
+
+def ledger(engine: Engine, world: World) -> list[str]:
+    found = ledger_problems(engine, world.chain_id)
+    return [f"ledger {name}: {rows[:5]}" for name, rows in found.items() if rows]
+
+
+# ---- the table ---------------------------------------------------------------------------
+
+
+def window_of(run: Injection, recovery_timeout: float) -> tuple[float, float]:
+    end = run.recovered if run.recovered is not None else (run.ended or run.started) + recovery_timeout
+    return run.started, end + 1.0
+
+
+CALM, AFTER = "no fault (calm)", "after the faults"
+
+
+def table(injections: list[Injection], book: KeyBook, recovery_timeout: float, phase_end: float) -> str:
+    """Per fault kind: times injected, what the tills saw meanwhile, recovery times."""
+    windows = [(window_of(r, recovery_timeout), r.kind) for r in injections]
+    seen: dict[str, Counter] = {k: Counter() for k in (*KINDS, CALM, AFTER)}
+    for attempt in book.attempts():
+        kind = next((k for (a, b), k in windows if a <= attempt.at <= b), AFTER if attempt.at > phase_end else CALM)
+        seen[kind][attempt.outcome] += 1
+    header = f"{'fault':30} {'times':>5} " + " ".join(f"{o:>6}" for o in OUTCOMES) + "  recovery s (median/max)"
+    lines = [header, "-" * len(header)]
+    for kind in (*KINDS, CALM, AFTER):
+        runs = [r for r in injections if r.kind == kind]
+        times = [r.recovery_seconds for r in runs]
+        done = [t for t in times if t is not None]
+        if kind not in KINDS:
+            recovery = ""
+        elif not runs:
+            recovery = "-"
+        else:
+            recovery = f"{statistics.median(done):.1f}/{max(done):.1f}" if done else ""
+            missing = len(times) - len(done)
+            if missing:
+                recovery += f" ({missing} not recovered)"
+        counts = " ".join(f"{seen[kind][o]:>6}" for o in OUTCOMES)
+        lines.append(f"{kind:30} {len(runs) if kind in KINDS else '':>5} {counts}  {recovery}")
+    return "\n".join(lines)
