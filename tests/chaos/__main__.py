@@ -76,6 +76,7 @@ class Run:
         self.failures: list[str] = []
         self.notes: list[str] = []
         self.phase_end = float("inf")
+        self.last_seen: dict[str, object] | None = None  # the processes after the last recovery
 
     # ---- setting up ---------------------------------------------------------------------
 
@@ -107,6 +108,7 @@ class Run:
 
     def inject(self, ctx: Context, kind: str) -> bool:
         """One fault and the wait for recovery; False if the system did not come back."""
+        before = self.check_calm()
         run = Injection(kind, time.monotonic())
         self.injections.append(run)
         say(f"fault {len(self.injections)}: {kind}")
@@ -124,24 +126,42 @@ class Run:
             time.sleep(0.5)
         for line in run.detail:
             say(f"  {line}")
-        if run.recovered is None:
+        if run.recovered is None and not self.system.run_all_alive():
+            code = self.system.run_all.returncode
+            run.problems.append(f"run_all exited (status {code}): nothing restarts the system")
+        elif run.recovered is None:
             run.problems.append(
-                f"not recovered within {self.plan.recovery_timeout:.0f} s"
-                f" (run_all {'running' if self.system.run_all_alive() else 'exited'}; /ready: "
-                f"{self.system.ready_detail()[:200]})"
+                f"not recovered within {self.plan.recovery_timeout:.0f} s (/ready: {self.system.ready_detail()[:200]})"
             )
         else:
             say(f"  recovered {run.recovery_seconds:.1f} s after the fault ended")
+        if run.recovered is not None:
+            self.last_seen = self.system.processes()
+            for change in died(before, self.last_seen, run.targets):
+                run.problems.append(f"{change} during the fault: a process the fault did not aim at")
+        else:
+            self.last_seen = None
         for problem in run.problems:
             say(f"  PROBLEM: {problem}")
         return run.recovered is not None
+
+    def check_calm(self) -> dict[str, object]:
+        """The processes now; a process that died since the last recovery is the last fault's problem."""
+        now = self.system.processes()
+        if self.last_seen is not None and self.injections:
+            for change in died(self.last_seen, now, set()):
+                self.injections[-1].problems.append(f"{change} after the system had recovered")
+                say(f"  PROBLEM: {change} after the system had recovered from {self.injections[-1].kind}")
+        return now
 
     def revive(self) -> bool:
         say("CHAOS_REVIVE: restarting run_all by hand (a manual restart: the run fails)")
         self.failures.append("the harness had to restart run_all by hand (CHAOS_REVIVE)")
         self.system.stop_run_all()
         self.system.start()
-        return self.system.wait_ready(120)
+        ok = self.system.wait_ready(120)
+        self.last_seen = self.system.processes() if ok else None
+        return ok
 
     def fault_phase(self, ctx: Context, order: list[str]) -> None:
         budget = self.plan.minutes * 60
@@ -250,9 +270,19 @@ class Run:
         scenario_cards = [enrol(world, self.book, 100 + n, SCENARIO_START, self.rng) for n in range(max(1, pauses))]
         say(f"chain {world.chain_code}: {len(world.till_cards)} cards for {plan.threads} tills; faults: {order}")
         stop = threading.Event()
+        gate = threading.Event()
+        gate.set()
         tills = [
             Till(
-                n, world, self.book, plan.gateway_port, self.system.rpc_timeout + 7, plan.seed, stop, plan.give_up_after
+                n,
+                world,
+                self.book,
+                plan.gateway_port,
+                self.system.rpc_timeout + 7,
+                plan.seed,
+                stop,
+                plan.give_up_after,
+                gate,
             )
             for n in range(plan.threads)
         ]
@@ -260,11 +290,20 @@ class Run:
             till.start()
         time.sleep(10 if not plan.short else 5)  # a calm start: the "no fault" row of the table
         ctx = Context(
-            self.system, self.pg, self.rabbit, world, self.book, self.rng, plan.recovery_timeout, scenario_cards
+            self.system,
+            self.pg,
+            self.rabbit,
+            world,
+            self.book,
+            self.rng,
+            plan.recovery_timeout,
+            scenario_cards,
+            tills_gate=gate,
         )
         try:
             self.fault_phase(ctx, order)
         finally:
+            self.check_calm()
             say("faults over; the tills finish their open keys")
             self.book.stopped_at = time.monotonic()
             self.phase_end = self.book.stopped_at
@@ -305,6 +344,19 @@ class Run:
             say(f"kept {self.base}")
         else:
             shutil.rmtree(self.base, ignore_errors=True)
+
+
+def died(before: dict[str, object], after: dict[str, object], allowed: set[str]) -> list[str]:
+    """Parts of the system whose process changed or vanished, other than `allowed`."""
+    changes = []
+    for part, pid in before.items():
+        if part in allowed or after.get(part) == pid:
+            continue
+        if part == "gateway workers":
+            changes.append(f"gateway workers {sorted(pid)} became {sorted(after.get(part) or [])}")
+        else:
+            changes.append(f"{part} (pid {pid}) died; now {after.get(part) or 'not running'}")
+    return changes
 
 
 def _interrupt(signum: int, _frame: object) -> None:

@@ -133,9 +133,10 @@ def ledger(engine: Engine, world: World) -> list[str]:
 # ---- the table ---------------------------------------------------------------------------
 
 
-def window_of(run: Injection, recovery_timeout: float) -> tuple[float, float]:
+def window_of(run: Injection, recovery_timeout: float, next_start: float) -> tuple[float, float]:
+    """From the injection to a second after recovery (or the recovery timeout), never into the next fault."""
     end = run.recovered if run.recovered is not None else (run.ended or run.started) + recovery_timeout
-    return run.started, end + 1.0
+    return run.started, min(end + 1.0, next_start)
 
 
 CALM, AFTER = "no fault (calm)", "after the faults"
@@ -143,7 +144,8 @@ CALM, AFTER = "no fault (calm)", "after the faults"
 
 def table(injections: list[Injection], book: KeyBook, recovery_timeout: float, phase_end: float) -> str:
     """Per fault kind: times injected, what the tills saw meanwhile, recovery times."""
-    windows = [(window_of(r, recovery_timeout), r.kind) for r in injections]
+    starts = [r.started for r in injections[1:]] + [phase_end]
+    windows = [(window_of(r, recovery_timeout, nxt), r.kind) for r, nxt in zip(injections, starts, strict=True)]
     seen: dict[str, Counter] = {k: Counter() for k in (*KINDS, CALM, AFTER)}
     for attempt in book.attempts():
         kind = next((k for (a, b), k in windows if a <= attempt.at <= b), AFTER if attempt.at > phase_end else CALM)

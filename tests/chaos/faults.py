@@ -45,6 +45,8 @@ class Injection:
     recovered: float | None = None
     detail: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # parts of the system whose process the fault itself ends (a kill): they may change
+    targets: set[str] = field(default_factory=set)
 
     @property
     def recovery_seconds(self) -> float | None:
@@ -65,6 +67,8 @@ class Context:
     scenario_cards: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
+    # set while the tills may sell; a fault clears it for a moment when it needs a quiet start
+    tills_gate: threading.Event = field(default_factory=threading.Event)
 
 
 def _sleep(ctx: Context, seconds: float) -> None:
@@ -85,6 +89,7 @@ def kill_service(service: str) -> Callable[[Context, Injection], Callable[[], bo
         if pid is None:
             raise ServerError(f"no {service} process under run_all to kill")
         os.kill(pid, signal.SIGKILL)
+        run.targets.add(service)
         run.detail.append(f"killed {service} pid {pid}")
         run.ended = time.monotonic()
         # recovered when another process of that service runs under run_all
@@ -99,6 +104,7 @@ def kill_gateway_worker(ctx: Context, run: Injection) -> Callable[[], bool]:
         raise ServerError("no gateway worker to kill")
     pid = ctx.rng.choice(workers)
     os.kill(pid, signal.SIGKILL)
+    run.targets.add("gateway workers")
     run.detail.append(f"killed gateway worker pid {pid}")
     run.ended = time.monotonic()
 
@@ -163,14 +169,15 @@ def wallet_pause(ctx: Context, run: Injection) -> Callable[[], bool]:
     """SIGSTOP one of two wallet instances, play the double-charge scenario of issue 8
     against the other, then SIGCONT or kill -9 the paused one (alternately)."""
     n = _nth(ctx, run.kind)
-    candidates = [
-        ("run_all's wallet", ctx.system.service_pid("wallet")),
-        ("second wallet", ctx.system.extra_wallet_pid()),
-    ]
+    candidates = [("wallet", ctx.system.service_pid("wallet")), ("wallet-2", ctx.system.extra_wallet_pid())]
     candidates = [(name, pid) for name, pid in candidates if pid is not None]
     if len(candidates) < 2:
         raise ServerError(f"need two wallet instances to pause one, found {candidates}")
     name, pid = ctx.rng.choice(candidates)
+    # the tills hold back a moment, or their requests fill the paused instance's prefetch
+    # window before the scenario's first request can land there
+    ctx.tills_gate.clear()
+    _sleep(ctx, 1.0)
     os.kill(pid, signal.SIGSTOP)
     run.detail.append(f"SIGSTOP {name} pid {pid}")
     paused_at = time.monotonic()
@@ -180,11 +187,14 @@ def wallet_pause(ctx: Context, run: Injection) -> Callable[[], bool]:
         # hold it well past the gateway's RPC timeout in any case
         _sleep(ctx, max(0.0, 2 * ctx.system.rpc_timeout + 1 - (time.monotonic() - paused_at)))
     finally:
+        ctx.tills_gate.set()
         kill = n % 2 == 0
         os.kill(pid, signal.SIGKILL if kill else signal.SIGCONT)
+        if kill:
+            run.targets.add(name)
         run.detail.append(f"{'kill -9' if kill else 'SIGCONT'} after {time.monotonic() - paused_at:.0f} s")
         run.ended = time.monotonic()
-    if kill and name == "second wallet":
+    if kill and name == "wallet-2":
         # the harness's own instance: it brings it back, as that instance's process manager would
         ctx.system.extra_wallet.wait(timeout=10)
         ctx.system.start_extra_wallet()
@@ -217,21 +227,24 @@ def double_charge_scenario(ctx: Context, card_no: str, rpc_timeout: float) -> li
 
     # 1. find a request the paused instance holds: K answered without a definite answer
     stuck = None
+    tries = []
     for _ in range(8):
         key = f"chaos-pause-K-{uuid.uuid4().hex[:10]}"
         record = ctx.book.open(
             KeyRecord(key, "consume", world.path("/wallet/consumes"), consume_body(SCENARIO_PRICE), card_no, till.token)
         )
         result = send_until_definite(till, ctx.book, record, give_up_after=0.1)
+        tries.append(record.attempts[-1].answer)
         if result is None:
             stuck = record
             break
         world.apply(record)
         if 200 <= result[0] < 300:  # the live instance sold it: put the money back and try again
             send("recharge", "/wallet/recharges", _recharge(card_no, store, SCENARIO_PRICE))
+    ctx.tills_gate.set()
     if stuck is None:
-        return ["scenario: no request reached the paused instance in 8 tries (inconclusive)"]
-    notes.append(f"scenario: K={stuck.key} held by the paused instance ({stuck.attempts[-1].answer})")
+        return [f"scenario: no request reached the paused instance in 8 tries ({', '.join(tries)}): inconclusive"]
+    notes.append(f"scenario: K={stuck.key} held by the paused instance (tries: {', '.join(tries)})")
     # 2. the balance is drained by another sale, then K is retried until a definite answer
     drain = send("consume", "/wallet/consumes", consume_body(SCENARIO_START - SCENARIO_PRICE // 2 - 1000))
     result = send_until_definite(till, ctx.book, stuck, give_up_after=20, rng=ctx.rng)

@@ -166,6 +166,14 @@ class System:
             return self.extra_wallet.pid
         return None
 
+    def processes(self) -> dict[str, object]:
+        """Which process is each part of the system now (None: not running)."""
+        found: dict[str, object] = {s: self.service_pid(s) for s in ("org", "member", "wallet")}
+        found["gateway"] = self.gateway_master()
+        found["gateway workers"] = frozenset(self.gateway_workers_pids())
+        found["wallet-2"] = self.extra_wallet_pid()
+        return found
+
     def ready(self, timeout: float = 5.0) -> tuple[int | None, float]:
         return probe(f"{self.url}/ready", timeout)
 

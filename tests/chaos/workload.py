@@ -202,6 +202,7 @@ class Till(threading.Thread):
         seed: int,
         stop: threading.Event,
         give_up_after: float,
+        gate: threading.Event,
     ) -> None:
         super().__init__(name=f"till-{n}", daemon=True)
         self.n = n
@@ -211,6 +212,7 @@ class Till(threading.Thread):
         self.http = Http(port, timeout, world.cashier_tokens[self.store_id])
         self.rng = random.Random(seed * 1000 + n)
         self.stop = stop
+        self.gate = gate  # cleared while a fault needs the tills to hold back
         self.give_up_after = give_up_after
         self.stats = TillStats()
         self.counter = 0
@@ -244,11 +246,16 @@ class Till(threading.Thread):
             amount = self.rng.choice([10000, 20000, 30000, 50000, 60000])
             body = {"card_no": card_no, "store_id": self.store_id, "amount": amount, "payment_method": "cash"}
             return "recharge", "/wallet/recharges", body, card_no
-        body = {"card_no": card_no, "store_id": self.store_id, "lines": self._lines()}
+        lines = self._lines()
+        if self.rng.random() < 0.1:  # more than any card holds: a definite refusal, which must stay one
+            lines[0] = {**lines[0], "unit_price": 5_000_000}
+        body = {"card_no": card_no, "store_id": self.store_id, "lines": lines}
         return "consume", "/wallet/consumes", body, card_no
 
     def run(self) -> None:
         while not self.stop.is_set():
+            if not self.gate.wait(timeout=1.0):
+                continue
             op, rest, body, card_no = self._next()
             self.counter += 1
             key = f"chaos-{self.n}-{self.counter}-{uuid.uuid4().hex[:8]}"
