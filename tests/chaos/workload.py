@@ -130,6 +130,12 @@ def build_world(port: int, timeout: float, book: KeyBook, cards: int, rng: rando
     hq.token = sign_in(hq, hq_name, STAFF_PASSWORD, code)
     world = World(chain["id"], code, [], {})
     _create(hq, book, world.path("/tiers"), TIER)
+    # a consume may name only the chain's own categories and items
+    for category in sorted({c for _, c, _, _ in ITEMS} | {"goods"}):
+        _create(hq, book, world.path("/categories"), {"code": category, "name": category.title()})
+    for item, category, low, _ in [*ITEMS, ("GOODS", "goods", 100, 0)]:
+        body = {"code": item, "name": item.title(), "category_code": category, "price": low}
+        _create(hq, book, world.path("/items"), body)
     cashiers: dict[str, Http] = {}
     for label in ("A", "B"):
         store = _create(
