@@ -228,7 +228,7 @@ class Run:
             for name, problems in (
                 ("balances", checks.balance_mismatches(engine, world)),
                 ("ledger", checks.ledger(engine, world)),
-                ("transactions", checks.unacknowledged_transactions(engine, world, self.book)),
+                ("transactions", checks.unacknowledged_transactions(engine, world, self.book, self.system.rpc_timeout)),
                 ("spend", checks.spend_mismatches(engine, world)),
                 ("parked", checks.parked(engine)),
             ):

@@ -73,7 +73,7 @@ def balance_mismatches(engine: Engine, world: World) -> list[str]:
     return problems
 
 
-def unacknowledged_transactions(engine: Engine, world: World, book: KeyBook) -> list[str]:
+def unacknowledged_transactions(engine: Engine, world: World, book: KeyBook, rpc_timeout: float) -> list[str]:
     """Money moved in the database that no till was told about (or was told the opposite)."""
     told = {}
     for record in book.all():
@@ -82,8 +82,12 @@ def unacknowledged_transactions(engine: Engine, world: World, book: KeyBook) -> 
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT id, kind, idempotency_key, card_no, amount FROM wallet.transactions"
-                " WHERE chain_id = :c AND kind IN ('recharge', 'consume', 'refund')"
+                "SELECT t.id, t.kind, t.idempotency_key, t.card_no, t.amount, t.created_at,"
+                # postings are never updated, so their xmin is the transaction that wrote them
+                " (SELECT min(pg_xact_commit_timestamp(p.xmin)) FROM wallet.postings p"
+                "   WHERE p.tx_id = t.id) AS committed"
+                " FROM wallet.transactions t"
+                " WHERE t.chain_id = :c AND t.kind IN ('recharge', 'consume', 'refund')"
             ),
             {"c": world.chain_id},
         ).all()
@@ -105,6 +109,36 @@ def unacknowledged_transactions(engine: Engine, world: World, book: KeyBook) -> 
             )
         elif isinstance(record.first[1], dict) and record.first[1].get("transaction_id") != r.id:
             problems.append(f"key {r.idempotency_key} answered {record.first[1].get('transaction_id')}, holds {r.id}")
+        problems.extend(_when_it_ran(record, r, rpc_timeout))
+    return problems
+
+
+SLACK = 0.05  # seconds: the database's clock and ours are the same machine's, read at slightly other moments
+
+
+def _when_it_ran(record, row, rpc_timeout: float) -> list[str]:
+    """The request that did the work was still waited for, was not told 503, and
+    the work committed before that request's deadline.
+
+    A transaction's `created_at` is when it started in the database; it must
+    fall inside one attempt's wait. Inside a 503's: the gateway said "not done"
+    about work it had handed over. Inside none: the service started it after
+    the gateway had given up, past the request's deadline. Its commit must come
+    before that attempt's deadline (sent + the RPC timeout)."""
+    if record is None:
+        return []
+    what = f"{row.kind} {row.id} under key {record.key}"
+    at = row.created_at.timestamp()
+    during = [a for a in record.attempts if a.wall - SLACK <= at <= a.wall + a.took + SLACK]
+    if not during:
+        return [f"{what} started when no request of it was waiting (past its deadline)"]
+    problems = []
+    if any(a.outcome == "503" for a in during):
+        problems.append(f"{what} was done although its request was answered 503")
+    if row.committed is not None:
+        late = row.committed.timestamp() - (during[0].wall + rpc_timeout)
+        if late > 0.5:
+            problems.append(f"{what} committed {late:.1f} s after its request's deadline")
     return problems
 
 

@@ -82,6 +82,8 @@ class Postgres:
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=400"
             " -c shared_buffers=64MB -c log_min_messages=warning"
+            # when each transaction committed: a mutation must not commit after its deadline
+            " -c track_commit_timestamp=on"
         )
         self._as_postgres(
             str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start"

@@ -88,6 +88,8 @@ class Attempt:
     outcome: str
     status: int | None
     answer: str
+    wall: float = 0.0  # time.time() when sent: compared with the database's timestamps
+    took: float = 0.0
 
 
 @dataclass
@@ -166,11 +168,12 @@ def send_until_definite(
     deadline = time.monotonic() + give_up_after
     pause = 0.2
     while True:
-        started = time.monotonic()
+        started, wall = time.monotonic(), time.time()
         status, body = http_.call("POST", record.path, record.body, key=record.key)
         outcome = outcome_class(status)
         answer = answer_of(status, body) if status is not None else "conn"
-        book.note(record, Attempt(started, outcome, status, answer), status, body)
+        attempt = Attempt(started, outcome, status, answer, wall, time.monotonic() - started)
+        book.note(record, attempt, status, body)
         if outcome in DEFINITE:
             return status, body
         if stop is not None and stop.is_set():
