@@ -94,16 +94,28 @@ def test_work_started_while_no_attempt_waited_ran_past_its_deadline():
     # sent at 1000, 504 after 3 s; the paused instance ran it at 1010; the retry at 1020 replayed it
     record = _attempts((1000.0, 3.0, "504"), (1020.0, 0.1, "2xx"))
     assert _when_it_ran(record, _tx(1010.0, 1010.1), rpc_timeout=3) == [
-        "consume t-1 under key k started when no request of it was waiting (past its deadline)"
+        "consume t-1 under key k started when no request of it was waiting, past its deadline"
+        " (attempts: 504 at +-10.0s for 3.0s, 2xx at +10.0s for 0.1s)"
     ]
 
 
-def test_a_commit_after_the_deadline_of_the_attempt_that_started_it_is_late():
+def test_a_commit_after_the_504_that_ended_its_wait_is_past_its_deadline():
     record = _attempts((1000.0, 3.0, "504"), (1005.0, 0.1, "2xx"))
     assert _when_it_ran(record, _tx(1002.5, 1004.5), rpc_timeout=3) == [
         "consume t-1 under key k committed 1.5 s after its request's deadline"
+        " (the request was answered 504 after 3.0 s)"
     ]
-    assert _when_it_ran(record, _tx(1002.5, 1002.9), rpc_timeout=3) == []
+    assert _when_it_ran(record, _tx(1002.5, 1003.4), rpc_timeout=3) == []  # within the slack
+
+
+def test_a_dropped_connection_leaves_the_service_its_whole_deadline():
+    # the gateway worker died 0.5 s in; the call it had sent may still run to its deadline
+    record = _attempts((1000.0, 0.5, "conn"), (1010.0, 0.1, "2xx"))
+    assert _when_it_ran(record, _tx(1001.0, 1002.0), rpc_timeout=3) == []
+    assert _when_it_ran(record, _tx(1001.0, 1009.0), rpc_timeout=3) == [
+        "consume t-1 under key k committed 2.0 s after its request's deadline"
+        " (the request was answered conn after 0.5 s)"
+    ]
 
 
 def test_the_table_counts_each_answer_under_the_fault_it_happened_in():
