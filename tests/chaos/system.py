@@ -196,29 +196,27 @@ class System:
 
     # ---- stopping -----------------------------------------------------------------
 
-    @staticmethod
-    def _stop_group(process: subprocess.Popen | None, grace: float) -> None:
-        if process is None or process.poll() is not None:
-            if process is not None:
-                _kill_group(process.pid, signal.SIGKILL)  # orphans left in its group
-            return
-        _kill_group(process.pid, signal.SIGCONT)  # a paused child cannot act on SIGTERM
-        _kill_group(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        _kill_group(process.pid, signal.SIGKILL)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+    def stop_run_all(self, grace: float = 30) -> None:
+        self._stop([self.run_all], grace)
 
-    def stop_run_all(self) -> None:
-        # a paused child cannot act on SIGTERM; run_all stops the rest in order
+    def _stop(self, processes: list[subprocess.Popen | None], grace: float) -> None:
+        """SIGTERM each process's group (a paused process is resumed first so it can act on it),
+        wait up to `grace` seconds for all of them together, then SIGKILL what is left."""
+        live = [p for p in processes if p is not None and p.poll() is None]
         for pid in self.marked_processes():
             _signal(pid, signal.SIGCONT)
-        self._stop_group(self.run_all, 30)
+        for process in live:
+            _kill_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while any(p.poll() is None for p in live) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for process in processes:
+            if process is not None:
+                _kill_group(process.pid, signal.SIGKILL)  # and anything left in its group
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
 
     def marked_processes(self) -> list[int]:
         """Every live process started for this run (they all carry its CHAOS_RUN_ID)."""
@@ -234,8 +232,7 @@ class System:
         return found
 
     def stop(self) -> None:
-        self.stop_run_all()
-        self._stop_group(self.extra_wallet, 15)
+        self._stop([self.run_all, self.extra_wallet], 30)
         # whatever a dead parent left behind (a gunicorn worker whose master died)
         for pid in self.marked_processes():
             _signal(pid, signal.SIGKILL)
