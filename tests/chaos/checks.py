@@ -144,10 +144,11 @@ def _when_it_ran(record, row, rpc_timeout: float) -> list[str]:
     if not during:
         tried = ", ".join(f"{a.outcome} at +{a.wall - at:.1f}s for {a.took:.1f}s" for a in record.attempts[:4])
         return [f"{what} started when no request of it was waiting, past its deadline (attempts: {tried})"]
-    attempt = during[0]
     problems = []
-    if attempt.outcome == "503" and at <= attempt.wall + attempt.took:
+    if any(a.outcome == "503" and a.wall - SLACK <= at <= a.wall + a.took for a in during):
         problems.append(f"{what} was done although its request was answered 503")
+    # which of the attempts in flight did the work is not known: judge by the one waited for longest
+    attempt = max(during, key=lambda a: latest_deadline(a, rpc_timeout))
     if row.committed is not None:
         late = row.committed.timestamp() - latest_deadline(attempt, rpc_timeout)
         if late > SLACK:

@@ -183,7 +183,7 @@ def wallet_pause(ctx: Context, run: Injection) -> Callable[[], bool]:
     paused_at = time.monotonic()
     try:
         card = ctx.scenario_cards[(n - 1) % len(ctx.scenario_cards)]
-        run.detail.extend(double_charge_scenario(ctx, card, ctx.system.rpc_timeout))
+        run.detail.extend(double_charge_scenario(ctx, run, card, ctx.system.rpc_timeout))
         # hold it well past the gateway's RPC timeout in any case
         _sleep(ctx, max(0.0, 2 * ctx.system.rpc_timeout + 1 - (time.monotonic() - paused_at)))
     finally:
@@ -204,7 +204,7 @@ def wallet_pause(ctx: Context, run: Injection) -> Callable[[], bool]:
     return lambda: True
 
 
-def double_charge_scenario(ctx: Context, card_no: str, rpc_timeout: float) -> list[str]:
+def double_charge_scenario(ctx: Context, run: Injection, card_no: str, rpc_timeout: float) -> list[str]:
     """K reaches the paused instance (504); K is retried and refused by the other (409,
     insufficient funds, after a drain); the member recharges and the sale is rung
     again under K2. Whatever the paused instance later does with K must not change
@@ -243,7 +243,8 @@ def double_charge_scenario(ctx: Context, card_no: str, rpc_timeout: float) -> li
             send("recharge", "/wallet/recharges", _recharge(card_no, store, SCENARIO_PRICE))
     ctx.tills_gate.set()
     if stuck is None:
-        return [f"scenario: no request reached the paused instance in 8 tries ({', '.join(tries)}): inconclusive"]
+        run.problems.append(f"double-charge scenario inconclusive: no request reached the paused instance ({tries})")
+        return []
     notes.append(f"scenario: K={stuck.key} held by the paused instance (tries: {', '.join(tries)})")
     # 2. the balance is drained by another sale, then K is retried until a definite answer
     drain = send("consume", "/wallet/consumes", consume_body(SCENARIO_START - SCENARIO_PRICE // 2 - 1000))
@@ -251,6 +252,10 @@ def double_charge_scenario(ctx: Context, card_no: str, rpc_timeout: float) -> li
     if result is not None:
         world.apply(stuck)
     notes.append(f"drain {drain.attempts[-1].answer}; K retried: {stuck.attempts[-1].answer}")
+    if not drain.acknowledged:
+        run.problems.append(f"double-charge scenario inconclusive: the drain was answered {drain.attempts[-1].answer}")
+    if result is None:
+        run.problems.append(f"K got no definite answer in 20 s while the other wallet instance ran ({stuck.key})")
     # 3. the member recharges, the cashier rings the sale again under a new key
     top_up = send("recharge", "/wallet/recharges", _recharge(card_no, store, 20000))
     again = send("consume", "/wallet/consumes", consume_body(SCENARIO_PRICE))

@@ -108,6 +108,12 @@ def test_a_commit_after_the_504_that_ended_its_wait_is_past_its_deadline():
     assert _when_it_ran(record, _tx(1002.5, 1003.4), rpc_timeout=3) == []  # within the slack
 
 
+def test_a_commit_is_judged_by_the_attempt_in_flight_that_was_waited_for_longest():
+    # a refused connection (gateway down) at 1000, then a 201 that started the work at 1004
+    record = _attempts((1000.0, 0.0, "conn"), (1004.0, 0.3, "2xx"))
+    assert _when_it_ran(record, _tx(1004.1, 1004.2), rpc_timeout=3) == []
+
+
 def test_a_dropped_connection_leaves_the_service_its_whole_deadline():
     # the gateway worker died 0.5 s in; the call it had sent may still run to its deadline
     record = _attempts((1000.0, 0.5, "conn"), (1010.0, 0.1, "2xx"))
