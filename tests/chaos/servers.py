@@ -43,9 +43,11 @@ def require_free(*ports: int) -> None:
         )
 
 
-def _run(argv: list[str], *, env: dict | None = None, timeout: float = 60, check: bool = True) -> str:
+def _run(
+    argv: list[str], *, env: dict | None = None, timeout: float = 60, check: bool = True, cwd: Path | None = None
+) -> str:
     try:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd)
     except subprocess.TimeoutExpired as exc:
         raise ServerError(f"{' '.join(argv)} took longer than {timeout} s") from exc
     if check and done.returncode != 0:
@@ -146,6 +148,7 @@ class Rabbit:
             "RABBITMQ_CONF_ENV_FILE": str(d / "rabbitmq-env.conf"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(d / "enabled_plugins"),
             "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "ERL_CRASH_DUMP": str(d / "erl_crash.dump"),  # not in whatever directory the suite ran from
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         }
 
@@ -157,13 +160,12 @@ class Rabbit:
         (self.dir / "enabled_plugins").write_text("[].\n")  # no management plugin
 
     def ctl(self, *args: str, timeout: float = 60, check: bool = True) -> str:
-        return _run(
-            [str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node, *args], env=self.env(), timeout=timeout, check=check
-        )
+        argv = [str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node, *args]
+        return _run(argv, env=self.env(), timeout=timeout, check=check, cwd=self.dir)
 
     def start(self, wait: float = 90) -> None:
         self.pid_file.unlink(missing_ok=True)
-        _run([str(RABBIT_BIN / "rabbitmq-server"), "-detached"], env=self.env(), timeout=30)
+        _run([str(RABBIT_BIN / "rabbitmq-server"), "-detached"], env=self.env(), timeout=30, cwd=self.dir)
         # `wait` follows the pid file, so it does not race the node's registration with epmd
         self.ctl("wait", str(self.pid_file), "--timeout", str(int(wait)), timeout=wait + 15)
 
