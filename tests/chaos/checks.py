@@ -8,10 +8,10 @@ from collections import Counter
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from deploy import audit
 from tests.chaos.faults import KINDS, Injection
 from tests.chaos.tills import OUTCOMES, KeyBook
 from tests.chaos.workload import World
-from tests.wallet_helpers import ledger_problems
 
 SERVICES = ("org", "member", "wallet")
 MONEY_KINDS = ("recharge", "consume", "refund")
@@ -177,8 +177,7 @@ def parked(engine: Engine) -> list[str]:
 
 
 def ledger(engine: Engine, world: World) -> list[str]:
-    found = ledger_problems(engine, world.chain_id)
-    return [f"ledger {name}: {rows[:5]}" for name, rows in found.items() if rows]
+    return [f"ledger: {finding}" for finding in audit.ledger_findings(engine, world.chain_id)]
 
 
 # ---- the table ---------------------------------------------------------------------------
