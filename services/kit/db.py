@@ -197,8 +197,14 @@ class Database(DependencyProvider):
 
     def worker_teardown(self, worker_ctx) -> None:
         session = self.sessions.pop(worker_ctx, None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()
+        except Exception:  # noqa: BLE001 - a dead connection must not stop the service
+            # nameko treats an error in teardown as fatal to the whole service; the pool
+            # throws the broken connection away and the next worker connects afresh
+            log.warning("closing a worker's session failed (database away?)", exc_info=True)
 
     def stop(self) -> None:
         self.engine.dispose()
