@@ -216,6 +216,17 @@ class Use:
     value: int = 0
 
 
+def _used_on(session: Session, entitlement_ids: list[str], day: date) -> dict[str, int]:
+    """Uses of each of these passes on `day` (their daily limits, W-5)."""
+    return dict(
+        session.execute(
+            select(EntitlementUse.entitlement_id, func.sum(EntitlementUse.count))
+            .where(EntitlementUse.entitlement_id.in_(entitlement_ids), EntitlementUse.used_on == day)
+            .group_by(EntitlementUse.entitlement_id)
+        ).all()
+    )
+
+
 def plan(
     session: Session, chain_id: str, member_id: str, lines: list[dict], plate: str | None, auto: bool, day: date
 ) -> dict[int, Use]:
@@ -243,16 +254,7 @@ def plan(
             raise ValidationFailed(fields={"lines": ["A package named on a line is not this member's."]})
         return {}
     by_id = {e.id: e for e in candidates}
-    used_today = dict(
-        session.execute(
-            select(EntitlementUse.entitlement_id, func.sum(EntitlementUse.count))
-            .where(
-                EntitlementUse.entitlement_id.in_([e.id for e in candidates if e.daily_limit]),
-                EntitlementUse.used_on == day,
-            )
-            .group_by(EntitlementUse.entitlement_id)
-        ).all()
-    )
+    used_today = _used_on(session, [e.id for e in candidates if e.daily_limit], day)
     remaining = {e.id: e.remaining_count for e in candidates}
     # passes first (they cost nothing more), then the package that expires soonest
     order = sorted(candidates, key=lambda e: (e.kind != "pass", e.valid_until or date.max, e.created_at, e.id))
