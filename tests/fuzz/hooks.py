@@ -16,6 +16,7 @@ sign-in fuzzing, and real references (stores, cards, members, tiers, transaction
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
@@ -182,6 +183,22 @@ def _line(line: Any) -> Any:
     return line
 
 
+def _instant(value: Any) -> Any:
+    """A query's date or date-time as something comparable (None when it is neither)."""
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).upper().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _in_order(query: dict) -> None:
+    """`until` not before `since` (a rule across two fields, which the document cannot state)."""
+    since, until = _instant(query.get("since")), _instant(query.get("until"))
+    if since is not None and until is not None and until < since:
+        query["since"], query["until"] = query["until"], query["since"]
+
+
 _PATH_POOLS = {
     "chain_id": "chain_ids",
     "store_id": "store_ids",
@@ -211,6 +228,7 @@ def map_case(context: Any, case: Any) -> Any:
             case.query["card_no"] = _card_no(case.query["card_no"])
         if "store_id" in case.query and _random.random() < 0.8:
             case.query["store_id"] = _random.choice(refs["store_ids"])
+        _in_order(case.query)
     if isinstance(case.body, dict):
         schema = case.operation.body[0].definition.get("schema", {}) if case.operation.body else {}
         properties = set(_properties(case.operation, schema))
