@@ -6,6 +6,7 @@ service re-checks with the same methods, so both sides scope alike.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from marshmallow import fields, validate
@@ -25,6 +26,12 @@ STORE_ROLES = (STORE_MANAGER, CASHIER)  # bound to exactly one store
 CHAIN_MANAGERS = (HQ_ADMIN, FRANCHISEE, STORE_MANAGER)  # manage their chain's or their stores' affairs
 MANAGERS = (PLATFORM_ADMIN, *CHAIN_MANAGERS)  # the above, and the platform's admin
 HQ = (PLATFORM_ADMIN, HQ_ADMIN)  # the whole chain's books and settings
+
+
+def token_hash(token: str) -> str:
+    """How a sign-in token is known without keeping it: org stores only this, gateways key
+    what they keep by it, and org's `sessions_revoked` names tokens by it."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class PrincipalSchema(Contract):

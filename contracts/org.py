@@ -358,6 +358,18 @@ class StaffChanged(Contract):
     level = fields.String(required=True)
 
 
+@event("org", "sessions_revoked")
+class SessionsRevoked(Contract):
+    """Sign-in tokens that no longer open anything: one (`token_hash`, a sign-out) or all of a
+    staff member's but `kept_token_hash` (a password change, disabling, a move, a lock).
+    Gateways that keep who holds a token drop what this names (non-negotiable 12)."""
+
+    staff_id = Id(required=True)
+    chain_id = fields.String(required=True, allow_none=True)
+    token_hash = fields.String(load_default=None, allow_none=True)
+    kept_token_hash = fields.String(load_default=None, allow_none=True)
+
+
 @event("org", "dictionary_changed")
 class DictionaryChanged(Contract):
     dictionary = fields.String(required=True, validate=validate.OneOf(("categories", "items", "payment_methods")))

@@ -8,6 +8,7 @@ from gateway import errors, limits, middleware
 from gateway.health import Metrics, Probe, Ready
 from gateway.openapi import build_spec, reference_page
 from gateway.operations import API, Operation, OperationResource
+from gateway.principals import Principals
 from gateway.routes import all_operations
 from gateway.rpc import RpcPool
 from services.kit import config as kit_config
@@ -47,10 +48,15 @@ def create_app(
     *,
     services: tuple[str, ...] = kit_config.SERVICES,
     validate_responses: bool = False,
+    principals: Principals | None = None,
+    keep_principals: bool = True,
 ) -> falcon.App:
     """The gateway; `validate_responses` checks every answer against its contract (tests turn it on)."""
     rpc_pool = rpc_pool or RpcPool(settings)
-    app = falcon.App(middleware=[middleware.RequestId(), middleware.BodyLimit(), middleware.Authentication(rpc_pool)])
+    if principals is None and keep_principals:
+        principals = Principals(settings.amqp_uri)
+    authentication = middleware.Authentication(rpc_pool, principals)
+    app = falcon.App(middleware=[middleware.RequestId(), middleware.BodyLimit(), authentication])
     app.req_options.strip_url_path_trailing_slash = True
     # a JSON body nested deeper than any contract is refused (400) before it reaches a recursive parser
     json_handler = falcon.media.JSONHandler(loads=limits.loads)

@@ -8,9 +8,10 @@ import time
 
 import falcon
 
-from contracts.auth import Actor
+from contracts.auth import Actor, token_hash
 from contracts.errors import NotAuthenticated
 from gateway import limits
+from gateway.principals import Principals
 from gateway.rpc import RpcPool
 from services.kit.logs import new_correlation_id, set_correlation_id
 
@@ -63,11 +64,12 @@ def bearer_token(req: falcon.Request) -> str | None:
 
 
 class Authentication:
-    """Asks `org` who holds the token, on every request: no cache, so a
-    sign-out or a disabled account takes effect at once."""
+    """Who holds the token: kept in this process from org's answer, dropped the moment org
+    says it was revoked (`gateway.principals`); asked of org when not kept."""
 
-    def __init__(self, rpc_pool: RpcPool) -> None:
+    def __init__(self, rpc_pool: RpcPool, principals: Principals | None = None) -> None:
         self.rpc_pool = rpc_pool
+        self.principals = principals
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params: dict) -> None:
         operation = getattr(resource, "operation", None)
@@ -77,6 +79,34 @@ class Authentication:
         token = bearer_token(req)
         if token is None:
             raise NotAuthenticated("Send 'Authorization: Bearer <token>' from /api/v1/auth/sign-in.")
-        principal = self.rpc_pool.call("org", "authenticate", token, correlation_id=req.context.request_id)
+        principal = self.principals.get(token) if self.principals is not None else None
+        if principal is None:
+            asked_at = time.monotonic()
+            principal = self.rpc_pool.call("org", "authenticate", token, correlation_id=req.context.request_id)
+            if self.principals is not None:
+                self.principals.put(token, principal, asked_at)
         req.context.actor = Actor.from_dict(principal)
         req.context.token = token
+        req.context.params = params
+        req.context.revokes = op.revokes
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool) -> None:
+        # what this request revoked is in force in this process at once, before org's event comes back
+        revokes = req.context.get("revokes")
+        if revokes is None or self.principals is None:
+            return
+        params, actor, token = req.context.get("params") or {}, req.context.actor, req.context.token
+        if revokes == "own_sessions" and resp.status_code == 403:  # guessing locked the account: all signed out
+            self.principals.forget("sessions_revoked", {"staff_id": actor.staff_id})
+            return
+        if not req_succeeded:
+            return
+        if revokes == "token":
+            self.principals.forget("sessions_revoked", {"token_hash": token_hash(token)})
+        elif revokes == "own_sessions":
+            revoked = {"staff_id": actor.staff_id, "kept_token_hash": token_hash(token)}
+            self.principals.forget("sessions_revoked", revoked)
+        elif revokes == "staff" and params.get("staff_id"):
+            self.principals.forget("staff_changed", {"staff_id": params["staff_id"]})
+        elif revokes == "chain" and params.get("chain_id"):
+            self.principals.forget("chain_changed", {"chain_id": params["chain_id"]})

@@ -132,6 +132,10 @@ class Operation:
     refusals: tuple[int, ...] = ()  # statuses besides the shared ones (sign-in: 401, 403)
     # the body's store_id is where the caller acts (a sale, a recharge): outside their stores, 403
     acts_at_store: bool = False
+    # what a success revokes, forgotten by this gateway process at once (other processes hear it
+    # from org's events): "token" (sign-out), "own_sessions" (a password change: the caller's
+    # other devices), "staff" (the staff member in the path), "chain" (the chain in the path)
+    revokes: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property

@@ -161,7 +161,7 @@ OPERATIONS: list[Operation] = [
         description="Five wrong passwords in a row lock the account for 15 minutes.",
         refusals=(401, 403),
     ),
-    Operation("POST", "/auth/sign-out", "Revoke this token", "auth", sign_out, status=204),
+    Operation("POST", "/auth/sign-out", "Revoke this token", "auth", sign_out, status=204, revokes="token"),
     Operation("GET", "/auth/me", "Who am I", "auth", me, response=PrincipalSchema),
     Operation(
         "POST",
@@ -171,6 +171,7 @@ OPERATIONS: list[Operation] = [
         change_password,
         body=c.ChangePasswordRequest,
         status=204,
+        revokes="own_sessions",
     ),
     Operation(
         "POST",
@@ -195,6 +196,7 @@ OPERATIONS: list[Operation] = [
         body=c.ChainUpdate,
         response=c.Chain,
         roles=HQ,
+        revokes="chain",
     ),
     Operation("GET", f"{CHAIN}/settings", "Chain settings", "chains", get_settings, response=c.ChainSettings),
     Operation(
@@ -281,6 +283,7 @@ OPERATIONS: list[Operation] = [
         body=c.StaffUpdate,
         response=c.Staff,
         roles=MANAGERS,
+        revokes="staff",
     ),
     Operation(
         "POST",
@@ -291,6 +294,7 @@ OPERATIONS: list[Operation] = [
         response=c.Staff,
         roles=MANAGERS,
         needs_key=True,
+        revokes="staff",
     ),
     Operation(
         "POST",
@@ -322,6 +326,7 @@ OPERATIONS: list[Operation] = [
         response=c.Staff,
         roles=MANAGERS,
         needs_key=True,
+        revokes="staff",
     ),
     Operation(
         "GET",

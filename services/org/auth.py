@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from contracts.auth import FRANCHISEE, STORE_ROLES, Actor
 from contracts.errors import AccountLocked, HuiyuanError, NotAuthenticated, ValidationFailed
+from services.kit.outbox import OutboxWriter
 from services.org import lockout, passwords, tokens
 from services.org.models import AccessLog, Chain, SignInSession, Staff, Store
 from services.org.views import iso
@@ -188,24 +189,37 @@ def authenticate(session: Session, token: str) -> dict:
     return principal(session, staff)
 
 
-def sign_out(session: Session, token: str, ip: str, user_agent: str) -> None:
+def sign_out(session: Session, events: OutboxWriter, token: str, ip: str, user_agent: str) -> None:
     live = _live_session(session, token)
     if live is None:
         raise NotAuthenticated("The token is missing, expired or revoked.")
     signed_in, staff = live
     signed_in.revoked_at = now_utc()
     record_access(session, "sign_out", staff.username, staff, ip, user_agent)
+    revoked = {"staff_id": staff.id, "chain_id": staff.chain_id, "token_hash": signed_in.token_hash}
+    events.add(session, "sessions_revoked", revoked, chain_id=staff.chain_id)
 
 
-def revoke_all(session: Session, staff_id: str, keep_token: str | None = None) -> None:
-    stmt = update(SignInSession).where(SignInSession.staff_id == staff_id, SignInSession.revoked_at.is_(None))
-    if keep_token:
-        stmt = stmt.where(SignInSession.token_hash != tokens.token_hash(keep_token))
+def revoke_all(session: Session, events: OutboxWriter, staff: Staff, keep_token: str | None = None) -> None:
+    """Every live token of `staff` but `keep_token` stops working, here and in every gateway."""
+    stmt = update(SignInSession).where(SignInSession.staff_id == staff.id, SignInSession.revoked_at.is_(None))
+    kept = tokens.token_hash(keep_token) if keep_token else None
+    if kept:
+        stmt = stmt.where(SignInSession.token_hash != kept)
     session.execute(stmt.values(revoked_at=now_utc()))
+    revoked = {"staff_id": staff.id, "chain_id": staff.chain_id, "kept_token_hash": kept}
+    events.add(session, "sessions_revoked", revoked, chain_id=staff.chain_id)
 
 
 def change_password(
-    session: Session, actor: Actor, token: str, current: str, new: str, ip: str = "", user_agent: str = ""
+    session: Session,
+    events: OutboxWriter,
+    actor: Actor,
+    token: str,
+    current: str,
+    new: str,
+    ip: str = "",
+    user_agent: str = "",
 ) -> HuiyuanError | None:
     """Wrong current passwords count like failed sign-ins: a stolen token is no
     way around the lockout. The failure is returned, to be raised after commit."""
@@ -217,18 +231,19 @@ def change_password(
         record_access(session, "sign_in_failed", staff.username, staff, ip, user_agent, "wrong current password")
         if lockout.is_locked(state, now):
             record_access(session, "locked", staff.username, staff, ip, user_agent, f"{lockout.MAX_FAILURES} failures")
-            revoke_all(session, staff.id)  # locked means signed out everywhere, this token too
+            revoke_all(session, events, staff)  # locked means signed out everywhere, this token too
             return AccountLocked(f"Too many wrong passwords; signed out until {iso(state.locked_until)}.")
         return ValidationFailed("The current password is wrong.", {"current_password": ["Wrong password."]})
     staff.failed_attempts, staff.locked_until = 0, None
-    set_password(session, staff, new, keep_token=token)
+    set_password(session, events, staff, new, keep_token=token)
     return None
 
 
-def set_password(session: Session, staff: Staff, new: str, keep_token: str | None = None) -> None:
+def set_password(session: Session, events: OutboxWriter, staff: Staff, new: str, keep_token: str | None = None) -> None:
     if new.strip().lower() == staff.username:
         raise ValidationFailed(fields={"new_password": ["Must not be the username."]})
     staff.password_hash = passwords.hash_password(new)
     staff.password_changed_at = now_utc()
-    # other devices must sign in again with the new password
-    revoke_all(session, staff.id, keep_token=keep_token)
+    if staff.id is not None:  # a new account has no sessions yet
+        # other devices must sign in again with the new password
+        revoke_all(session, events, staff, keep_token=keep_token)

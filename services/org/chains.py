@@ -67,7 +67,7 @@ def create(session: Session, events: OutboxWriter, actor: Actor, data: dict) -> 
             status="active",
             password_hash="",
         )
-        auth.set_password(session, staff, hq["password"])
+        auth.set_password(session, events, staff, hq["password"])
         session.add(staff)
         session.flush()
         events.add(session, "staff_changed", views.staff_event(staff), chain_id=chain.id)

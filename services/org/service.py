@@ -58,7 +58,7 @@ class OrgService(HealthCheck):
     @rpc
     def sign_out(self, token: str, ip: str = "", user_agent: str = "") -> None:
         with self.db.begin():
-            auth.sign_out(self.db, token, ip, user_agent)
+            auth.sign_out(self.db, self.events, token, ip, user_agent)
 
     @rpc
     def change_password(self, actor: dict, token: str, data: dict, ip: str = "", user_agent: str = "") -> None:
@@ -66,7 +66,7 @@ class OrgService(HealthCheck):
         data = load(c.ChangePasswordRequest, data)
         with self.db.begin():
             error = auth.change_password(
-                self.db, who, token, data["current_password"], data["new_password"], ip, user_agent
+                self.db, self.events, who, token, data["current_password"], data["new_password"], ip, user_agent
             )
         # a wrong password is committed (attempt counter, access log) before it is reported
         if error is not None:
@@ -175,7 +175,7 @@ class OrgService(HealthCheck):
         self, actor: Actor, chain_id: str, staff_id: str, data: dict, idempotency_key: str
     ) -> Work:
         payload = load(c.ResetPasswordRequest, data)
-        return lambda: staff.reset_password(self.db, actor, chain_id, staff_id, payload["new_password"])
+        return lambda: staff.reset_password(self.db, self.events, actor, chain_id, staff_id, payload["new_password"])
 
     @rpc
     def list_access_log(self, actor: dict, chain_id: str, query: dict) -> dict:

@@ -73,7 +73,7 @@ def create(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, 
         status="active",
         password_hash="",
     )
-    auth.set_password(session, staff, data["password"])
+    auth.set_password(session, events, staff, data["password"])
     session.add(staff)
     session.flush()
     events.add(session, "staff_changed", views.staff_event(staff), chain_id=chain_id)
@@ -121,7 +121,7 @@ def update(session: Session, events: OutboxWriter, actor: Actor, chain_id: str, 
             raise InvalidState("This franchisee still owns stores; give them another owner first.")
         staff.role, staff.store_id = role, store.id if store else None
         # a new role or workplace must not ride on tokens issued for the old one
-        auth.revoke_all(session, staff.id)
+        auth.revoke_all(session, events, staff)
     for key in ("display_name", "level"):
         if key in data:
             setattr(staff, key, data[key])
@@ -137,7 +137,7 @@ def set_status(session: Session, events: OutboxWriter, actor: Actor, chain_id: s
         return views.staff(staff)
     staff.status = status
     if status == "disabled":
-        auth.revoke_all(session, staff.id)  # effective at once (O-8)
+        auth.revoke_all(session, events, staff)  # effective at once (O-8)
     session.flush()
     events.add(session, "staff_changed", views.staff_event(staff), chain_id=chain_id)
     return views.staff(staff)
@@ -151,10 +151,12 @@ def unlock(session: Session, actor: Actor, chain_id: str, staff_id: str) -> dict
     return views.staff(staff)
 
 
-def reset_password(session: Session, actor: Actor, chain_id: str, staff_id: str, new_password: str) -> dict:
+def reset_password(
+    session: Session, events: OutboxWriter, actor: Actor, chain_id: str, staff_id: str, new_password: str
+) -> dict:
     staff = load_visible(session, actor, chain_id, staff_id, lock=True)
     _require_manageable(session, actor, staff)
-    auth.set_password(session, staff, new_password)
+    auth.set_password(session, events, staff, new_password)
     staff.failed_attempts, staff.locked_until = 0, None
     session.flush()
     return views.staff(staff)

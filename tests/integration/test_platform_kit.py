@@ -21,7 +21,7 @@ from services.kit.db import Database, make_engine
 from services.kit.handlers import handles
 from services.org.models import Base as OrgBase
 from services.org.models import kit as org_kit
-from tests.helpers import admin_engine, build_chain, ok, unique, wait_for
+from tests.helpers import admin_engine, build_chain, ok, raw_rows, unique, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -170,6 +170,9 @@ def test_an_event_whose_handler_fails_is_delivered_again_not_lost(provisioned, a
         while FailsOnce.calls.count(chain["id"]) < 2 and time.monotonic() < deadline:
             eventlet.sleep(0.1)
         assert FailsOnce.calls.count(chain["id"]) == 2  # failed once, delivered again, handled
+        # handled for good: its failure is no longer on record (the second call has committed)
+        failing = "SELECT 1 AS f FROM org.event_failures WHERE payload->'data'->>'chain_id' = :c"
+        wait_for(lambda: raw_rows(provisioned, failing, c=chain["id"]) == [])
     finally:
         runner.stop()
 

@@ -35,7 +35,7 @@ class FakePool:
 
 def _gateway() -> tuple[testing.TestClient, FakePool]:
     pool = FakePool()
-    return testing.TestClient(create_app(Settings(), pool)), pool
+    return testing.TestClient(create_app(Settings(), pool, keep_principals=False)), pool
 
 
 def _consume(client: testing.TestClient, store_id: str, key: str = "k-1"):
