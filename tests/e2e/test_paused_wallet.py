@@ -23,7 +23,7 @@ from contracts.errors import InsufficientFunds, ServiceTimeout
 from gateway.rpc import RpcPool
 from services.kit.config import SERVICES, password_variable
 from tests.conftest import _rabbitmqctl
-from tests.helpers import ok, raw_rows
+from tests.helpers import ok, raw_rows, wait_for
 from tests.wallet_helpers import WASH, wallet_world
 
 pytestmark = pytest.mark.e2e
@@ -136,6 +136,9 @@ def test_a_request_delivered_after_its_deadline_is_not_charged(admin, own_vhost,
             chain=w.world.id,
         )
         assert consumes[0]["n"] == 1
+        # the one sale reached the member service before these processes stop (the run's audit checks it)
+        spend = "SELECT cumulative_spend AS spend FROM member.members WHERE id = :id"
+        wait_for(lambda: raw_rows(own_vhost, spend, id=card["member_id"]) == [{"spend": 10800}], timeout=20)
     finally:
         pool.close()
         processes.stop_all()
