@@ -46,9 +46,7 @@ class Pattern(validate.Validator):
 
 
 # Separators a person types between the characters of a number, which the services drop.
-# at most one space or dash between digits (as a person groups them: 6200 1234 5678), so the
-# pattern alone bounds the length and a generator never has to throw candidates away
-_CARD_SEP = r"[ -]?"  # services/member/card_numbers.py clean_card_no drops them
+_CARD_SEP = r"[ -]*"  # services/member/card_numbers.py clean_card_no
 _PHONE_SEP = r"[\s().-]*"  # services/member/pii.py normalise_phone
 # 12 digits; the last is a Luhn check digit, which a pattern cannot express (422 when it is wrong)
 CARD_NO_PATTERN = rf"^{_CARD_SEP}(?:[0-9]{_CARD_SEP}){{12}}$"
