@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from falcon import testing
@@ -165,6 +167,25 @@ def add_catalogue(world: ChainWorld) -> None:
 
 
 # ---- looking under the services ----------------------------------------------------
+
+
+def process_environment(settings, **overrides: str) -> dict[str, str]:
+    """The environment of a real process (runner, gunicorn, run_all) on this test run's database
+    and vhost, with the keys and role passwords it was provisioned with."""
+    from services.kit.config import SERVICES, password_variable
+
+    root = Path(__file__).resolve().parents[1]
+    return {
+        **os.environ,
+        "HUIYUAN_DB_NAME": settings.db_name,
+        "HUIYUAN_AMQP_URI": settings.amqp_uri,
+        "HUIYUAN_PII_KEY": settings.pii_key,
+        "HUIYUAN_PII_INDEX_KEY": settings.pii_index_key,
+        # the roles were provisioned with these passwords, whatever var/huiyuan.env holds
+        **{password_variable(s): settings.password(s) for s in SERVICES},
+        "PYTHONPATH": str(root),
+        **overrides,
+    }
 
 
 def admin_engine(settings) -> Engine:

@@ -18,17 +18,9 @@ MONEY_KINDS = ("recharge", "consume", "refund")
 
 
 def settled(engine: Engine) -> dict[str, int]:
-    """Work still in flight: unsent outbox rows and events not handled to the end, per service."""
-    counts = {}
+    """Work still in flight per service (`deploy.audit.in_flight`): unsent rows, events being retried."""
     with engine.connect() as conn:
-        for s in SERVICES:
-            counts[f"{s} outbox unsent"] = conn.execute(
-                text(f"SELECT count(*) FROM {s}.outbox WHERE sent_at IS NULL")
-            ).scalar_one()
-            counts[f"{s} events failing"] = conn.execute(
-                text(f"SELECT count(*) FROM {s}.event_failures WHERE parked_at IS NULL")
-            ).scalar_one()
-    return counts
+        return audit.in_flight(conn, SERVICES)
 
 
 def spend_mismatches(engine: Engine, world: World) -> list[str]:

@@ -23,6 +23,7 @@ from gateway import limits
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.e2e.test_make_run import free_port
 from tests.fuzz.seed import seed
+from tests.helpers import process_environment
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,17 +34,12 @@ SECONDS = int(os.environ.get("HUIYUAN_FUZZ_SECONDS", "45"))
 def gateway(provisioned, services, tmp_path_factory):
     """gunicorn serving the gateway on a free port; the services answer from this process."""
     port = free_port()
-    env = {
-        **os.environ,
-        "HUIYUAN_DB_NAME": provisioned.db_name,
-        "HUIYUAN_AMQP_URI": provisioned.amqp_uri,
-        "HUIYUAN_PII_KEY": provisioned.pii_key,
-        "HUIYUAN_PII_INDEX_KEY": provisioned.pii_index_key,
-        "HUIYUAN_GATEWAY_BIND": f"127.0.0.1:{port}",
-        "HUIYUAN_GATEWAY_WORKERS": "2",
-        "HUIYUAN_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = process_environment(
+        provisioned,
+        HUIYUAN_GATEWAY_BIND=f"127.0.0.1:{port}",
+        HUIYUAN_GATEWAY_WORKERS="2",
+        HUIYUAN_LOG_LEVEL="WARNING",
+    )
     log = tmp_path_factory.mktemp("fuzz") / "gunicorn.log"
     with open(log, "w") as out:
         process = subprocess.Popen(

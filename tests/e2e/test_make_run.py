@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from services.kit.config import SERVICES, password_variable
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.helpers import process_environment
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,18 +51,11 @@ def http(method, url, body=None, token=None, key=None):
 @pytest.fixture
 def running_system(provisioned):
     port = free_port()
-    env = {
-        **os.environ,
-        "HUIYUAN_DB_NAME": provisioned.db_name,
-        "HUIYUAN_AMQP_URI": provisioned.amqp_uri,
-        "HUIYUAN_PII_KEY": provisioned.pii_key,
-        "HUIYUAN_PII_INDEX_KEY": provisioned.pii_index_key,
-        # the roles were provisioned with these passwords, whatever var/huiyuan.env holds
-        **{password_variable(s): provisioned.password(s) for s in SERVICES},
-        "HUIYUAN_GATEWAY_BIND": f"127.0.0.1:{port}",
-        "HUIYUAN_GATEWAY_WORKERS": "2",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = process_environment(
+        provisioned,
+        HUIYUAN_GATEWAY_BIND=f"127.0.0.1:{port}",
+        HUIYUAN_GATEWAY_WORKERS="2",
+    )
     process = subprocess.Popen(
         [sys.executable, "deploy/run_all.py"],
         cwd=ROOT,

@@ -21,9 +21,8 @@ import pytest
 from contracts.auth import Actor
 from contracts.errors import InsufficientFunds, ServiceTimeout
 from gateway.rpc import RpcPool
-from services.kit.config import SERVICES, password_variable
 from tests.conftest import _rabbitmqctl
-from tests.helpers import ok, raw_rows, wait_for
+from tests.helpers import ok, process_environment, raw_rows, wait_for
 from tests.wallet_helpers import WASH, wallet_world
 
 pytestmark = pytest.mark.e2e
@@ -45,19 +44,7 @@ class Processes:
         self.settings, self.log_dir, self.running = settings, log_dir, {}
 
     def start(self, name: str, services: list[str], **env: str) -> subprocess.Popen:
-        environment = {
-            **os.environ,
-            "HUIYUAN_DB_NAME": self.settings.db_name,
-            "HUIYUAN_AMQP_URI": self.settings.amqp_uri,
-            "HUIYUAN_PII_KEY": self.settings.pii_key,
-            "HUIYUAN_PII_INDEX_KEY": self.settings.pii_index_key,
-            # the roles were provisioned with these passwords, whatever var/huiyuan.env holds
-            **{password_variable(s): self.settings.password(s) for s in SERVICES},
-            "HUIYUAN_RPC_TIMEOUT": str(TIMEOUT),
-            "HUIYUAN_LOG_JSON": "0",
-            "PYTHONPATH": str(ROOT),
-            **env,
-        }
+        environment = process_environment(self.settings, HUIYUAN_RPC_TIMEOUT=str(TIMEOUT), HUIYUAN_LOG_JSON="0", **env)
         log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
             [sys.executable, "-m", "services.kit.runner", *services], cwd=ROOT, env=environment, stdout=log, stderr=log
