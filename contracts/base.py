@@ -45,9 +45,13 @@ class Pattern(validate.Validator):
         return value
 
 
-# Separators a person types between the characters of a number, which the services drop.
-_CARD_SEP = r"[ -]*"  # services/member/card_numbers.py clean_card_no
-_PHONE_SEP = r"[\s().-]*"  # services/member/pii.py normalise_phone
+# Separators a person types between the characters of a number, which the services drop
+# (services/member/card_numbers.py clean_card_no, services/member/pii.py normalise_phone): at
+# most one between two digits of a card ("6200 0000 0001") and two of a phone ("+1 (415) 555-0100").
+# Bounded so that every number the patterns allow fits its field's maximum length.
+_CARD_SEP = r"[ -]?"
+_PHONE_SEP = r"[\s().-]{0,2}"
+PHONE_SEPARATOR_RUN = re.compile(r"[\s().-]{3}")
 # 12 digits; the last is a Luhn check digit, which a pattern cannot express (422 when it is wrong)
 CARD_NO_PATTERN = rf"^{_CARD_SEP}(?:[0-9]{_CARD_SEP}){{12}}$"
 # a China mobile (11 digits from 13 to 19, optionally +86 or 0086 before it), or + (or 00) and

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from contracts.base import (
     CARD_NO_PATTERN,
     ID_NUMBER_PATTERN,
     PHONE_PATTERN,
+    PHONE_SEPARATOR_RUN,
     PLATE_PATTERN,
     BasisPoints,
     Code,
@@ -42,7 +43,14 @@ def _judged_by_member_service(pattern: str):
     return documented(check, pattern=pattern)
 
 
-_PHONE = [validate.Length(min=1, max=30), _judged_by_member_service(PHONE_PATTERN)]
+def _separators_in_a_row(value: str) -> None:
+    """The one rule of the phone pattern the member service does not judge (it drops any run)."""
+    if PHONE_SEPARATOR_RUN.search(value):
+        raise ValidationError("At most two spaces, '-', '.', '(' or ')' in a row.")
+
+
+# 64: the longest number the pattern allows (15 digits and their separators) fits
+_PHONE = [validate.Length(min=1, max=64), _separators_in_a_row, _judged_by_member_service(PHONE_PATTERN)]
 _ID_NUMBER = [validate.Length(max=30), _judged_by_member_service(ID_NUMBER_PATTERN)]
 _PLATE = [validate.Length(min=1, max=20), _judged_by_member_service(PLATE_PATTERN)]
 _CARD_NO = [validate.Length(min=12, max=40), Pattern(CARD_NO_PATTERN, "A card number has 12 digits.")]

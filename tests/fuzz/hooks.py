@@ -20,13 +20,16 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import threading
 from functools import cache
 from typing import Any
+from urllib.parse import unquote
 
 import requests
 import schemathesis
 
+from contracts.base import CARD_NO_PATTERN
 from contracts.org import SignInRequest
 
 
@@ -101,8 +104,17 @@ def _id_check(first17: str) -> str:
     return "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
 
 
+_CARD_NO = re.compile(CARD_NO_PATTERN)
+
+
 def _card_no(value: Any) -> Any:
-    """A real card most of the time; otherwise the generated number with a correct check digit."""
+    """A real card most of the time; otherwise the generated number with a correct check digit.
+
+    Only a number the document allows is replaced: it is then no part of what a negative case
+    negates, so this is safe in either mode (Schemathesis re-judges a case's mode as it sends
+    it, and a negative case whose negated part turned out valid goes out as a positive one)."""
+    if not (isinstance(value, str) and _CARD_NO.fullmatch(value)):
+        return value
     if _random.random() < 0.8:
         return _random.choice(world()["refs"]["card_nos"])
     digits = [c for c in value if c.isdigit()] if isinstance(value, str) else []
@@ -142,8 +154,6 @@ def _body(body: dict, schema_properties: set[str]) -> dict:
     refs = world()["refs"]
     account = world()["account"]
     body = dict(body)
-    if "card_no" in body:
-        body["card_no"] = _card_no(body["card_no"])
     if "store_id" in schema_properties and (account["role"] != "hq_admin" or _random.random() < 0.8):
         body["store_id"] = _random.choice(refs["store_ids"])  # HQ names the store; store staff their own
     if "id_number" in body:
@@ -211,23 +221,19 @@ _PATH_POOLS = {
 
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
+    _card_numbers(case)
     meta = getattr(case, "meta", None)
     positive = meta is not None and meta.generation.mode.is_positive
     if not positive:
         return case
     refs = world()["refs"]
     for name in list(case.path_parameters or {}):
-        if name == "card_no":  # a real card, or a generated number given its Luhn check digit
-            case.path_parameters[name] = _card_no(case.path_parameters[name])
-            continue
         pool = _PATH_POOLS.get(name)
         if pool and (name == "chain_id" or _random.random() < 0.85):
             case.path_parameters[name] = _random.choice(refs[pool])
     if case.query:
         # an opaque cursor is valid only as a previous page returned it
         case.query.pop("after", None)
-        if "card_no" in case.query:
-            case.query["card_no"] = _card_no(case.query["card_no"])
         if "store_id" in case.query and _random.random() < 0.8:
             case.query["store_id"] = _random.choice(refs["store_ids"])
         _in_order(case.query)
@@ -236,6 +242,19 @@ def map_case(context: Any, case: Any) -> Any:
         properties = set(_properties(case.operation, schema))
         case.body = _body(case.body, properties)
     return case
+
+
+def _card_numbers(case: Any) -> None:
+    """Card numbers in the path, query and body: real, or with their Luhn check digit."""
+    path = case.path_parameters or {}
+    if isinstance(path.get("card_no"), str):  # path parameters come percent-encoded ("%20" for a space)
+        number = unquote(path["card_no"])
+        fixed = _card_no(number)
+        if fixed != number:
+            path["card_no"] = fixed  # digits only: nothing to encode
+    for container in (case.query, case.body):
+        if isinstance(container, dict) and "card_no" in container:
+            container["card_no"] = _card_no(container["card_no"])
 
 
 def _properties(operation: Any, schema: dict) -> dict:
