@@ -167,3 +167,11 @@ class DeadlineExceeded(ServiceTimeout):
 
     code = "deadline_exceeded"
     default_message = "The request arrived after its deadline and was not done; retry with the same Idempotency-Key."
+
+
+@deserialize_to_instance
+class InsufficientPoints(Conflict):
+    """P-6: a redemption or deduction the member's points cannot cover; `fields` names the amount."""
+
+    code = "insufficient_points"
+    default_message = "The member's points do not cover this."

@@ -340,20 +340,6 @@ class CardContext(Contract):
     limits = fields.Nested(CardLimits, required=True)  # the card's own, on top of the tier's
 
 
-class ProgressReport(Contract):
-    """`member.report_progress`: totals, not deltas, so a repeat is harmless (M-7)."""
-
-    chain_id = Id(required=True)
-    member_id = Id(required=True)
-    cumulative_spend = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10**13))
-    lifetime_points = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10**13))
-
-
-class ProgressResult(Contract):
-    tier_changed = Flag(required=True)
-    tier_code = fields.String(required=True)
-
-
 # ---- events ---------------------------------------------------------------------------------
 
 

@@ -7,7 +7,11 @@ hold whenever the system is at rest:
   equals the sum of its postings; no member's cash or bonus is negative; a
   member's cash and bonus equal their open lots; lot moves carry their
   transaction's moment;
-- member's cumulative spend (kept from the wallet's events) equals the wallet's;
+- the points ledger likewise: postings sum to zero, balances equal postings and the
+  members' open lots, none negative;
+- member's cumulative spend (kept from the wallet's events) equals the wallet's; every
+  consume was earned on by the points service (exactly once: one earning per consume is
+  the table's key); member's lifetime points (from `points.changed`) equal the points service's;
 - every service's outbox is sent and nothing is parked (events or outbox rows).
 
 Work still in flight (unsent events, events being retried) is waited for, up to
@@ -52,7 +56,31 @@ LEDGER_CHECKS = {
         SELECT m.id, m.created_at, t.created_at FROM wallet.lot_moves m JOIN wallet.transactions t ON t.id = m.tx_id
         WHERE {tx_chain} AND m.created_at <> t.created_at""",
 }
+POINTS_CHECKS = {
+    "points transactions whose postings do not sum to zero": """
+        SELECT p.tx_id, SUM(p.amount) FROM points.postings p JOIN points.transactions t ON t.id = p.tx_id
+        WHERE {tx_chain} GROUP BY p.tx_id HAVING SUM(p.amount) <> 0""",
+    "points accounts whose balance differs from their postings": """
+        SELECT a.id, a.balance, COALESCE(SUM(p.amount), 0) FROM points.accounts a
+        LEFT JOIN points.postings p ON p.account_id = a.id WHERE {account_chain}
+        GROUP BY a.id, a.balance HAVING a.balance <> COALESCE(SUM(p.amount), 0)""",
+    "members whose points differ from their open lots": """
+        SELECT a.member_id, a.balance, COALESCE(l.remaining, 0) FROM points.accounts a
+        LEFT JOIN (SELECT chain_id, member_id, SUM(remaining) AS remaining FROM points.lots
+                   GROUP BY chain_id, member_id) l ON l.chain_id = a.chain_id AND l.member_id = a.member_id
+        WHERE {account_chain} AND a.kind = 'points' AND a.balance <> COALESCE(l.remaining, 0)""",
+    "negative points balances": """
+        SELECT a.id, a.balance FROM points.accounts a WHERE {account_chain} AND a.kind = 'points' AND a.balance < 0""",
+}
 CROSS_SERVICE_CHECKS = {
+    "consumes the points service has not earned on": """
+        SELECT t.id, t.member_id FROM wallet.transactions t
+        LEFT JOIN points.earnings e ON e.chain_id = t.chain_id AND e.consume_id = t.id
+        WHERE {tx_chain} AND t.kind = 'consume' AND e.consume_id IS NULL""",
+    "members whose lifetime points differ between points and member": """
+        SELECT p.chain_id, p.member_id, p.lifetime_points, m.lifetime_points
+        FROM points.members p JOIN member.members m ON m.id = p.member_id
+        WHERE {points_chain} AND p.version > 0 AND p.lifetime_points <> m.lifetime_points""",
     "members whose spend differs between wallet and member": """
         SELECT w.chain_id, w.member_id, w.cumulative_spend, COALESCE(m.cumulative_spend, 0)
         FROM wallet.wallets w LEFT JOIN member.members m ON m.id = w.member_id
@@ -62,11 +90,12 @@ CROSS_SERVICE_CHECKS = {
 
 def _where(chain_id: str | None) -> dict[str, str]:
     if chain_id is None:
-        return {"tx_chain": "TRUE", "account_chain": "TRUE", "wallet_chain": "TRUE"}
+        return {"tx_chain": "TRUE", "account_chain": "TRUE", "wallet_chain": "TRUE", "points_chain": "TRUE"}
     return {
         "tx_chain": "t.chain_id = :chain",
         "account_chain": "a.chain_id = :chain",
         "wallet_chain": "w.chain_id = :chain",
+        "points_chain": "p.chain_id = :chain",
     }
 
 
@@ -123,7 +152,7 @@ def findings(engine: Engine, chain_id: str | None = None, services: Iterable[str
     """Everything wrong now, one line per finding ([] when the books hold together)."""
     services = tuple(services)
     with engine.connect() as conn:
-        problems = _checked(conn, {**LEDGER_CHECKS, **CROSS_SERVICE_CHECKS}, chain_id)
+        problems = _checked(conn, {**LEDGER_CHECKS, **POINTS_CHECKS, **CROSS_SERVICE_CHECKS}, chain_id)
         problems += [f"{what}: {n}" for what, n in in_flight(conn, services).items()]
         problems += parked(conn, services)
     return problems

@@ -1,13 +1,16 @@
 """Seed a demo chain: `make demo` (or `python -m deploy.demo`).
 
 HQ, two direct stores and a franchisee with a franchise store, a manager and a
-cashier per store, categories, items and payment methods. Written through the
-org service's own domain functions, so the same rules and events apply as over
+cashier per store, categories, items and payment methods, and the chain's points
+earning rules with a double-points promotion at weekends. Written through the
+org and points services' own domain functions, so the same rules and events apply as over
 the API; the events wait in the outbox until the services run. Safe to run
 again: an existing demo chain is left as it is.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +22,8 @@ from services.kit.db import make_engine
 from services.kit.outbox import OutboxWriter
 from services.org import auth, chains, dictionaries, staff, stores
 from services.org.models import Chain, Staff, kit
+from services.points import settings as points_settings
+from services.points.models import Promotion, Rules
 
 CODE = "DEMO"
 PASSWORD = "demo-password-1"
@@ -128,12 +133,66 @@ def seed(session: Session) -> bool:
     return True
 
 
+# P-2 worked example: 1 point per yuan, Silver x1.2, Gold x1.5, spend levels of the year,
+# points expire after 24 months, 30 days' notice; 200 points to whoever refers a new member
+POINTS_RULES = {
+    "base_rate": "1",
+    "category_rates": [{"category": "goods", "rate": "0.5"}],
+    "tier_multipliers": [
+        {"tier_code": "SILVER", "multiplier": "1.2"},
+        {"tier_code": "GOLD", "multiplier": "1.5"},
+        {"tier_code": "VIP", "multiplier": "2"},
+    ],
+    "spend_levels": [
+        {"from_spend": 100000, "multiplier": "1"},
+        {"from_spend": 200000, "multiplier": "1.5"},
+        {"from_spend": 500000, "multiplier": "2"},
+    ],
+    "bonus_earns": False,
+    "expiry_months": 24,
+    "reset_month": None,
+    "reset_day": None,
+    "remind_days": 30,
+    "referral_points": 200,
+}
+
+
+def seed_points(session: Session, chain_id: str) -> bool:
+    """The demo chain's earning rules and a weekend double-points promotion on washes; False
+    if they are there already."""
+    if session.get(Rules, chain_id) is not None:
+        return False
+    points_settings.set_rules(session, chain_id, POINTS_RULES)
+    today = date.today()
+    promotion = {
+        "name": "周末双倍积分 Double points at weekends",
+        "starts_on": today,
+        "ends_on": date(today.year + 1, 12, 31),
+        "store_ids": [],
+        "categories": ["wash"],
+        "item_codes": [],
+        "weekdays": [6, 7],
+        "multiplier": "2",
+        "extra_points": None,
+    }
+    if not session.scalar(select(Promotion.id).where(Promotion.chain_id == chain_id)):
+        points_settings.create_promotion(session, chain_id, promotion)
+    return True
+
+
 def main() -> None:
     settings = config.load()
     engine = make_engine(settings.database_url("org"), pool_size=1, application_name="huiyuan-demo")
     try:
         with Session(engine) as session, session.begin():
             created = seed(session)
+            chain_id = session.scalar(select(Chain.id).where(Chain.code == CODE))
+    finally:
+        engine.dispose()
+    engine = make_engine(settings.database_url("points"), pool_size=1, application_name="huiyuan-demo")
+    try:
+        with Session(engine) as session, session.begin():
+            seed_points(session, chain_id)
     finally:
         engine.dispose()
     print("demo chain created" if created else "demo chain already there")

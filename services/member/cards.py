@@ -447,12 +447,9 @@ def renew(
 # ---- automatic upgrade (M-7) -------------------------------------------------------------------
 
 
-def report_progress(session: Session, events: OutboxWriter, data: dict) -> dict:
-    """Record the member's totals and upgrade their live cards if a higher tier is reached."""
-    chain_id = data["chain_id"]
-    member = members.load(session, chain_id, data["member_id"], lock=True)
-    member.cumulative_spend = data["cumulative_spend"]
-    member.lifetime_points = data["lifetime_points"]
+def _upgrade(session: Session, events: OutboxWriter, chain_id: str, member_id: str) -> dict:
+    """Upgrade the member's live cards to the highest tier their kept totals reach (M-7)."""
+    member = members.load(session, chain_id, member_id, lock=True)
     steps = [
         rules.TierStep(t.code, t.rank, t.upgrade_metric, t.upgrade_threshold, t.active)
         for t in session.scalars(select(Tier).where(Tier.chain_id == chain_id))
@@ -481,29 +478,11 @@ def report_progress(session: Session, events: OutboxWriter, data: dict) -> dict:
     return {"tier_changed": changed, "tier_code": tier_code}
 
 
-def record_spend(
-    session: Session, events: OutboxWriter, chain_id: str, member_id: str, cumulative_spend: int, as_of: datetime
-) -> dict | None:
-    """The wallet reported a new spend total (consume or refund): keep it, with the member's
-    lifetime points as they are, and upgrade a card if it now reaches a higher tier (M-7).
-    Events may arrive out of order: a total older than the one kept is ignored.
-
-    On every consume, so the usual case is three statements: the total kept (one UPDATE that
-    also judges the order), the chain's tier steps, the ranks of the member's active cards.
-    Only an upgrade takes the locking path of `report_progress`."""
-    kept = session.execute(
-        update(Member)
-        .where(
-            Member.chain_id == chain_id,
-            Member.id == member_id,
-            or_(Member.spend_as_of.is_(None), Member.spend_as_of < as_of),
-        )
-        .values(cumulative_spend=cumulative_spend, spend_as_of=as_of)
-        .returning(Member.lifetime_points)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if kept is None:
-        return None  # an older total than the one kept (or no such member here)
+def _upgrade_if_reached(
+    session: Session, events: OutboxWriter, chain_id: str, member_id: str, cumulative_spend: int, lifetime_points: int
+) -> dict:
+    """The usual case costs two reads: the chain's tier steps and the ranks of the member's
+    active cards. Only an upgrade takes the locking path of `_upgrade`."""
     steps = [
         rules.TierStep(t.code, t.rank, t.upgrade_metric, t.upgrade_threshold, t.active)
         for t in session.execute(
@@ -517,15 +496,50 @@ def record_spend(
         .join(Card, Card.tier_id == Tier.id)
         .where(Card.member_id == member_id, Card.status == "active")
     ).all()
-    if not any(rules.upgrade_target(steps, rank, cumulative_spend, kept.lifetime_points) for rank in ranks):
+    if not any(rules.upgrade_target(steps, rank, cumulative_spend, lifetime_points) for rank in ranks):
         return {"tier_changed": False, "tier_code": ""}
-    progress = {
-        "chain_id": chain_id,
-        "member_id": member_id,
-        "cumulative_spend": cumulative_spend,
-        "lifetime_points": kept.lifetime_points,
-    }
-    return report_progress(session, events, progress)
+    return _upgrade(session, events, chain_id, member_id)
+
+
+def record_spend(
+    session: Session, events: OutboxWriter, chain_id: str, member_id: str, cumulative_spend: int, as_of: datetime
+) -> dict | None:
+    """The wallet reported a new spend total (consume or refund): keep it, with the member's
+    lifetime points as they are, and upgrade a card if it now reaches a higher tier (M-7).
+    Events may arrive out of order: a total older than the one kept is ignored."""
+    kept = session.execute(
+        update(Member)
+        .where(
+            Member.chain_id == chain_id,
+            Member.id == member_id,
+            or_(Member.spend_as_of.is_(None), Member.spend_as_of < as_of),
+        )
+        .values(cumulative_spend=cumulative_spend, spend_as_of=as_of)
+        .returning(Member.lifetime_points)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if kept is None:
+        return None  # an older total than the one kept (or no such member here)
+    return _upgrade_if_reached(session, events, chain_id, member_id, cumulative_spend, kept.lifetime_points)
+
+
+def record_points(
+    session: Session, events: OutboxWriter, chain_id: str, member_id: str, lifetime_points: int, version: int
+) -> dict | None:
+    """The points service reported the member's lifetime points (P-7): keep the newest total
+    (by the points service's own count of the member's changes, so a late or repeated event
+    changes nothing) and upgrade a card if it now reaches a higher tier (M-7). Upgrades only:
+    points reversed or expired never take a tier away."""
+    kept = session.execute(
+        update(Member)
+        .where(Member.chain_id == chain_id, Member.id == member_id, Member.points_version < version)
+        .values(lifetime_points=lifetime_points, points_version=version)
+        .returning(Member.cumulative_spend)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if kept is None:
+        return None
+    return _upgrade_if_reached(session, events, chain_id, member_id, kept.cumulative_spend, lifetime_points)
 
 
 # ---- reads ----------------------------------------------------------------------------------------

@@ -115,6 +115,8 @@ class Member(Timestamps, Base):
     # when the wallet struck that total: an older report never overwrites a newer one
     spend_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lifetime_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the points service's count of the member's changes when it struck that total: newest wins
+    points_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_by: Mapped[str | None] = mapped_column(String(36))
 
     __table_args__ = (

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from contracts import member as c
+from contracts import points as points_contracts  # noqa: F401 - registers the points events
 from contracts.auth import MANAGERS, Actor
 from contracts.base import load
 from contracts.errors import ValidationFailed
@@ -244,20 +245,13 @@ class MemberService(HealthCheck):
         as_of = datetime.fromisoformat(data["spend_as_of"])
         cards.record_spend(self.db, self.events, data["chain_id"], data["member_id"], data["cumulative_spend"], as_of)
 
-    @rpc
-    def report_progress(self, chain_id: str, member_id: str, cumulative_spend: int, lifetime_points: int) -> dict:
-        """M-7: totals, not deltas; the member service decides and applies any upgrade."""
-        data = load(
-            c.ProgressReport,
-            {
-                "chain_id": chain_id,
-                "member_id": member_id,
-                "cumulative_spend": cumulative_spend,
-                "lifetime_points": lifetime_points,
-            },
+    @handles("points", "changed")
+    def on_points_changed(self, event: Event) -> None:
+        """M-7, P-7: lifetime points moved; the points service's total is the truth."""
+        data = event.data
+        cards.record_points(
+            self.db, self.events, data["chain_id"], data["member_id"], data["lifetime_points"], data["version"]
         )
-        with self.db.begin():
-            return cards.report_progress(self.db, self.events, data)
 
 
 SERVICE = MemberService

@@ -89,7 +89,7 @@ def test_a_request_delivered_after_its_deadline_is_not_charged(admin, own_vhost,
     processes = Processes(own_vhost, tmp_path)
     pool = RpcPool(own_vhost)
     try:
-        processes.start("org-member", ["org", "member"])
+        processes.start("org-member", ["org", "member", "points"])
         wallet_a = processes.start("wallet-a", ["wallet"], HUIYUAN_MAX_WORKERS="1")  # holds one request at a time
         for service in ("org", "member", "wallet"):
             wait_until_answering(pool, service)
@@ -126,6 +126,9 @@ def test_a_request_delivered_after_its_deadline_is_not_charged(admin, own_vhost,
         # the one sale reached the member service before these processes stop (the run's audit checks it)
         spend = "SELECT cumulative_spend AS spend FROM member.members WHERE id = :id"
         wait_for(lambda: raw_rows(own_vhost, spend, id=card["member_id"]) == [{"spend": 10800}], timeout=20)
+        # and the points service earned on it (the audit checks every consume was)
+        earned = "SELECT 1 FROM points.earnings WHERE consume_id = :id"
+        wait_for(lambda: raw_rows(own_vhost, earned, id=sale["transaction_id"]), timeout=20)
     finally:
         pool.close()
         processes.stop_all()

@@ -22,6 +22,19 @@ def test_demo_chain_is_seeded_once_and_its_people_can_work(provisioned, client):
     assert (first, second) == (True, False)
     hq = Api.sign_in(client, "demo.hq", demo.PASSWORD, chain=demo.CODE)
     chain_id = hq.principal["chain_id"]
+    engine = make_engine(provisioned.database_url("points"), pool_size=1, application_name="demo-test")
+    try:
+        with Session(engine) as session, session.begin():
+            seeded = demo.seed_points(session, chain_id)
+        with Session(engine) as session, session.begin():
+            again = demo.seed_points(session, chain_id)
+    finally:
+        engine.dispose()
+    assert (seeded, again) == (True, False)
+    rules = ok(hq.get(f"/chains/{chain_id}/points/rules"))
+    assert (rules["base_rate"], rules["referral_points"], rules["expiry_months"]) == ("1", 200, 24)
+    [promotion] = ok(hq.get(f"/chains/{chain_id}/points/promotions"))["items"]
+    assert (promotion["multiplier"], promotion["weekdays"], promotion["categories"]) == ("2", [6, 7], ["wash"])
     stores = ok(hq.get(f"/chains/{chain_id}/stores"))["items"]
     assert sorted((s["code"], s["kind"]) for s in stores) == [
         ("east", "franchise"),

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from kombu import Connection, Queue
-from nameko.standalone.events import get_event_exchange
+from nameko.standalone.events import event_dispatcher, get_event_exchange
 
 from contracts.errors import NotFound, ValidationFailed
 from services.member import card_numbers
 from services.member.rules import add_months
-from tests.helpers import build_chain, error, ok, raw_rows, wait_for
+from tests.helpers import build_chain, error, ok, raw_rows, unique, wait_for
 from tests.member_helpers import enrol, enrol_with_card, member_world, outbox
 
 pytestmark = pytest.mark.integration
@@ -311,29 +311,56 @@ def test_hq_acts_at_a_named_store_and_bad_stores_are_refused(mw):
     error(mw.hq.post(mw.path(f"/cards/{card['id']}/freeze"), {"store_id": mw.store("A"), "colour": "red"}), 422)
 
 
-def test_automatic_upgrade_through_report_progress(mw, rpc_pool, settings):
+def _points_changed(settings, chain_id: str, member_id: str, lifetime_points: int, version: int) -> None:
+    """What the points service publishes after every move of a member's points (P-7)."""
+    from contracts.events import envelope
+
+    data = {
+        "chain_id": chain_id,
+        "member_id": member_id,
+        "kind": "gift",
+        "points": 1,
+        "balance": lifetime_points,
+        "lifetime_points": lifetime_points,
+        "year_spend": 0,
+        "version": version,
+    }
+    dispatch = event_dispatcher(settings.nameko_config())
+    dispatch("points", "changed", envelope("points", "changed", data, chain_id=chain_id, correlation_id=None))
+
+
+def test_automatic_upgrade_from_the_points_services_lifetime_points(mw, settings):
+    """M-7: a tier whose threshold is lifetime points is reached through `points.changed`;
+    the newest report wins whatever the order, and a repeat changes nothing."""
+    body = {"code": unique("PTS"), "name": "Points tier", "rank": 40, "upgrade_metric": "lifetime_points"}
+    tier = ok(mw.hq.post(mw.path("/tiers"), {**body, "upgrade_threshold": 5000}), 201)
     member, card = enrol_with_card(mw.cashier_a, mw)
-    args = (mw.id, member["id"])
-    unchanged = {"tier_changed": False, "tier_code": "STANDARD"}
-    assert rpc_pool.call("member", "report_progress", *args, 99999, 0) == unchanged
-    assert rpc_pool.call("member", "report_progress", *args, 600000, 0) == {"tier_changed": True, "tier_code": "GOLD"}
-    # totals, not deltas: the same report again changes nothing
-    assert rpc_pool.call("member", "report_progress", *args, 600000, 0) == {"tier_changed": False, "tier_code": "GOLD"}
-    # a refund lowering the total never downgrades
-    assert rpc_pool.call("member", "report_progress", *args, 10, 0) == {"tier_changed": False, "tier_code": "GOLD"}
-    now = ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}")))
-    assert (now["card_no"], now["version"], now["tier_code"]) == (card["card_no"], 2, "GOLD")
-    shown = ok(mw.cashier_a.get(mw.path(f"/members/{member['id']}")))
-    assert shown["cumulative_spend"] == 10
+
+    def shown() -> dict:
+        return ok(mw.cashier_a.get(mw.path(f"/members/{member['id']}")))
+
+    _points_changed(settings, mw.id, member["id"], 4999, 2)
+    wait_for(lambda: shown()["lifetime_points"] == 4999)
+    assert ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}")))["tier_code"] == "STANDARD"
+    _points_changed(settings, mw.id, member["id"], 5000, 3)
+    now = wait_for(
+        lambda: (c := ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}"))))["tier_code"] != "STANDARD" and c
+    )
+    assert (now["card_no"], now["version"], now["tier_code"]) == (card["card_no"], 2, tier["code"])
+    # an older total arriving late, and the same total again, change nothing
+    _points_changed(settings, mw.id, member["id"], 10, 1)
+    _points_changed(settings, mw.id, member["id"], 5000, 3)
+    time.sleep(1.0)
+    assert shown()["lifetime_points"] == 5000
     [event] = [e["data"] for e in outbox(settings, mw.id, "tier_changed") if e["data"]["card_id"] == card["id"]]
-    assert event["automatic"] is True and event["previous_tier_code"] == "STANDARD" and event["tier_code"] == "GOLD"
+    assert event["automatic"] is True and (event["previous_tier_code"], event["tier_code"]) == (
+        "STANDARD",
+        tier["code"],
+    )
     log = ok(mw.cashier_a.get(mw.path(f"/cards/{card['id']}/operations")))["items"]
     assert log[0]["kind"] == "tier_change" and log[0]["operator_name"] == "system"
     assert fees(settings, mw.id, card["id"]) == []  # an automatic upgrade is not charged
-    with pytest.raises(ValidationFailed):
-        rpc_pool.call("member", "report_progress", *args, -1, 0)
-    with pytest.raises(NotFound):
-        rpc_pool.call("member", "report_progress", mw.id, "00000000-0000-0000-0000-000000000000", 1, 0)
+    ok(mw.hq.patch(mw.path(f"/tiers/{tier['id']}"), {"active": False}))  # leave the chain's tiers as they were
 
 
 def test_concurrent_issues_get_distinct_numbers(mw):

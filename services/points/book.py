@@ -1,0 +1,284 @@
+"""A member's points book: the kit's ledger, kept in lots (P-3, P-5, P-6).
+
+Every move locks the member's two accounts first (the kit's `Ledger.lock`, in id order),
+so moves on one member serialise and moves on two members never wait on each other.
+Then it changes lots, posts to the ledger and writes its typed transaction, all in the
+caller's database transaction, and says so in a `points.changed` event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from contracts.errors import InsufficientPoints
+from services.kit.ledger import Ledger, give_back, take_fifo
+from services.kit.outbox import OutboxWriter
+from services.points.models import HELD, ISSUED, Account, LotMove, MemberTotals, PointsLot, Posting, Transaction
+
+LEDGER = Ledger(Account.__table__, Posting.__table__)
+accounts, lots, moves = Account.__table__, PointsLot.__table__, LotMove.__table__
+# kinds that count towards lifetime points (P-7); a reversal takes back what its earn counted
+LIFETIME = {"earn", "cash", "gift", "rebate", "referral", "adjust", "reverse"}
+
+
+@dataclass
+class Book:
+    chain_id: str
+    member_id: str
+    held_id: int
+    issued_id: int
+    balance: int
+    totals: MemberTotals
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Who moved points, where, and why (P-3)."""
+
+    kind: str
+    reference: str | None = None
+    reason: str = ""
+    store_id: str | None = None
+    operator_id: str | None = None
+    card_id: str | None = None
+
+
+def open_book(session: Session, chain_id: str, member_id: str) -> Book:
+    """The member's accounts, opened on first use and locked for this transaction."""
+    session.execute(
+        insert(accounts)
+        .values([{"chain_id": chain_id, "member_id": member_id, "kind": k} for k in (HELD, ISSUED)])
+        .on_conflict_do_nothing(constraint="uq_accounts_owner")
+    )
+    session.execute(
+        insert(MemberTotals.__table__).values(chain_id=chain_id, member_id=member_id).on_conflict_do_nothing()
+    )
+    ids = dict(
+        session.execute(
+            select(accounts.c.kind, accounts.c.id).where(
+                accounts.c.chain_id == chain_id, accounts.c.member_id == member_id
+            )
+        ).all()
+    )
+    balances = LEDGER.lock(session, ids.values())
+    totals = session.get(MemberTotals, (chain_id, member_id), populate_existing=True)
+    # the moment after the lock: moves of one member are stamped in the order they happen
+    now = session.scalar(select(func.clock_timestamp()))
+    return Book(chain_id, member_id, ids[HELD], ids[ISSUED], balances[ids[HELD]], totals, now)
+
+
+def read_balance(session: Session, chain_id: str, member_id: str) -> int:
+    return (
+        session.scalar(
+            select(accounts.c.balance).where(
+                accounts.c.chain_id == chain_id, accounts.c.member_id == member_id, accounts.c.kind == HELD
+            )
+        )
+        or 0
+    )
+
+
+def _post(session: Session, book: Book, tx_id: str, points: int) -> None:
+    if points:
+        balances = LEDGER.post(session, tx_id, [(book.held_id, points), (book.issued_id, -points)])
+        book.balance = balances[book.held_id]
+
+
+def _record(session: Session, book: Book, cause: Cause, tx_id: str, points: int, shortfall: int = 0) -> Transaction:
+    tx = Transaction(
+        id=tx_id,
+        chain_id=book.chain_id,
+        member_id=book.member_id,
+        kind=cause.kind,
+        points=points,
+        shortfall=shortfall,
+        balance_after=book.balance,
+        store_id=cause.store_id,
+        operator_id=cause.operator_id,
+        card_id=cause.card_id,
+        reference=cause.reference,
+        reason=cause.reason,
+        created_at=book.now,
+    )
+    session.add(tx)
+    session.flush()
+    return tx
+
+
+def _moved(session: Session, tx_id: str, changes: list[tuple[int, int]]) -> None:
+    for lot_id, amount in changes:
+        session.execute(update(lots).where(lots.c.id == lot_id).values(remaining=lots.c.remaining + amount))
+    if changes:
+        session.execute(insert(moves).values([{"tx_id": tx_id, "lot_id": i, "amount": a} for i, a in changes]))
+
+
+def credit(session: Session, book: Book, cause: Cause, points: int, expires: datetime | None) -> Transaction:
+    """Give `points` in a new lot (earn, cash points, gift, rebate, referral, a positive adjustment)."""
+    tx_id = str(uuid.uuid4())
+    if points > 0:
+        lot_id = session.execute(
+            insert(lots)
+            .values(
+                chain_id=book.chain_id,
+                member_id=book.member_id,
+                tx_id=tx_id,
+                points=points,
+                remaining=0,
+                earned_at=book.now,
+                expires_at=expires,
+            )
+            .returning(lots.c.id)
+        ).scalar_one()
+        _moved(session, tx_id, [(lot_id, points)])
+    _post(session, book, tx_id, points)
+    return _record(session, book, cause, tx_id, points)
+
+
+def open_lots(session: Session, book: Book, first: int | None = None) -> list[tuple[int, int]]:
+    """(lot id, remaining), oldest first; lot `first` ahead of the rest. Locked: the job
+    that expires lots and the moves of this member agree on what remains."""
+    rows = session.execute(
+        select(lots.c.id, lots.c.remaining)
+        .where(lots.c.chain_id == book.chain_id, lots.c.member_id == book.member_id, lots.c.remaining > 0)
+        .order_by(lots.c.earned_at, lots.c.id)
+        .with_for_update()
+    ).all()
+    pairs = [(r.id, r.remaining) for r in rows]
+    return sorted(pairs, key=lambda p: p[0] != first)  # stable: the rest keep their order
+
+
+def debit(
+    session: Session,
+    book: Book,
+    cause: Cause,
+    points: int,
+    *,
+    partial: bool = False,
+    first_lot: int | None = None,
+    field: str = "points",
+) -> Transaction:
+    """Take `points`, oldest lots first (P-6). Short: refused with `InsufficientPoints` naming
+    `field`, or, when `partial` (a reversal meeting points already spent), take what there is
+    and record the rest as the shortfall; never a negative balance."""
+    if points > book.balance and not partial:
+        raise InsufficientPoints(
+            f"The member holds {book.balance} points; {points} wanted.",
+            {field: [f"The balance is {book.balance} points; {points} wanted."]},
+        )
+    taken = min(points, book.balance)
+    tx_id = str(uuid.uuid4())
+    plan = take_fifo(open_lots(session, book, first_lot), taken) if taken else []
+    _moved(session, tx_id, [(lot_id, -amount) for lot_id, amount in plan])
+    _post(session, book, tx_id, -taken)
+    return _record(session, book, cause, tx_id, -taken, shortfall=points - taken)
+
+
+def take_lots(session: Session, book: Book, cause: Cause, taken: list[tuple[int, int]]) -> Transaction:
+    """Take exactly these (lot id, points): what expiry and the yearly reset remove."""
+    tx_id = str(uuid.uuid4())
+    _moved(session, tx_id, [(lot_id, -amount) for lot_id, amount in taken])
+    total = sum(amount for _, amount in taken)
+    _post(session, book, tx_id, -total)
+    return _record(session, book, cause, tx_id, -total)
+
+
+def taken_by(session: Session, tx_id: str) -> list[tuple[int, int]]:
+    """(lot id, points) a transaction took."""
+    rows = session.execute(select(moves.c.lot_id, moves.c.amount).where(moves.c.tx_id == tx_id)).all()
+    return [(r.lot_id, -r.amount) for r in rows if r.amount < 0]
+
+
+def restore(session: Session, book: Book, cause: Cause, tx_id: str, expires: datetime | None) -> Transaction:
+    """Give back exactly what transaction `tx_id` took, to the lots it took from; into a fresh
+    lot what cannot go back because its lot has expired since (P-6)."""
+    took = taken_by(session, tx_id)
+    rows = session.execute(
+        select(lots.c.id, lots.c.points, lots.c.remaining, lots.c.expires_at)
+        .where(lots.c.id.in_([lot_id for lot_id, _ in took]))
+        .with_for_update()
+    ).all()
+    live = {r.id: r for r in rows if r.expires_at is None or r.expires_at > book.now}
+    room = [
+        (lot_id, min(amount, live[lot_id].points - live[lot_id].remaining)) for lot_id, amount in took if lot_id in live
+    ]
+    total = sum(amount for _, amount in took)
+    plan = give_back(room, total)
+    new_id = str(uuid.uuid4())
+    fresh = sum(amount for lot_id, amount in plan if lot_id == 0)
+    changes = [(lot_id, amount) for lot_id, amount in plan if lot_id != 0]
+    if fresh:
+        fresh_lot = session.execute(
+            insert(lots)
+            .values(
+                chain_id=book.chain_id,
+                member_id=book.member_id,
+                tx_id=new_id,
+                points=fresh,
+                remaining=0,
+                earned_at=book.now,
+                expires_at=expires,
+            )
+            .returning(lots.c.id)
+        ).scalar_one()
+        changes.append((fresh_lot, fresh))
+    _moved(session, new_id, changes)
+    _post(session, book, new_id, total)
+    return _record(session, book, cause, new_id, total)
+
+
+def changed(session: Session, events: OutboxWriter, book: Book, tx: Transaction) -> None:
+    """Count the move in the member's totals and say so (`points.changed`, P-7)."""
+    totals = book.totals
+    if tx.kind in LIFETIME:
+        totals.lifetime_points = max(0, totals.lifetime_points + tx.points)
+    totals.version += 1
+    session.flush()
+    events.add(
+        session,
+        "changed",
+        {
+            "chain_id": book.chain_id,
+            "member_id": book.member_id,
+            "kind": tx.kind,
+            "points": tx.points,
+            "balance": book.balance,
+            "lifetime_points": totals.lifetime_points,
+            "year_spend": totals.year_spend,
+            "version": totals.version,
+        },
+        chain_id=book.chain_id,
+        occurred_at=book.now,
+    )
+
+
+def move_view(tx: Transaction, card: dict | None) -> dict:
+    """The answer to an operation that moved points (contracts.points.PointsMove)."""
+    return {
+        "transaction_id": tx.id,
+        "kind": tx.kind,
+        "created_at": tx.created_at.isoformat(),
+        "store_id": tx.store_id,
+        "operator_id": tx.operator_id,
+        "card": card_ref(card) if card else None,
+        "points": tx.points,
+        "shortfall": tx.shortfall,
+        "balance": tx.balance_after,
+        "reference": tx.reference,
+        "reason": tx.reason,
+    }
+
+
+def card_ref(card: dict) -> dict:
+    return {
+        "card_id": card["card_id"],
+        "card_no": card["card_no"],
+        "member_id": card["member_id"],
+        "tier_code": card["tier"]["code"],
+    }

@@ -1,0 +1,200 @@
+"""Points from the wallet's consumes and refunds (P-2, P-4, W-6), exactly once.
+
+Each handler runs in the kit's handler transaction with its inbox record, so a
+redelivered event changes nothing twice; and the transaction's cause (the consume's
+or refund's id) is unique in the database, so even a copy of the event under another
+envelope id earns once. Consume and refund of one member serialise on the member's
+accounts; a refund that arrives before its consume is kept and applied when the
+consume arrives, so the order of arrival does not change the outcome.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.kit.outbox import OutboxWriter
+from services.points import book as books
+from services.points import rules as r
+from services.points.models import EarlyRefund, Earning, MemberTotals, Promotion, Rules, Transaction
+from services.points.settings import time_zone
+
+
+def promotions(session: Session, chain_id: str) -> list[r.PromotionTerms]:
+    rows = session.scalars(select(Promotion).where(Promotion.chain_id == chain_id, Promotion.active.is_(True)))
+    return [
+        r.PromotionTerms(
+            id=p.id,
+            starts_on=p.starts_on,
+            ends_on=p.ends_on,
+            store_ids=frozenset(p.store_ids),
+            categories=frozenset(p.categories),
+            item_codes=frozenset(p.item_codes),
+            weekdays=frozenset(p.weekdays),
+            multiplier=r.Fraction(p.multiplier) if p.multiplier is not None else None,
+            extra_points=p.extra_points,
+        )
+        for p in rows
+    ]
+
+
+def count_spend(totals: MemberTotals, zone: str, moment: datetime, delta: int) -> None:
+    """The year's spend (P-2 levels) in the chain's calendar year; a new year starts from zero."""
+    year = r.local_day(zone, moment).year
+    if totals.spend_year != year:
+        if year < totals.spend_year:
+            return  # a late refund of a past year does not touch this year's spend
+        totals.spend_year, totals.year_spend = year, 0
+    totals.year_spend = max(0, totals.year_spend + delta)
+
+
+def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at: str) -> None:
+    chain_id, member_id, consume_id = data["chain_id"], data["member_id"], data["transaction_id"]
+    book = books.open_book(session, chain_id, member_id)
+    if session.get(Earning, (chain_id, consume_id)) is not None:
+        return  # earned already (the same consume under another envelope)
+    zone = time_zone(session, chain_id)
+    moment = datetime.fromisoformat(occurred_at)
+    stored = session.get(Rules, chain_id)
+    ruleset = r.RuleSet.from_stored(stored)
+    lines = [r.Line(x["line_no"], x["item_code"], x["category"], x["net"]) for x in data["lines"]]
+    share = r.earning_share(data["paid"], data["amount_due"], ruleset.bonus_earns)
+    totals = book.totals
+    count_spend(totals, zone, moment, 0)  # roll the year over before reading its level
+    earned = r.earn(
+        ruleset,
+        promotions(session, chain_id),
+        lines,
+        share,
+        data["tier_code"],
+        totals.year_spend,
+        data["store_id"],
+        moment.astimezone(r.ZoneInfo(zone)),
+    )
+    count_spend(totals, zone, moment, data["amount_due"])
+    cause = books.Cause(
+        "earn",
+        reference=consume_id,
+        reason=f"Consume of {data['amount_due']} fen"
+        + (f"; promotion {earned.promotion_id}" if earned.promotion_id else ""),
+        store_id=data["store_id"],
+        operator_id=data["operator_id"],
+        card_id=data["card_id"],
+    )
+    expiry = r.expires_at(zone, book.now, stored.expiry_months if stored else None)
+    tx = books.credit(session, book, cause, earned.total, expiry)
+    session.add(
+        Earning(
+            chain_id=chain_id,
+            consume_id=consume_id,
+            member_id=member_id,
+            tx_id=tx.id,
+            points=earned.total,
+            lines=[
+                {"line_no": x.line_no, "net": x.net, "points": earned.lines[x.line_no], "refunded": 0, "reversed": 0}
+                for x in lines
+            ],
+            reversed=0,
+        )
+    )
+    session.flush()
+    if earned.total:
+        events.add(session, "earned", _earned_event(book, tx, "earn"), chain_id=chain_id, occurred_at=book.now)
+    books.changed(session, events, book, tx)
+    if totals.first_consume_id is None:
+        totals.first_consume_id = consume_id
+        reward_referrer(session, events, chain_id, member_id, stored)
+    for early in session.scalars(select(EarlyRefund).where(EarlyRefund.consume_id == consume_id)).all():
+        _reverse(session, events, book, early.payload, zone)
+        session.execute(delete(EarlyRefund.__table__).where(EarlyRefund.refund_id == early.refund_id))
+
+
+def on_refunded(session: Session, events: OutboxWriter, data: dict) -> None:
+    chain_id, consume_id = data["chain_id"], data["consume_id"]
+    book = books.open_book(session, chain_id, data["member_id"])
+    if session.get(Earning, (chain_id, consume_id)) is None:
+        # the consume is still on its way: keep the refund for it (once, whatever the redelivery)
+        session.execute(
+            insert(EarlyRefund.__table__)
+            .values(refund_id=data["transaction_id"], chain_id=chain_id, consume_id=consume_id, payload=data)
+            .on_conflict_do_nothing()
+        )
+        return
+    _reverse(session, events, book, data, time_zone(session, chain_id))
+
+
+def _reverse(session: Session, events: OutboxWriter, book: books.Book, data: dict, zone: str) -> None:
+    """Reverse the refunded lines' share of what their consume earned; what the member has
+    spent already is recorded as the shortfall (the balance never goes below zero)."""
+    refund_id = data["transaction_id"]
+    earning = session.get(Earning, (book.chain_id, data["consume_id"]), with_for_update=True)
+    if session.scalar(select(Transaction.id).where(Transaction.kind == "reverse", Transaction.reference == refund_id)):
+        return  # reversed already
+    refunded = {x["line_no"]: x["amount"] for x in data["lines"]}
+    lines, points = [], 0
+    for line in earning.lines:
+        line = dict(line)
+        if line["line_no"] in refunded:
+            line["refunded"] += refunded[line["line_no"]]
+            after = r.reversed_after(line["points"], line["net"], line["refunded"])
+            points += after - line["reversed"]
+            line["reversed"] = after
+        lines.append(line)
+    earning.lines, earning.reversed = lines, earning.reversed + points
+    count_spend(book.totals, zone, datetime.fromisoformat(data["spend_as_of"]), -data["amount"])
+    first_lot = session.scalar(select(books.lots.c.id).where(books.lots.c.tx_id == earning.tx_id))
+    cause = books.Cause(
+        "reverse",
+        reference=refund_id,
+        reason=f"Refund of {data['amount']} fen of consume {earning.consume_id}",
+        store_id=data["store_id"],
+        operator_id=data["operator_id"],
+        card_id=data["card_id"],
+    )
+    tx = books.debit(session, book, cause, points, partial=True, first_lot=first_lot)
+    event = {**_base_event(book, tx), "consume_id": earning.consume_id, "shortfall": tx.shortfall}
+    events.add(session, "reversed", event, chain_id=book.chain_id, occurred_at=book.now)
+    books.changed(session, events, book, tx)
+
+
+def reward_referrer(
+    session: Session, events: OutboxWriter, chain_id: str, member_id: str, stored: Rules | None
+) -> None:
+    """P-4: the referrer earns the chain's referral points when the referred member first
+    consumes; once per referred member (the referral's cause is unique), never oneself."""
+    totals = session.get(MemberTotals, (chain_id, member_id))
+    referrer = totals.referrer_id if totals else None
+    if referrer is None or referrer == member_id or totals.first_consume_id is None:
+        return
+    points = stored.referral_points if stored else 0
+    if points <= 0:
+        return
+    reference = f"referral:{member_id}"
+    if session.scalar(
+        select(Transaction.id).where(Transaction.chain_id == chain_id, Transaction.reference == reference)
+    ):
+        return
+    book = books.open_book(session, chain_id, referrer)
+    zone = time_zone(session, chain_id)
+    cause = books.Cause("referral", reference=reference, reason=f"Referred member {member_id} first consumed")
+    tx = books.credit(session, book, cause, points, r.expires_at(zone, book.now, stored.expiry_months))
+    events.add(session, "earned", _earned_event(book, tx, "referral"), chain_id=chain_id, occurred_at=book.now)
+    books.changed(session, events, book, tx)
+
+
+def _base_event(book: books.Book, tx) -> dict:
+    return {
+        "chain_id": book.chain_id,
+        "member_id": book.member_id,
+        "transaction_id": tx.id,
+        "points": tx.points,
+        "balance": book.balance,
+        "reference": tx.reference,
+    }
+
+
+def _earned_event(book: books.Book, tx, kind: str) -> dict:
+    return {**_base_event(book, tx), "kind": kind, "store_id": tx.store_id}
