@@ -32,6 +32,11 @@ def _limit(**kwargs):
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=10000), **kwargs)
 
 
+def _period(**kwargs):
+    # a pattern, not OneOf: the field may be null, and an enum with null in it documents badly
+    return fields.String(allow_none=True, validate=Pattern(r"^(?:year|ever)$", "Either year or ever."), **kwargs)
+
+
 def _threshold(**kwargs):
     return fields.Integer(strict=True, validate=validate.Range(min=0, max=STOCK_MAX), **kwargs)
 
@@ -57,7 +62,7 @@ class GiftCreate(_LimitPair, Contract):
     valid_from = Day(load_default=None, allow_none=True)
     valid_to = Day(load_default=None, allow_none=True)
     limit_quantity = _limit(load_default=None, allow_none=True)
-    limit_period = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LIMIT_PERIODS))
+    limit_period = _period(load_default=None)
     low_stock_threshold = _threshold(load_default=0)
     active = Flag(load_default=True)
 
@@ -69,8 +74,9 @@ class GiftCreate(_LimitPair, Contract):
             raise ValidationError("Stock kept per store is added store by store (the stock operation).", "stock")
 
 
-class GiftUpdate(_LimitPair, Contract):
-    """What HQ may change of a gift; the stock moves by its own operation."""
+class GiftUpdate(Contract):
+    """What HQ may change of a gift; the stock moves by its own operation. Rules across fields
+    (both halves of a limit, the dates in order) are checked against the gift as it becomes."""
 
     name = fields.String(validate=[validate.Length(min=1, max=100), Pattern(NOT_BLANK, "Must not be blank.")])
     description = Text(2000)
@@ -81,7 +87,7 @@ class GiftUpdate(_LimitPair, Contract):
     valid_from = Day(allow_none=True)
     valid_to = Day(allow_none=True)
     limit_quantity = _limit(allow_none=True)
-    limit_period = fields.String(allow_none=True, validate=validate.OneOf(LIMIT_PERIODS))
+    limit_period = _period()
     low_stock_threshold = _threshold()
     active = Flag()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from contracts.errors import NotFound, OutOfStock, ValidationFailed
+from contracts.errors import InvalidState, NotFound, OutOfStock, ValidationFailed
 from services.gift import rules
 from services.gift.models import ChainSettings, Gift, Redemption, Stock
 from services.kit.db import new_id
@@ -96,7 +96,7 @@ def update(session: Session, chain_id: str, gift_id: str, data: dict) -> dict:
     if gift is None or gift.chain_id != chain_id:
         raise NotFound("No such gift in this chain.", {"gift_id": ["No such gift."]})
     if gift.retired:
-        raise ValidationFailed("A retired gift is kept as it was.", {"gift_id": ["The gift is retired."]})
+        raise InvalidState("A retired gift is kept as it was.", {"gift_id": ["The gift is retired."]})
     merged = {k: data.get(k, getattr(gift, k)) for k in EDITABLE}
     if (merged["limit_quantity"] is None) != (merged["limit_period"] is None):
         raise ValidationFailed(fields={"limit_period": ["A per-member limit needs both its quantity and period."]})
@@ -146,7 +146,7 @@ def change_stock(session: Session, events: OutboxWriter, chain_id: str, gift_id:
     """Add or take out stock at one place; never below zero (409 naming `change`)."""
     gift = get_gift(session, chain_id, gift_id)
     if gift.retired:
-        raise ValidationFailed("A retired gift has no stock to manage.", {"gift_id": ["The gift is retired."]})
+        raise InvalidState("A retired gift has no stock to manage.", {"gift_id": ["The gift is retired."]})
     place = rules.check_stock_place(gift.stock_mode, data["store_id"])
     if place != rules.CHAIN_WIDE and gift.store_ids and place not in gift.store_ids:
         raise ValidationFailed(fields={"store_id": ["The gift is not offered at this store."]})
