@@ -150,7 +150,7 @@ def change_stock(session: Session, events: OutboxWriter, chain_id: str, gift_id:
     place = rules.check_stock_place(gift.stock_mode, data["store_id"])
     if place != rules.CHAIN_WIDE and gift.store_ids and place not in gift.store_ids:
         raise ValidationFailed(fields={"store_id": ["The gift is not offered at this store."]})
-    stock = session.get(Stock, (gift_id, place), with_for_update=True)
+    stock = session.get(Stock, (gift_id, place), with_for_update=True, populate_existing=True)
     if stock is None:
         stock = Stock(gift_id=gift_id, place=place, chain_id=chain_id, quantity=0, low_notified=False)
         session.add(stock)

@@ -181,7 +181,8 @@ def reserve(
         step_at=at,
     )
     session.add(r)
-    catalogue.note_stock(session, events, gift, session.get(Stock, (gift.id, place)))
+    # as the UPDATE left it (the session may hold an older copy of the row)
+    catalogue.note_stock(session, events, gift, session.get(Stock, (gift.id, place), populate_existing=True))
     session.flush()
     return view(r)
 
@@ -246,7 +247,8 @@ def _event(r: Redemption) -> dict:
 
 
 def _give_back_stock(session: Session, events: OutboxWriter, r: Redemption) -> None:
-    stock = session.get(Stock, (r.gift_id, r.place), with_for_update=True)
+    # fresh and locked: this worker's session may hold the row as it was when the stock was reserved
+    stock = session.get(Stock, (r.gift_id, r.place), with_for_update=True, populate_existing=True)
     stock.quantity += r.quantity
     gift = session.get(Gift, r.gift_id)
     catalogue.note_stock(session, events, gift, stock)
