@@ -22,7 +22,7 @@ from contracts.base import load
 from contracts.errors import CardNotActive, Forbidden, HuiyuanError, NotFound
 from contracts.events import Event
 from services.gift import catalogue, receipts, rules, saga, views
-from services.gift.models import ChainCopy, StoreCopy, kit
+from services.gift.models import ChainCopy, Redemption, StoreCopy, kit
 from services.kit import crypto
 from services.kit.config import SettingsDependency
 from services.kit.copies import keep_newest
@@ -244,12 +244,7 @@ class GiftService(HealthCheck):
             r = saga.redemption_of(self.db, chain_id, redemption_id)
             if r.status != "cancelling":
                 return saga.view(r)
-            request, actor, points_id, key = (
-                saga.cancel_request(r),
-                r.cancel_actor,
-                r.points_redemption_id,
-                r.cancel_key,
-            )
+            request, actor, points_id = saga.cancel_request(r), r.cancel_actor, r.points_redemption_id
         outcome, answer = saga.ask(
             lambda: self.points.cancel_redemption(actor, chain_id, points_id, request, saga.cancel_key(redemption_id))
         )
@@ -258,8 +253,8 @@ class GiftService(HealthCheck):
                 self.db, self.events, saga.redemption_of(self.db, chain_id, redemption_id, lock=True), outcome, answer
             )
             settled = saga.view(r)
-        refused = outcome == saga.REFUSED and r.status == "completed" and r.step_at is not None and key is not None
-        return _final(settled, answer if refused and not saga.already_cancelled_in_points(answer) else None)
+        refused = outcome == saga.REFUSED and r.status == "completed"  # back from cancelling: points said no
+        return _final(settled, answer if refused else None)
 
     # ---- the record and receipts (G-2, S-3) ------------------------------------------
 
@@ -271,7 +266,7 @@ class GiftService(HealthCheck):
         with self.db.begin():
             return views.search(self.db, who, chain_id, query)
 
-    def _visible(self, actor: dict, chain_id: str, redemption_id: str):
+    def _visible(self, actor: dict, chain_id: str, redemption_id: str) -> Redemption:
         who = Actor.from_dict(actor)
         self._staff(who, chain_id)
         r = saga.redemption_of(self.db, chain_id, redemption_id)
@@ -302,10 +297,9 @@ class GiftService(HealthCheck):
             open_sagas = saga.stuck(self.db)
         for chain_id, redemption_id, status in open_sagas:
             try:
-                if status == "pending":
-                    self._drive_redeem(chain_id, redemption_id)
-                else:
-                    self._drive_cancel(chain_id, redemption_id)
+                drive = self._drive_redeem if status == "pending" else self._drive_cancel
+                if drive(chain_id, redemption_id)["status"] == status:
+                    return  # points still does not answer: the next round asks again, not every saga now
             except HuiyuanError as exc:  # a refusal was recorded; a database fault is tried next round
                 log.info("recovery of redemption %s: %s", redemption_id, exc.code)
 
