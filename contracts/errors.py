@@ -175,3 +175,12 @@ class InsufficientPoints(Conflict):
 
     code = "insufficient_points"
     default_message = "The member's points do not cover this."
+
+
+@deserialize_to_instance
+class OutOfStock(Conflict):
+    """G-2: a gift redemption asks for more than is left where it is taken from; `fields` names
+    `quantity`."""
+
+    code = "out_of_stock"
+    default_message = "Not enough of this gift is left."

@@ -2,10 +2,10 @@
 
 HQ, two direct stores and a franchisee with a franchise store, a manager and a
 cashier per store, categories, items and payment methods, and the chain's points
-earning rules with a double-points promotion at weekends. Written through the
-org and points services' own domain functions, so the same rules and events apply as over
-the API; the events wait in the outbox until the services run. Safe to run
-again: an existing demo chain is left as it is.
+earning rules with a double-points promotion at weekends, and a few gifts to redeem for
+points. Written through the org, points and gift services' own domain functions, so the
+same rules and events apply as over the API; the events wait in the outbox until the
+services run. Safe to run again: an existing demo chain is left as it is.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ from sqlalchemy.orm import Session
 
 import services  # noqa: F401 - quiets eventlet's import-time notice
 from contracts.auth import Actor
+from services.gift import catalogue as gift_catalogue
+from services.gift.models import Gift
+from services.gift.models import kit as gift_kit
 from services.kit import config
 from services.kit.db import make_engine
 from services.kit.outbox import OutboxWriter
 from services.org import auth, chains, dictionaries, staff, stores
-from services.org.models import Chain, Staff, kit
+from services.org.models import Chain, Staff, Store, kit
 from services.points import settings as points_settings
 from services.points.models import Promotion, Rules
 
@@ -180,6 +183,43 @@ def seed_points(session: Session, chain_id: str) -> bool:
     return True
 
 
+# G-1: a few gifts; the umbrella is stocked per store, the rest for the whole chain
+GIFTS = (
+    {"name": "雨伞 Umbrella", "market_price": 5900, "points_cost": 600, "stock_mode": "store", "stock": 0},
+    {"name": "洗车券 Free wash voucher", "market_price": 12000, "points_cost": 1000, "stock": 200},
+    {"name": "车载香薰 Car fragrance", "market_price": 8800, "points_cost": 800, "stock": 30, "limit_quantity": 1},
+)
+
+
+def seed_gifts(session: Session, chain_id: str, store_ids: list[str]) -> bool:
+    """The demo chain's gifts (ten umbrellas in each store); False if it has gifts already."""
+    if session.scalar(select(Gift.id).where(Gift.chain_id == chain_id).limit(1)) is not None:
+        return False
+    events = OutboxWriter(gift_kit.outbox, "gift")
+    for gift in GIFTS:
+        data = {
+            "description": "",
+            "picture_url": None,
+            "stock_mode": "chain",
+            "store_ids": [],
+            "valid_from": None,
+            "valid_to": None,
+            "limit_quantity": None,
+            "limit_period": None,
+            "low_stock_threshold": 5,
+            "active": True,
+            **gift,
+        }
+        if data["limit_quantity"] is not None:
+            data["limit_period"] = "year"
+        created = gift_catalogue.create(session, chain_id, data)
+        if data["stock_mode"] == "store":
+            for store_id in store_ids:
+                change = {"store_id": store_id, "change": 10, "reason": "demo"}
+                gift_catalogue.change_stock(session, events, chain_id, created["id"], change)
+    return True
+
+
 def main() -> None:
     settings = config.load()
     engine = make_engine(settings.database_url("org"), pool_size=1, application_name="huiyuan-demo")
@@ -187,12 +227,19 @@ def main() -> None:
         with Session(engine) as session, session.begin():
             created = seed(session)
             chain_id = session.scalar(select(Chain.id).where(Chain.code == CODE))
+            store_ids = list(session.scalars(select(Store.id).where(Store.chain_id == chain_id).order_by(Store.code)))
     finally:
         engine.dispose()
     engine = make_engine(settings.database_url("points"), pool_size=1, application_name="huiyuan-demo")
     try:
         with Session(engine) as session, session.begin():
             seed_points(session, chain_id)
+    finally:
+        engine.dispose()
+    engine = make_engine(settings.database_url("gift"), pool_size=1, application_name="huiyuan-demo")
+    try:
+        with Session(engine) as session, session.begin():
+            seed_gifts(session, chain_id, store_ids)
     finally:
         engine.dispose()
     print("demo chain created" if created else "demo chain already there")

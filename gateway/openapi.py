@@ -99,10 +99,14 @@ def _statuses(op: Operation) -> dict[int, str]:
 
 def _responses(op: Operation) -> dict:
     ok: dict = {"description": "OK", "headers": REQUEST_ID_HEADER}
-    if op.response is not None:
+    if op.media_type != "application/json":
+        ok["content"] = {op.media_type: {"schema": {"type": "string"}}}
+    elif op.response is not None:
         schema = op.response(many=True) if op.many else op.response
         ok["content"] = {"application/json": {"schema": schema}}
     responses = {str(op.status): ok}
+    if op.accepts_pending:
+        responses["202"] = {**ok, "description": "Taken on, its outcome not yet known (`status` pending or cancelling)"}
     for status, description in _statuses(op).items():
         responses[str(status)] = {"description": description, "headers": REQUEST_ID_HEADER, **ERROR}
     return responses

@@ -136,6 +136,10 @@ class Operation:
     # from org's events): "token" (sign-out), "own_sessions" (a password change: the caller's
     # other devices), "staff" (the staff member in the path), "chain" (the chain in the path)
     revokes: str | None = None
+    # what a success is: JSON by its `response` contract, or a page of this media type (a receipt)
+    media_type: str = "application/json"
+    # 202 Accepted for an answer whose `status` is "pending" or "cancelling": taken on, its outcome follows
+    accepts_pending: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -276,6 +280,12 @@ class OperationResource:
         resp.status = op.status
         if op.status == 204:
             return
+        if op.media_type != "application/json":
+            resp.content_type = f"{op.media_type}; charset=utf-8"
+            resp.text = result
+            return
+        if op.accepts_pending and isinstance(result, dict) and result.get("status") in ("pending", "cancelling"):
+            resp.status = 202
         if self.validate_responses and op.response is not None:
             errors = op.response(many=op.many).validate(result)
             if errors:

@@ -173,6 +173,7 @@ def _body(body: dict, schema_properties: set[str]) -> dict:
         ("category_code", "category_codes"),
         ("payment_method", "payment_methods"),
         ("external_payment_method", "payment_methods"),
+        ("gift_id", "gift_ids"),
     ):
         if body.get(name) is not None and _random.random() < 0.8:
             body[name] = _random.choice(refs[pool])
@@ -216,6 +217,7 @@ _PATH_POOLS = {
     "card_id": "card_ids",
     "tier_id": "tier_ids",
     "transaction_id": "transaction_ids",
+    "gift_id": "gift_ids",
 }
 
 

@@ -30,6 +30,8 @@ def seed(admin: Api, role: str) -> dict:
         consume = ok(wallet.consume(card["card_no"], [WASH]), 201)
         consumes.append(consume["transaction_id"])
     transactions += consumes
+    gift = {"name": "Umbrella", "market_price": 5900, "points_cost": 600, "stock": 3}
+    gift_ids = [ok(hq.post(world.path("/gifts"), gift), 201)["id"]]
     staff = {s["username"]: s for s in ok(hq.get(world.path("/staff")))["items"]}
     username = world.usernames["hq" if role == "hq_admin" else "cashier_A"]
     store_ids = [s["id"] for s in world.stores.values()] if role == "hq_admin" else [world.stores["A"]["id"]]
@@ -56,5 +58,6 @@ def seed(admin: Api, role: str) -> dict:
             "category_codes": ["wash", "parts"],
             "payment_methods": ["cash"],
             "items": [["WASH", "wash"]],
+            "gift_ids": gift_ids,
         },
     }

@@ -31,6 +31,18 @@ def test_demo_chain_is_seeded_once_and_its_people_can_work(provisioned, client):
     finally:
         engine.dispose()
     assert (seeded, again) == (True, False)
+    store_ids = [s["id"] for s in ok(hq.get(f"/chains/{chain_id}/stores"))["items"]]
+    engine = make_engine(provisioned.database_url("gift"), pool_size=1, application_name="demo-test")
+    try:
+        with Session(engine) as session, session.begin():
+            gifts_seeded = demo.seed_gifts(session, chain_id, store_ids)
+        with Session(engine) as session, session.begin():
+            gifts_again = demo.seed_gifts(session, chain_id, store_ids)
+    finally:
+        engine.dispose()
+    assert (gifts_seeded, gifts_again) == (True, False)
+    gifts = {g["name"]: g for g in ok(hq.get(f"/chains/{chain_id}/gifts"))["items"]}
+    assert sorted((g["points_cost"], g["stock"]) for g in gifts.values()) == [(600, 30), (800, 30), (1000, 200)]
     rules = ok(hq.get(f"/chains/{chain_id}/points/rules"))
     assert (rules["base_rate"], rules["referral_points"], rules["expiry_months"]) == ("1", 200, 24)
     [promotion] = ok(hq.get(f"/chains/{chain_id}/points/promotions"))["items"]
