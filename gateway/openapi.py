@@ -102,6 +102,8 @@ def _responses(op: Operation) -> dict:
     if op.response is not None:
         schema = op.response(many=True) if op.many else op.response
         ok["content"] = {"application/json": {"schema": schema}}
+    if op.produces:
+        ok["content"] = {media: {"schema": {"type": "string", "format": "binary"}} for media in op.produces}
     responses = {str(op.status): ok}
     for status, description in _statuses(op).items():
         responses[str(status)] = {"description": description, "headers": REQUEST_ID_HEADER, **ERROR}

@@ -20,6 +20,7 @@ from marshmallow import Schema
 from contracts.auth import Actor
 from contracts.base import CARD_NO_PATTERN, UUID_PATTERN, load
 from contracts.errors import BadRequest, Forbidden, HuiyuanError, NotFound, ValidationFailed
+from gateway.exports import Download
 from gateway.rpc import RpcPool
 from services.kit.idempotency import MAX_KEY_LENGTH
 
@@ -136,6 +137,8 @@ class Operation:
     # from org's events): "token" (sign-out), "own_sessions" (a password change: the caller's
     # other devices), "staff" (the staff member in the path), "chain" (the chain in the path)
     revokes: str | None = None
+    # media types of a success that is a file (the handler answers a `gateway.exports.Download`)
+    produces: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -275,6 +278,11 @@ class OperationResource:
         result = op.handler(call)
         resp.status = op.status
         if op.status == 204:
+            return
+        if isinstance(result, Download):
+            resp.content_type = result.content_type
+            resp.downloadable_as = result.filename
+            resp.stream = result.chunks
             return
         if self.validate_responses and op.response is not None:
             errors = op.response(many=op.many).validate(result)
