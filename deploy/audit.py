@@ -8,6 +8,7 @@ hold whenever the system is at rest:
   member's cash and bonus equal their open lots; lot moves carry their
   transaction's moment;
 - member's cumulative spend (kept from the wallet's events) equals the wallet's;
+- reporting's liability per store (kept from the wallet's events) equals the wallet's (R-8);
 - every service's outbox is sent and nothing is parked (events or outbox rows).
 
 Work still in flight (unsent events, events being retried) is waited for, up to
@@ -57,16 +58,24 @@ CROSS_SERVICE_CHECKS = {
         SELECT w.chain_id, w.member_id, w.cumulative_spend, COALESCE(m.cumulative_spend, 0)
         FROM wallet.wallets w LEFT JOIN member.members m ON m.id = w.member_id
         WHERE {wallet_chain} AND w.cumulative_spend <> COALESCE(m.cumulative_spend, 0)""",
+    "stores whose liability differs between wallet and reporting": """
+        SELECT chain_id, lot_store_id, kind, COALESCE(w.total, 0), COALESCE(r.total, 0)
+        FROM (SELECT chain_id, lot_store_id, kind, SUM(amount) AS total FROM wallet.lot_moves
+              GROUP BY chain_id, lot_store_id, kind) w
+        FULL JOIN (SELECT chain_id, lot_store_id, kind, SUM(amount) AS total FROM reporting.lot_moves
+                   GROUP BY chain_id, lot_store_id, kind) r USING (chain_id, lot_store_id, kind)
+        WHERE {lot_chain} AND COALESCE(w.total, 0) <> COALESCE(r.total, 0)""",
 }
 
 
 def _where(chain_id: str | None) -> dict[str, str]:
     if chain_id is None:
-        return {"tx_chain": "TRUE", "account_chain": "TRUE", "wallet_chain": "TRUE"}
+        return {"tx_chain": "TRUE", "account_chain": "TRUE", "wallet_chain": "TRUE", "lot_chain": "TRUE"}
     return {
         "tx_chain": "t.chain_id = :chain",
         "account_chain": "a.chain_id = :chain",
         "wallet_chain": "w.chain_id = :chain",
+        "lot_chain": "chain_id = :chain",
     }
 
 
