@@ -297,9 +297,16 @@ def test_an_event_that_breaks_its_contract_is_parked_at_once(provisioned, servic
         assert row.attempts == 1 and "store_id" in row.last_error
     finally:
         engine.dispose()
+        # reporting keeps stores too, and parks it as well
+        wait_for(
+            lambda: raw_rows(
+                provisioned, "SELECT 1 FROM reporting.event_failures WHERE event_id = :id", id=broken["id"]
+            )
+        )
         # an operator would delete a parked event that can never be applied; the run's audit expects it
         with admin_engine(provisioned).begin() as conn:
-            conn.execute(text("DELETE FROM wallet.event_failures WHERE event_id = :id"), {"id": broken["id"]})
+            for service in ("wallet", "reporting"):
+                conn.execute(text(f"DELETE FROM {service}.event_failures WHERE event_id = :id"), {"id": broken["id"]})
 
 
 def test_provisioning_leaves_a_roles_password_alone_unless_given_one(provisioned, superuser):
