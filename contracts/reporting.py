@@ -88,8 +88,9 @@ class EmployeeQuery(_Range):
 
 
 def export_query(query: type[Contract]) -> type[Contract]:
-    """The report's query, less paging (an export holds every row), plus the file format."""
-    paged = tuple(name for name in ("limit", "after") if name in query._declared_fields)
+    """The report's query, less paging (an export holds every row), plus the file format. A
+    ranking's `limit` is how many it ranks, not a page: it stays."""
+    paged = ("limit", "after") if issubclass(query, Page) else ()
     meta = type("Meta", (Contract.Meta,), {"exclude": paged})
     attrs = {"Meta": meta, "format": fields.String(required=True, validate=validate.OneOf(FORMATS))}
     return type(f"{query.__name__.removesuffix('Query')}ExportQuery", (query,), attrs)

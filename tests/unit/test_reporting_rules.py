@@ -70,3 +70,18 @@ def test_a_cashier_sees_only_their_own_takings_of_today():
         scope_of(cashier, CHAIN, "consumptions", None, (date(2026, 11, 24), TODAY), TODAY)
     with pytest.raises(Forbidden):
         scope_of(cashier, CHAIN, "liability", None, None, TODAY)
+
+
+def test_an_export_takes_the_reports_filters_without_its_paging():
+    from contracts.base import load
+    from contracts.errors import ValidationFailed
+    from contracts.reporting import DetailQuery, RankingQuery, export_query
+
+    day = {"since": "2026-11-01", "until": "2026-11-30", "format": "xlsx"}
+    assert load(export_query(RankingQuery), {**day, "limit": "5"})["limit"] == 5
+    with pytest.raises(ValidationFailed) as refused:
+        load(export_query(DetailQuery), {**day, "limit": "5"})
+    assert refused.value.fields == {"limit": ["Unknown field."]}
+    with pytest.raises(ValidationFailed) as backwards:
+        load(export_query(DetailQuery), {**day, "until": "2026-10-01"})
+    assert "until" in backwards.value.fields
