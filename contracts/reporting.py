@@ -225,10 +225,15 @@ class LiabilityReportRow(Contract):
     bonus = Total(signed=True, required=True)
 
 
+class Owed(Contract):
+    cash = Total(signed=True, required=True)
+    bonus = Total(signed=True, required=True)
+
+
 class LiabilityReport(_Report):
     date = fields.String(required=True)
     stores = fields.List(fields.Nested(LiabilityReportRow), required=True)
-    chain = fields.Nested(Contract.from_dict({"cash": Total(signed=True), "bonus": Total(signed=True)}), required=True)
+    chain = fields.Nested(Owed, required=True)
 
 
 class SettlementReportRow(Contract):
@@ -295,6 +300,36 @@ class EmployeeRow(Contract):
 
 class Employees(_Report):
     rows = fields.List(fields.Nested(EmployeeRow), required=True)
+
+
+class DayTakings(Contract):
+    period = fields.String(required=True)
+    actual = Total(required=True)
+    net = Total(signed=True, required=True)
+    recharged = Total(required=True)
+
+
+class OwedOnDay(Owed):
+    date = fields.String(required=True)
+
+
+class DashboardLiability(Contract):
+    stores = fields.List(fields.Nested(LiabilityReportRow), required=True)
+    chain = fields.Nested(Owed, required=True)
+
+
+class Dashboard(_Report):
+    """HQ's summary: today, this month (by store too), the month's top members, liability now
+    and at the end of each of the last 30 days, and the chain's takings on each of them."""
+
+    date = fields.String(required=True)
+    today = fields.Nested(SummaryFigures, required=True)
+    month = fields.Nested(SummaryFigures, required=True)
+    by_store = fields.List(fields.Nested(SummaryRow), required=True)
+    top_members = fields.List(fields.Nested(RankingRow), required=True)
+    liability = fields.Nested(DashboardLiability, required=True)
+    daily = fields.List(fields.Nested(DayTakings), required=True)
+    liability_daily = fields.List(fields.Nested(OwedOnDay), required=True)
 
 
 # ---- commission rules (R-7, O-9) -------------------------------------------------------------

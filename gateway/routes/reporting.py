@@ -108,6 +108,16 @@ OPERATIONS: list[Operation] = [
     *_operations(),
     Operation(
         "GET",
+        f"{REPORTS}/dashboard",
+        "HQ dashboard: today, this month, by store, top members, liability",
+        "reporting",
+        forward("reporting.dashboard", ACTOR, "chain_id"),
+        response=c.Dashboard,
+        roles=HQ,
+        description="R-3, R-5, R-8 at a glance, and the last 30 days for charts (the page at /dashboard).",
+    ),
+    Operation(
+        "GET",
         "/chains/{chain_id}/commission-rules",
         "Commission rules per employee level (HQ)",
         "reporting",

@@ -28,7 +28,7 @@ from services.kit.handlers import handles
 from services.kit.health import HealthCheck
 from services.kit.logs import CorrelationId
 from services.kit.rpc import rpc
-from services.reporting import apply, books, common, detail, summary
+from services.reporting import apply, books, common, dashboard, detail, summary
 from services.reporting.models import CommissionRule, kit
 from services.reporting.scope import scope_of
 
@@ -104,6 +104,12 @@ class ReportingService(HealthCheck):
         loaded = load(c.export_query(QUERIES.get(name, c.LiabilityReportQuery)), query)
         answer = self._run(actor, chain_id, name, loaded, (EXPORT_PAGE, after))
         return {"rows": answer[ROWS[name]], "next_cursor": answer.get("next_cursor"), "time_zone": answer["time_zone"]}
+
+    @rpc
+    def dashboard(self, actor: dict, chain_id: str) -> dict:
+        """HQ's summary of the chain (the dashboard page's data)."""
+        self._hq(actor, chain_id)
+        return dashboard.dashboard(self.db, chain_id)
 
     # ---- commission rules (R-7) -----------------------------------------------------------
 

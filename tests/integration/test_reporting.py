@@ -3,6 +3,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -223,3 +224,24 @@ def test_events_twice_in_reverse_order_and_a_rebuild_give_the_same_figures(day, 
         assert figures(day) == before
     finally:
         engine.dispose()
+
+
+def test_dashboard_figures_and_its_page_with_a_local_chart_library(day, client):
+    """Today's and this month's figures are the store summary's; liability today is the
+    report's; the last 30 days end on today's liability; the page loads Chart.js from here."""
+    hq = day.w.hq
+    board = ok(hq.get(day.path("/reports/dashboard")))
+    totals = day.report(hq, "store-summary")["totals"]
+    assert board["today"] == totals and board["month"]["net"] >= totals["net"]
+    assert board["liability"]["chain"] == {"cash": 117600, "bonus": 7000}
+    assert len(board["liability_daily"]) == 30
+    assert board["liability_daily"][-1] == {"date": day.today, "cash": 117600, "bonus": 7000}
+    assert board["daily"][-1] == {"period": day.today, "actual": 36200, "net": 32400, "recharged": 150000}
+    assert [m["member_id"] for m in board["top_members"]] == [day.members["two"], day.members["one"]]
+    error(day.w.manager_a.get(day.path("/reports/dashboard")), 403)
+    page = client.simulate_get("/dashboard")
+    assert page.status_code == 200 and '<script src="/static/chart.umd.js">' in page.text
+    assert all(src.startswith("/") for src in re.findall(r'src="([^"]*)"', page.text))  # nothing from elsewhere
+    library = client.simulate_get("/static/chart.umd.js")
+    assert library.status_code == 200 and library.text.startswith("/*!\n * Chart.js v4.5.1")
+    assert client.simulate_get("/static/nothing.js").status_code == 404
