@@ -135,16 +135,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--db", default="huiyuan_reports_perf")
+    parser.add_argument("--reuse", action="store_true", help="time the database a previous run seeded")
     args = parser.parse_args(argv)
     settings = dataclasses.replace(config.load(), db_name=args.db)
-    provision.ensure_database(settings, recreate=True)
-    provision.ensure_roles_and_schemas(settings, ("reporting",))
-    provision.migrate(settings, ("reporting",))
+    if not args.reuse:
+        provision.ensure_database(settings, recreate=True)
+        provision.ensure_roles_and_schemas(settings, ("reporting",))
+        provision.migrate(settings, ("reporting",))
     engine = create_engine(settings.database_url("reporting"))
     with Session(engine) as session:
-        started = time.perf_counter()
-        seed(session, args.consumes, args.members)
-        print(f"seeded {args.consumes:,} consumes in {time.perf_counter() - started:.0f} s")
+        if not args.reuse:
+            started = time.perf_counter()
+            seed(session, args.consumes, args.members)
+            print(f"seeded {args.consumes:,} consumes in {time.perf_counter() - started:.0f} s")
         for name, run in cases(session).items():
             print(f"{timed(run, args.rounds) * 1000:8.0f} ms  {name}")
             session.rollback()

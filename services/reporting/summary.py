@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, aliased
 
 from services.reporting import common
 from services.reporting.models import CommissionRule, FactLine, MemberCopy, MemberTier, MoneyFact, StaffCopy
-from services.reporting.rules import PERIOD_SQL, commission, day_range
+from services.reporting.rules import PERIOD_PY, PERIOD_SQL, commission, day_range
 from services.reporting.scope import Scope
 
 F = MoneyFact
@@ -50,7 +50,8 @@ def store_summary(session: Session, chain_id: str, query: dict, scope: Scope) ->
     """R-3: per store and period, consumes (before discount, discount, actual, by source),
     refunds, recharges and bonus issued; `net` is actual less refunded."""
     zone = common.time_zone(session, chain_id)
-    period = _period(F.occurred_at, zone, query["group"]).label("period")
+    # grouped on the truncated local time and written out here: cheaper than to_char on each row
+    period = func.date_trunc(query["group"], func.timezone(zone, F.occurred_at)).label("period")
     stmt = select(
         period,
         F.store_id,
@@ -76,7 +77,7 @@ def store_summary(session: Session, chain_id: str, query: dict, scope: Scope) ->
             totals[f] += figures[f]
         items.append(
             {
-                "period": r.period,
+                "period": r.period.strftime(PERIOD_PY[query["group"]]),
                 "store_id": r.store_id,
                 "store_name": names.get(r.store_id, ""),
                 **figures,
