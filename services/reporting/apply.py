@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
 from services.kit.copies import keep_newest
+from services.reporting import rollup
 from services.reporting.models import (
     ChainCopy,
     FactLine,
@@ -54,7 +55,8 @@ def _fact(session: Session, event: Event, kind: str, **figures: object) -> None:
         insert(MoneyFact.__table__).values(**row).on_conflict_do_nothing().returning(MoneyFact.tx_id)
     ).first()
     if inserted is None:
-        return  # applied before: its lines and lot moves are there too
+        return  # applied before: its lines, lot moves and daily totals are there too
+    rollup.add(session, row)
     moves = [
         {
             "tx_id": data["transaction_id"],
@@ -228,8 +230,14 @@ def _tier(session: Session, event: Event) -> None:
 
 
 def _time_zone(session: Session, event: Event, zone: str | None) -> None:
-    if zone:
-        keep_newest(session, ChainCopy.__table__, "chain_id", event, chain_id=event.data["chain_id"], time_zone=zone)
+    if not zone:
+        return
+    chain_id = event.data["chain_id"]
+    before = rollup.lock_zone(session, chain_id, exclusive=True)
+    keep_newest(session, ChainCopy.__table__, "chain_id", event, chain_id=chain_id, time_zone=zone)
+    now = session.scalar(select(ChainCopy.time_zone).where(ChainCopy.chain_id == chain_id))
+    if now != before:  # the days are the chain's own: count them again in its new zone
+        rollup.regroup(session, chain_id, now)
 
 
 def chain_created(session: Session, event: Event) -> None:

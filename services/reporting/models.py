@@ -13,9 +13,9 @@ those services publish: one per kind of fact, keyed by its source id, like
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, func
+from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -166,6 +166,34 @@ class LotMove(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_lot_moves_chain_at", "chain_id", "occurred_at"),)
+
+
+class DailyTotals(Base):
+    """R-3's figures per store and local day of the chain, kept as facts land: a fact adds its
+    figures once, when it is first inserted (sums commute, so any order gives the same), and a
+    change of the chain's time zone regroups the chain's days from the facts. The store summary
+    over a year reads 365 rows per store instead of every fact."""
+
+    __tablename__ = "daily_totals"
+
+    chain_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    consume_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    gross: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    discount: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    actual: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    paid_cash: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    paid_bonus: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    paid_credit: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    paid_external: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    refund_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    refunded: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    recharge_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    recharged: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    bonus_issued: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+    __table_args__ = (Index("ix_daily_totals_chain_day", "chain_id", "day"),)
 
 
 class Freshness(Base):

@@ -21,6 +21,7 @@ from services.kit.inbox import first_delivery
 from services.reporting import apply
 from services.reporting.models import (
     ChainCopy,
+    DailyTotals,
     FactLine,
     Freshness,
     LotMove,
@@ -34,7 +35,18 @@ from services.reporting.models import (
 
 log = logging.getLogger(__name__)
 SOURCES = ("org", "member", "wallet")  # points and gift join here when they publish
-READ_MODEL = (ChainCopy, StoreCopy, StaffCopy, MemberCopy, MemberTier, MoneyFact, FactLine, LotMove, Freshness)
+READ_MODEL = (
+    ChainCopy,
+    StoreCopy,
+    StaffCopy,
+    MemberCopy,
+    MemberTier,
+    MoneyFact,
+    FactLine,
+    LotMove,
+    DailyTotals,
+    Freshness,
+)
 PAGE = 500
 
 # (source, after_seq, limit) -> {"events": [...], "next_seq": int | None}

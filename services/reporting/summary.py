@@ -3,30 +3,24 @@ R-7 employee performance and commission. Every figure is a query over the facts.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import DateTime, and_, case, cast, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from services.reporting import common
-from services.reporting.models import CommissionRule, FactLine, MemberCopy, MemberTier, MoneyFact, StaffCopy
+from services.reporting import common, rollup
+from services.reporting.models import (
+    CommissionRule,
+    DailyTotals,
+    FactLine,
+    MemberCopy,
+    MemberTier,
+    MoneyFact,
+    StaffCopy,
+)
 from services.reporting.rules import PERIOD_PY, PERIOD_SQL, commission, day_range
 from services.reporting.scope import Scope
 
 F = MoneyFact
-FIGURES = (
-    "consume_count",
-    "gross",
-    "discount",
-    "actual",
-    "paid_cash",
-    "paid_bonus",
-    "paid_credit",
-    "paid_external",
-    "refund_count",
-    "refunded",
-    "recharge_count",
-    "recharged",
-    "bonus_issued",
-)
+FIGURES = rollup.FIGURES
 
 
 def _sum(column, *kinds: str):
@@ -46,11 +40,9 @@ def _in_range(stmt, column, zone: str, query: dict):
     return stmt.where(column >= start, column < end)
 
 
-def store_summary(session: Session, chain_id: str, query: dict, scope: Scope) -> dict:
-    """R-3: per store and period, consumes (before discount, discount, actual, by source),
-    refunds, recharges and bonus issued; `net` is actual less refunded."""
-    zone = common.time_zone(session, chain_id)
-    # grouped on the truncated local time and written out here: cheaper than to_char on each row
+def _facts_by_day(session: Session, chain_id: str, zone: str, query: dict, scope: Scope) -> list:
+    """R-3 straight from the facts: for a cashier's own takings (by operator)."""
+    # grouped on the truncated local time and written out later: cheaper than to_char on each row
     period = func.date_trunc(query["group"], func.timezone(zone, F.occurred_at)).label("period")
     stmt = select(
         period,
@@ -65,9 +57,31 @@ def store_summary(session: Session, chain_id: str, query: dict, scope: Scope) ->
         _count("recharge").label("recharge_count"),
         _sum(F.amount, "recharge").label("recharged"),
         _sum(F.bonus, "recharge", "bonus_grant").label("bonus_issued"),
-    ).where(F.chain_id == chain_id, F.kind.in_(("consume", "refund", "recharge", "bonus_grant")))
+    ).where(F.chain_id == chain_id, F.kind.in_(rollup.KINDS))
     stmt = common.scoped(_in_range(stmt, F.occurred_at, zone, query), scope)
-    rows = session.execute(stmt.group_by(period, F.store_id).order_by(period, F.store_id)).all()
+    return session.execute(stmt.group_by(period, F.store_id).order_by(period, F.store_id)).all()
+
+
+def _daily_totals(session: Session, chain_id: str, query: dict, scope: Scope) -> list:
+    """R-3 from the daily totals kept as facts land: a row per store and day."""
+    d = DailyTotals
+    period = func.date_trunc(query["group"], cast(d.day, DateTime)).label("period")
+    stmt = select(period, d.store_id, *(func.sum(getattr(d, f)).label(f) for f in FIGURES)).where(
+        d.chain_id == chain_id, d.day >= query["since"], d.day <= query["until"]
+    )
+    if scope.stores is not None:
+        stmt = stmt.where(d.store_id.in_(scope.stores))
+    return session.execute(stmt.group_by(period, d.store_id).order_by(period, d.store_id)).all()
+
+
+def store_summary(session: Session, chain_id: str, query: dict, scope: Scope) -> dict:
+    """R-3: per store and period, consumes (before discount, discount, actual, by source),
+    refunds, recharges and bonus issued; `net` is actual less refunded."""
+    zone = common.time_zone(session, chain_id)
+    if scope.operator_id is None:
+        rows = _daily_totals(session, chain_id, query, scope)
+    else:
+        rows = _facts_by_day(session, chain_id, zone, query, scope)
     names = common.store_names(session, (r.store_id for r in rows))
     items = []
     totals = dict.fromkeys(FIGURES, 0)

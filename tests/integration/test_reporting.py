@@ -8,7 +8,7 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from tests.helpers import error, ok
+from tests.helpers import error, ok, wait_for
 from tests.reporting_helpers import scripted_day
 
 
@@ -245,3 +245,31 @@ def test_dashboard_figures_and_its_page_with_a_local_chart_library(day, client):
     library = client.simulate_get("/static/chart.umd.js")
     assert library.status_code == 200 and library.text.startswith("/*!\n * Chart.js v4.5.1")
     assert client.simulate_get("/static/nothing.js").status_code == 404
+
+
+def test_the_days_follow_a_change_of_the_chains_time_zone(admin):
+    """A recharge counted on its day in Shanghai is counted again on its day in the chain's new
+    zone (14 hours ahead of UTC), with the same figures; a cashier's own view, read from the
+    facts, agrees."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.wallet_helpers import wallet_world
+
+    w = wallet_world(admin)
+    no = w.card()["card_no"]
+    done = ok(w.recharge(no, 30000), 201)
+    at = datetime.fromisoformat(done["created_at"]).astimezone(UTC)
+    path = w.world.path("/reports/store-summary")
+
+    def rows(zone: str, api=None):
+        day = at.astimezone(ZoneInfo(zone)).date().isoformat()
+        return ok((api or w.hq).get(path, {"since": day, "until": day}))["rows"]
+
+    assert wait_for(lambda: rows("Asia/Shanghai"))[0]["recharged"] == 30000
+    ok(w.hq.patch(w.world.path("/settings"), {"time_zone": "Pacific/Kiritimati"}))
+    moved = wait_for(lambda: rows("Pacific/Kiritimati"))
+    assert [(r["period"], r["recharge_count"], r["recharged"]) for r in moved] == [
+        (at.astimezone(ZoneInfo("Pacific/Kiritimati")).date().isoformat(), 1, 30000)
+    ]
+    assert rows("Pacific/Kiritimati", w.cashier_a) == moved  # the cashier's own takings of today

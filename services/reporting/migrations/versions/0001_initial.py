@@ -35,6 +35,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('chain_id', 'level', name=op.f('pk_commission_rules')),
     schema='reporting'
     )
+    op.create_table('daily_totals',
+    sa.Column('chain_id', sa.String(length=36), nullable=False),
+    sa.Column('store_id', sa.String(length=36), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('consume_count', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('gross', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('discount', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('actual', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('paid_cash', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('paid_bonus', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('paid_credit', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('paid_external', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('refund_count', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('refunded', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('recharge_count', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('recharged', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('bonus_issued', sa.BigInteger(), server_default='0', nullable=False),
+    sa.PrimaryKeyConstraint('chain_id', 'store_id', 'day', name=op.f('pk_daily_totals')),
+    schema='reporting'
+    )
+    op.create_index('ix_daily_totals_chain_day', 'daily_totals', ['chain_id', 'day'], unique=False, schema='reporting')
     op.create_table('fact_lines',
     sa.Column('tx_id', sa.String(length=36), nullable=False),
     sa.Column('line_no', sa.Integer(), nullable=False),
@@ -163,6 +184,8 @@ def downgrade() -> None:
     op.drop_table('lot_moves', schema='reporting')
     op.drop_table('freshness', schema='reporting')
     op.drop_table('fact_lines', schema='reporting')
+    op.drop_index('ix_daily_totals_chain_day', table_name='daily_totals', schema='reporting')
+    op.drop_table('daily_totals', schema='reporting')
     op.drop_table('commission_rules', schema='reporting')
     op.drop_table('chains', schema='reporting')
     # ### end Alembic commands ###
