@@ -59,6 +59,7 @@ class SummaryQuery(_Grouped):
 class DetailQuery(_Range, Page):
     tier_code = Code(load_default=None)
     operator_id = Id(load_default=None)
+    member_id = Id(load_default=None)  # one member's detail (R-2: recharge and consumption per member)
 
 
 class MemberTotalsQuery(_Range, Page):

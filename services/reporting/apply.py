@@ -151,7 +151,7 @@ def package_sold(session: Session, event: Event) -> None:
 
 def package_refunded(session: Session, event: Event) -> None:
     d = event.data
-    _fact(session, event, "package_refund", ref_tx_id=None, amount=d["amount"], **_paid(d["refunded"]))
+    _fact(session, event, "package_refund", amount=d["amount"], **_paid(d["refunded"]))
 
 
 def card_returned(session: Session, event: Event) -> None:

@@ -17,14 +17,16 @@ F = MoneyFact
 RECHARGE_KINDS = ("recharge", "bonus_grant")
 
 
-def _facts(session: Session, chain_id: str, query: dict, scope: Scope, kinds: tuple[str, ...], limit: int):
+def _facts(session: Session, chain_id: str, query: dict, scope: Scope, kinds: tuple[str, ...]):
+    """The facts of these kinds in the range, the caller's scope and the query's filters."""
     zone = common.time_zone(session, chain_id)
     start, end = day_range(zone, query["since"], query["until"])
     stmt = select(F).where(F.chain_id == chain_id, F.kind.in_(kinds), F.occurred_at >= start, F.occurred_at < end)
     if query.get("operator_id"):
         stmt = stmt.where(F.operator_id == query["operator_id"])
-    stmt = common.scoped(stmt, scope)
-    return stmt, zone, limit
+    if query.get("member_id"):  # one member's recharges and consumption (R-2)
+        stmt = stmt.where(F.member_id == query["member_id"])
+    return common.scoped(stmt, scope)
 
 
 def _who(fact: MoneyFact, stores: dict, staff: dict, members: dict) -> dict:
@@ -52,7 +54,7 @@ def _names(session: Session, facts: list[MoneyFact]) -> tuple[dict, dict, dict]:
 
 def consumptions(session: Session, chain_id: str, query: dict, scope: Scope, limit: int, after: str | None) -> dict:
     """R-1: each consume with its lines, where its money came from, and what was refunded of it."""
-    stmt, _, _ = _facts(session, chain_id, query, scope, ("consume",), limit)
+    stmt = _facts(session, chain_id, query, scope, ("consume",))
     if query.get("tier_code"):
         stmt = stmt.where(F.tier_code == query["tier_code"])
     facts, cursor = keyset_page(session, stmt, [F.occurred_at, F.tx_id], limit=limit, after=after)
@@ -113,7 +115,7 @@ def consumptions(session: Session, chain_id: str, query: dict, scope: Scope, lim
 
 def recharges(session: Session, chain_id: str, query: dict, scope: Scope, limit: int, after: str | None) -> dict:
     """R-2: recharges and bonus grants, with the bonus each gave."""
-    stmt, _, _ = _facts(session, chain_id, query, scope, RECHARGE_KINDS, limit)
+    stmt = _facts(session, chain_id, query, scope, RECHARGE_KINDS)
     if query.get("tier_code"):
         stmt = stmt.where(
             F.member_id.in_(select(MemberTier.member_id).where(MemberTier.tier_code == query["tier_code"]))

@@ -81,6 +81,9 @@ def test_consumption_and_recharge_detail(day):
     assert day.report(hq, "consumptions", tier_code="GOLD")["items"] == []
     recharges = day.report(hq, "recharges")["items"]
     assert sorted((r["amount"], r["bonus"]) for r in recharges) == [(50000, 2000), (100000, 5000)]
+    one_only = {"member_id": day.members["one"]}
+    assert [r["amount"] for r in day.report(hq, "recharges", **one_only)["items"]] == [100000]
+    assert [r["transaction_id"] for r in day.report(hq, "consumptions", **one_only)["items"]] == [day.consumes["at_b"]]
     totals = {r["member_id"]: r for r in day.report(hq, "member-totals")["items"]}
     one = totals[day.members["one"]]
     assert (one["recharged"], one["consumed"], one["refunded"]) == (100000, 14600, 3800)
