@@ -53,7 +53,7 @@ class _Grouped(_Range):
 
 
 class SummaryQuery(_Grouped):
-    pass
+    operator_id = Id(load_default=None)  # one operator's takings
 
 
 class DetailQuery(_Range, Page):

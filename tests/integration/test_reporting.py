@@ -135,6 +135,7 @@ def test_scope_store_manager_franchisee_and_cashier(day):
     assert day.report(franchisee, "store-summary")["rows"] == []
     cashier = w.cashier_b
     takings = day.report(cashier, "store-summary")["rows"]
+    assert day.report(w.hq, "store-summary", operator_id=cashier.principal["staff_id"])["rows"] == takings
     assert [(r["store_id"], r["consume_count"], r["refund_count"], r["recharged"]) for r in takings] == [
         (w.store_b, 1, 1, 50000)
     ]
