@@ -34,7 +34,9 @@ REPORTS_SHOWN = (
 
 def _rows(call: Call, report: str) -> tuple[str, Iterator[dict]]:
     """The report's time zone and its rows, page after page. The first page is asked for before
-    anything is sent, so a refusal (scope, bad input) is still a proper error answer."""
+    anything is sent, so a refusal (scope, bad input) is still a proper error answer; a later
+    page that fails ends the download short (the status is already sent), and the client sees
+    a file cut off, never a complete-looking one with rows missing in the middle."""
     first = call.rpc("reporting", "export_page", call.who, call.params["chain_id"], report, call.query, None)
 
     def rows() -> Iterator[dict]:

@@ -5,6 +5,7 @@ own process."""
 
 import csv
 import io
+import json
 import subprocess
 import sys
 from decimal import Decimal
@@ -35,7 +36,7 @@ class Answer:
 
     @property
     def json(self):
-        return requests.models.complexjson.loads(self.text) if self.text else None
+        return json.loads(self.text) if self.text else None
 
 
 class Http:
