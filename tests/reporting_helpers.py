@@ -62,5 +62,5 @@ def scripted_day(admin: Api) -> Day:
         {"one": one["member_id"], "two": two["member_id"]},
         {"at_b": at_b["transaction_id"], "at_a": at_a["transaction_id"]},
     )
-    wait_for(lambda: day.report(w.hq, "store-summary")["totals"]["refund_count"] == 1, timeout=20)
+    wait_for(lambda: day.report(w.hq, "store-summary")["totals"]["refund_count"] == 1, timeout=60)
     return day

@@ -3,20 +3,23 @@
 In one transaction: the read model is emptied (commission rules, which HQ sets here, stay),
 then every event org, member and wallet ever wrote is fetched from their `history` RPC (their
 outbox, in the order written) and applied as if delivered. Live handlers wait on the emptied
-tables' lock meanwhile; an event they then bring that the history held is dropped by the inbox,
-so nothing counts twice and nothing written since is missed.
+tables' locks meanwhile (past the role's lock timeout they back off and retry); an event they
+then bring that the history held is dropped by the inbox, so nothing counts twice and nothing
+written since is missed.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from contracts.events import Event, parse
+from services.kit.handlers import is_transient
 from services.kit.inbox import first_delivery
 from services.reporting import apply
 from services.reporting.models import (
@@ -68,8 +71,12 @@ def history(fetch: FetchPage, sources: Iterable[str] = SOURCES) -> Iterator[Even
 
 
 def empty(session: Session) -> None:
+    """Every table of the read model emptied, its inbox too. The inbox is locked first, as a
+    handler touches it first: taken in another order, a handler holding the inbox and waiting
+    for a fact table would deadlock with this."""
     tables = ", ".join(f"reporting.{m.__tablename__}" for m in READ_MODEL)
-    session.execute(text(f"TRUNCATE {tables}, reporting.{kit.inbox.name}"))
+    session.execute(text(f"LOCK TABLE reporting.{kit.inbox.name}, {tables} IN ACCESS EXCLUSIVE MODE"))
+    session.execute(text(f"TRUNCATE reporting.{kit.inbox.name}, {tables}"))
 
 
 def replay(session: Session, events: Iterable[Event], *, inbox: bool = True) -> int:
@@ -83,10 +90,20 @@ def replay(session: Session, events: Iterable[Event], *, inbox: bool = True) -> 
     return applied
 
 
-def rebuild(session: Session, fetch: FetchPage) -> int:
-    with session.begin():
-        empty(session)
-        return replay(session, history(fetch))
+def rebuild(session: Session, fetch: FetchPage, attempts: int = 3) -> int:
+    """Empty and replay in one transaction; a transient failure (a deadlock or lock timeout
+    against live handlers, a service slow to answer) rolls it all back and it starts again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with session.begin():
+                empty(session)
+                return replay(session, history(fetch))
+        except Exception as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            log.warning("rebuild failed (%r); starting again (attempt %d of %d)", exc, attempt + 1, attempts)
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -104,7 +104,7 @@ def test_a_day_at_two_stores_through_http(provisioned, running_system):  # noqa:
         answer = ok(hq.get(f"{reports}/store-summary", day))
         return {s: r for r in answer["rows"] for s, sid in stores.items() if r["store_id"] == sid}
 
-    rows = wait_for(lambda: (r := summary()) and r.get("B", {}).get("refund_count") == 1 and r, timeout=30)
+    rows = wait_for(lambda: (r := summary()) and r.get("B", {}).get("refund_count") == 1 and r, timeout=60)
     for store, figures in expected.items():
         row = rows[store]
         assert (row["consume_count"], row["gross"], row["discount"], row["actual"]) == tuple(
@@ -150,14 +150,15 @@ def test_a_day_at_two_stores_through_http(provisioned, running_system):  # noqa:
 
     # a rebuild, run as its own process against the running services, gives the same figures
     before = ok(hq.get(f"{reports}/store-summary", day))
-    subprocess.run(
+    rebuilt = subprocess.run(
         [sys.executable, "-m", "services.reporting.rebuild"],
         cwd=ROOT,
         env=process_environment(provisioned),
-        check=True,
-        timeout=120,
+        timeout=180,
         capture_output=True,
+        text=True,
     )
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     after = ok(hq.get(f"{reports}/store-summary", day))
     assert (after["rows"], after["totals"]) == (before["rows"], before["totals"])
     assert ok(hq.get(f"{reports}/liability"))["chain"] == wallet["chain"]

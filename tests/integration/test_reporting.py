@@ -270,9 +270,9 @@ def test_the_days_follow_a_change_of_the_chains_time_zone(admin):
         day = at.astimezone(ZoneInfo(zone)).date().isoformat()
         return ok((api or w.hq).get(path, {"since": day, "until": day}))["rows"]
 
-    assert wait_for(lambda: rows("Asia/Shanghai"))[0]["recharged"] == 30000
+    assert wait_for(lambda: rows("Asia/Shanghai"), timeout=30)[0]["recharged"] == 30000
     ok(w.hq.patch(w.world.path("/settings"), {"time_zone": "Pacific/Kiritimati"}))
-    moved = wait_for(lambda: rows("Pacific/Kiritimati"))
+    moved = wait_for(lambda: rows("Pacific/Kiritimati"), timeout=30)
     assert [(r["period"], r["recharge_count"], r["recharged"]) for r in moved] == [
         (at.astimezone(ZoneInfo("Pacific/Kiritimati")).date().isoformat(), 1, 30000)
     ]
