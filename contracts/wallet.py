@@ -504,6 +504,15 @@ class Settlement(Contract):
 # ---- events ----------------------------------------------------------------------------------------
 
 
+class LotChange(Contract):
+    """Money of a kind into (+) or out of (-) the lots a store took in (W-11): what liability
+    per store and inter-store settlement (R-8) are sums of, outside the wallet too."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(("cash", "bonus")))
+    lot_store_id = Id(required=True)
+    amount = SignedMoney(required=True)
+
+
 class _MemberMoneyEvent(Contract):
     transaction_id = Id(required=True)
     chain_id = Id(required=True)
@@ -513,6 +522,8 @@ class _MemberMoneyEvent(Contract):
     card_id = fields.String(required=True, allow_none=True)
     card_no = fields.String(required=True, allow_none=True)
     balances = fields.Nested(Balances, required=True)
+    # the operation's moves of the lots, summed per kind and lot store (none for credit alone)
+    lots = fields.List(fields.Nested(LotChange), load_default=list)
 
 
 @event("wallet", "recharged")

@@ -16,6 +16,7 @@ hold whenever the system is at rest:
   finishes each); every settled redemption agrees with the points service's (completed:
   points taken, the same amount; cancelled: given back; refused: none taken), and every
   points redemption made for a gift belongs to a completed or cancelled one;
+- reporting's liability per store (kept from the wallet's events) equals the wallet's (R-8);
 - every service's outbox is sent and nothing is parked (events or outbox rows).
 
 Work still in flight (unsent events, events being retried) is waited for, up to
@@ -89,6 +90,13 @@ CROSS_SERVICE_CHECKS = {
         SELECT w.chain_id, w.member_id, w.cumulative_spend, COALESCE(m.cumulative_spend, 0)
         FROM wallet.wallets w LEFT JOIN member.members m ON m.id = w.member_id
         WHERE {wallet_chain} AND w.cumulative_spend <> COALESCE(m.cumulative_spend, 0)""",
+    "stores whose liability differs between wallet and reporting": """
+        SELECT chain_id, lot_store_id, kind, COALESCE(w.total, 0), COALESCE(r.total, 0)
+        FROM (SELECT chain_id, lot_store_id, kind, SUM(amount) AS total FROM wallet.lot_moves
+              GROUP BY chain_id, lot_store_id, kind) w
+        FULL JOIN (SELECT chain_id, lot_store_id, kind, SUM(amount) AS total FROM reporting.lot_moves
+                   GROUP BY chain_id, lot_store_id, kind) r USING (chain_id, lot_store_id, kind)
+        WHERE {lot_chain} AND COALESCE(w.total, 0) <> COALESCE(r.total, 0)""",
 }
 
 
@@ -112,7 +120,7 @@ GIFT_CHECKS = {
 
 
 def _where(chain_id: str | None) -> dict[str, str]:
-    names = ("tx_chain", "account_chain", "wallet_chain", "points_chain", "gift_chain", "stock_chain")
+    names = ("tx_chain", "account_chain", "wallet_chain", "points_chain", "gift_chain", "stock_chain", "lot_chain")
     if chain_id is None:
         return dict.fromkeys(names, "TRUE")
     return {
@@ -122,6 +130,7 @@ def _where(chain_id: str | None) -> dict[str, str]:
         "points_chain": "p.chain_id = :chain",
         "gift_chain": "g.chain_id = :chain",
         "stock_chain": "s.chain_id = :chain",
+        "lot_chain": "chain_id = :chain",
     }
 
 

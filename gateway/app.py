@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon
 
 from gateway import errors, limits, middleware
+from gateway.dashboard import DashboardPage
 from gateway.health import Metrics, Probe, Ready
 from gateway.openapi import build_spec, reference_page
 from gateway.operations import API, Operation, OperationResource
@@ -72,4 +73,7 @@ def create_app(
     docs = OpenApi(build_spec(operations))
     app.add_route(f"{API}/openapi.json", docs)
     app.add_route(f"{API}/docs", docs, suffix="docs")
+    page = DashboardPage()
+    app.add_route("/dashboard", page)
+    app.add_route("/static/{name}", page, suffix="static")
     return app

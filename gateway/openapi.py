@@ -104,6 +104,8 @@ def _responses(op: Operation) -> dict:
     elif op.response is not None:
         schema = op.response(many=True) if op.many else op.response
         ok["content"] = {"application/json": {"schema": schema}}
+    if op.produces:
+        ok["content"] = {media: {"schema": {"type": "string", "format": "binary"}} for media in op.produces}
     responses = {str(op.status): ok}
     if op.accepts_pending:
         responses["202"] = {**ok, "description": "Taken on, its outcome not yet known (`status` pending or cancelling)"}

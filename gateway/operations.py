@@ -20,6 +20,7 @@ from marshmallow import Schema
 from contracts.auth import Actor
 from contracts.base import CARD_NO_PATTERN, UUID_PATTERN, load
 from contracts.errors import BadRequest, Forbidden, HuiyuanError, NotFound, ValidationFailed
+from gateway.exports import Download
 from gateway.rpc import RpcPool
 from services.kit.idempotency import MAX_KEY_LENGTH
 
@@ -140,6 +141,8 @@ class Operation:
     media_type: str = "application/json"
     # 202 Accepted for an answer whose `status` is "pending" or "cancelling": taken on, its outcome follows
     accepts_pending: bool = False
+    # media types of a success that is a file (the handler answers a `gateway.exports.Download`)
+    produces: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -279,6 +282,11 @@ class OperationResource:
         result = op.handler(call)
         resp.status = op.status
         if op.status == 204:
+            return
+        if isinstance(result, Download):
+            resp.content_type = result.content_type
+            resp.downloadable_as = result.filename
+            resp.stream = result.chunks
             return
         if op.media_type != "application/json":
             resp.content_type = f"{op.media_type}; charset=utf-8"

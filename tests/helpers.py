@@ -61,6 +61,9 @@ class Api:
     def patch(self, path: str, body: Any) -> testing.Result:
         return self.client.simulate_patch(f"/api/v1{path}", json=body, headers=self.headers())
 
+    def put(self, path: str, body: Any) -> testing.Result:
+        return self.client.simulate_put(f"/api/v1{path}", json=body, headers=self.headers())
+
     def as_user(self, username: str, password: str = DEFAULT_PASSWORD, chain: str | None = "same") -> Api:
         """Someone else signing in, by default at the chain this caller signed in to."""
         return Api.sign_in(self.client, username, password, self.chain if chain == "same" else chain)

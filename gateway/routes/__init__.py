@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from gateway.operations import Operation
-from gateway.routes import gift, member, org, points, wallet
+from gateway.routes import gift, member, org, points, reporting, wallet
 
 
 def all_operations() -> list[Operation]:
-    return [*org.OPERATIONS, *member.OPERATIONS, *wallet.OPERATIONS, *points.OPERATIONS, *gift.OPERATIONS]
+    return [
+        *org.OPERATIONS,
+        *member.OPERATIONS,
+        *wallet.OPERATIONS,
+        *points.OPERATIONS,
+        *gift.OPERATIONS,
+        *reporting.OPERATIONS,
+    ]

@@ -21,6 +21,7 @@ from services.kit.config import SettingsDependency
 from services.kit.db import Database
 from services.kit.handlers import handles
 from services.kit.health import HealthCheck
+from services.kit.history import History
 from services.kit.logs import CorrelationId
 from services.kit.mutation import Work, mutation
 from services.kit.outbox import Outbox
@@ -31,7 +32,7 @@ from services.member.models import kit
 from services.member.scope import operator_store
 
 
-class MemberService(HealthCheck):
+class MemberService(HealthCheck, History):
     name = "member"
 
     db = Database()

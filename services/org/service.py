@@ -15,6 +15,7 @@ from contracts.base import load
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
 from services.kit.health import HealthCheck
+from services.kit.history import History
 from services.kit.logs import CorrelationId
 from services.kit.mutation import Work, mutation
 from services.kit.outbox import Outbox
@@ -23,7 +24,7 @@ from services.org import access_log, auth, chains, dictionaries, staff, stores, 
 from services.org.models import kit
 
 
-class OrgService(HealthCheck):
+class OrgService(HealthCheck, History):
     name = "org"
 
     db = Database()

@@ -21,6 +21,24 @@ from services.wallet.models import Lot, LotMove, Transaction
 
 lots = Lot.__table__
 moves = LotMove.__table__
+# on the transaction object, not a column: its lot moves summed per (kind, lot store), for its event
+_CHANGES = "_lot_changes"
+
+
+def _note(tx: Transaction, kind: str, lot_store_id: str, amount: int) -> None:
+    changes = tx.__dict__.setdefault(_CHANGES, {})
+    changes[(kind, lot_store_id)] = changes.get((kind, lot_store_id), 0) + amount
+
+
+def changes_of(tx: Transaction) -> list[dict]:
+    """What `tx` moved in the lots, per kind and lot store, read from memory (no round trip):
+    the event carries it so liability and settlement can be kept outside the wallet."""
+    noted = tx.__dict__.get(_CHANGES, {})
+    return [
+        {"kind": kind, "lot_store_id": store, "amount": amount}
+        for (kind, store), amount in sorted(noted.items())
+        if amount
+    ]
 
 
 def open_lot(session: Session, tx: Transaction, kind: str, amount: int) -> None:
@@ -52,6 +70,7 @@ def open_lot(session: Session, tx: Transaction, kind: str, amount: int) -> None:
             created_at=tx.created_at,
         )
     )
+    _note(tx, kind, tx.store_id, amount)
 
 
 def _move(session: Session, tx: Transaction, kind: str, changes: list[tuple[int, int]]) -> None:
@@ -84,6 +103,8 @@ def _move(session: Session, tx: Transaction, kind: str, changes: list[tuple[int,
             ]
         )
     )
+    for lot_id, amount in changes:
+        _note(tx, kind, store_of[lot_id], amount)
 
 
 def _open_lots(session: Session, chain_id: str, member_id: str, kind: str) -> list[tuple[int, int]]:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from contracts.auth import Actor
 from contracts.base import Contract, dump
 from services.kit.outbox import OutboxWriter
-from services.wallet import common, ledger
+from services.wallet import common, ledger, lots
 from services.wallet.ledger import MemberAccounts, StoreKey
 from services.wallet.models import Transaction
 
@@ -104,7 +104,7 @@ class MoneyOperation:
         self.events.add(
             self.session,
             event_type,
-            {**common.event_base(self.tx, self.member), **event},
+            {**common.event_base(self.tx, self.member), "lots": lots.changes_of(self.tx), **event},
             chain_id=self.chain_id,
             occurred_at=self.tx.created_at,
         )

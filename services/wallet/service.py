@@ -26,6 +26,7 @@ from services.kit.copies import keep_newest
 from services.kit.db import Database
 from services.kit.handlers import handles
 from services.kit.health import HealthCheck
+from services.kit.history import History
 from services.kit.logs import CorrelationId
 from services.kit.mutation import Work, mutation
 from services.kit.outbox import Outbox
@@ -67,7 +68,7 @@ def _refund_ahead(service: WalletService, actor: Actor, chain_id: str, data: dic
     return payload, card_id, service._store_status(chain_id, payload["store_id"])
 
 
-class WalletService(HealthCheck):
+class WalletService(HealthCheck, History):
     name = "wallet"
 
     db = Database()

@@ -163,6 +163,9 @@ def _body(body: dict, schema_properties: set[str]) -> dict:
         body["category_discounts"] = {
             _random.choice(refs["category_codes"]): v for v in body["category_discounts"].values()
         }
+    if isinstance(body.get("item_fixed"), dict):
+        # keys are item codes (propertyNames again): a commission rule's fixed amount per item
+        body["item_fixed"] = {_random.choice(refs["items"])[0]: v for v in body["item_fixed"].values()}
     if "recharge_bonus_rules" in body:
         body["recharge_bonus_rules"] = _bonus_rules(body["recharge_bonus_rules"])
     for name, pool in (

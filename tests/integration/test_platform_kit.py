@@ -291,17 +291,21 @@ def test_an_event_that_breaks_its_contract_is_parked_at_once(provisioned, servic
         "data": {"store_id": "not-an-id"},
     }
     event_dispatcher({"AMQP_URI": provisioned.amqp_uri, "serializer": "json"})("org", "store_changed", broken)
-    # every service that keeps stores from org's events parks it: the wallet and the gift service
-    for service in ("wallet", "gift"):
-        engine = make_engine(provisioned.database_url(service), pool_size=1, application_name="contract-test")
-        try:
-            found = lambda e=engine, s=service: [r for r in parked.parked(e, s) if r.event_id == broken["id"]]  # noqa: E731
-            row = wait_for(found)[0]
-            assert row.attempts == 1 and "store_id" in row.last_error
-        finally:
-            engine.dispose()
-            # an operator would delete a parked event that can never be applied; the run's audit expects it
-            with admin_engine(provisioned).begin() as conn:
+    # every service that keeps stores from org's events parks it at once
+    keepers = ("wallet", "gift", "reporting")
+    try:
+        for service in keepers:
+            engine = make_engine(provisioned.database_url(service), pool_size=1, application_name="contract-test")
+            try:
+                found = lambda e=engine, s=service: [r for r in parked.parked(e, s) if r.event_id == broken["id"]]  # noqa: E731
+                row = wait_for(found)[0]
+                assert row.attempts == 1 and "store_id" in row.last_error, service
+            finally:
+                engine.dispose()
+    finally:
+        # an operator would delete a parked event that can never be applied; the run's audit expects it
+        with admin_engine(provisioned).begin() as conn:
+            for service in keepers:
                 conn.execute(text(f"DELETE FROM {service}.event_failures WHERE event_id = :id"), {"id": broken["id"]})
 
 

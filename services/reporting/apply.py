@@ -1,0 +1,62 @@
+"""Events into the read model: one function per event, each safe in any order.
+
+A fact is inserted under its source id and never changed (`ON CONFLICT DO
+NOTHING`): a second delivery, or a replay during a rebuild, adds nothing. A
+copy keeps the newest by the event's time. The inbox (`services.kit.handlers`)
+already drops a repeated event; keying by source ids makes the read model
+right even without it, and whatever the order events arrive in.
+
+Wallet events become facts (`money`), member and org events copies (`copies`). Points
+(`points.earned`, `points.reversed`) and gift redemptions (R-6) come in the same way when
+those services publish: a module of facts keyed by their source ids, listed here, and the
+source named in `rebuild.SOURCES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from contracts.events import Event
+from services.reporting import copies, money
+from services.reporting.models import Freshness
+
+Apply = Callable[[Session, Event], None]
+
+APPLIERS: dict[tuple[str, str], Apply] = {
+    ("wallet", "recharged"): money.recharged,
+    ("wallet", "bonus_granted"): money.bonus_granted,
+    ("wallet", "consumed"): money.consumed,
+    ("wallet", "refunded"): money.refunded,
+    ("wallet", "package_sold"): money.package_sold,
+    ("wallet", "package_refunded"): money.package_refunded,
+    ("wallet", "card_returned"): money.card_returned,
+    ("wallet", "credit_settled"): money.credit_settled,
+    ("wallet", "fee_charged"): money.fee_charged,
+    ("member", "enrolled"): copies.enrolled,
+    ("member", "updated"): copies.member_updated,
+    ("member", "card_issued"): copies.tier,
+    ("member", "tier_changed"): copies.tier,
+    ("org", "chain_created"): copies.chain_created,
+    ("org", "chain_changed"): copies.chain_changed,
+    ("org", "store_changed"): copies.store_changed,
+    ("org", "staff_changed"): copies.staff_changed,
+}
+
+
+def apply(session: Session, event: Event) -> None:
+    """The event's effect on the read model, and the chain's freshness (`as of`)."""
+    APPLIERS[(event.source, event.type)](session, event)
+    if event.chain_id is None:
+        return
+    statement = insert(Freshness.__table__).values(chain_id=event.chain_id, newest_event_at=money.at(event))
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Freshness.chain_id],
+            set_={"newest_event_at": statement.excluded.newest_event_at, "applied_at": func.now()},
+            where=Freshness.newest_event_at < statement.excluded.newest_event_at,
+        )
+    )
