@@ -559,6 +559,7 @@ def _context(session: Session, codec: pii.Codec, chain_id: str, *where, field: s
         "plates": members.plates_of(session, [member.id]).get(member.id, []),
         "tier": views.tier_terms(tier),
         "limits": views.card_limits(card),
+        "as_of": card.updated_at.isoformat() if card.updated_at else None,
     }
     return dump(c.CardContext, context)
 
