@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from contracts import wallet as c
@@ -98,7 +99,7 @@ def consume(
 ) -> dict:
     store_id = data["store_id"]
     op = MoneyOperation.begin(session, events, actor, chain_id, card, key, store_id=store_id)
-    zone = common.time_zone(session, chain_id)
+    zone = op.member.time_zone
     day = common.today(zone)
     plate = packages.normalise_plate(data.get("plate"))
     bill = _bill(session, chain_id, op.member.member_id, card, data, plate, day)
@@ -118,10 +119,15 @@ def consume(
         serving_employee_id=data.get("serving_employee_id"),
         plate=plate,
         remark=data.get("remark", ""),
+        # the balances after it (W-10), known now that the member's rows are locked: no UPDATE later
+        cash_after=op.member.cash - split.cash,
+        bonus_after=op.member.bonus - split.bonus,
+        credit_used_after=op.member.credit_used + split.credit,
     )
     package_legs = packages.apply(session, tx, bill.uses, day)
     rows = _line_rows(tx, bill, data["lines"])
-    session.add_all(rows)
+    lines = ConsumeLine.__table__
+    session.execute(insert(lines).values([{c.key: getattr(r, c.key) for c in lines.c} for r in rows]))
     op.book(
         {MEMBER_CASH: -split.cash, MEMBER_BONUS: -split.bonus, MEMBER_CREDIT: -split.credit},
         {(STORE_REVENUE, store_id, None): bill.due, (STORE_RECEIVED, store_id, method): -split.external},
@@ -130,7 +136,6 @@ def consume(
     lots.spend(session, tx, "cash", split.cash)
     lots.spend(session, tx, "bonus", split.bonus)
     cumulative = ledger.add_spend(session, op.member, bill.due)
-    session.flush()
     sale = {
         "serving_employee_id": tx.serving_employee_id,
         "lines": [views.consume_line(r) for r in rows],

@@ -16,12 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, column, func, select, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.base import MONEY_MAX
 from contracts.errors import InvalidState, ValidationFailed
+from services.kit import clock
 from services.kit.ledger import Ledger, Unbalanced, net_legs  # noqa: F401 - the wallet's names for them
 from services.wallet.models import (
     MEMBER_BONUS,
@@ -29,6 +30,7 @@ from services.wallet.models import (
     MEMBER_CREDIT,
     MEMBER_KINDS,
     Account,
+    ChainClock,
     Posting,
     Wallet,
 )
@@ -50,6 +52,7 @@ class MemberAccounts:
     credit_limit: int
     wallet_status: str
     cumulative_spend: int
+    time_zone: str = clock.DEFAULT_TIME_ZONE  # the chain's, as org last said
 
     @property
     def credit_used(self) -> int:
@@ -95,14 +98,33 @@ class MemberAccounts:
             )
 
 
+wallets = Wallet.__table__
+
+
 def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) -> list:
+    """The member's accounts in id order, each with the wallet's status and spend and the
+    chain's time zone: one round trip. Locked: the accounts only (FOR UPDATE OF accounts)."""
+    zone = select(ChainClock.time_zone).where(ChainClock.chain_id == chain_id).scalar_subquery()
     stmt = (
-        select(accounts.c.id, accounts.c.kind, accounts.c.balance, accounts.c.credit_limit)
+        select(
+            accounts.c.id,
+            accounts.c.kind,
+            accounts.c.balance,
+            accounts.c.credit_limit,
+            wallets.c.status.label("wallet_status"),
+            wallets.c.cumulative_spend,
+            zone.label("time_zone"),
+        )
+        .select_from(
+            accounts.outerjoin(
+                wallets, (wallets.c.chain_id == accounts.c.chain_id) & (wallets.c.member_id == accounts.c.member_id)
+            )
+        )
         .where(accounts.c.chain_id == chain_id, accounts.c.member_id == member_id)
         .order_by(accounts.c.id)
     )
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=accounts)
     return session.execute(stmt).all()
 
 
@@ -113,12 +135,13 @@ def _open_member(session: Session, chain_id: str, member_id: str) -> None:
         .values([{"chain_id": chain_id, "kind": k, "member_id": member_id} for k in MEMBER_KINDS])
         .on_conflict_do_nothing(constraint="uq_accounts_owner")
     )
-    session.execute(insert(Wallet.__table__).values(chain_id=chain_id, member_id=member_id).on_conflict_do_nothing())
+    session.execute(insert(wallets).values(chain_id=chain_id, member_id=member_id).on_conflict_do_nothing())
 
 
-def _member_view(chain_id: str, member_id: str, rows: list, wallet: Wallet | None) -> MemberAccounts:
+def _member_view(chain_id: str, member_id: str, rows: list) -> MemberAccounts:
     by_kind = {r.kind: r for r in rows}
     zero = {"id": 0, "balance": 0, "credit_limit": 0}
+    first = rows[0] if rows else None
 
     def get(kind: str, attr: str) -> int:
         row = by_kind.get(kind)
@@ -132,28 +155,33 @@ def _member_view(chain_id: str, member_id: str, rows: list, wallet: Wallet | Non
         bonus=get(MEMBER_BONUS, "balance"),
         credit_balance=get(MEMBER_CREDIT, "balance"),
         credit_limit=get(MEMBER_CREDIT, "credit_limit"),
-        wallet_status=wallet.status if wallet is not None else "open",
-        cumulative_spend=wallet.cumulative_spend if wallet is not None else 0,
+        wallet_status=(first.wallet_status if first is not None else None) or "open",
+        cumulative_spend=(first.cumulative_spend if first is not None else None) or 0,
+        time_zone=(first.time_zone if first is not None else None) or clock.DEFAULT_TIME_ZONE,
     )
 
 
 def lock_member(session: Session, chain_id: str, member_id: str) -> MemberAccounts:
     """The member's accounts, created on first use and locked FOR UPDATE in id order."""
     rows = _member_rows(session, chain_id, member_id, lock=True)
-    if len(rows) < len(MEMBER_KINDS):
+    if len(rows) < len(MEMBER_KINDS) or rows[0].wallet_status is None:
         _open_member(session, chain_id, member_id)
         rows = _member_rows(session, chain_id, member_id, lock=True)
-    wallet = session.get(Wallet, (chain_id, member_id), populate_existing=True)
-    return _member_view(chain_id, member_id, rows, wallet)
+    return _member_view(chain_id, member_id, rows)
 
 
 def read_member(session: Session, chain_id: str, member_id: str) -> MemberAccounts:
     """The member's balances without locking (zero if nothing happened yet)."""
-    rows = _member_rows(session, chain_id, member_id, lock=False)
-    return _member_view(chain_id, member_id, rows, session.get(Wallet, (chain_id, member_id)))
+    return _member_view(chain_id, member_id, _member_rows(session, chain_id, member_id, lock=False))
 
 
 StoreKey = tuple[str, str, str | None]  # (kind, store_id, payment method)
+
+
+# (chain, kind, store, method) -> account id: a store's account, once committed, keeps its id for
+# ever (accounts are never deleted), so a process need look it up only once
+_store_ids: dict[tuple[str, str, str, str | None], int] = {}
+OPENED_HERE = "wallet_opened_store_accounts"  # session.info: this worker opened some (maybe uncommitted)
 
 
 def store_accounts(session: Session, chain_id: str, keys: Iterable[StoreKey]) -> dict[StoreKey, int]:
@@ -161,6 +189,9 @@ def store_accounts(session: Session, chain_id: str, keys: Iterable[StoreKey]) ->
     wanted = set(keys)
     if not wanted:
         return {}
+    known = {k: _store_ids.get((chain_id, *k)) for k in wanted}
+    if all(known.values()):
+        return known
 
     def lookup() -> dict[StoreKey, int]:
         rows = session.execute(
@@ -173,8 +204,11 @@ def store_accounts(session: Session, chain_id: str, keys: Iterable[StoreKey]) ->
         return {(r.kind, r.store_id, r.method): r.id for r in rows if (r.kind, r.store_id, r.method) in wanted}
 
     found = lookup()
+    if not session.info.get(OPENED_HERE):  # all committed by others: safe to remember
+        _store_ids.update({(chain_id, *k): v for k, v in found.items()})
     missing = wanted - found.keys()
     if missing:
+        session.info[OPENED_HERE] = True
         session.execute(
             insert(accounts)
             .values(
@@ -191,6 +225,53 @@ def post(session: Session, tx_id: str, legs: Iterable[tuple[int, int]]) -> dict[
     Member rows are already ours; the rest are locked in id order, so two stores'
     transactions cannot deadlock."""
     return LEDGER.post(session, tx_id, legs)
+
+
+def post_member_now(session: Session, tx_id: str, merged: dict[int, int], member_ids: set[int]) -> dict[int, int]:
+    """A money operation's postings, all of them, and the balances of the member's accounts
+    (locked already) in one statement; returns their new balances. The other accounts'
+    balances (a store's, where every counter of the store queues) move last, in
+    `move_balances` just before COMMIT, so their row locks are held briefly."""
+    if not merged:
+        return {}
+    postings = insert(LEDGER.postings).values(
+        [{"tx_id": tx_id, "account_id": a, "amount": merged[a]} for a in sorted(merged)]
+    )
+    mine = sorted(a for a in merged if a in member_ids)
+    if not mine:
+        session.execute(postings)
+        return {}
+    deltas = values(column("id", BigInteger), column("delta", BigInteger), name="deltas").data(
+        [(a, merged[a]) for a in mine]
+    )
+    moved = (
+        update(accounts)
+        .where(accounts.c.id == deltas.c.id)
+        .values(balance=accounts.c.balance + deltas.c.delta)
+        .returning(accounts.c.id, accounts.c.balance)
+        .cte("moved")
+    )
+    written = postings.cte("written")
+    rows = session.execute(select(moved.c.id, moved.c.balance).add_cte(written)).all()
+    return {r.id: r.balance for r in rows}
+
+
+def move_balances(session: Session, deltas: dict[int, int]) -> None:
+    """Move the balances of accounts not yet locked by this transaction (a store's), locking
+    them in id order (two operations at the same stores cannot deadlock)."""
+    ids = sorted(a for a, v in deltas.items() if v)
+    if not ids:
+        return
+    table = values(column("id", BigInteger), column("delta", BigInteger), name="deltas").data(
+        [(a, deltas[a]) for a in ids]
+    )
+    stmt = update(accounts).where(accounts.c.id == table.c.id).values(balance=accounts.c.balance + table.c.delta)
+    if len(ids) > 1:
+        in_order = (
+            select(accounts.c.id).where(accounts.c.id.in_(ids)).order_by(accounts.c.id).with_for_update(key_share=True)
+        )
+        stmt = stmt.where(accounts.c.id.in_(in_order))
+    session.execute(stmt)
 
 
 def set_credit_limit(session: Session, member: MemberAccounts, limit: int) -> None:

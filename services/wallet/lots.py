@@ -11,12 +11,12 @@ lot moves.
 from __future__ import annotations
 
 from sqlalchemy import BigInteger as BigIntegerType
+from sqlalchemy import DateTime, String, cast, func, literal, select, update, values
 from sqlalchemy import column as sql_column
-from sqlalchemy import func, select, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.kit.ledger import give_back, take_fifo
+from services.kit.ledger import give_back
 from services.wallet.models import Lot, LotMove, Transaction
 
 lots = Lot.__table__
@@ -97,11 +97,48 @@ def _open_lots(session: Session, chain_id: str, member_id: str, kind: str) -> li
 
 
 def spend(session: Session, tx: Transaction, kind: str, amount: int) -> None:
-    """Take `amount` of the member's `kind` money, oldest lots first."""
+    """Take `amount` of the member's `kind` money, oldest lots first (`take_fifo`, in SQL):
+    the lots read, taken from and their moves written in one statement. The member's
+    accounts are locked by this transaction, and every change of their lots takes that
+    lock first, so the lots read are the lots updated."""
     if amount <= 0:
         return
-    taken = take_fifo(_open_lots(session, tx.chain_id, tx.member_id, kind), amount)
-    _move(session, tx, kind, [(lot_id, -take) for lot_id, take in taken])
+    before = (func.sum(lots.c.remaining).over(order_by=lots.c.id) - lots.c.remaining).label("before")
+    open_lots = (
+        select(lots.c.id, lots.c.remaining, before)
+        .where(
+            lots.c.chain_id == tx.chain_id,
+            lots.c.member_id == tx.member_id,
+            lots.c.kind == kind,
+            lots.c.remaining > 0,
+        )
+        .cte("open_lots")
+    )
+    take = func.least(open_lots.c.remaining, amount - open_lots.c.before)
+    plan = (
+        select(open_lots.c.id, cast(take, BigIntegerType).label("take")).where(open_lots.c.before < amount).cte("plan")
+    )
+    taken = (
+        update(lots)
+        .where(lots.c.id == plan.c.id)
+        .values(remaining=lots.c.remaining - plan.c.take)
+        .returning(lots.c.id, lots.c.store_id, plan.c.take)
+        .cte("taken")
+    )
+    columns = ["chain_id", "lot_id", "tx_id", "kind", "lot_store_id", "store_id", "amount", "created_at"]
+    rows = select(
+        literal(tx.chain_id),
+        taken.c.id,
+        literal(tx.id),
+        literal(kind),
+        taken.c.store_id,
+        literal(tx.store_id, String),
+        -taken.c.take,
+        literal(tx.created_at, DateTime(timezone=True)),
+    )
+    moved = session.execute(insert(moves).from_select(columns, rows).returning(moves.c.amount)).scalars().all()
+    if -sum(moved) != amount:
+        raise ValueError(f"lots fall short by {amount + sum(moved)}: lots and balance disagree")
 
 
 def drain(session: Session, tx: Transaction, kind: str) -> int:

@@ -13,8 +13,9 @@ The lock order, the same for every operation so that none can deadlock another:
    computed from their balances; concurrent operations on one member queue here;
 2. the transaction row, its clock read after that lock (`record`), so the
    order of transactions is the order balances moved in;
-3. the store's accounts, FOR UPDATE in id order, last (`book`), held briefly to
-   commit: a busy store's counters queue only on its own books.
+3. the store's accounts, locked in id order by the UPDATE of their balances, last
+   (`finish`, after the postings, lots and outbox rows are written), held briefly to
+   commit: a busy store's counters queue only on its own books, and only for that long.
 
 `finish` stamps the balances after the operation on the transaction (W-10),
 writes the event in the same database transaction (the outbox), with the
@@ -47,6 +48,7 @@ class MoneyOperation:
     member: MemberAccounts
     store_id: str | None
     tx: Transaction | None = field(default=None)
+    later: dict[int, int] = field(default_factory=dict)  # balances of accounts not yet locked
 
     @classmethod
     def begin(
@@ -95,10 +97,16 @@ class MoneyOperation:
         legs = [*other_legs]
         legs += [(self.member.ids[kind], amount) for kind, amount in member_legs.items()]
         legs += [(books[k], amount) for k, amount in store_legs.items()]
-        self.member.apply(ledger.post(self.session, self.tx.id, legs))
+        merged = ledger.net_legs(legs)
+        mine = set(self.member.ids.values())
+        self.member.apply(ledger.post_member_now(self.session, self.tx.id, merged, mine))
+        for account_id, amount in merged.items():
+            if account_id not in mine:  # step 3: the store's books move at `finish`
+                self.later[account_id] = self.later.get(account_id, 0) + amount
 
     def finish(self, event_type: str, event: dict, answer: dict, contract: type[Contract]) -> dict:
-        """Balances stamped, the event in the outbox, the answer through its contract."""
+        """Balances stamped, the event in the outbox, the store's books moved (their locks
+        held from here to COMMIT only), the answer through its contract."""
         common.snapshot(self.tx, self.member)
         self.session.flush()
         self.events.add(
@@ -108,6 +116,8 @@ class MoneyOperation:
             chain_id=self.chain_id,
             occurred_at=self.tx.created_at,
         )
+        ledger.move_balances(self.session, self.later)
+        self.later = {}
         return dump(contract, {**common.head(self.tx, self.card), **answer, "balances": self.member.balances()})
 
     def also(self, event_type: str, data: dict) -> None:
