@@ -21,9 +21,10 @@ The request the key is bound to is every argument of the call but the key
 (the caller by their staff id), so nobody assembles it by hand. The scope of
 the key is the `chain_id` argument, or the platform for calls above any
 chain. `actor` reaches the body as an `Actor`. An `early` reader, given the
-call's arguments, runs in the same short transaction as the look-up of the
-first answer (a service reads there what its checks need of its own copies)
-and its result is `self.mutation.early` in the body.
+call's arguments, runs on the same connection as the look-up of the first
+answer, each statement on its own (autocommit: no BEGIN and COMMIT round
+trips; it only reads, what its checks need of the service's own copies), and
+its result is `self.mutation.early` in the body.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None
 
             def run() -> Any:
                 with self.db.begin():  # one short read: the first answer, and what the checks need
+                    # each read stands alone (the claim in the work's transaction decides): no
+                    # BEGIN and COMMIT round trips around them
+                    self.db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                     first = keyed.prior(self.db)
                     if first is not NEW_KEY:
                         return first
