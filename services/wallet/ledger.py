@@ -31,6 +31,7 @@ from services.wallet.models import (
     MEMBER_KINDS,
     Account,
     ChainClock,
+    Entitlement,
     Posting,
     Wallet,
 )
@@ -53,6 +54,7 @@ class MemberAccounts:
     wallet_status: str
     cumulative_spend: int
     time_zone: str = clock.DEFAULT_TIME_ZONE  # the chain's, as org last said
+    has_packages: bool = True  # whether the member ever bought a package or pass (False: none to plan)
 
     @property
     def credit_used(self) -> int:
@@ -114,6 +116,7 @@ def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) ->
             wallets.c.status.label("wallet_status"),
             wallets.c.cumulative_spend,
             zone.label("time_zone"),
+            _has_packages(chain_id, member_id).label("has_packages"),
         )
         .select_from(
             accounts.outerjoin(
@@ -126,6 +129,15 @@ def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) ->
     if lock:
         stmt = stmt.with_for_update(of=accounts)
     return session.execute(stmt).all()
+
+
+def _has_packages(chain_id: str, member_id: str):
+    entitlements = Entitlement.__table__
+    return (
+        select(entitlements.c.id)
+        .where(entitlements.c.chain_id == chain_id, entitlements.c.member_id == member_id)
+        .exists()
+    )
 
 
 def _open_member(session: Session, chain_id: str, member_id: str) -> None:
@@ -158,6 +170,7 @@ def _member_view(chain_id: str, member_id: str, rows: list) -> MemberAccounts:
         wallet_status=(first.wallet_status if first is not None else None) or "open",
         cumulative_spend=(first.cumulative_spend if first is not None else None) or 0,
         time_zone=(first.time_zone if first is not None else None) or clock.DEFAULT_TIME_ZONE,
+        has_packages=bool(first.has_packages) if first is not None else False,
     )
 
 
@@ -227,12 +240,17 @@ def post(session: Session, tx_id: str, legs: Iterable[tuple[int, int]]) -> dict[
     return LEDGER.post(session, tx_id, legs)
 
 
-def post_member_now(session: Session, tx_id: str, merged: dict[int, int], member_ids: set[int]) -> dict[int, int]:
+def post_member_now(
+    session: Session, tx_id: str, merged: dict[int, int], member_ids: set[int], spend: MemberAccounts | None = None
+) -> dict[int, int]:
     """A money operation's postings, all of them, and the balances of the member's accounts
     (locked already) in one statement; returns their new balances. The other accounts'
     balances (a store's, where every counter of the store queues) move last, in
-    `move_balances` just before COMMIT, so their row locks are held briefly."""
+    `move_balances` just before COMMIT, so their row locks are held briefly. `spend`: the
+    member whose cumulative spend (already moved in it) is written in the same statement."""
     if not merged:
+        if spend is not None:
+            _write_spend(session, spend)
         return {}
     postings = insert(LEDGER.postings).values(
         [{"tx_id": tx_id, "account_id": a, "amount": merged[a]} for a in sorted(merged)]
@@ -240,6 +258,8 @@ def post_member_now(session: Session, tx_id: str, merged: dict[int, int], member
     mine = sorted(a for a in merged if a in member_ids)
     if not mine:
         session.execute(postings)
+        if spend is not None:
+            _write_spend(session, spend)
         return {}
     deltas = values(column("id", BigInteger), column("delta", BigInteger), name="deltas").data(
         [(a, merged[a]) for a in mine]
@@ -251,9 +271,29 @@ def post_member_now(session: Session, tx_id: str, merged: dict[int, int], member
         .returning(accounts.c.id, accounts.c.balance)
         .cte("moved")
     )
-    written = postings.cte("written")
-    rows = session.execute(select(moved.c.id, moved.c.balance).add_cte(written)).all()
+    also = [postings.cte("written")]
+    if spend is not None:
+        also.append(_spend_update(spend).cte("spent"))
+    rows = session.execute(select(moved.c.id, moved.c.balance).add_cte(*also)).all()
     return {r.id: r.balance for r in rows}
+
+
+def _spend_update(member: MemberAccounts):
+    return (
+        update(wallets)
+        .where(wallets.c.chain_id == member.chain_id, wallets.c.member_id == member.member_id)
+        .values(cumulative_spend=member.cumulative_spend)
+    )
+
+
+def _write_spend(session: Session, member: MemberAccounts) -> None:
+    session.execute(_spend_update(member))
+
+
+def move_spend(member: MemberAccounts, delta: int) -> int:
+    """Move the member's cumulative spend (M-7) in memory; `post_member_now(spend=member)` writes it."""
+    member.cumulative_spend = max(0, member.cumulative_spend + delta)
+    return member.cumulative_spend
 
 
 def move_balances(session: Session, deltas: dict[int, int]) -> None:

@@ -88,10 +88,13 @@ class MoneyOperation:
         member_legs: dict[str, int],
         store_legs: dict[StoreKey, int] | None = None,
         other_legs: Iterable[tuple[int, int]] = (),
-    ) -> None:
+        *,
+        spend: int | None = None,
+    ) -> int | None:
         """Post the transaction (step 3): legs on the member's accounts by kind, on the
         store's books by key (opened on first use), and any already resolved; they must
-        net to zero."""
+        net to zero. `spend`: the change of the member's cumulative spend (M-7), written in
+        the same statement; returns the new total."""
         store_legs = {k: v for k, v in (store_legs or {}).items() if v}
         books = ledger.store_accounts(self.session, self.chain_id, store_legs)
         legs = [*other_legs]
@@ -99,10 +102,13 @@ class MoneyOperation:
         legs += [(books[k], amount) for k, amount in store_legs.items()]
         merged = ledger.net_legs(legs)
         mine = set(self.member.ids.values())
-        self.member.apply(ledger.post_member_now(self.session, self.tx.id, merged, mine))
+        total = ledger.move_spend(self.member, spend) if spend is not None else None
+        spent = self.member if spend is not None else None
+        self.member.apply(ledger.post_member_now(self.session, self.tx.id, merged, mine, spent))
         for account_id, amount in merged.items():
             if account_id not in mine:  # step 3: the store's books move at `finish`
                 self.later[account_id] = self.later.get(account_id, 0) + amount
+        return total
 
     def finish(self, event_type: str, event: dict, answer: dict, contract: type[Contract]) -> dict:
         """Balances stamped, the event in the outbox, the store's books moved (their locks
