@@ -47,6 +47,17 @@ def read(session: Session, chain_id: str, card_no: str) -> dict | None:
     return row.context
 
 
+def kept(chain_id: str, card_no: str | None):
+    """`read` as a scalar subquery (the context, or NULL), to be read with other copies."""
+    if not isinstance(card_no, str):
+        return None
+    return (
+        select(cards.c.context)
+        .where(cards.c.chain_id == chain_id, cards.c.card_no == number(card_no), cards.c.valid_until > func.now())
+        .scalar_subquery()
+    )
+
+
 def _day_end(chain_id: str):
     """The end of the chain's current calendar day (its zone as org last said), in SQL."""
     zone = func.coalesce(

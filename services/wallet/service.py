@@ -54,9 +54,20 @@ def read_ahead(contract: type) -> Callable:
 
     def read(service: WalletService, actor: Actor, chain_id: str, data: dict) -> tuple:
         payload = load(contract, data)
-        status = service._store_status(chain_id, payload.get("store_id"))
-        known = references.read(service.db, chain_id, payload)
-        return payload, status, known, cards.read(service.db, chain_id, payload.get("card_no"))
+        wanted = references.queries(chain_id, payload)
+        store_id = payload.get("store_id")
+        if store_id is not None:
+            wanted["store"] = (
+                select(StoreState.status)
+                .where(StoreState.chain_id == chain_id, StoreState.store_id == store_id)
+                .scalar_subquery()
+            )
+        card = cards.kept(chain_id, payload.get("card_no"))
+        if card is not None:
+            wanted["card"] = card
+        # every copy in one statement
+        values = service.db.execute(select(*(q.label(k) for k, q in wanted.items()))).one()._asdict() if wanted else {}
+        return payload, values.get("store"), references.known(values), values.get("card")
 
     return read
 
