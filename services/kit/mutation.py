@@ -30,7 +30,8 @@ its result is `self.mutation.early` in the body.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -71,10 +72,7 @@ def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None
             keyed = _keyed(self, operation, actor, arguments.get("chain_id"), key, request)
 
             def run() -> Any:
-                with self.db.begin():  # one short read: the first answer, and what the checks need
-                    # each read stands alone (the claim in the work's transaction decides): no
-                    # BEGIN and COMMIT round trips around them
-                    self.db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                with self.db.begin(), _standalone_reads(self.db):  # the first answer, what the checks need
                     first = keyed.prior(self.db)
                     if first is not NEW_KEY:
                         return first
@@ -88,6 +86,22 @@ def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None
         return entrypoint
 
     return decorate(method) if method is not None else decorate
+
+
+@contextmanager
+def _standalone_reads(session: Any) -> Iterator[None]:
+    """Reads that each stand alone (the claim in the work's transaction decides): the driver's
+    autocommit, so no BEGIN and COMMIT round trips around them (SQLAlchemy's AUTOCOMMIT
+    isolation level would cost a SET to undo on the connection instead)."""
+    raw = session.connection().connection.dbapi_connection
+    raw.autocommit = True
+    try:
+        yield
+    finally:
+        try:
+            raw.autocommit = False
+        except Exception:  # noqa: BLE001 - a connection lost meanwhile: the pool discards it
+            pass
 
 
 def _keyed(service: Any, operation: str, actor: Actor, scope: str | None, key: str, request: list) -> KeyedRequest:

@@ -24,7 +24,8 @@ Two kinds of failure, told apart by `broker_away`:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
@@ -124,8 +125,7 @@ def relay_batch(engine: Engine, table: Table, publish: Callable[[dict, str], Non
     marking what got out and handing the rest back; a refused row is recorded (pause,
     perhaps parked) and the batch goes on without it. A relay that dies mid-batch leaves
     its rows to be claimed again when the lease ends (consumers drop a duplicate)."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn, _autocommit(conn):
         due = (
             select(table.c.seq)
             .where(
@@ -171,6 +171,20 @@ def relay_batch(engine: Engine, table: Table, publish: Callable[[dict, str], Non
     if failure is not None:
         raise failure
     return len(sent)
+
+
+@contextmanager
+def _autocommit(conn: Connection) -> Iterator[None]:
+    """Each statement its own transaction (the driver's autocommit: no BEGIN, COMMIT or SET)."""
+    raw = conn.connection.dbapi_connection
+    raw.autocommit = True
+    try:
+        yield
+    finally:
+        try:
+            raw.autocommit = False
+        except Exception:  # noqa: BLE001 - a connection lost meanwhile: the pool discards it
+            pass
 
 
 def _refused(conn: Connection, table: Table, row, error: Exception) -> None:
