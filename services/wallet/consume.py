@@ -129,7 +129,7 @@ def consume(
     package_legs = packages.apply(session, tx, bill.uses, day)
     rows = _line_rows(tx, bill, data["lines"])
     lines = ConsumeLine.__table__
-    session.execute(insert(lines).values([{c.key: getattr(r, c.key) for c in lines.c} for r in rows]))
+    session.execute(insert(lines), [{c.key: getattr(r, c.key) for c in lines.c} for r in rows])
     cumulative = op.book(
         {MEMBER_CASH: -split.cash, MEMBER_BONUS: -split.bonus, MEMBER_CREDIT: -split.credit},
         {(STORE_REVENUE, store_id, None): bill.due, (STORE_RECEIVED, store_id, method): -split.external},

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, column, func, select, update, values
+from sqlalchemy import BigInteger, column, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -240,6 +240,38 @@ def post(session: Session, tx_id: str, legs: Iterable[tuple[int, int]]) -> dict[
     return LEDGER.post(session, tx_id, legs)
 
 
+# The two statements every money operation runs, as fixed SQL over arrays (`unnest`): one
+# text for any number of legs, compiled once, no cache key to build per call.
+_POST = text(
+    f"""
+    WITH moved AS (
+        UPDATE {accounts.fullname} AS a SET balance = a.balance + d.delta
+        FROM unnest(CAST(:member_ids AS bigint[]), CAST(:member_deltas AS bigint[])) AS d(id, delta)
+        WHERE a.id = d.id
+        RETURNING a.id, a.balance
+    ), written AS (
+        INSERT INTO {LEDGER.postings.fullname} (tx_id, account_id, amount)
+        SELECT :tx_id, p.account_id, p.amount
+        FROM unnest(CAST(:posting_ids AS bigint[]), CAST(:posting_amounts AS bigint[])) AS p(account_id, amount)
+    ), spent AS (
+        UPDATE {wallets.fullname} SET cumulative_spend = :spend
+        WHERE :with_spend AND chain_id = :chain_id AND member_id = :member_id
+    )
+    SELECT id, balance FROM moved
+    """
+).columns(column("id", BigInteger), column("balance", BigInteger))
+
+_MOVE = text(
+    f"""
+    UPDATE {accounts.fullname} AS a SET balance = a.balance + d.delta
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS d(id, delta)
+    WHERE a.id = d.id AND a.id IN (
+        SELECT id FROM {accounts.fullname} WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR NO KEY UPDATE
+    )
+    """
+)
+
+
 def post_member_now(
     session: Session, tx_id: str, merged: dict[int, int], member_ids: set[int], spend: MemberAccounts | None = None
 ) -> dict[int, int]:
@@ -248,46 +280,25 @@ def post_member_now(
     balances (a store's, where every counter of the store queues) move last, in
     `move_balances` just before COMMIT, so their row locks are held briefly. `spend`: the
     member whose cumulative spend (already moved in it) is written in the same statement."""
-    if not merged:
-        if spend is not None:
-            _write_spend(session, spend)
+    if not merged and spend is None:
         return {}
-    postings = insert(LEDGER.postings).values(
-        [{"tx_id": tx_id, "account_id": a, "amount": merged[a]} for a in sorted(merged)]
-    )
-    mine = sorted(a for a in merged if a in member_ids)
-    if not mine:
-        session.execute(postings)
-        if spend is not None:
-            _write_spend(session, spend)
-        return {}
-    deltas = values(column("id", BigInteger), column("delta", BigInteger), name="deltas").data(
-        [(a, merged[a]) for a in mine]
-    )
-    moved = (
-        update(accounts)
-        .where(accounts.c.id == deltas.c.id)
-        .values(balance=accounts.c.balance + deltas.c.delta)
-        .returning(accounts.c.id, accounts.c.balance)
-        .cte("moved")
-    )
-    also = [postings.cte("written")]
-    if spend is not None:
-        also.append(_spend_update(spend).cte("spent"))
-    rows = session.execute(select(moved.c.id, moved.c.balance).add_cte(*also)).all()
+    ids = sorted(merged)
+    mine = [a for a in ids if a in member_ids]
+    rows = session.execute(
+        _POST,
+        {
+            "member_ids": mine,
+            "member_deltas": [merged[a] for a in mine],
+            "tx_id": tx_id,
+            "posting_ids": ids,
+            "posting_amounts": [merged[a] for a in ids],
+            "with_spend": spend is not None,
+            "spend": spend.cumulative_spend if spend is not None else 0,
+            "chain_id": spend.chain_id if spend is not None else "",
+            "member_id": spend.member_id if spend is not None else "",
+        },
+    ).all()
     return {r.id: r.balance for r in rows}
-
-
-def _spend_update(member: MemberAccounts):
-    return (
-        update(wallets)
-        .where(wallets.c.chain_id == member.chain_id, wallets.c.member_id == member.member_id)
-        .values(cumulative_spend=member.cumulative_spend)
-    )
-
-
-def _write_spend(session: Session, member: MemberAccounts) -> None:
-    session.execute(_spend_update(member))
 
 
 def move_spend(member: MemberAccounts, delta: int) -> int:
@@ -300,18 +311,8 @@ def move_balances(session: Session, deltas: dict[int, int]) -> None:
     """Move the balances of accounts not yet locked by this transaction (a store's), locking
     them in id order (two operations at the same stores cannot deadlock)."""
     ids = sorted(a for a, v in deltas.items() if v)
-    if not ids:
-        return
-    table = values(column("id", BigInteger), column("delta", BigInteger), name="deltas").data(
-        [(a, deltas[a]) for a in ids]
-    )
-    stmt = update(accounts).where(accounts.c.id == table.c.id).values(balance=accounts.c.balance + table.c.delta)
-    if len(ids) > 1:
-        in_order = (
-            select(accounts.c.id).where(accounts.c.id.in_(ids)).order_by(accounts.c.id).with_for_update(key_share=True)
-        )
-        stmt = stmt.where(accounts.c.id.in_(in_order))
-    session.execute(stmt)
+    if ids:
+        session.execute(_MOVE, {"ids": ids, "deltas": [deltas[a] for a in ids]})
 
 
 def set_credit_limit(session: Session, member: MemberAccounts, limit: int) -> None:

@@ -11,8 +11,8 @@ lot moves.
 from __future__ import annotations
 
 from sqlalchemy import BigInteger as BigIntegerType
-from sqlalchemy import DateTime, String, cast, func, literal, select, update, values
 from sqlalchemy import column as sql_column
+from sqlalchemy import func, select, text, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -96,49 +96,50 @@ def _open_lots(session: Session, chain_id: str, member_id: str, kind: str) -> li
     return [(r.id, r.remaining) for r in rows]
 
 
+# FIFO (`take_fifo`) in SQL: each open lot in id order gives what is still wanted after the
+# lots before it, and the moves are written from the lots updated; fixed text, compiled once
+_SPEND = text(
+    f"""
+    WITH open_lots AS (
+        SELECT id, remaining, sum(remaining) OVER (ORDER BY id) - remaining AS before
+        FROM {lots.fullname}
+        WHERE chain_id = :chain_id AND member_id = :member_id AND kind = :kind AND remaining > 0
+    ), plan AS (
+        SELECT id, CAST(least(remaining, :amount - before) AS bigint) AS take FROM open_lots WHERE before < :amount
+    ), taken AS (
+        UPDATE {lots.fullname} AS l SET remaining = l.remaining - plan.take
+        FROM plan WHERE l.id = plan.id
+        RETURNING l.id, l.store_id, plan.take
+    )
+    INSERT INTO {moves.fullname} (chain_id, lot_id, tx_id, kind, lot_store_id, store_id, amount, created_at)
+    SELECT :chain_id, taken.id, :tx_id, :kind, taken.store_id, :store_id, -taken.take, :created_at FROM taken
+    RETURNING amount
+    """
+).columns(sql_column("amount", BigIntegerType))
+
+
 def spend(session: Session, tx: Transaction, kind: str, amount: int) -> None:
-    """Take `amount` of the member's `kind` money, oldest lots first (`take_fifo`, in SQL):
-    the lots read, taken from and their moves written in one statement. The member's
-    accounts are locked by this transaction, and every change of their lots takes that
-    lock first, so the lots read are the lots updated."""
+    """Take `amount` of the member's `kind` money, oldest lots first: the lots read, taken
+    from and their moves written in one statement. The member's accounts are locked by this
+    transaction, and every change of their lots takes that lock first, so the lots read are
+    the lots updated."""
     if amount <= 0:
         return
-    before = (func.sum(lots.c.remaining).over(order_by=lots.c.id) - lots.c.remaining).label("before")
-    open_lots = (
-        select(lots.c.id, lots.c.remaining, before)
-        .where(
-            lots.c.chain_id == tx.chain_id,
-            lots.c.member_id == tx.member_id,
-            lots.c.kind == kind,
-            lots.c.remaining > 0,
-        )
-        .cte("open_lots")
-    )
-    take = func.least(open_lots.c.remaining, amount - open_lots.c.before)
-    plan = (
-        select(open_lots.c.id, cast(take, BigIntegerType).label("take")).where(open_lots.c.before < amount).cte("plan")
-    )
-    taken = (
-        update(lots)
-        .where(lots.c.id == plan.c.id)
-        .values(remaining=lots.c.remaining - plan.c.take)
-        .returning(lots.c.id, lots.c.store_id, plan.c.take)
-        .cte("taken")
-    )
-    columns = ["chain_id", "lot_id", "tx_id", "kind", "lot_store_id", "store_id", "amount", "created_at"]
-    rows = select(
-        literal(tx.chain_id),
-        taken.c.id,
-        literal(tx.id),
-        literal(kind),
-        taken.c.store_id,
-        literal(tx.store_id, String),
-        -taken.c.take,
-        literal(tx.created_at, DateTime(timezone=True)),
-    )
-    moved = session.execute(insert(moves).from_select(columns, rows).returning(moves.c.amount)).scalars().all()
-    if -sum(moved) != amount:
-        raise ValueError(f"lots fall short by {amount + sum(moved)}: lots and balance disagree")
+    moved = session.execute(
+        _SPEND,
+        {
+            "chain_id": tx.chain_id,
+            "member_id": tx.member_id,
+            "kind": kind,
+            "amount": amount,
+            "tx_id": tx.id,
+            "store_id": tx.store_id,
+            "created_at": tx.created_at,
+        },
+    ).scalars()
+    short = amount + sum(moved)
+    if short:
+        raise ValueError(f"lots fall short by {short}: lots and balance disagree")
 
 
 def drain(session: Session, tx: Transaction, kind: str) -> int:
