@@ -106,7 +106,8 @@ wallets = Wallet.__table__
 def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) -> list:
     """The member's accounts in id order, each with the wallet's status and spend and the
     chain's time zone: one round trip. Locked: the accounts only (FOR UPDATE OF accounts)."""
-    zone = select(ChainClock.time_zone).where(ChainClock.chain_id == chain_id).scalar_subquery()
+    clocks = ChainClock.__table__  # Core, not the ORM: no ORM compile step on the hot path
+    zone = select(clocks.c.time_zone).where(clocks.c.chain_id == chain_id).scalar_subquery()
     stmt = (
         select(
             accounts.c.id,

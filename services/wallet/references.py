@@ -36,24 +36,21 @@ def queries(chain_id: str, payload: dict) -> dict:
     """What `read` reads, as scalar subqueries to be read together with other copies in one
     statement; `known` makes a `Known` of their values."""
     wanted: dict = {}
+    staff, entries = StaffState.__table__, DictionaryEntry.__table__  # Core: no ORM compile step
     staff_id = payload.get("serving_employee_id")
     if staff_id:
         wanted["staff"] = (
-            select(func.json_build_array(StaffState.chain_id, StaffState.status))
-            .where(StaffState.staff_id == staff_id)
+            select(func.json_build_array(staff.c.chain_id, staff.c.status))
+            .where(staff.c.staff_id == staff_id)
             .scalar_subquery()
         )
     codes = _wanted_codes(payload)
     if codes:
         wanted["codes"] = (
-            select(
-                func.json_agg(
-                    func.json_build_array(DictionaryEntry.dictionary, DictionaryEntry.code, DictionaryEntry.active)
-                )
-            )
+            select(func.json_agg(func.json_build_array(entries.c.dictionary, entries.c.code, entries.c.active)))
             .where(
-                DictionaryEntry.chain_id == chain_id,
-                tuple_(DictionaryEntry.dictionary, DictionaryEntry.code).in_(sorted(codes)),
+                entries.c.chain_id == chain_id,
+                tuple_(entries.c.dictionary, entries.c.code).in_(sorted(codes)),
             )
             .scalar_subquery()
         )

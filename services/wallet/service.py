@@ -57,9 +57,10 @@ def read_ahead(contract: type) -> Callable:
         wanted = references.queries(chain_id, payload)
         store_id = payload.get("store_id")
         if store_id is not None:
+            stores = StoreState.__table__  # Core, not the ORM: no ORM compile step on the hot path
             wanted["store"] = (
-                select(StoreState.status)
-                .where(StoreState.chain_id == chain_id, StoreState.store_id == store_id)
+                select(stores.c.status)
+                .where(stores.c.chain_id == chain_id, stores.c.store_id == store_id)
                 .scalar_subquery()
             )
         card = cards.kept(chain_id, payload.get("card_no"))
