@@ -16,6 +16,8 @@ from services.wallet.ledger import MemberAccounts
 from services.wallet.models import ChainClock, Transaction
 
 transactions = Transaction.__table__
+# built once: the values come as parameters (a statement built per call costs more than its round trip)
+_NEW_TX = insert(transactions).values(created_at=func.clock_timestamp()).returning(*transactions.c)
 
 # the chain's zone until org's chain event has reached us (it is also org's default)
 STAFF = CHAIN_STAFF
@@ -109,9 +111,7 @@ def new_tx(
     }
     # one INSERT (no unit of work); the clock is read after the member's rows are locked:
     # statement order is the order balances moved in
-    row = session.execute(
-        insert(transactions).values(**values, created_at=func.clock_timestamp()).returning(*transactions.c)
-    ).one()
+    row = session.execute(_NEW_TX, values).one()
     tx = Transaction(**row._mapping)
     make_transient_to_detached(tx)
     session.add(tx)  # persistent, as inserted: a later change of it (the snapshot) is an UPDATE
