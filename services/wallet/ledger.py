@@ -104,10 +104,14 @@ wallets = Wallet.__table__
 
 
 def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) -> list:
-    """The member's accounts in id order, each with the wallet's status and spend and the
-    chain's time zone: one round trip. Locked: the accounts only (FOR UPDATE OF accounts)."""
+    """The member's accounts in id order, each with the wallet's status and spend, the chain's
+    time zone and whether the member has packages: one round trip. Locked: the accounts and
+    the wallet row (whose values are then the last committed). The zone and the package
+    probe are read as of the statement's start: a package bought by an operation this one
+    waited for is not used by it (it is ordered before that sale; no money is at stake)."""
     clocks = ChainClock.__table__  # Core, not the ORM: no ORM compile step on the hot path
     zone = select(clocks.c.time_zone).where(clocks.c.chain_id == chain_id).scalar_subquery()
+    same_member = (wallets.c.chain_id == accounts.c.chain_id) & (wallets.c.member_id == accounts.c.member_id)
     stmt = (
         select(
             accounts.c.id,
@@ -119,16 +123,14 @@ def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) ->
             zone.label("time_zone"),
             _has_packages(chain_id, member_id).label("has_packages"),
         )
-        .select_from(
-            accounts.outerjoin(
-                wallets, (wallets.c.chain_id == accounts.c.chain_id) & (wallets.c.member_id == accounts.c.member_id)
-            )
-        )
+        .select_from(accounts.join(wallets, same_member, isouter=not lock))
         .where(accounts.c.chain_id == chain_id, accounts.c.member_id == member_id)
         .order_by(accounts.c.id)
     )
     if lock:
-        stmt = stmt.with_for_update(of=accounts)
+        # the wallet row is locked too: a row read with a lock that was waited for is read
+        # again as the holder left it, a row merely joined is not (its spend would be stale)
+        stmt = stmt.with_for_update(of=[accounts, wallets])
     return session.execute(stmt).all()
 
 
