@@ -338,6 +338,8 @@ class CardContext(Contract):
     plates = fields.List(fields.String(), required=True)
     tier = fields.Nested(TierTerms, required=True)
     limits = fields.Nested(CardLimits, required=True)  # the card's own, on top of the tier's
+    # when the card last changed at member (ISO-8601): a copy kept elsewhere takes the newest
+    as_of = fields.String(load_default=None, allow_none=True)
 
 
 # ---- events ---------------------------------------------------------------------------------

@@ -82,8 +82,11 @@ def pool_budget(max_workers: int) -> dict[str, int]:
     return {"workers": max_workers, "relay": 1, "total": max_workers + 1}
 
 
-def make_engine(url: str, pool_size: int, application_name: str) -> Engine:
-    """An engine that never holds more than `pool_size` connections."""
+def make_engine(url: str, pool_size: int, application_name: str, settings: dict[str, str] | None = None) -> Engine:
+    """An engine that never holds more than `pool_size` connections. `settings`: further
+    PostgreSQL settings of its connections, as startup options (a pooler may drop them:
+    only for what changes speed, never behaviour)."""
+    extra = "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
     if not url.startswith("postgresql+psycopg2://"):
         raise ValueError("use postgresql+psycopg2:// (psycopg 3 blocks the eventlet hub)")
     engine = create_engine(
@@ -101,7 +104,7 @@ def make_engine(url: str, pool_size: int, application_name: str) -> Engine:
             "keepalives_interval": 10,
             "keepalives_count": 3,
             # provisioning sets the same on each role, for a pooler that drops startup options
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}",
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}{extra}",
         },
     )
     _track_commits(engine)

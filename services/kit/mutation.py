@@ -21,15 +21,17 @@ The request the key is bound to is every argument of the call but the key
 (the caller by their staff id), so nobody assembles it by hand. The scope of
 the key is the `chain_id` argument, or the platform for calls above any
 chain. `actor` reaches the body as an `Actor`. An `early` reader, given the
-call's arguments, runs in the same short transaction as the look-up of the
-first answer (a service reads there what its checks need of its own copies)
-and its result is `self.mutation.early` in the body.
+call's arguments, runs on the same connection as the look-up of the first
+answer, each statement on its own (autocommit: no BEGIN and COMMIT round
+trips; it only reads, what its checks need of the service's own copies), and
+its result is `self.mutation.early` in the body.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -70,7 +72,7 @@ def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None
             keyed = _keyed(self, operation, actor, arguments.get("chain_id"), key, request)
 
             def run() -> Any:
-                with self.db.begin():  # one short read: the first answer, and what the checks need
+                with self.db.begin(), _standalone_reads(self.db):  # the first answer, what the checks need
                     first = keyed.prior(self.db)
                     if first is not NEW_KEY:
                         return first
@@ -84,6 +86,22 @@ def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None
         return entrypoint
 
     return decorate(method) if method is not None else decorate
+
+
+@contextmanager
+def _standalone_reads(session: Any) -> Iterator[None]:
+    """Reads that each stand alone (the claim in the work's transaction decides): the driver's
+    autocommit, so no BEGIN and COMMIT round trips around them (SQLAlchemy's AUTOCOMMIT
+    isolation level would cost a SET to undo on the connection instead)."""
+    raw = session.connection().connection.dbapi_connection
+    raw.autocommit = True
+    try:
+        yield
+    finally:
+        try:
+            raw.autocommit = False
+        except Exception:  # noqa: BLE001 - a connection lost meanwhile: the pool discards it
+            pass
 
 
 def _keyed(service: Any, operation: str, actor: Actor, scope: str | None, key: str, request: list) -> KeyedRequest:

@@ -3,8 +3,10 @@
 A worker adds events to the `outbox` table inside its business transaction,
 so an event exists if and only if the change it describes was committed. A
 relay in every service instance publishes unsent rows to the service's nameko
-events exchange (with publisher confirms) and marks them sent. Instances
-share the table safely (`FOR UPDATE SKIP LOCKED`); if a row is published twice
+events exchange (with publisher confirms) and marks them sent, with no
+transaction open while it publishes: it claims a batch for a lease (one
+statement), publishes, marks (one statement). Instances share the table
+safely (`FOR UPDATE SKIP LOCKED` and the lease); if a row is published twice
 (crash between publish and mark) consumers' inboxes drop the duplicate.
 
 Two kinds of failure, told apart by `broker_away`:
@@ -22,7 +24,8 @@ Two kinds of failure, told apart by `broker_away`:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
@@ -45,6 +48,14 @@ from services.kit.logs import CORRELATION_KEY
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+# how long a relay's claim on the rows it is publishing holds off other instances
+LEASE_SECONDS = 30.0
+# The claim walks the unsent rows' partial index in `seq` order. A bitmap scan (the planner's
+# choice) never marks the entries of rows sent since as dead, so every claim re-reads all of
+# them until VACUUM comes (5 ms a claim after a few thousand events); a plain index scan marks
+# them on its first pass and the next claims skip them (0.3 ms). A startup option of the
+# relay's own connections (a pooler that drops it costs speed, nothing else).
+RELAY_SETTINGS = {"enable_bitmapscan": "off"}
 POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 15.0
 # a refused row: tried again after 1, 2, 4 ... s (at most 5 min), parked at the 8th refusal,
@@ -114,11 +125,15 @@ class OutboxWriter:
 def relay_batch(engine: Engine, table: Table, publish: Callable[[dict, str], None], limit: int = BATCH_SIZE) -> int:
     """Publish up to `limit` due events in order; returns how many were sent.
 
-    Re-raises a broker failure after committing what got out; a refused row is
-    recorded (pause, perhaps parked) and the batch goes on without it."""
-    with engine.begin() as conn:
-        rows = conn.execute(
-            select(table.c.seq, table.c.event_id, table.c.event_type, table.c.payload, table.c.rejections)
+    No transaction is open while publishing: one statement claims the due rows for
+    `LEASE_SECONDS` (their `retry_at`; instances skip rows another is claiming), the
+    publishes follow, one statement marks what got out. Re-raises a broker failure after
+    marking what got out and handing the rest back; a refused row is recorded (pause,
+    perhaps parked) and the batch goes on without it. A relay that dies mid-batch leaves
+    its rows to be claimed again when the lease ends (consumers drop a duplicate)."""
+    with engine.connect() as conn, _autocommit(conn):
+        due = (
+            select(table.c.seq)
             .where(
                 table.c.sent_at.is_(None),
                 table.c.parked_at.is_(None),
@@ -127,30 +142,55 @@ def relay_batch(engine: Engine, table: Table, publish: Callable[[dict, str], Non
             .order_by(table.c.seq)
             .limit(limit)
             .with_for_update(skip_locked=True)
+        )
+        rows = conn.execute(
+            update(table)
+            .where(table.c.seq.in_(due))
+            .values(retry_at=func.now() + timedelta(seconds=LEASE_SECONDS))
+            .returning(table.c.seq, table.c.event_id, table.c.event_type, table.c.payload, table.c.rejections)
         ).all()
+        rows.sort(key=lambda row: row.seq)
         sent: list[int] = []
         failure: Exception | None = None
-        for row in rows:
+        for i, row in enumerate(rows):
             try:
                 publish(row.payload, row.event_type)
-            except Exception as exc:  # noqa: BLE001 - recorded; a broker failure is re-raised after commit
+            except Exception as exc:  # noqa: BLE001 - recorded; a broker failure is re-raised after marking
                 if broker_away(exc):
                     failure = exc
                     conn.execute(
                         update(table)
                         .where(table.c.seq == row.seq)
-                        .values(attempts=table.c.attempts + 1, last_error=repr(exc)[:1000])
+                        .values(attempts=table.c.attempts + 1, last_error=repr(exc)[:1000], retry_at=None)
                     )
+                    # the rows behind it are due again at once, in order
+                    rest = [r.seq for r in rows[i + 1 :]]
+                    if rest:
+                        conn.execute(update(table).where(table.c.seq.in_(rest)).values(retry_at=None))
                     break
                 _refused(conn, table, row, exc)
                 continue
             sent.append(row.seq)
         # whatever got out is marked sent, even when a later publish failed
         if sent:
-            conn.execute(update(table).where(table.c.seq.in_(sent)).values(sent_at=func.now()))
+            conn.execute(update(table).where(table.c.seq.in_(sent)).values(sent_at=func.now(), retry_at=None))
     if failure is not None:
         raise failure
     return len(sent)
+
+
+@contextmanager
+def _autocommit(conn: Connection) -> Iterator[None]:
+    """Each statement its own transaction (the driver's autocommit: no BEGIN, COMMIT or SET)."""
+    raw = conn.connection.dbapi_connection
+    raw.autocommit = True
+    try:
+        yield
+    finally:
+        try:
+            raw.autocommit = False
+        except Exception:  # noqa: BLE001 - a connection lost meanwhile: the pool discards it
+            pass
 
 
 def _refused(conn: Connection, table: Table, row, error: Exception) -> None:
@@ -223,6 +263,7 @@ class Outbox(DependencyProvider):
             config["DATABASE_URLS"][service],
             pool_size=pool_budget(int(config.get("max_workers", 10)))["relay"],
             application_name=f"huiyuan-{service}-relay",
+            settings=RELAY_SETTINGS,
         )
         self.exchange = get_event_exchange(service, config)
         self.publisher = Publisher(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from contracts import member as c
@@ -506,7 +506,27 @@ def record_spend(
 ) -> dict | None:
     """The wallet reported a new spend total (consume or refund): keep it, with the member's
     lifetime points as they are, and upgrade a card if it now reaches a higher tier (M-7).
-    Events may arrive out of order: a total older than the one kept is ignored."""
+    Events may arrive out of order: a total older than the one kept is ignored.
+
+    On every consume, so the usual case is one statement: the total kept (an UPDATE that also
+    judges the order), returning the chain's tier steps and the ranks of the member's active
+    cards. Only an upgrade takes the locking path of `_upgrade`."""
+    steps_json = (
+        select(
+            func.json_agg(
+                func.json_build_array(Tier.code, Tier.rank, Tier.upgrade_metric, Tier.upgrade_threshold, Tier.active)
+            )
+        )
+        .where(Tier.chain_id == chain_id)
+        .scalar_subquery()
+    )
+    ranks = (
+        select(func.array_agg(Tier.rank))
+        .select_from(Card)
+        .join(Tier, Tier.id == Card.tier_id)
+        .where(Card.member_id == member_id, Card.status == "active")
+        .scalar_subquery()
+    )
     kept = session.execute(
         update(Member)
         .where(
@@ -515,12 +535,15 @@ def record_spend(
             or_(Member.spend_as_of.is_(None), Member.spend_as_of < as_of),
         )
         .values(cumulative_spend=cumulative_spend, spend_as_of=as_of)
-        .returning(Member.lifetime_points)
+        .returning(Member.lifetime_points, steps_json.label("steps"), ranks.label("ranks"))
         .execution_options(synchronize_session=False)
     ).first()
     if kept is None:
         return None  # an older total than the one kept (or no such member here)
-    return _upgrade_if_reached(session, events, chain_id, member_id, cumulative_spend, kept.lifetime_points)
+    steps = [rules.TierStep(*step) for step in kept.steps or ()]
+    if not any(rules.upgrade_target(steps, rank, cumulative_spend, kept.lifetime_points) for rank in kept.ranks or ()):
+        return {"tier_changed": False, "tier_code": ""}
+    return _upgrade(session, events, chain_id, member_id)
 
 
 def record_points(
@@ -573,6 +596,7 @@ def _context(session: Session, codec: pii.Codec, chain_id: str, *where, field: s
         "plates": members.plates_of(session, [member.id]).get(member.id, []),
         "tier": views.tier_terms(tier),
         "limits": views.card_limits(card),
+        "as_of": card.updated_at.isoformat() if card.updated_at else None,
     }
     return dump(c.CardContext, context)
 

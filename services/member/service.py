@@ -8,6 +8,7 @@ idempotency key, in one transaction with its outbox events.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from contracts import member as c
 from contracts import points as points_contracts  # noqa: F401 - registers the points events
 from contracts.auth import MANAGERS, Actor
 from contracts.base import load
-from contracts.errors import ValidationFailed
+from contracts.errors import HuiyuanError, ServiceTimeout, ValidationFailed
 from contracts.events import Event
 from services.kit.config import SettingsDependency
 from services.kit.db import Database
@@ -32,6 +33,23 @@ from services.member.models import kit
 from services.member.scope import operator_store
 
 
+def tells_wallet(method: Callable) -> Callable:
+    """A card action whose change the wallet must know before the caller hears of it (a freeze,
+    a loss, new limits or tier are in force for the very next payment: non-negotiable 12).
+    After the action committed (or its first answer is replayed), the card as it is now goes
+    to the wallet's copy; if the wallet cannot be told, the caller gets a 504 (the change is
+    made; retry with the same key, which replays it and tells the wallet again), and the
+    status event still reaches the wallet."""
+
+    @functools.wraps(method)
+    def entrypoint(self, actor: dict, chain_id: str, card_id: str, *args, **kwargs):
+        answer = method(self, actor, chain_id, card_id, *args, **kwargs)
+        self._tell_wallet(chain_id, card_id)
+        return answer
+
+    return entrypoint
+
+
 class MemberService(HealthCheck, History):
     name = "member"
 
@@ -41,6 +59,7 @@ class MemberService(HealthCheck, History):
     correlation_id = CorrelationId()
     settings = SettingsDependency()
     org = ServiceRpc("org")
+    wallet = ServiceRpc("wallet")
     seal_answers = True  # answers hold phone and ID numbers (M-1)
 
     # ---- plumbing ---------------------------------------------------------------
@@ -55,6 +74,17 @@ class MemberService(HealthCheck, History):
         store_id = operator_store(actor, chain_id, requested, field)
         require_open_store(self.org, actor, chain_id, store_id, field)
         return store_id
+
+    def _tell_wallet(self, chain_id: str, card_id: str) -> None:
+        self.db.expire_all()  # the card as committed, not as this worker last saw it
+        with self.db.begin():
+            context = cards.resolve_by_id(self.db, self.codec, chain_id, card_id)
+        try:
+            self.wallet.keep_card(chain_id, context)
+        except HuiyuanError as exc:
+            raise ServiceTimeout(
+                "The card was changed, but the wallet could not be told yet. Retry with the same Idempotency-Key."
+            ) from exc
 
     def _known_chain(self, actor: Actor, chain_id: str) -> None:
         # staff belong to their chain; only the platform admin could name one that does not exist
@@ -161,32 +191,38 @@ class MemberService(HealthCheck, History):
         return lambda: action(self.db, self.events, actor, chain_id, card_id, store_id, payload)
 
     @rpc
+    @tells_wallet
     @mutation
     def freeze_card(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
         return self._card_action(cards.freeze, c.CardAction, actor, chain_id, card_id, data)
 
     @rpc
+    @tells_wallet
     @mutation
     def unfreeze_card(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
         return self._card_action(cards.unfreeze, c.CardAction, actor, chain_id, card_id, data, MANAGERS)
 
     @rpc
+    @tells_wallet
     @mutation
     def change_card_tier(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
         # M-7: a manual tier change needs HQ or manager rights
         return self._card_action(cards.change_tier, c.TierChange, actor, chain_id, card_id, data, MANAGERS)
 
     @rpc
+    @tells_wallet
     @mutation
     def set_card_limits(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
         return self._card_action(cards.set_limits, c.CardLimitsChange, actor, chain_id, card_id, data, MANAGERS)
 
     @rpc
+    @tells_wallet
     @mutation
     def replace_card(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
         return self._card_action(cards.replace, c.CardFeeAction, actor, chain_id, card_id, data)
 
     @rpc
+    @tells_wallet
     @mutation
     def renew_card(self, actor: Actor, chain_id: str, card_id: str, data: dict, idempotency_key: str) -> Work:
         return self._card_action(cards.renew, c.CardFeeAction, actor, chain_id, card_id, data)

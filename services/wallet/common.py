@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from contracts.auth import CHAIN_STAFF, Actor
 from contracts.errors import CardNotActive, Forbidden, NotFound
 from services.kit import clock
+from services.kit.db import new_id
 from services.wallet.ledger import MemberAccounts
 from services.wallet.models import ChainClock, Transaction
+
+transactions = Transaction.__table__
+# built once: the values come as parameters (a statement built per call costs more than its round trip)
+_NEW_TX = insert(transactions).values(created_at=func.clock_timestamp()).returning(*transactions.c)
 
 # the chain's zone until org's chain event has reached us (it is also org's default)
 STAFF = CHAIN_STAFF
@@ -91,22 +96,25 @@ def new_tx(
     key: str | None = None,
     **figures,
 ) -> Transaction:
-    tx = Transaction(
-        chain_id=chain_id,
-        kind=kind,
-        store_id=store_id,
-        operator_id=actor.staff_id,
-        member_id=card["member_id"] if card else figures.pop("member_id", None),
-        card_id=card["card_id"] if card else None,
-        card_no=card["card_no"] if card else None,
-        tier_code=card["tier"]["code"] if card else None,
-        idempotency_key=key,
-        # taken after the member's rows are locked: statement order is the order balances moved in
-        created_at=func.clock_timestamp(),
+    values = {
+        "id": new_id(),
+        "chain_id": chain_id,
+        "kind": kind,
+        "store_id": store_id,
+        "operator_id": actor.staff_id,
+        "member_id": card["member_id"] if card else figures.pop("member_id", None),
+        "card_id": card["card_id"] if card else None,
+        "card_no": card["card_no"] if card else None,
+        "tier_code": card["tier"]["code"] if card else None,
+        "idempotency_key": key,
         **{k: v for k, v in figures.items() if k != "member_id"},
-    )
-    session.add(tx)
-    session.flush()
+    }
+    # one INSERT (no unit of work); the clock is read after the member's rows are locked:
+    # statement order is the order balances moved in
+    row = session.execute(_NEW_TX, values).one()
+    tx = Transaction(**row._mapping)
+    make_transient_to_detached(tx)
+    session.add(tx)  # persistent, as inserted: a later change of it (the snapshot) is an UPDATE
     return tx
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from contracts import wallet as c
@@ -46,9 +47,11 @@ class Bill:
         return self.gross - self.discount
 
 
-def _bill(session: Session, chain_id: str, member_id: str, card: dict, data: dict, plate: str | None, day) -> Bill:
+def _bill(session: Session, chain_id: str, member: ledger.MemberAccounts, card: dict, data: dict, plate, day) -> Bill:
     lines = data["lines"]
-    uses = packages.plan(session, chain_id, member_id, lines, plate, data["use_entitlements"], day)
+    uses = {}
+    if member.has_packages or any(line.get("entitlement_id") for line in lines):
+        uses = packages.plan(session, chain_id, member.member_id, lines, plate, data["use_entitlements"], day)
     priced = pricing.price_lines(lines, card["tier"])
     money = [p for p in priced if p.line_no not in uses]  # a line a package pays for costs no money
     return Bill(uses, priced, sum(p.gross for p in money), sum(p.discount for p in money))
@@ -98,10 +101,10 @@ def consume(
 ) -> dict:
     store_id = data["store_id"]
     op = MoneyOperation.begin(session, events, actor, chain_id, card, key, store_id=store_id)
-    zone = common.time_zone(session, chain_id)
+    zone = op.member.time_zone
     day = common.today(zone)
     plate = packages.normalise_plate(data.get("plate"))
-    bill = _bill(session, chain_id, op.member.member_id, card, data, plate, day)
+    bill = _bill(session, chain_id, op.member, card, data, plate, day)
     split = _split(bill.due, op.member, data)
     limits.check(session, card, op.member, split.from_card, day, zone)
     method = data.get("external_payment_method") if split.external else None
@@ -118,19 +121,23 @@ def consume(
         serving_employee_id=data.get("serving_employee_id"),
         plate=plate,
         remark=data.get("remark", ""),
+        # the balances after it (W-10), known now that the member's rows are locked: no UPDATE later
+        cash_after=op.member.cash - split.cash,
+        bonus_after=op.member.bonus - split.bonus,
+        credit_used_after=op.member.credit_used + split.credit,
     )
     package_legs = packages.apply(session, tx, bill.uses, day)
     rows = _line_rows(tx, bill, data["lines"])
-    session.add_all(rows)
-    op.book(
+    lines = ConsumeLine.__table__
+    session.execute(insert(lines), [{c.key: getattr(r, c.key) for c in lines.c} for r in rows])
+    cumulative = op.book(
         {MEMBER_CASH: -split.cash, MEMBER_BONUS: -split.bonus, MEMBER_CREDIT: -split.credit},
         {(STORE_REVENUE, store_id, None): bill.due, (STORE_RECEIVED, store_id, method): -split.external},
         package_legs,
+        spend=bill.due,
     )
     lots.spend(session, tx, "cash", split.cash)
     lots.spend(session, tx, "bonus", split.bonus)
-    cumulative = ledger.add_spend(session, op.member, bill.due)
-    session.flush()
     sale = {
         "serving_employee_id": tx.serving_employee_id,
         "lines": [views.consume_line(r) for r in rows],

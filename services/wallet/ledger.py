@@ -16,12 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, column, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.base import MONEY_MAX
 from contracts.errors import InvalidState, ValidationFailed
+from services.kit import clock
 from services.kit.ledger import Ledger, Unbalanced, net_legs  # noqa: F401 - the wallet's names for them
 from services.wallet.models import (
     MEMBER_BONUS,
@@ -29,6 +30,8 @@ from services.wallet.models import (
     MEMBER_CREDIT,
     MEMBER_KINDS,
     Account,
+    ChainClock,
+    Entitlement,
     Posting,
     Wallet,
 )
@@ -50,6 +53,8 @@ class MemberAccounts:
     credit_limit: int
     wallet_status: str
     cumulative_spend: int
+    time_zone: str = clock.DEFAULT_TIME_ZONE  # the chain's, as org last said
+    has_packages: bool = True  # whether the member ever bought a package or pass (False: none to plan)
 
     @property
     def credit_used(self) -> int:
@@ -95,15 +100,47 @@ class MemberAccounts:
             )
 
 
+wallets = Wallet.__table__
+
+
 def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) -> list:
+    """The member's accounts in id order, each with the wallet's status and spend, the chain's
+    time zone and whether the member has packages: one round trip. Locked: the accounts and
+    the wallet row (whose values are then the last committed). The zone and the package
+    probe are read as of the statement's start: a package bought by an operation this one
+    waited for is not used by it (it is ordered before that sale; no money is at stake)."""
+    clocks = ChainClock.__table__  # Core, not the ORM: no ORM compile step on the hot path
+    zone = select(clocks.c.time_zone).where(clocks.c.chain_id == chain_id).scalar_subquery()
+    same_member = (wallets.c.chain_id == accounts.c.chain_id) & (wallets.c.member_id == accounts.c.member_id)
     stmt = (
-        select(accounts.c.id, accounts.c.kind, accounts.c.balance, accounts.c.credit_limit)
+        select(
+            accounts.c.id,
+            accounts.c.kind,
+            accounts.c.balance,
+            accounts.c.credit_limit,
+            wallets.c.status.label("wallet_status"),
+            wallets.c.cumulative_spend,
+            zone.label("time_zone"),
+            _has_packages(chain_id, member_id).label("has_packages"),
+        )
+        .select_from(accounts.join(wallets, same_member, isouter=not lock))
         .where(accounts.c.chain_id == chain_id, accounts.c.member_id == member_id)
         .order_by(accounts.c.id)
     )
     if lock:
-        stmt = stmt.with_for_update()
+        # the wallet row is locked too: a row read with a lock that was waited for is read
+        # again as the holder left it, a row merely joined is not (its spend would be stale)
+        stmt = stmt.with_for_update(of=[accounts, wallets])
     return session.execute(stmt).all()
+
+
+def _has_packages(chain_id: str, member_id: str):
+    entitlements = Entitlement.__table__
+    return (
+        select(entitlements.c.id)
+        .where(entitlements.c.chain_id == chain_id, entitlements.c.member_id == member_id)
+        .exists()
+    )
 
 
 def _open_member(session: Session, chain_id: str, member_id: str) -> None:
@@ -113,12 +150,13 @@ def _open_member(session: Session, chain_id: str, member_id: str) -> None:
         .values([{"chain_id": chain_id, "kind": k, "member_id": member_id} for k in MEMBER_KINDS])
         .on_conflict_do_nothing(constraint="uq_accounts_owner")
     )
-    session.execute(insert(Wallet.__table__).values(chain_id=chain_id, member_id=member_id).on_conflict_do_nothing())
+    session.execute(insert(wallets).values(chain_id=chain_id, member_id=member_id).on_conflict_do_nothing())
 
 
-def _member_view(chain_id: str, member_id: str, rows: list, wallet: Wallet | None) -> MemberAccounts:
+def _member_view(chain_id: str, member_id: str, rows: list) -> MemberAccounts:
     by_kind = {r.kind: r for r in rows}
     zero = {"id": 0, "balance": 0, "credit_limit": 0}
+    first = rows[0] if rows else None
 
     def get(kind: str, attr: str) -> int:
         row = by_kind.get(kind)
@@ -132,28 +170,34 @@ def _member_view(chain_id: str, member_id: str, rows: list, wallet: Wallet | Non
         bonus=get(MEMBER_BONUS, "balance"),
         credit_balance=get(MEMBER_CREDIT, "balance"),
         credit_limit=get(MEMBER_CREDIT, "credit_limit"),
-        wallet_status=wallet.status if wallet is not None else "open",
-        cumulative_spend=wallet.cumulative_spend if wallet is not None else 0,
+        wallet_status=(first.wallet_status if first is not None else None) or "open",
+        cumulative_spend=(first.cumulative_spend if first is not None else None) or 0,
+        time_zone=(first.time_zone if first is not None else None) or clock.DEFAULT_TIME_ZONE,
+        has_packages=bool(first.has_packages) if first is not None else False,
     )
 
 
 def lock_member(session: Session, chain_id: str, member_id: str) -> MemberAccounts:
     """The member's accounts, created on first use and locked FOR UPDATE in id order."""
     rows = _member_rows(session, chain_id, member_id, lock=True)
-    if len(rows) < len(MEMBER_KINDS):
+    if len(rows) < len(MEMBER_KINDS) or rows[0].wallet_status is None:
         _open_member(session, chain_id, member_id)
         rows = _member_rows(session, chain_id, member_id, lock=True)
-    wallet = session.get(Wallet, (chain_id, member_id), populate_existing=True)
-    return _member_view(chain_id, member_id, rows, wallet)
+    return _member_view(chain_id, member_id, rows)
 
 
 def read_member(session: Session, chain_id: str, member_id: str) -> MemberAccounts:
     """The member's balances without locking (zero if nothing happened yet)."""
-    rows = _member_rows(session, chain_id, member_id, lock=False)
-    return _member_view(chain_id, member_id, rows, session.get(Wallet, (chain_id, member_id)))
+    return _member_view(chain_id, member_id, _member_rows(session, chain_id, member_id, lock=False))
 
 
 StoreKey = tuple[str, str, str | None]  # (kind, store_id, payment method)
+
+
+# (chain, kind, store, method) -> account id: a store's account, once committed, keeps its id for
+# ever (accounts are never deleted), so a process need look it up only once
+_store_ids: dict[tuple[str, str, str, str | None], int] = {}
+OPENED_HERE = "wallet_opened_store_accounts"  # session.info: this worker opened some (maybe uncommitted)
 
 
 def store_accounts(session: Session, chain_id: str, keys: Iterable[StoreKey]) -> dict[StoreKey, int]:
@@ -161,6 +205,9 @@ def store_accounts(session: Session, chain_id: str, keys: Iterable[StoreKey]) ->
     wanted = set(keys)
     if not wanted:
         return {}
+    known = {k: _store_ids.get((chain_id, *k)) for k in wanted}
+    if all(known.values()):
+        return known
 
     def lookup() -> dict[StoreKey, int]:
         rows = session.execute(
@@ -173,8 +220,11 @@ def store_accounts(session: Session, chain_id: str, keys: Iterable[StoreKey]) ->
         return {(r.kind, r.store_id, r.method): r.id for r in rows if (r.kind, r.store_id, r.method) in wanted}
 
     found = lookup()
+    if not session.info.get(OPENED_HERE):  # all committed by others: safe to remember
+        _store_ids.update({(chain_id, *k): v for k, v in found.items()})
     missing = wanted - found.keys()
     if missing:
+        session.info[OPENED_HERE] = True
         session.execute(
             insert(accounts)
             .values(
@@ -191,6 +241,81 @@ def post(session: Session, tx_id: str, legs: Iterable[tuple[int, int]]) -> dict[
     Member rows are already ours; the rest are locked in id order, so two stores'
     transactions cannot deadlock."""
     return LEDGER.post(session, tx_id, legs)
+
+
+# The two statements every money operation runs, as fixed SQL over arrays (`unnest`): one
+# text for any number of legs, compiled once, no cache key to build per call.
+_POST = text(
+    f"""
+    WITH moved AS (
+        UPDATE {accounts.fullname} AS a SET balance = a.balance + d.delta
+        FROM unnest(CAST(:member_ids AS bigint[]), CAST(:member_deltas AS bigint[])) AS d(id, delta)
+        WHERE a.id = d.id
+        RETURNING a.id, a.balance
+    ), written AS (
+        INSERT INTO {LEDGER.postings.fullname} (tx_id, account_id, amount)
+        SELECT :tx_id, p.account_id, p.amount
+        FROM unnest(CAST(:posting_ids AS bigint[]), CAST(:posting_amounts AS bigint[])) AS p(account_id, amount)
+    ), spent AS (
+        UPDATE {wallets.fullname} SET cumulative_spend = :spend
+        WHERE :with_spend AND chain_id = :chain_id AND member_id = :member_id
+    )
+    SELECT id, balance FROM moved
+    """
+).columns(column("id", BigInteger), column("balance", BigInteger))
+
+_MOVE = text(
+    f"""
+    UPDATE {accounts.fullname} AS a SET balance = a.balance + d.delta
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS d(id, delta)
+    WHERE a.id = d.id AND a.id IN (
+        SELECT id FROM {accounts.fullname} WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR NO KEY UPDATE
+    )
+    """
+)
+
+
+def post_member_now(
+    session: Session, tx_id: str, merged: dict[int, int], member_ids: set[int], spend: MemberAccounts | None = None
+) -> dict[int, int]:
+    """A money operation's postings, all of them, and the balances of the member's accounts
+    (locked already) in one statement; returns their new balances. The other accounts'
+    balances (a store's, where every counter of the store queues) move last, in
+    `move_balances` just before COMMIT, so their row locks are held briefly. `spend`: the
+    member whose cumulative spend (already moved in it) is written in the same statement."""
+    if not merged and spend is None:
+        return {}
+    ids = sorted(merged)
+    mine = [a for a in ids if a in member_ids]
+    rows = session.execute(
+        _POST,
+        {
+            "member_ids": mine,
+            "member_deltas": [merged[a] for a in mine],
+            "tx_id": tx_id,
+            "posting_ids": ids,
+            "posting_amounts": [merged[a] for a in ids],
+            "with_spend": spend is not None,
+            "spend": spend.cumulative_spend if spend is not None else 0,
+            "chain_id": spend.chain_id if spend is not None else "",
+            "member_id": spend.member_id if spend is not None else "",
+        },
+    ).all()
+    return {r.id: r.balance for r in rows}
+
+
+def move_spend(member: MemberAccounts, delta: int) -> int:
+    """Move the member's cumulative spend (M-7) in memory; `post_member_now(spend=member)` writes it."""
+    member.cumulative_spend = max(0, member.cumulative_spend + delta)
+    return member.cumulative_spend
+
+
+def move_balances(session: Session, deltas: dict[int, int]) -> None:
+    """Move the balances of accounts not yet locked by this transaction (a store's), locking
+    them in id order (two operations at the same stores cannot deadlock)."""
+    ids = sorted(a for a, v in deltas.items() if v)
+    if ids:
+        session.execute(_MOVE, {"ids": ids, "deltas": [deltas[a] for a in ids]})
 
 
 def set_credit_limit(session: Session, member: MemberAccounts, limit: int) -> None:

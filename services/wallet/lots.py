@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger as BigIntegerType
 from sqlalchemy import column as sql_column
-from sqlalchemy import func, select, update, values
+from sqlalchemy import func, select, text, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.kit.ledger import give_back, take_fifo
+from services.kit.ledger import give_back
 from services.wallet.models import Lot, LotMove, Transaction
 
 lots = Lot.__table__
@@ -117,12 +117,52 @@ def _open_lots(session: Session, chain_id: str, member_id: str, kind: str) -> li
     return [(r.id, r.remaining) for r in rows]
 
 
+# FIFO (`take_fifo`) in SQL: each open lot in id order gives what is still wanted after the
+# lots before it, and the moves are written from the lots updated; fixed text, compiled once
+_SPEND = text(
+    f"""
+    WITH open_lots AS (
+        SELECT id, remaining, sum(remaining) OVER (ORDER BY id) - remaining AS before
+        FROM {lots.fullname}
+        WHERE chain_id = :chain_id AND member_id = :member_id AND kind = :kind AND remaining > 0
+    ), plan AS (
+        SELECT id, CAST(least(remaining, :amount - before) AS bigint) AS take FROM open_lots WHERE before < :amount
+    ), taken AS (
+        UPDATE {lots.fullname} AS l SET remaining = l.remaining - plan.take
+        FROM plan WHERE l.id = plan.id
+        RETURNING l.id, l.store_id, plan.take
+    )
+    INSERT INTO {moves.fullname} (chain_id, lot_id, tx_id, kind, lot_store_id, store_id, amount, created_at)
+    SELECT :chain_id, taken.id, :tx_id, :kind, taken.store_id, :store_id, -taken.take, :created_at FROM taken
+    RETURNING lot_store_id, amount
+    """
+).columns(sql_column("lot_store_id"), sql_column("amount", BigIntegerType))
+
+
 def spend(session: Session, tx: Transaction, kind: str, amount: int) -> None:
-    """Take `amount` of the member's `kind` money, oldest lots first."""
+    """Take `amount` of the member's `kind` money, oldest lots first: the lots read, taken
+    from and their moves written in one statement. The member's accounts are locked by this
+    transaction, and every change of their lots takes that lock first, so the lots read are
+    the lots updated."""
     if amount <= 0:
         return
-    taken = take_fifo(_open_lots(session, tx.chain_id, tx.member_id, kind), amount)
-    _move(session, tx, kind, [(lot_id, -take) for lot_id, take in taken])
+    moved = session.execute(
+        _SPEND,
+        {
+            "chain_id": tx.chain_id,
+            "member_id": tx.member_id,
+            "kind": kind,
+            "amount": amount,
+            "tx_id": tx.id,
+            "store_id": tx.store_id,
+            "created_at": tx.created_at,
+        },
+    ).all()
+    for lot_store_id, moved_amount in moved:
+        _note(tx, kind, lot_store_id, moved_amount)  # the event carries each lot store's part
+    short = amount + sum(m.amount for m in moved)
+    if short:
+        raise ValueError(f"lots fall short by {short}: lots and balance disagree")
 
 
 def drain(session: Session, tx: Transaction, kind: str) -> int:

@@ -360,6 +360,28 @@ class StaffState(Base):
     as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class CardCopy(Base):
+    """What the member service last said of a card (its `CardContext`), so a money operation
+    need not ask it each time (member is asked about a card not seen, or no longer valid).
+
+    Member tells the wallet synchronously, before its API answers, of every change it makes
+    to a card (freeze, unfreeze, loss, tier, limits, renewal: `keep_card`), so a restriction
+    is in force for the very next operation; its events forget a copy whose member, tier or
+    chain changed. A copy holds for the chain's calendar day it was read on (a card's
+    validity ends at a day's turn); `as_of` is when the card last changed at member, and an
+    older context never overwrites a newer one."""
+
+    __tablename__ = "cards"
+
+    chain_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    card_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    card_id: Mapped[str] = mapped_column(String(36), index=True)
+    member_id: Mapped[str] = mapped_column(String(36), index=True)
+    context: Mapped[dict | None] = mapped_column(JSONB)  # None: forgotten, ask member
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class DictionaryEntry(Base):
     """A code of the chain's consumption categories or items (S-2), kept from
     org's events, so a consume line's codes are checked without asking org."""

@@ -13,8 +13,9 @@ The lock order, the same for every operation so that none can deadlock another:
    computed from their balances; concurrent operations on one member queue here;
 2. the transaction row, its clock read after that lock (`record`), so the
    order of transactions is the order balances moved in;
-3. the store's accounts, FOR UPDATE in id order, last (`book`), held briefly to
-   commit: a busy store's counters queue only on its own books.
+3. the store's accounts, locked in id order by the UPDATE of their balances, last
+   (`finish`, after the postings, lots and outbox rows are written), held briefly to
+   commit: a busy store's counters queue only on its own books, and only for that long.
 
 `finish` stamps the balances after the operation on the transaction (W-10),
 writes the event in the same database transaction (the outbox), with the
@@ -47,6 +48,7 @@ class MoneyOperation:
     member: MemberAccounts
     store_id: str | None
     tx: Transaction | None = field(default=None)
+    later: dict[int, int] = field(default_factory=dict)  # balances of accounts not yet locked
 
     @classmethod
     def begin(
@@ -86,19 +88,31 @@ class MoneyOperation:
         member_legs: dict[str, int],
         store_legs: dict[StoreKey, int] | None = None,
         other_legs: Iterable[tuple[int, int]] = (),
-    ) -> None:
+        *,
+        spend: int | None = None,
+    ) -> int | None:
         """Post the transaction (step 3): legs on the member's accounts by kind, on the
         store's books by key (opened on first use), and any already resolved; they must
-        net to zero."""
+        net to zero. `spend`: the change of the member's cumulative spend (M-7), written in
+        the same statement; returns the new total."""
         store_legs = {k: v for k, v in (store_legs or {}).items() if v}
         books = ledger.store_accounts(self.session, self.chain_id, store_legs)
         legs = [*other_legs]
         legs += [(self.member.ids[kind], amount) for kind, amount in member_legs.items()]
         legs += [(books[k], amount) for k, amount in store_legs.items()]
-        self.member.apply(ledger.post(self.session, self.tx.id, legs))
+        merged = ledger.net_legs(legs)
+        mine = set(self.member.ids.values())
+        total = ledger.move_spend(self.member, spend) if spend is not None else None
+        spent = self.member if spend is not None else None
+        self.member.apply(ledger.post_member_now(self.session, self.tx.id, merged, mine, spent))
+        for account_id, amount in merged.items():
+            if account_id not in mine:  # step 3: the store's books move at `finish`
+                self.later[account_id] = self.later.get(account_id, 0) + amount
+        return total
 
     def finish(self, event_type: str, event: dict, answer: dict, contract: type[Contract]) -> dict:
-        """Balances stamped, the event in the outbox, the answer through its contract."""
+        """Balances stamped, the event in the outbox, the store's books moved (their locks
+        held from here to COMMIT only), the answer through its contract."""
         common.snapshot(self.tx, self.member)
         self.session.flush()
         self.events.add(
@@ -108,6 +122,8 @@ class MoneyOperation:
             chain_id=self.chain_id,
             occurred_at=self.tx.created_at,
         )
+        ledger.move_balances(self.session, self.later)
+        self.later = {}
         return dump(contract, {**common.head(self.tx, self.card), **answer, "balances": self.member.balances()})
 
     def also(self, event_type: str, data: dict) -> None:

@@ -60,7 +60,7 @@ def sell(
 ) -> dict:
     store_id, price, method = data["store_id"], data["price"], data["payment_method"]
     op = MoneyOperation.begin(session, events, actor, chain_id, card, key, store_id=store_id)
-    zone = common.time_zone(session, chain_id)
+    zone = op.member.time_zone
     today = common.today(zone)
     if data.get("valid_until") is not None and data["valid_until"] < today:
         # nobody could ever use it: selling it would only take the money

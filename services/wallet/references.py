@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from contracts.auth import Actor
@@ -30,6 +30,39 @@ class Known:
 
 def _wanted_codes(payload: dict) -> set[tuple[str, str]]:
     return {(dictionary, line[key]) for line in payload.get("lines") or () for key, dictionary in LINE_CODES}
+
+
+def queries(chain_id: str, payload: dict) -> dict:
+    """What `read` reads, as scalar subqueries to be read together with other copies in one
+    statement; `known` makes a `Known` of their values."""
+    wanted: dict = {}
+    staff, entries = StaffState.__table__, DictionaryEntry.__table__  # Core: no ORM compile step
+    staff_id = payload.get("serving_employee_id")
+    if staff_id:
+        wanted["staff"] = (
+            select(func.json_build_array(staff.c.chain_id, staff.c.status))
+            .where(staff.c.staff_id == staff_id)
+            .scalar_subquery()
+        )
+    codes = _wanted_codes(payload)
+    if codes:
+        wanted["codes"] = (
+            select(func.json_agg(func.json_build_array(entries.c.dictionary, entries.c.code, entries.c.active)))
+            .where(
+                entries.c.chain_id == chain_id,
+                tuple_(entries.c.dictionary, entries.c.code).in_(sorted(codes)),
+            )
+            .scalar_subquery()
+        )
+    return wanted
+
+
+def known(values: dict) -> Known:
+    staff = values.get("staff")
+    return Known(
+        staff=tuple(staff) if staff else None,
+        codes={(dictionary, code): active for dictionary, code, active in values.get("codes") or ()},
+    )
 
 
 def read(session: Session, chain_id: str, payload: dict) -> Known:

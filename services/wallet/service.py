@@ -19,7 +19,7 @@ from contracts import org as org_contracts  # noqa: F401 - registers org's event
 from contracts import wallet as c
 from contracts.auth import HQ, Actor
 from contracts.base import load
-from contracts.errors import Forbidden
+from contracts.errors import Forbidden, ValidationFailed
 from contracts.events import Event
 from services.kit.config import SettingsDependency
 from services.kit.copies import keep_newest
@@ -33,6 +33,7 @@ from services.kit.outbox import Outbox
 from services.kit.rpc import ServiceRpc, rpc
 from services.kit.stores import require_open, require_open_store, require_payment_method
 from services.wallet import (
+    cards,
     common,
     consume,
     credit,
@@ -54,8 +55,21 @@ def read_ahead(contract: type) -> Callable:
 
     def read(service: WalletService, actor: Actor, chain_id: str, data: dict) -> tuple:
         payload = load(contract, data)
-        status = service._store_status(chain_id, payload.get("store_id"))
-        return payload, status, references.read(service.db, chain_id, payload)
+        wanted = references.queries(chain_id, payload)
+        store_id = payload.get("store_id")
+        if store_id is not None:
+            stores = StoreState.__table__  # Core, not the ORM: no ORM compile step on the hot path
+            wanted["store"] = (
+                select(stores.c.status)
+                .where(stores.c.chain_id == chain_id, stores.c.store_id == store_id)
+                .scalar_subquery()
+            )
+        card = cards.kept(chain_id, payload.get("card_no"))
+        if card is not None:
+            wanted["card"] = card
+        # every copy in one statement
+        values = service.db.execute(select(*(q.label(k) for k, q in wanted.items()))).one()._asdict() if wanted else {}
+        return payload, values.get("store"), references.known(values), values.get("card")
 
     return read
 
@@ -81,11 +95,24 @@ class WalletService(HealthCheck, History):
 
     # ---- plumbing -------------------------------------------------------------
 
-    def _card(self, actor: Actor, chain_id: str, card_no: str) -> dict:
-        """The card as the member service knows it now; asked before our transaction opens,
-        so no database lock waits on another service."""
+    def _card(self, actor: Actor, chain_id: str, card_no: str, kept: dict | None = None) -> dict:
+        """The card as the member service last told us (`kept`, read with the operation's
+        other copies), or, for a card not seen or no longer held valid, as member says now:
+        asked before our transaction opens, so no database lock waits on another service."""
         actor.require_chain(chain_id)
-        return load(member_contracts.CardContext, self.member.resolve_card(chain_id, card_no))
+        if kept is not None:
+            return kept
+        card = load(member_contracts.CardContext, self.member.resolve_card(chain_id, card_no))
+        with self.db.begin():
+            cards.keep(self.db, card)
+        return card
+
+    def _kept_card(self, actor: Actor, chain_id: str, card_no: str) -> dict:
+        """A read's card: the copy if one is valid, else member's answer."""
+        actor.require_chain(chain_id)
+        with self.db.begin():
+            kept = cards.read(self.db, chain_id, card_no)
+        return self._card(actor, chain_id, card_no, kept)
 
     def _store_status(self, chain_id: str, store_id: str | None) -> str | None:
         """What the wallet knows of the store (None: not seen yet); inside a transaction."""
@@ -117,8 +144,8 @@ class WalletService(HealthCheck, History):
     def _money(self, domain: Callable, actor: Actor, chain_id: str, key: str) -> Work:
         """The checks of a money operation on a card (the card as member knows it now, the store
         open, the payment methods the chain's), then the operation itself, to run once."""
-        payload, status, known = self.mutation.early
-        card = self._card(actor, chain_id, payload["card_no"])
+        payload, status, known, kept = self.mutation.early
+        card = self._card(actor, chain_id, payload["card_no"], kept)
         self._store(actor, chain_id, payload.get("store_id"), status)
         self._payment_methods(actor, chain_id, payload)
         if actor.can_enter_chain(chain_id):  # another chain's caller is refused by the domain, as "not found"
@@ -189,7 +216,7 @@ class WalletService(HealthCheck, History):
     def _member_card(self, actor: dict, chain_id: str, card_no: str) -> tuple[Actor, dict]:
         who = Actor.from_dict(actor)
         common.require_staff(who, chain_id)
-        card = self._card(who, chain_id, card_no)
+        card = self._kept_card(who, chain_id, card_no)
         common.require_card(card, chain_id)
         return who, card
 
@@ -235,10 +262,38 @@ class WalletService(HealthCheck, History):
         zone = common.time_zone(self.db, chain_id)
         return statement.settlement(self.db, chain_id, query["since"], query["until"], zone)
 
+    # ---- cards (non-negotiable 12) --------------------------------------------------------------
+
+    @rpc
+    def keep_card(self, chain_id: str, context: dict) -> None:
+        """Member tells us a card changed (before its API answers): keep the card as it is now."""
+        card = load(member_contracts.CardContext, context)
+        if card["chain_id"] != chain_id:
+            raise ValidationFailed(fields={"chain_id": ["Not the card's chain."]})
+        with self.db.begin():
+            cards.keep(self.db, card)
+
+    @handles("member", "card_status_changed")
+    def on_card_status_changed(self, event: Event) -> None:
+        cards.forget_card(self.db, event.chain_id, event.data["card_no"])
+
+    @handles("member", "tier_changed")
+    def on_tier_changed(self, event: Event) -> None:
+        cards.forget_card(self.db, event.chain_id, event.data["card_no"])
+
+    @handles("member", "updated")
+    def on_member_updated(self, event: Event) -> None:
+        cards.forget_member(self.db, event.chain_id, event.data["member_id"])
+
+    @handles("member", "tier_configuration_changed")
+    def on_tier_configuration_changed(self, event: Event) -> None:
+        cards.forget_tier(self.db, event.chain_id, event.data["tier"]["code"])
+
     # ---- events ---------------------------------------------------------------------------------
 
     def _keep_time_zone(self, event: Event, zone: str) -> None:
         self._keep_newest(ChainClock.__table__, "chain_id", event, chain_id=event.data["chain_id"], time_zone=zone)
+        cards.forget_chain(self.db, event.data["chain_id"])  # their day ends at another hour now
 
     def _keep_newest(self, table, key: str | tuple[str, ...], event: Event, **values) -> None:
         keep_newest(self.db, table, key, event, **values)

@@ -113,7 +113,10 @@ def test_resolve_card_rpc_gives_the_card_context(mw, rpc_pool, admin):
         "plates": ["沪A55555"],
         "tier": ctx["tier"],
         "limits": {"per_transaction_limit": None, "daily_limit": None},
+        "as_of": ctx["as_of"],
     }
+    # when the card last changed: a copy kept by another service takes the newest (non-negotiable 12)
+    assert datetime.fromisoformat(ctx["as_of"]).tzinfo is not None
     assert ctx["tier"]["code"] == "SILVER" and ctx["tier"]["default_discount_bp"] == 500
     assert ctx["tier"]["points_multiplier_bp"] == 12000
     assert ctx["tier"]["recharge_bonus_rules"][0] == {"threshold": 100000, "bonus_fixed": 5000, "bonus_rate_bp": None}

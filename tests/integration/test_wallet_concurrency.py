@@ -36,6 +36,8 @@ def test_fifty_concurrent_consumes_on_a_card_that_affords_twenty(admin, rpc_pool
     assert all(o.fields == {"amount_due": ["Short by 10800 fen."]} for o in refused)
     # each success saw the balance of the one before it: 20 distinct running balances down to zero
     assert sorted(o["balances"]["cash"] for o in paid) == [10800 * k for k in range(20)]
+    # and the cumulative spend of the one before it (M-7): no sale's spend lost to another's
+    assert sorted(o["cumulative_spend"] for o in paid) == [10800 * k for k in range(1, 21)]
     assert w.balances(no) == {"cash": 0, "bonus": 0, "credit_limit": 0, "credit_used": 0, "credit_available": 0}
     statement = ok(w.cashier_a.get(w.path(f"/cards/{no}/statement"), {"limit": 100}))["items"]
     assert [e["cash_after"] for e in statement] == [216000] + [10800 * k for k in range(19, -1, -1)]
