@@ -346,6 +346,13 @@ class ProgressResult(Contract):
     tier_code = fields.String(required=True)
 
 
+class ContactsRequest(Contract):
+    """`member.contacts`: how to reach up to 500 members of a chain (the notification service)."""
+
+    chain_id = Id(required=True)
+    member_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=500))
+
+
 # ---- events ---------------------------------------------------------------------------------
 
 
