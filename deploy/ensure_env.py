@@ -23,7 +23,8 @@ DEFAULT_PATH = REPO_ROOT / "var" / "huiyuan.env"
 
 # Each key is base64 of 32 random bytes (AES-256 / HMAC-SHA-256 sized); each service's
 # database role gets a password of its own, so a process can reach only its own schema.
-SERVICES = ("org", "member", "wallet")  # as services.kit.config.SERVICES (not imported: no nameko here)
+# as services.kit.config.SERVICES (not imported: no nameko here)
+SERVICES = ("org", "member", "wallet", "notification")
 GENERATED_KEYS = ("HUIYUAN_PII_KEY", "HUIYUAN_PII_INDEX_KEY", *(f"HUIYUAN_DB_PASSWORD_{s.upper()}" for s in SERVICES))
 
 HEADER = """\

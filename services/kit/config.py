@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from nameko.extensions import DependencyProvider
 
-SERVICES = ("org", "member", "wallet")
+SERVICES = ("org", "member", "wallet", "notification")
 
 
 def password_variable(service: str) -> str:
