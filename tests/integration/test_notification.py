@@ -1,0 +1,166 @@
+"""Notification service through the gateway (N-1..N-5, S-1), with a local SMS gateway and a
+real SMTP server process at the outer edge."""
+
+from __future__ import annotations
+
+import email.policy
+import time
+import uuid
+
+import pytest
+from kombu import Connection, Exchange
+
+from tests.helpers import error, ok, raw_rows, wait_for
+from tests.notification_helpers import SmsGateway, SmtpServer
+from tests.wallet_helpers import WASH, wallet_world
+
+SIGNATURE = "洗车宝"
+
+
+@pytest.fixture(scope="module")
+def gateway():
+    server = SmsGateway().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def world(admin, gateway):
+    """A chain whose SMS go through the local gateway, retried after 0.1 s, 0.2 s ..."""
+    w = wallet_world(admin)
+    ok(w.hq.patch(w.world.path("/settings"), {"sms_signature": SIGNATURE}))
+    provider = {
+        "sms_provider": "http",
+        "http_base_url": gateway.url,
+        "http_account": gateway.account,
+        "http_secret": gateway.secret,
+        "http_timeout_ms": 500,
+        "retry_base_ms": 100,
+        "max_attempts": 5,
+    }
+    ok(w.hq.patch(w.world.path("/notifications/provider"), provider))
+    return w
+
+
+def _messages(world, **query) -> list[dict]:
+    return ok(world.hq.get(world.world.path("/notifications/messages"), params=query))["items"]
+
+
+def _test_send(world, to: str, kind: str = "recharge", channel: str = "sms") -> dict:
+    body = {"kind": kind, "channel": channel, "to": to}
+    return ok(world.hq.post(world.world.path("/notifications/test-sends"), body), 201)
+
+
+def _final(world, message_id: str, timeout: float = 15.0) -> dict:
+    path = world.world.path(f"/notifications/messages/{message_id}")
+    return wait_for(lambda: (m := ok(world.hq.get(path)))["status"] in ("sent", "failed") and m, timeout)
+
+
+def _phone() -> str:
+    return f"137{uuid.uuid4().int % 10**8:08d}"
+
+
+def test_a_consume_sends_one_signed_sms_with_amount_and_balance_and_a_redelivery_sends_none(world, gateway, settings):
+    card = world.card()
+    member_id = card["member_id"]
+    ok(world.recharge(card["card_no"], 100000), 201)  # 1000 yuan + 50 bonus (Silver)
+    sale = ok(world.consume(card["card_no"], [WASH]), 201)  # 120 yuan less 10 % -> 108.00
+    assert sale["amount_due"] == 10800
+    messages = wait_for(lambda: [m for m in _messages(world, member_id=member_id, kind="consume")], 10)
+    sent = _final(world, messages[0]["id"])
+    assert sent["status"] == "sent" and sent["attempts"] == 1 and sent["provider"] == "http"
+    raw_phone = sent["recipient"]
+    received = [r for r in gateway.requests if r.body["reference"] == sent["id"]]
+    assert len(received) == 1
+    text = received[0].body["text"]
+    # 1000 + 50 bonus - 108 = 942.00 left
+    assert text.startswith(f"【{SIGNATURE}】") and "消费108.00元" in text and "余额942.00元" in text, text
+    assert received[0].signed and received[0].path == "/sms/send"
+    assert sent["provider_message_id"] == gateway.accepted[sent["id"]]
+    phone = received[0].body["to"]
+    assert raw_phone == phone[:3] + "****" + phone[-4:]
+
+    # the same event delivered again (as the broker may): no second message, no second SMS
+    event = raw_rows(
+        settings,
+        "SELECT payload FROM wallet.outbox WHERE event_type = 'consumed' AND payload->'data'->>'transaction_id' = :t",
+        t=sale["transaction_id"],
+    )[0]["payload"]
+    with Connection(settings.amqp_uri) as conn:
+        producer = conn.Producer(serializer="json")
+        producer.publish(event, exchange=Exchange("wallet.events", type="topic", durable=True), routing_key="consumed")
+    wait_for(
+        lambda: raw_rows(
+            settings,
+            "SELECT 1 FROM notification.inbox WHERE event_id = :e",
+            e=event["id"],
+        ),
+        5,
+    )
+    time.sleep(1.5)  # a second message would be sent within a dispatch round or two
+    assert len(_messages(world, member_id=member_id, kind="consume")) == 1
+    assert len([r for r in gateway.to(phone) if "消费" in r.body["text"]]) == 1
+    # found by the phone's exact number (its keyed hash), never by a part of it
+    assert [m["id"] for m in _messages(world, phone=phone, kind="consume")] == [sent["id"]]
+    assert _messages(world, phone=phone[:-1] + str((int(phone[-1]) + 1) % 10), kind="consume") == []
+
+
+def test_500_twice_then_200_is_sent_after_three_attempts(world, gateway):
+    gateway.script[:] = [(500, 0.0), (500, 0.0)]
+    phone = _phone()
+    sent = _final(world, _test_send(world, phone)["id"])
+    assert (sent["status"], sent["attempts"]) == ("sent", 3)
+    assert [r.status for r in gateway.to(phone)] == [500, 500, 200]
+    assert len({r.body["reference"] for r in gateway.to(phone)}) == 1  # the same message each time
+    assert sent["last_error"] is None
+
+
+def test_a_slow_gateway_is_a_timeout_and_retried(world, gateway):
+    gateway.script[:] = [(200, 1.5)]  # longer than the 500 ms timeout
+    phone = _phone()
+    sent = _final(world, _test_send(world, phone)["id"])
+    assert (sent["status"], sent["attempts"]) == ("sent", 2)
+
+
+def test_400_fails_at_once_with_the_reason_and_staff_can_retry(world, gateway):
+    gateway.script[:] = [(400, 0.0)]
+    phone = _phone()
+    failed = _final(world, _test_send(world, phone)["id"])
+    assert (failed["status"], failed["attempts"]) == ("failed", 1)
+    assert failed["last_error"] == "HTTP 400: scripted 400"
+    assert [m["id"] for m in _messages(world, status="failed", phone=phone)] == [failed["id"]]
+
+    path = world.world.path(f"/notifications/messages/{failed['id']}/retries")
+    ok(world.hq.post(path), 201)
+    sent = _final(world, failed["id"])
+    assert (sent["status"], sent["attempts"]) == ("sent", 2)
+    assert error(world.hq.post(path), 409)["fields"] == {"message_id": ["The message is sent."]}
+
+
+def test_an_email_reaches_the_smtp_server_rendered(world, tmp_path):
+    smtp = SmtpServer(tmp_path / "mail").start()
+    try:
+        settings = {
+            "email_provider": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp.port,
+            "smtp_security": "none",
+            "email_from": "notice@example.com",
+        }
+        ok(world.hq.patch(world.world.path("/notifications/provider"), settings))
+        body = {
+            "sms_text": "x",
+            "email_subject": "{chain_name}：{member_name}充值",
+            "email_text": "充值{amount}元，余额{balance}元",
+        }
+        ok(world.hq.patch(world.world.path("/notifications/kinds/recharge"), body))
+        sent = _final(world, _test_send(world, "member@example.com", channel="email")["id"])
+        assert sent["status"] == "sent" and sent["recipient"] == "m***@example.com"
+        mail = wait_for(smtp.messages, 10)[0]
+        parsed = email.message_from_bytes(bytes(mail), policy=email.policy.default)
+        assert parsed["To"] == "member@example.com" and parsed["From"] == "notice@example.com"
+        assert parsed["Subject"] == "洗车连锁 Wash Chain：张三充值"
+        assert parsed.get_content().strip() == "充值120.00元，余额880.00元"
+    finally:
+        smtp.stop()
+        ok(world.hq.patch(world.world.path("/notifications/kinds/recharge"), {"reset_texts": True}))
