@@ -323,7 +323,7 @@ class ChainCreated(Contract):
     currency = fields.String(required=True)
     time_zone = fields.String(required=True)
     # S-1: what every SMS of the chain opens with (older events lack it: none yet)
-    sms_signature = fields.String(load_default="")
+    sms_signature = fields.String()
 
 
 @event("org", "chain_changed")

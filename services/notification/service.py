@@ -153,7 +153,7 @@ class NotificationService(HealthCheck):
     @handles("org", "chain_created")
     def on_chain_created(self, event: Event) -> None:
         data = event.data
-        values = {"name": data["name"], "time_zone": data["time_zone"], "sms_signature": data["sms_signature"]}
+        values = {"name": data["name"], "time_zone": data["time_zone"], "sms_signature": data.get("sms_signature", "")}
         keep_newest(self.db, ChainCopy.__table__, "chain_id", event, chain_id=data["chain_id"], **values)
 
     @handles("org", "chain_changed")
