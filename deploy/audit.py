@@ -8,7 +8,8 @@ hold whenever the system is at rest:
   member's cash and bonus equal their open lots; lot moves carry their
   transaction's moment;
 - member's cumulative spend (kept from the wallet's events) equals the wallet's;
-- every service's outbox is sent and nothing is parked (events or outbox rows).
+- every service's outbox is sent and nothing is parked (events or outbox rows);
+- no notification message is left claimed long after its sender's lease ended.
 
 Work still in flight (unsent events, events being retried) is waited for, up to
 `--settle` seconds, before judging. Exits 1 with a precise report if anything
@@ -57,16 +58,21 @@ CROSS_SERVICE_CHECKS = {
         SELECT w.chain_id, w.member_id, w.cumulative_spend, COALESCE(m.cumulative_spend, 0)
         FROM wallet.wallets w LEFT JOIN member.members m ON m.id = w.member_id
         WHERE {wallet_chain} AND w.cumulative_spend <> COALESCE(m.cumulative_spend, 0)""",
+    # a sender that died mid-send leaves its messages claimed; another takes them up when the lease ends
+    "notification messages still claimed a minute after their lease ended": """
+        SELECT n.id, n.claimed_until FROM notification.messages n
+        WHERE {message_chain} AND n.status = 'sending' AND n.claimed_until < now() - interval '60 seconds'""",
 }
 
 
 def _where(chain_id: str | None) -> dict[str, str]:
     if chain_id is None:
-        return {"tx_chain": "TRUE", "account_chain": "TRUE", "wallet_chain": "TRUE"}
+        return {"tx_chain": "TRUE", "account_chain": "TRUE", "wallet_chain": "TRUE", "message_chain": "TRUE"}
     return {
         "tx_chain": "t.chain_id = :chain",
         "account_chain": "a.chain_id = :chain",
         "wallet_chain": "w.chain_id = :chain",
+        "message_chain": "n.chain_id = :chain",
     }
 
 
