@@ -291,15 +291,21 @@ def test_an_event_that_breaks_its_contract_is_parked_at_once(provisioned, servic
         "data": {"store_id": "not-an-id"},
     }
     event_dispatcher({"AMQP_URI": provisioned.amqp_uri, "serializer": "json"})("org", "store_changed", broken)
-    engine = make_engine(provisioned.database_url("wallet"), pool_size=1, application_name="contract-test")
+    consumers = ("wallet", "notification")  # the services that keep stores from org's events
     try:
-        row = wait_for(lambda: [r for r in parked.parked(engine, "wallet") if r.event_id == broken["id"]])[0]
-        assert row.attempts == 1 and "store_id" in row.last_error
+        for service in consumers:
+            engine = make_engine(provisioned.database_url(service), pool_size=1, application_name="contract-test")
+            try:
+                found = lambda e=engine, s=service: [r for r in parked.parked(e, s) if r.event_id == broken["id"]]  # noqa: E731
+                row = wait_for(found)[0]
+                assert row.attempts == 1 and "store_id" in row.last_error
+            finally:
+                engine.dispose()
     finally:
-        engine.dispose()
         # an operator would delete a parked event that can never be applied; the run's audit expects it
         with admin_engine(provisioned).begin() as conn:
-            conn.execute(text("DELETE FROM wallet.event_failures WHERE event_id = :id"), {"id": broken["id"]})
+            for service in consumers:
+                conn.execute(text(f"DELETE FROM {service}.event_failures WHERE event_id = :id"), {"id": broken["id"]})
 
 
 def test_provisioning_leaves_a_roles_password_alone_unless_given_one(provisioned, superuser):
