@@ -6,11 +6,18 @@ from __future__ import annotations
 import email.policy
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from kombu import Connection, Exchange
+from sqlalchemy import update
+from sqlalchemy.orm import sessionmaker
 
-from tests.helpers import error, ok, raw_rows, wait_for
+from services.kit import clock
+from services.kit.db import make_engine
+from services.notification import scheduled
+from services.notification.models import ScheduleRun
+from tests.helpers import build_chain, error, ok, raw_rows, wait_for
 from tests.notification_helpers import SmsGateway, SmtpServer
 from tests.wallet_helpers import WASH, wallet_world
 
@@ -164,3 +171,74 @@ def test_an_email_reaches_the_smtp_server_rendered(world, tmp_path):
     finally:
         smtp.stop()
         ok(world.hq.patch(world.world.path("/notifications/kinds/recharge"), {"reset_texts": True}))
+        ok(world.hq.patch(world.world.path("/notifications/provider"), {"email_provider": "record"}))
+
+
+def test_kinds_list_their_variables_and_a_template_with_an_unknown_one_is_refused(world):
+    kinds = {k["kind"]: k for k in ok(world.hq.get(world.world.path("/notifications/kinds")))["items"]}
+    assert kinds["consume"]["variables"][:3] == ["member_name", "chain_name", "card_tail"]
+    assert kinds["consume"]["sms_text"].startswith("尊敬的{member_name}") and not kinds["consume"]["customised"]
+    path = world.world.path("/notifications/kinds/consume")
+    refused = error(world.hq.patch(path, {"sms_text": "余额{balance}，积分{points}"}), 422)
+    assert refused["fields"]["sms_text"][0].startswith("Unknown variable {points}; this kind offers:")
+    assert error(world.hq.patch(path, {"sms_text": "{balance"}), 422)["fields"]["sms_text"][0].startswith("Stray '{'")
+    assert ok(world.hq.get(world.world.path("/notifications/kinds")))["items"][0] == kinds["consume"]  # unchanged
+    assert error(world.hq.patch(world.world.path("/notifications/kinds/nonsense"), {"enabled": False}), 404)
+    cashier = world.cashier_a
+    assert error(cashier.get(world.world.path("/notifications/kinds")), 403)
+
+
+def test_secrets_are_write_only_and_a_provider_needs_what_it_sends_with(world, gateway, settings, admin):
+    path = world.world.path("/notifications/provider")
+    shown = ok(world.hq.get(path))
+    assert shown["http_secret_set"] is True and gateway.secret not in str(shown)
+    assert "http_secret" not in shown and "smtp_password" not in shown
+    stored = raw_rows(settings, "SELECT http_secret_cipher FROM notification.provider_settings")
+    assert stored and all(gateway.secret not in (r["http_secret_cipher"] or "") for r in stored)
+    fresh = build_chain(admin)
+    path = fresh.path("/notifications/provider")
+    before = ok(fresh.hq.get(path))
+    assert (before["sms_provider"], before["email_provider"]) == ("record", "record")  # a new chain's
+    refused = error(fresh.hq.patch(path, {"sms_provider": "http", "http_base_url": "https://sms.example.com"}), 422)
+    assert refused["fields"] == {
+        "http_account": ["Required for the http SMS provider."],
+        "http_secret": ["Required for the http SMS provider."],
+    }
+    assert ok(fresh.hq.get(path)) == before  # nothing changed
+
+
+def test_a_kind_switched_off_sends_nothing(world, gateway):
+    card = world.card()
+    path = world.world.path("/notifications/kinds/recharge")
+    ok(world.hq.patch(path, {"enabled": False}))
+    try:
+        ok(world.recharge(card["card_no"], 20000), 201)
+        ok(world.consume(card["card_no"], [WASH]), 201)  # consume is on: its message shows the events arrived
+        consume = wait_for(lambda: _messages(world, member_id=card["member_id"], kind="consume"), 10)
+        _final(world, consume[0]["id"])
+        assert _messages(world, member_id=card["member_id"], kind="recharge") == []
+    finally:
+        ok(world.hq.patch(path, {"enabled": True}))
+
+
+def test_birthdays_are_caught_up_after_downtime_and_a_second_run_greets_nobody_twice(world, settings):
+    today = clock.today("Asia/Shanghai")
+    born = f"{today.year - 30}-{today.month:02d}-{today.day:02d}" if (today.month, today.day) != (2, 29) else None
+    body = {"name": "寿星", "phone": _phone(), "birthday": born or f"{today.year - 32}-02-29"}
+    member = ok(world.cashier_a.post(world.world.path("/members"), body), 201)
+    wait_for(lambda: raw_rows(settings, "SELECT 1 FROM notification.members WHERE member_id = :m", m=member["id"]))
+    engine = make_engine(settings.database_url("notification"), pool_size=2, application_name="birthday-test")
+    session = sessionmaker(engine, expire_on_commit=False)()
+    try:
+        with session.begin():  # the service was down for the last two days
+            session.execute(
+                update(ScheduleRun).where(ScheduleRun.chain_id == world.world.id).values(last_day=today - timedelta(2))
+            )
+        made = [scheduled.run(session), scheduled.run(session)]  # two instances, one after the other
+    finally:
+        session.close()
+        engine.dispose()
+    greetings = _messages(world, member_id=member["id"], kind="birthday")
+    assert len(greetings) == 1 and made[1] == 0
+    sent = _final(world, greetings[0]["id"])
+    assert sent["body"] == f"【{SIGNATURE}】亲爱的寿星，洗车连锁 Wash Chain祝您生日快乐！"
