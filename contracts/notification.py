@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from contracts.base import PHONE_PATTERN, Contract, Flag, Id, Page, Pattern, Text, Timestamp, documented, not_before
+from contracts.base import (
+    NOT_BLANK,
+    PHONE_PATTERN,
+    Code,
+    Contract,
+    Day,
+    Flag,
+    Id,
+    Page,
+    Pattern,
+    Text,
+    Timestamp,
+    documented,
+    not_before,
+)
 from contracts.events import event
 
 # message kinds with what starts them (N-3); `test` is a staff check of the provider settings
-KINDS = ("consume", "recharge", "tier_change", "birthday", "test")
+KINDS = ("consume", "recharge", "tier_change", "birthday", "test", "marketing")
 AUTOMATIC_KINDS = ("consume", "recharge", "tier_change", "birthday")
 CHANNELS = ("sms", "email")
 SMS_PROVIDERS = ("record", "http")
@@ -16,12 +30,25 @@ EMAIL_PROVIDERS = ("record", "smtp")
 SMTP_SECURITY = ("none", "starttls", "ssl")
 # draft: not to be sent yet; queued and sending: the outbox; then sent or failed (N-5)
 STATUSES = ("draft", "queued", "sending", "sent", "failed")
+CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "done")
+# what a marketing text may use (N-4)
+MARKETING_VARIABLES = ("member_name", "chain_name")
 
 TEMPLATE_MAX = 1000
 EMAIL_PATTERN = r"^[^@\s\u0000]{1,64}@[^@\s\u0000]{1,190}\.[^@\s\u0000]{1,60}$"
 # an http(s) URL without spaces; the provider client calls `<base>/sms/send`
 URL_PATTERN = r"^https?://[^\s/\u0000]+(/[^\s\u0000]*)?$"
 HOST_PATTERN = r"^[A-Za-z0-9.-]{1,253}$"
+CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def _judged(pattern: str):
+    """Documentation only: the phone is normalised and judged by the service (422 naming it)."""
+
+    def check(value: str) -> None:
+        return None
+
+    return documented(check, pattern=pattern)
 
 
 def _template(**kwargs):
@@ -78,12 +105,15 @@ class ProviderView(Contract):
     email_from = fields.String(required=True, allow_none=True)
     max_attempts = fields.Integer(required=True)
     retry_base_ms = fields.Integer(required=True)
+    quiet_start = fields.String(required=True, allow_none=True)
+    quiet_end = fields.String(required=True, allow_none=True)
+    marketing_per_minute = fields.Integer(required=True)
 
 
 class ProviderUpdate(Contract):
     sms_provider = fields.String(validate=validate.OneOf(SMS_PROVIDERS))
     http_base_url = fields.String(validate=[validate.Length(max=300), Pattern(URL_PATTERN, "An http(s) URL.")])
-    http_account = Text(100)
+    http_account = fields.String(validate=[validate.Length(min=1, max=100), Pattern(NOT_BLANK, "Must not be blank.")])
     http_secret = fields.String(validate=validate.Length(min=1, max=200))
     http_timeout_ms = fields.Integer(strict=True, validate=validate.Range(min=100, max=60000))
     email_provider = fields.String(validate=validate.OneOf(EMAIL_PROVIDERS))
@@ -96,6 +126,11 @@ class ProviderUpdate(Contract):
     # attempts in all before a message is failed; retried after retry_base_ms, doubling
     max_attempts = fields.Integer(strict=True, validate=validate.Range(min=1, max=10))
     retry_base_ms = fields.Integer(strict=True, validate=validate.Range(min=100, max=600000))
+    # N-4: marketing waits from quiet_start to quiet_end (HH:MM, the chain's time; may run over
+    # midnight); null in both: no quiet hours
+    quiet_start = fields.String(allow_none=True, validate=Pattern(CLOCK_PATTERN, "A time as HH:MM."))
+    quiet_end = fields.String(allow_none=True, validate=Pattern(CLOCK_PATTERN, "A time as HH:MM."))
+    marketing_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=60000))
 
 
 # ---- messages and boxes (N-5) -------------------------------------------------------
@@ -122,7 +157,7 @@ class MessageView(Contract):
 
 class MessageQuery(Page):
     member_id = Id()
-    phone = fields.String(validate=[validate.Length(min=1, max=30), documented(lambda v: None, pattern=PHONE_PATTERN)])
+    phone = fields.String(validate=[validate.Length(min=1, max=30), _judged(PHONE_PATTERN)])
     kind = fields.String(validate=validate.OneOf(KINDS))
     channel = fields.String(validate=validate.OneOf(CHANNELS))
     status = fields.String(validate=validate.OneOf(STATUSES))
@@ -133,16 +168,78 @@ class MessageQuery(Page):
 
 
 class TestSend(Contract):
-    """Send a kind's current text, filled with sample values, to one phone or address."""
+    """Send a kind's current text, filled with sample values, to a phone, an address, or both
+    (at least one: 422 naming `phone` otherwise)."""
 
     kind = fields.String(required=True, validate=validate.OneOf(AUTOMATIC_KINDS))
-    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
-    to = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    # judged by the service as the member service judges a member's phone (422 naming it)
+    phone = fields.String(validate=[validate.Length(min=1, max=30), _judged(PHONE_PATTERN)])
+    email = fields.String(validate=[validate.Length(max=320), Pattern(EMAIL_PATTERN, "An e-mail address.")])
 
     @validates_schema
-    def _address(self, data: dict, **kwargs) -> None:
-        if data["channel"] == "email" and not Pattern(EMAIL_PATTERN).regex.fullmatch(data["to"]):
-            raise ValidationError("An e-mail address.", "to")
+    def _somewhere(self, data: dict, **kwargs) -> None:
+        if not data.get("phone") and not data.get("email"):
+            raise ValidationError("Give a phone, an e-mail address, or both.", "phone")
+
+
+class SentList(Contract):
+    items = fields.List(fields.Nested(MessageView), required=True)
+
+
+# ---- marketing: campaigns and their bulk sends (N-4) ------------------------------------
+
+
+class Segment(Contract):
+    """Who a campaign goes to: every criterion given must hold (a list: any of its values);
+    only members who consented to marketing are ever messaged."""
+
+    tier_codes = fields.List(Code(), validate=validate.Length(max=20))
+    store_ids = fields.List(Id(), validate=validate.Length(max=50))
+    tags = fields.List(fields.String(validate=validate.Length(min=1, max=40)), validate=validate.Length(max=20))
+    birthday_month = fields.Integer(strict=True, validate=validate.Range(min=1, max=12))
+    # no consume since this day (the chain's time), or never
+    inactive_since = Day()
+
+
+class CampaignCreate(Contract):
+    name = Text(200, required=True)
+    text = _template(required=True)
+    segment = fields.Nested(Segment, load_default=dict)
+
+
+class CampaignUpdate(Contract):
+    name = Text(200)
+    text = _template()
+    segment = fields.Nested(Segment)
+
+
+class CampaignSend(Contract):
+    # when to start (null or absent: now); held still by quiet hours
+    send_at = Timestamp(load_default=None, allow_none=True)
+
+
+class Progress(Contract):
+    queued = fields.Integer(required=True)
+    sending = fields.Integer(required=True)
+    sent = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+
+
+class CampaignView(Contract):
+    id = Id(required=True)
+    name = fields.String(required=True)
+    text = fields.String(required=True)
+    segment = fields.Nested(Segment, required=True)
+    status = fields.String(required=True, validate=validate.OneOf(CAMPAIGN_STATUSES))
+    send_at = fields.String(required=True, allow_none=True)
+    # consenting members in the segment when sending began (null before)
+    total = fields.Integer(required=True, allow_none=True)
+    progress = fields.Nested(Progress, required=True)
+    created_at = fields.String(required=True)
+
+
+class CampaignQuery(Page):
+    status = fields.String(validate=validate.OneOf(CAMPAIGN_STATUSES))
 
 
 # ---- for other services ------------------------------------------------------------------

@@ -34,6 +34,21 @@ retry_message = forward("notification.retry_message", ACTOR, "chain_id", "messag
 test_send = forward("notification.test_send", ACTOR, "chain_id", BODY, KEY)
 
 
+create_campaign = forward("notification.create_campaign", ACTOR, "chain_id", BODY, KEY)
+
+
+update_campaign = forward("notification.update_campaign", ACTOR, "chain_id", "campaign_id", BODY)
+
+
+list_campaigns = forward("notification.list_campaigns", ACTOR, "chain_id", QUERY)
+
+
+get_campaign = forward("notification.get_campaign", ACTOR, "chain_id", "campaign_id")
+
+
+send_campaign = forward("notification.send_campaign", ACTOR, "chain_id", "campaign_id", BODY, KEY)
+
+
 OPERATIONS: list[Operation] = [
     Operation(
         "GET",
@@ -115,14 +130,73 @@ OPERATIONS: list[Operation] = [
     Operation(
         "POST",
         f"{BASE}/test-sends",
-        "Send a kind's text, with sample values, to a phone or address",
+        "Send a kind's text, with sample values, to a phone, an address or both",
         "notifications",
         test_send,
         body=c.TestSend,
-        response=c.MessageView,
+        response=c.SentList,
         status=201,
         roles=HQ,
         needs_key=True,
         description="N-1. Checks the provider settings end to end; the message is kept like any other." + HQ_ONLY,
+    ),
+    Operation(
+        "POST",
+        f"{BASE}/campaigns",
+        "Draft a marketing message to a segment",
+        "notifications",
+        create_campaign,
+        body=c.CampaignCreate,
+        response=c.CampaignView,
+        status=201,
+        roles=HQ,
+        needs_key=True,
+        description="N-4. Segment by tier, home store, tag, birthday month, no visit since; only members "
+        "who consented are messaged. The text may use {member_name} and {chain_name}." + HQ_ONLY,
+    ),
+    Operation(
+        "GET",
+        f"{BASE}/campaigns",
+        "Campaigns, newest first, with their progress",
+        "notifications",
+        list_campaigns,
+        query=c.CampaignQuery,
+        response=page_of(c.CampaignView),
+        roles=HQ,
+    ),
+    Operation(
+        "GET",
+        f"{BASE}/campaigns/{{campaign_id}}",
+        "A campaign and its bulk send's progress",
+        "notifications",
+        get_campaign,
+        response=c.CampaignView,
+        roles=HQ,
+    ),
+    Operation(
+        "PATCH",
+        f"{BASE}/campaigns/{{campaign_id}}",
+        "Change a draft campaign",
+        "notifications",
+        update_campaign,
+        body=c.CampaignUpdate,
+        response=c.CampaignView,
+        roles=HQ,
+        description="Only a draft (409 once sent)." + HQ_ONLY,
+    ),
+    Operation(
+        "POST",
+        f"{BASE}/campaigns/{{campaign_id}}/sends",
+        "Send a draft campaign now or at send_at, in the background",
+        "notifications",
+        send_campaign,
+        body=c.CampaignSend,
+        response=c.CampaignView,
+        status=202,
+        roles=HQ,
+        needs_key=True,
+        description="N-4. Accepted at once (202); the campaign's progress counts its messages as they go, at "
+        "the chain's marketing_per_minute, held through quiet hours. Each member is messaged once, even "
+        "across a restart of the service. Only a draft (409 otherwise)." + HQ_ONLY,
     ),
 ]

@@ -69,10 +69,10 @@ def email_index(codec: Codec, chain_id: str, address: str) -> str:
     return codec.index(chain_id, "email", address.strip().lower())
 
 
-def sealed_recipient(codec: Codec, chain_id: str, channel: str, to: str) -> tuple[str, str, str]:
+def sealed_recipient(codec: Codec, chain_id: str, channel: str, to: str, field: str) -> tuple[str, str, str]:
     """A typed-in phone or address: sealed, hashed for search, masked for lists."""
     if channel == "sms":
-        phone = normalise_phone(to, "to")
+        phone = normalise_phone(to, field)
         return codec.encrypt(chain_id, "phone", phone), phone_index(codec, chain_id, phone), mask_phone(phone)
     local, _, domain = to.strip().partition("@")
     masked = f"{local[:1]}***@{domain}"
