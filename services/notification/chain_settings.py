@@ -6,14 +6,16 @@ key when saved and only ever opened to send: answers say whether one is set.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import time
+
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from contracts.errors import NotFound, ValidationFailed
 from services.kit.crypto import Codec
 from services.notification import templates
 from services.notification.kinds import KINDS, Kind
-from services.notification.models import KindSettings, ProviderSettings
+from services.notification.models import KindSettings, Message, ProviderSettings
 
 PROVIDER_FIELDS = (
     "sms_provider",
@@ -28,7 +30,9 @@ PROVIDER_FIELDS = (
     "email_from",
     "max_attempts",
     "retry_base_ms",
+    "marketing_per_minute",
 )
+QUIET = ("quiet_start", "quiet_end")
 SECRETS = {"http_secret": "http_secret_cipher", "smtp_password": "smtp_password_cipher"}
 TEXT_FIELDS = ("sms_text", "email_subject", "email_text")
 
@@ -50,6 +54,9 @@ def provider(session: Session, chain_id: str, *, lock: bool = False) -> Provider
 
 def provider_view(row: ProviderSettings) -> dict:
     out = {name: getattr(row, name) for name in PROVIDER_FIELDS}
+    for name in QUIET:
+        value = getattr(row, name)
+        out[name] = value.strftime("%H:%M") if value is not None else None
     out["http_secret_set"] = row.http_secret_cipher is not None
     out["smtp_password_set"] = row.smtp_password_cipher is not None
     return out
@@ -60,11 +67,20 @@ def update_provider(session: Session, codec: Codec, chain_id: str, changes: dict
     for name, value in changes.items():
         if name in SECRETS:
             setattr(row, SECRETS[name], codec.encrypt(chain_id, name, value))
+        elif name in QUIET:
+            setattr(row, name, time.fromisoformat(value) if value is not None else None)
         else:
             setattr(row, name, value)
     _require_complete(row)
     session.add(row)
     session.flush()
+    if any(name in changes for name in QUIET):
+        # what quiet hours held is judged again by the new ones at once
+        session.execute(
+            update(Message)
+            .where(Message.chain_id == chain_id, Message.status == "queued", Message.held.is_(True))
+            .values(next_attempt_at=func.now(), held=False)
+        )
     return provider_view(row)
 
 
@@ -77,6 +93,8 @@ def _require_complete(row: ProviderSettings) -> None:
                 missing[name] = ["Required for the http SMS provider."]
         if row.http_secret_cipher is None:
             missing["http_secret"] = ["Required for the http SMS provider."]
+    if (row.quiet_start is None) != (row.quiet_end is None):
+        missing["quiet_end" if row.quiet_end is None else "quiet_start"] = ["Quiet hours need a start and an end."]
     if row.email_provider == "smtp":
         for name in ("smtp_host", "email_from"):
             if not getattr(row, name):

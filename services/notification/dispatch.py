@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import eventlet
 from sqlalchemy import func, select, update
@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 
 from contracts.base import load
 from contracts.notification import Contact
+from services.kit.clock import DEFAULT_TIME_ZONE
 from services.kit.crypto import Codec
 from services.kit.outbox import OutboxWriter
-from services.notification import chain_settings, providers, templates
+from services.notification import campaigns, chain_settings, providers, quiet, templates
 from services.notification.messages import OUTBOX, phone_index
 from services.notification.models import ChainCopy, Message, ProviderSettings
 
@@ -44,9 +45,10 @@ class Prepared:
     """A claimed message made ready to send: its text fixed, its recipient known."""
 
     message: Message
-    send: Callable[[], providers.Outcome] | None  # None: it cannot be sent (see `refusal`)
+    send: Callable[[], providers.Outcome] | None  # None: it cannot be sent (see `refusal`, `held_until`)
     provider: str
     refusal: str | None = None
+    held_until: datetime | None = None  # marketing in quiet hours: back in the outbox until then
 
 
 def claim(session: Session, limit: int = BATCH) -> list[Message]:
@@ -64,7 +66,9 @@ def claim(session: Session, limit: int = BATCH) -> list[Message]:
         ids = session.scalars(
             update(Message)
             .where(Message.id.in_(due.scalar_subquery()))
-            .values(status="sending", attempts=Message.attempts + 1, claimed_until=lease, next_attempt_at=lease)
+            .values(
+                status="sending", attempts=Message.attempts + 1, claimed_until=lease, next_attempt_at=lease, held=False
+            )
             .returning(Message.id)
         ).all()
         if not ids:
@@ -108,7 +112,21 @@ def _prepare_one(
     known: dict[str, dict],
 ) -> Prepared:
     contact = known.get(message.member_id) if message.member_id else None
-    if message.body is None:
+    provider = settings.sms_provider if message.channel == "sms" else settings.email_provider
+    if message.campaign_id is not None:
+        zone = chain.time_zone if chain is not None else DEFAULT_TIME_ZONE
+        until = quiet.held_until(datetime.now(UTC), zone, settings.quiet_start, settings.quiet_end)
+        if until is not None:
+            return Prepared(message, None, provider, held_until=until)
+        if contact is not None and not contact["marketing_consent"]:
+            return Prepared(message, None, provider, "The member has withdrawn consent to marketing.")
+    if message.body is None and message.campaign_id is not None:
+        values = {
+            "chain_name": chain.name if chain is not None else "",
+            "member_name": contact["name"] if contact else "",
+        }
+        message.body = _signature(chain) + templates.render(campaigns.text_of(session, message.campaign_id), values)
+    elif message.body is None:
         name = message.variables.get("template", message.kind)  # a test send shows another kind's text
         kind = chain_settings.kind_view(
             chain_settings.kind_of(name), chain_settings.kind_settings(session, message.chain_id, name)
@@ -123,7 +141,6 @@ def _prepare_one(
         else:
             message.subject = templates.render(kind["email_subject"], values)[:300]
             message.body = templates.render(kind["email_text"], values)
-    provider = settings.sms_provider if message.channel == "sms" else settings.email_provider
     to = _recipient(codec, message, contact)
     if to is None:
         return Prepared(message, None, provider, "The member has no phone or address to send to.")
@@ -243,19 +260,16 @@ def _announce(session: Session, events: OutboxWriter, message: Message, provider
         events.add(session, "failed", {**data, "reason": values["last_error"] or ""}, chain_id=data["chain_id"])
 
 
-def release(session: Session, ids: list[str], seconds: float = 10.0) -> None:
-    """Give back messages that could not be made ready (the member service away): no attempt
-    reached a provider, so none is counted, and they are tried again shortly."""
+def release(session: Session, ids: list[str], until: datetime | None = None, *, held: bool = False) -> None:
+    """Give back messages that were not sent: could not be made ready (the member service away:
+    tried again in 10 s) or held by quiet hours (until the window opens). No attempt reached a
+    provider, so none is counted."""
+    when = until if until is not None else func.now() + timedelta(seconds=10)
     with session.begin():
         session.execute(
             update(Message)
             .where(Message.id.in_(ids), Message.status == "sending")
-            .values(
-                status="queued",
-                attempts=Message.attempts - 1,
-                claimed_until=None,
-                next_attempt_at=func.now() + timedelta(seconds=seconds),
-            )
+            .values(status="queued", attempts=Message.attempts - 1, claimed_until=None, next_attempt_at=when, held=held)
         )
 
 
@@ -277,7 +291,10 @@ def run_once(
     except Exception:
         release(session, [m.id for m in claimed])
         raise
-    for item, outcome in send_all(prepared):
+    for item in prepared:
+        if item.held_until is not None:
+            release(session, [item.message.id], item.held_until, held=True)
+    for item, outcome in send_all(p for p in prepared if p.held_until is None):
         with session.begin():
             record(session, events, item, outcome)
     return len(claimed)

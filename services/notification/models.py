@@ -7,7 +7,7 @@ when sending); a keyed hash finds messages by phone without storing it (N-5, M-1
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     Boolean,
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
     func,
     text,
@@ -70,7 +71,9 @@ class TierCopy(Base):
 
 
 class MemberCopy(Base):
-    """What the scheduled kinds need of a member: birthday (no phone: asked when sending)."""
+    """What birthdays and segments need of a member (N-3, N-4); no phone: asked when sending.
+    Facts from member's events (as of `as_of`), the tier from card events (as of `tier_as_of`),
+    the last visit from the wallet's consumes (the latest kept)."""
 
     __tablename__ = "members"
 
@@ -78,6 +81,12 @@ class MemberCopy(Base):
     chain_id: Mapped[str] = mapped_column(String(36))
     birthday: Mapped[date | None] = mapped_column(Date)
     as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    home_store_id: Mapped[str | None] = mapped_column(String(36))
+    tags: Mapped[list] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    tier_code: Mapped[str | None] = mapped_column(String(40))
+    tier_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_visit_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_members_birthday", "chain_id", text("extract(month from birthday)")),)
 
@@ -105,6 +114,11 @@ class ProviderSettings(Timestamps, Base):
     email_from: Mapped[str | None] = mapped_column(String(320))
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     retry_base_ms: Mapped[int] = mapped_column(Integer, default=30000)
+    # N-4: marketing is held from quiet_start to quiet_end (local time; may run over midnight)
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    # the pace of a bulk send, so the provider's own limit is never hit
+    marketing_per_minute: Mapped[int] = mapped_column(Integer, default=600, server_default="600")
 
     __table_args__ = (
         CheckConstraint("sms_provider IN ('record', 'http')", name="sms_provider"),
@@ -128,6 +142,29 @@ class KindSettings(Timestamps, Base):
     email_text: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (CheckConstraint("channel IN ('sms', 'email')", name="channel"),)
+
+
+class Campaign(Timestamps, Base):
+    """A marketing message to a segment (N-4): a draft, then scheduled, then sent in the
+    background (a bulk job: its messages carry its id, their statuses are its progress)."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    chain_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    segment: Mapped[dict] = mapped_column(JSONB, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    total: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'scheduled', 'running', 'done')", name="status"),
+        Index("ix_campaigns_chain_created", "chain_id", "created_at", "id"),
+        Index("ix_campaigns_due", "send_at", postgresql_where=text("status = 'scheduled'")),
+    )
 
 
 class ScheduleRun(Base):
@@ -173,11 +210,15 @@ class Message(Timestamps, Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # a message being sent is someone's until then; after it (a crash) it is taken up again
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # marketing held by quiet hours: let go at once when the chain changes its quiet hours
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str | None] = mapped_column(String(36))
+    campaign_id: Mapped[str | None] = mapped_column(String(36))
 
     __table_args__ = (
         UniqueConstraint("chain_id", "source_key"),
+        Index("ix_messages_campaign", "campaign_id", "status", postgresql_where=text("campaign_id IS NOT NULL")),
         CheckConstraint("status IN ('draft', 'queued', 'sending', 'sent', 'failed')", name="status"),
         CheckConstraint("channel IN ('sms', 'email')", name="channel"),
         Index("ix_messages_chain_created", "chain_id", "created_at", "id"),

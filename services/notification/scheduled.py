@@ -15,16 +15,11 @@ from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
 from services.kit import clock
-from services.kit.clock import DEFAULT_TIME_ZONE  # noqa: F401 - the zone of a chain not yet heard of
 from services.notification.automatic import switched_on
 from services.notification.messages import enqueue
 from services.notification.models import ChainCopy, MemberCopy, ScheduleRun
 
 CATCH_UP_DAYS = 3
-
-
-def parse_day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
 
 
 def celebrated_on(birthday: date, year: int) -> date:

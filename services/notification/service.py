@@ -20,6 +20,7 @@ from contracts.base import load
 from contracts.errors import Forbidden
 from contracts.events import Event
 from services.kit import crypto
+from services.kit.clock import DEFAULT_TIME_ZONE
 from services.kit.config import SettingsDependency
 from services.kit.copies import keep_newest
 from services.kit.db import Database
@@ -29,11 +30,12 @@ from services.kit.logs import CorrelationId
 from services.kit.mutation import Work, mutation
 from services.kit.outbox import Outbox
 from services.kit.rpc import ServiceRpc, rpc
-from services.notification import automatic, chain_settings, dispatch, messages, scheduled, sends
-from services.notification.models import ChainCopy, MemberCopy, StoreCopy, TierCopy, kit
+from services.notification import automatic, campaigns, chain_settings, copies, dispatch, messages, scheduled, sends
+from services.notification.models import ChainCopy, StoreCopy, TierCopy, kit
 
 DISPATCH_SECONDS = 0.5
 SCHEDULE_SECONDS = 60
+CAMPAIGN_SECONDS = 1
 
 
 class NotificationService(HealthCheck):
@@ -121,6 +123,42 @@ class NotificationService(HealthCheck):
         self._hq(actor, chain_id)
         return lambda: sends.test_send(self.db, self.codec, actor, chain_id, payload, idempotency_key)
 
+    # ---- marketing (N-4) ---------------------------------------------------------------------
+
+    @rpc
+    @mutation
+    def create_campaign(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        payload = load(c.CampaignCreate, data)
+        self._hq(actor, chain_id)
+        return lambda: campaigns.create(self.db, actor, chain_id, payload)
+
+    @rpc
+    def update_campaign(self, actor: dict, chain_id: str, campaign_id: str, data: dict) -> dict:
+        changes = load(c.CampaignUpdate, data)
+        self._hq(actor, chain_id)
+        with self.db.begin():
+            return campaigns.update_draft(self.db, chain_id, campaign_id, changes)
+
+    @rpc
+    def list_campaigns(self, actor: dict, chain_id: str, query: dict) -> dict:
+        query = load(c.CampaignQuery, query)
+        self._hq(actor, chain_id)
+        with self.db.begin():
+            return campaigns.listing(self.db, chain_id, query)
+
+    @rpc
+    def get_campaign(self, actor: dict, chain_id: str, campaign_id: str) -> dict:
+        self._hq(actor, chain_id)
+        with self.db.begin():
+            return campaigns.view(self.db, campaigns.get(self.db, chain_id, campaign_id))
+
+    @rpc
+    @mutation
+    def send_campaign(self, actor: Actor, chain_id: str, campaign_id: str, data: dict, idempotency_key: str) -> Work:
+        payload = load(c.CampaignSend, data)
+        self._hq(actor, chain_id)
+        return lambda: campaigns.send(self.db, chain_id, campaign_id, payload)
+
     # ---- sending ----------------------------------------------------------------------------
 
     @timer(interval=DISPATCH_SECONDS)
@@ -128,6 +166,12 @@ class NotificationService(HealthCheck):
         """Send what is due, round after round while there is more."""
         while dispatch.run_once(self.db, self.events, self.codec, self.member.contacts) == dispatch.BATCH:
             pass
+
+    @timer(interval=CAMPAIGN_SECONDS)
+    def run_campaigns(self) -> None:
+        """Start the bulk sends whose time has come; mark finished ones done."""
+        campaigns.start_due(self.db)
+        campaigns.finish_done(self.db)
 
     @timer(interval=SCHEDULE_SECONDS, eager=True)
     def schedule(self) -> None:
@@ -138,6 +182,7 @@ class NotificationService(HealthCheck):
 
     @handles("wallet", "consumed")
     def on_consumed(self, event: Event) -> None:
+        copies.visit(self.db, event)
         automatic.consumed(self.db, event)
 
     @handles("wallet", "recharged")
@@ -146,6 +191,7 @@ class NotificationService(HealthCheck):
 
     @handles("member", "tier_changed")
     def on_tier_changed(self, event: Event) -> None:
+        copies.tier(self.db, event, event.data["member_id"], event.data["tier_code"])
         automatic.tier_changed(self.db, event)
 
     # ---- events: copies of what messages are made of -----------------------------------------
@@ -161,7 +207,7 @@ class NotificationService(HealthCheck):
         data, settings = event.data, event.data["settings"]
         values = {
             "name": data["name"],
-            "time_zone": settings.get("time_zone") or scheduled.DEFAULT_TIME_ZONE,
+            "time_zone": settings.get("time_zone") or DEFAULT_TIME_ZONE,
             "sms_signature": settings.get("sms_signature") or "",
         }
         keep_newest(self.db, ChainCopy.__table__, "chain_id", event, chain_id=data["chain_id"], **values)
@@ -194,24 +240,15 @@ class NotificationService(HealthCheck):
 
     @handles("member", "enrolled")
     def on_enrolled(self, event: Event) -> None:
-        self._keep_member(event)
+        copies.member_facts(self.db, event)
 
     @handles("member", "updated")
     def on_member_updated(self, event: Event) -> None:
-        self._keep_member(event)
+        copies.member_facts(self.db, event)
 
-    def _keep_member(self, event: Event) -> None:
-        data = event.data
-        birthday = scheduled.parse_day(data["birthday"])
-        keep_newest(
-            self.db,
-            MemberCopy.__table__,
-            "member_id",
-            event,
-            member_id=data["member_id"],
-            chain_id=event.chain_id,
-            birthday=birthday,
-        )
+    @handles("member", "card_issued")
+    def on_card_issued(self, event: Event) -> None:
+        copies.tier(self.db, event, event.data["member_id"], event.data["tier_code"])
 
 
 SERVICE = NotificationService

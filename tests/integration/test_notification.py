@@ -6,7 +6,8 @@ from __future__ import annotations
 import email.policy
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from kombu import Connection, Exchange
@@ -54,8 +55,8 @@ def _messages(world, **query) -> list[dict]:
 
 
 def _test_send(world, to: str, kind: str = "recharge", channel: str = "sms") -> dict:
-    body = {"kind": kind, "channel": channel, "to": to}
-    return ok(world.hq.post(world.world.path("/notifications/test-sends"), body), 201)
+    body = {"kind": kind, "phone" if channel == "sms" else "email": to}
+    return ok(world.hq.post(world.world.path("/notifications/test-sends"), body), 201)["items"][0]
 
 
 def _final(world, message_id: str, timeout: float = 15.0) -> dict:
@@ -242,3 +243,57 @@ def test_birthdays_are_caught_up_after_downtime_and_a_second_run_greets_nobody_t
     assert len(greetings) == 1 and made[1] == 0
     sent = _final(world, greetings[0]["id"])
     assert sent["body"] == f"【{SIGNATURE}】亲爱的寿星，洗车连锁 Wash Chain祝您生日快乐！"
+
+
+def _member(world, name: str, tags: list[str], consent: bool) -> tuple[dict, str]:
+    phone = _phone()
+    body = {"name": name, "phone": phone, "tags": tags, "marketing_consent": consent}
+    return ok(world.cashier_a.post(world.world.path("/members"), body), 201), phone
+
+
+def _clock(moment) -> str:
+    return moment.strftime("%H:%M")
+
+
+def test_a_campaign_reaches_consenting_members_of_its_segment_once_held_through_quiet_hours(world, gateway, settings):
+    tag = f"vip{uuid.uuid4().hex[:6]}"
+    fan, fan_phone = _member(world, "李四", [tag], True)
+    shy, shy_phone = _member(world, "王五", [tag], False)  # in the segment, no consent
+    other, other_phone = _member(world, "赵六", ["other"], True)  # consents, not in the segment
+    known = "SELECT count(*) AS n FROM notification.members WHERE member_id IN (:a, :b, :c)"
+    wait_for(lambda: raw_rows(settings, known, a=fan["id"], b=shy["id"], c=other["id"])[0]["n"] == 3)
+    base = world.world.path("/notifications")
+    refused = error(world.hq.post(f"{base}/campaigns", {"name": "x", "text": "{balance}"}), 422)
+    assert refused["fields"]["text"][0].startswith("Unknown variable {balance}; this kind offers: chain_name")
+
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    quiet = {"quiet_start": _clock(now - timedelta(hours=1)), "quiet_end": _clock(now + timedelta(hours=1))}
+    ok(world.hq.patch(f"{base}/provider", quiet))
+    body = {"name": "会员日", "text": "{member_name}您好，{chain_name}会员日全场八折", "segment": {"tags": [tag]}}
+    campaign = ok(world.hq.post(f"{base}/campaigns", body), 201)
+    assert campaign["status"] == "draft" and campaign["total"] is None
+    sending = ok(world.hq.post(f"{base}/campaigns/{campaign['id']}/sends", {}), 202)
+    assert sending["status"] == "scheduled"
+    path = f"{base}/campaigns/{campaign['id']}"
+    running = wait_for(lambda: (c := ok(world.hq.get(path)))["status"] == "running" and c, 10)
+    assert running["total"] == 1  # the consenting member of the segment only
+    held = wait_for(
+        lambda: raw_rows(
+            settings, "SELECT * FROM notification.messages WHERE campaign_id = :c AND held", c=campaign["id"]
+        ),
+        10,
+    )
+    assert held[0]["member_id"] == fan["id"] and held[0]["status"] == "queued" and held[0]["attempts"] == 0
+    opens = datetime.combine(now.date(), datetime.strptime(quiet["quiet_end"], "%H:%M").time(), now.tzinfo)
+    assert held[0]["next_attempt_at"] == opens + (timedelta(days=1) if opens < now else timedelta())
+    assert gateway.to(fan_phone) == []
+    assert error(world.hq.post(f"{base}/campaigns/{campaign['id']}/sends", {}), 409)["code"] == "invalid_state"
+    assert error(world.hq.patch(path, {"name": "later"}), 409)["code"] == "invalid_state"
+
+    ok(world.hq.patch(f"{base}/provider", {"quiet_start": None, "quiet_end": None}))  # the window opens
+    done = wait_for(lambda: (c := ok(world.hq.get(path)))["status"] == "done" and c, 15)
+    assert done["progress"] == {"queued": 0, "sending": 0, "sent": 1, "failed": 0}
+    assert [r.body["text"] for r in gateway.to(fan_phone)] == [
+        f"【{SIGNATURE}】李四您好，洗车连锁 Wash Chain会员日全场八折"
+    ]
+    assert gateway.to(shy_phone) == [] and gateway.to(other_phone) == []

@@ -3,11 +3,12 @@ and catch-up days (N-3), request signing and outcome sorting of the providers (N
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.notification import providers, scheduled, templates
+from services.notification import providers, quiet, scheduled, templates
 from services.notification.kinds import KINDS, yuan
 
 
@@ -75,3 +76,31 @@ def test_an_http_request_is_signed_over_account_time_and_body():
 def test_an_unreachable_gateway_is_retried_not_refused():
     outcome = providers.HttpGateway("http://127.0.0.1:9", "a", "s", 0.5).send(providers.Sms("r", "1", "t"))
     assert isinstance(outcome, providers.Retry) and outcome.reason.startswith("cannot reach the SMS gateway")
+
+
+SHANGHAI = "Asia/Shanghai"
+
+
+def _at(hour: int, minute: int = 0, day: int = 25) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=ZoneInfo(SHANGHAI))
+
+
+@pytest.mark.parametrize(
+    ("now", "until"),
+    [
+        (_at(20, 59), None),  # before the window
+        (_at(21, 0), _at(8, 0, day=26)),  # from 21:00 to tomorrow 08:00
+        (_at(23, 30), _at(8, 0, day=26)),
+        (_at(3, 0), _at(8, 0)),  # after midnight: this morning
+        (_at(8, 0), None),  # open again at 08:00 sharp
+    ],
+)
+def test_quiet_hours_over_midnight_hold_marketing_until_the_window_opens(now, until):
+    assert quiet.held_until(now, SHANGHAI, time(21, 0), time(8, 0)) == until
+
+
+def test_quiet_hours_are_the_chains_local_time_and_a_daytime_window_works_too():
+    utc_noon = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+    assert quiet.held_until(utc_noon, SHANGHAI, time(12, 0), time(14, 0)) == _at(14, 0)
+    assert quiet.held_until(utc_noon, "Europe/London", time(12, 0), time(14, 0)) is None  # 04:00 there
+    assert quiet.held_until(utc_noon, SHANGHAI, None, None) is None
