@@ -115,7 +115,8 @@ class ProviderUpdate(Contract):
     http_base_url = fields.String(validate=[validate.Length(max=300), Pattern(URL_PATTERN, "An http(s) URL.")])
     http_account = fields.String(validate=[validate.Length(min=1, max=100), Pattern(NOT_BLANK, "Must not be blank.")])
     http_secret = fields.String(validate=validate.Length(min=1, max=200))
-    http_timeout_ms = fields.Integer(strict=True, validate=validate.Range(min=100, max=60000))
+    # how long one send may take, HTTP or SMTP
+    http_timeout_ms = fields.Integer(strict=True, validate=validate.Range(min=100, max=30000))
     email_provider = fields.String(validate=validate.OneOf(EMAIL_PROVIDERS))
     smtp_host = fields.String(validate=Pattern(HOST_PATTERN, "A host name or address."))
     smtp_port = fields.Integer(strict=True, validate=validate.Range(min=1, max=65535))

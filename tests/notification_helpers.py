@@ -24,6 +24,12 @@ from pathlib import Path
 from services.notification.providers import sign
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops the 6th simultaneous connection (a 1 s SYN retry)
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -80,7 +86,7 @@ class SmsGateway:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self

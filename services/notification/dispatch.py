@@ -5,8 +5,9 @@ two instances never take the same one; it is sent with no transaction open (a
 slow provider holds no lock or connection); its outcome is recorded in a second
 transaction with its `notification.sent` or `.failed` event. A process killed
 between sending and recording leaves the message claimed: when the lease runs
-out it is sent again under the same reference (our message id), which the
-provider uses to drop the repeat.
+out (`lease_seconds`: longer than any send of its batch can take) it is sent
+again under the same reference (our message id; the SMTP Message-ID is made of
+it), which the provider uses to drop the repeat.
 
 The text is fixed at the first attempt and kept, so every retry sends the same
 words. Retries wait `retry_base_ms`, doubling, up to `max_attempts` in all; a
@@ -36,8 +37,9 @@ from services.notification.models import ChainCopy, Message, ProviderSettings
 log = logging.getLogger(__name__)
 
 BATCH = 50
-LEASE_SECONDS = 120  # longer than any provider timeout (60 s at most)
 PARALLEL_SENDS = 10
+LEASE_MARGIN_SECONDS = 10.0  # for recording the outcome, and clocks
+DEFAULT_TIMEOUT_MS = 5000  # a chain that never changed its provider settings
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class Prepared:
     held_until: datetime | None = None  # marketing in quiet hours: back in the outbox until then
 
 
+def lease_seconds(timeout_ms: int) -> float:
+    """How long a claim holds: a batch is sent PARALLEL_SENDS at a time, so the last message of
+    one may start after BATCH / PARALLEL_SENDS - 1 others' timeouts, then waits out its own."""
+    return (BATCH // PARALLEL_SENDS) * timeout_ms / 1000 + LEASE_MARGIN_SECONDS
+
+
 def claim(session: Session, limit: int = BATCH) -> list[Message]:
     """Due messages, now ours for the lease: queued ones whose time has come, and claimed ones
     whose lease ran out (their sender died)."""
@@ -62,7 +70,14 @@ def claim(session: Session, limit: int = BATCH) -> list[Message]:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        lease = func.now() + timedelta(seconds=LEASE_SECONDS)
+        timeout_ms = func.coalesce(
+            select(ProviderSettings.http_timeout_ms)
+            .where(ProviderSettings.chain_id == Message.chain_id)
+            .scalar_subquery(),
+            DEFAULT_TIMEOUT_MS,
+        )
+        per_timeout = (BATCH // PARALLEL_SENDS) / 1000.0
+        lease = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, timeout_ms * per_timeout + LEASE_MARGIN_SECONDS)
         ids = session.scalars(
             update(Message)
             .where(Message.id.in_(due.scalar_subquery()))
@@ -284,17 +299,19 @@ def run_once(
     claimed = claim(session, limit)
     if not claimed:
         return 0
+    ids = [m.id for m in claimed]  # read now: a rollback expires the objects
     try:
         with session.begin():
             session.add_all(claimed)
             prepared = prepare(session, codec, claimed, contacts)
     except Exception:
-        release(session, [m.id for m in claimed])
+        release(session, ids)
         raise
     for item in prepared:
         if item.held_until is not None:
             release(session, [item.message.id], item.held_until, held=True)
-    for item, outcome in send_all(p for p in prepared if p.held_until is None):
-        with session.begin():
+    outcomes = send_all(p for p in prepared if p.held_until is None)
+    with session.begin():  # one commit for the round's outcomes: the per-message cost stays small
+        for item, outcome in outcomes:
             record(session, events, item, outcome)
     return len(claimed)

@@ -25,7 +25,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 HTTP_SEND_PATH = "/sms/send"
 SIGNATURE_HEADER = "X-Signature"
@@ -160,7 +159,8 @@ class SmtpServer:
         message["From"] = self.sender
         message["To"] = email.to
         message["Subject"] = email.subject
-        message["Message-ID"] = make_msgid(idstring=email.reference.replace("-", ""))
+        # the same for every attempt at this message, so a receiver can drop a repeat
+        message["Message-ID"] = f"<{email.reference}@{self.sender.rpartition('@')[2] or 'huiyuan'}>"
         message.set_content(email.text)
         return message
 

@@ -9,6 +9,8 @@ service only when a message to them is sent.
 
 from __future__ import annotations
 
+import time
+
 from nameko.timer import timer
 
 from contracts import member as member_contracts  # noqa: F401 - registers member's events for the handlers
@@ -34,6 +36,7 @@ from services.notification import automatic, campaigns, chain_settings, copies, 
 from services.notification.models import ChainCopy, StoreCopy, TierCopy, kit
 
 DISPATCH_SECONDS = 0.5
+DISPATCH_BUDGET_SECONDS = 2.0
 SCHEDULE_SECONDS = 60
 CAMPAIGN_SECONDS = 1
 
@@ -163,9 +166,12 @@ class NotificationService(HealthCheck):
 
     @timer(interval=DISPATCH_SECONDS)
     def dispatch(self) -> None:
-        """Send what is due, round after round while there is more."""
+        """Send what is due, round after round while there is more, for at most a tick's budget:
+        a stopping service waits for this worker, so it must end soon."""
+        ends = time.monotonic() + DISPATCH_BUDGET_SECONDS
         while dispatch.run_once(self.db, self.events, self.codec, self.member.contacts) == dispatch.BATCH:
-            pass
+            if time.monotonic() > ends:
+                return
 
     @timer(interval=CAMPAIGN_SECONDS)
     def run_campaigns(self) -> None:
