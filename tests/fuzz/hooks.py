@@ -206,6 +206,9 @@ _PATH_POOLS = {
     "card_id": "card_ids",
     "tier_id": "tier_ids",
     "transaction_id": "transaction_ids",
+    "message_id": "message_ids",
+    "campaign_id": "campaign_ids",
+    "kind": "kinds",
 }
 
 
