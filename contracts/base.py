@@ -65,6 +65,26 @@ _ABROAD = (
     rf"(?:[0-9]{_PHONE_SEP}){{5,13}}"
 )
 PHONE_PATTERN = rf"^{_PHONE_SEP}(?:{_MOBILE}|{_ABROAD})$"
+
+
+def _separators_in_a_row(value: str) -> None:
+    """The one rule of the phone pattern the services do not judge (they drop any run)."""
+    if PHONE_SEPARATOR_RUN.search(value):
+        raise ValidationError("At most two spaces, '-', '.', '(' or ')' in a row.")
+
+
+def _phone_judged_by_the_service(value: str) -> None:
+    """Documentation only: the service normalises and judges the number, naming what is wrong
+    ("a mobile number has 11 digits, this has 10"), so the document states the pattern."""
+
+
+# A phone field: 64 fits the longest number the pattern allows (15 digits and their separators)
+PHONE_CHECKS = [
+    validate.Length(min=1, max=64),
+    _separators_in_a_row,
+    documented(_phone_judged_by_the_service, pattern=PHONE_PATTERN),
+]
+
 # a resident ID-card number: 15 digits, or 17 digits and a check character (digit or X) that
 # a pattern cannot check; spaces are dropped (services/member/pii.py normalise_id_number)
 ID_NUMBER_PATTERN = r"^\s*(?:(?:[0-9]\s*){15}|(?:[0-9]\s*){17}[0-9Xx]\s*)$"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from contracts.base import (
     CARD_NO_PATTERN,
     ID_NUMBER_PATTERN,
-    PHONE_PATTERN,
-    PHONE_SEPARATOR_RUN,
+    PHONE_CHECKS,
     PLATE_PATTERN,
     BasisPoints,
     Code,
@@ -43,14 +42,7 @@ def _judged_by_member_service(pattern: str):
     return documented(check, pattern=pattern)
 
 
-def _separators_in_a_row(value: str) -> None:
-    """The one rule of the phone pattern the member service does not judge (it drops any run)."""
-    if PHONE_SEPARATOR_RUN.search(value):
-        raise ValidationError("At most two spaces, '-', '.', '(' or ')' in a row.")
-
-
-# 64: the longest number the pattern allows (15 digits and their separators) fits
-_PHONE = [validate.Length(min=1, max=64), _separators_in_a_row, _judged_by_member_service(PHONE_PATTERN)]
+_PHONE = PHONE_CHECKS
 _ID_NUMBER = [validate.Length(max=30), _judged_by_member_service(ID_NUMBER_PATTERN)]
 _PLATE = [validate.Length(min=1, max=20), _judged_by_member_service(PLATE_PATTERN)]
 _CARD_NO = [validate.Length(min=12, max=40), Pattern(CARD_NO_PATTERN, "A card number has 12 digits.")]
@@ -340,6 +332,13 @@ class CardContext(Contract):
     limits = fields.Nested(CardLimits, required=True)  # the card's own, on top of the tier's
     # when the card last changed at member (ISO-8601): a copy kept elsewhere takes the newest
     as_of = fields.String(load_default=None, allow_none=True)
+
+
+class ContactsRequest(Contract):
+    """`member.contacts`: how to reach up to 500 members of a chain (the notification service)."""
+
+    chain_id = Id(required=True)
+    member_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=500))
 
 
 # ---- events ---------------------------------------------------------------------------------

@@ -322,6 +322,8 @@ class ChainCreated(Contract):
     name = fields.String(required=True)
     currency = fields.String(required=True)
     time_zone = fields.String(required=True)
+    # S-1: what every SMS of the chain opens with (older events lack it: none yet)
+    sms_signature = fields.String()
 
 
 @event("org", "chain_changed")

@@ -17,7 +17,8 @@ hold whenever the system is at rest:
   points taken, the same amount; cancelled: given back; refused: none taken), and every
   points redemption made for a gift belongs to a completed or cancelled one;
 - reporting's liability per store (kept from the wallet's events) equals the wallet's (R-8);
-- every service's outbox is sent and nothing is parked (events or outbox rows).
+- every service's outbox is sent and nothing is parked (events or outbox rows);
+- no notification message is left claimed long after its sender's lease ended.
 
 Work still in flight (unsent events, events being retried) is waited for, up to
 `--settle` seconds, before judging. Exits 1 with a precise report if anything
@@ -97,6 +98,10 @@ CROSS_SERVICE_CHECKS = {
         FULL JOIN (SELECT chain_id, lot_store_id, kind, SUM(amount) AS total FROM reporting.lot_moves
                    GROUP BY chain_id, lot_store_id, kind) r USING (chain_id, lot_store_id, kind)
         WHERE {lot_chain} AND COALESCE(w.total, 0) <> COALESCE(r.total, 0)""",
+    # a sender that died mid-send leaves its messages claimed; another takes them up when the lease ends
+    "notification messages still claimed a minute after their lease ended": """
+        SELECT n.id, n.claimed_until FROM notification.messages n
+        WHERE {message_chain} AND n.status = 'sending' AND n.claimed_until < now() - interval '60 seconds'""",
 }
 
 
@@ -120,10 +125,7 @@ GIFT_CHECKS = {
 
 
 def _where(chain_id: str | None) -> dict[str, str]:
-    names = ("tx_chain", "account_chain", "wallet_chain", "points_chain", "gift_chain", "stock_chain", "lot_chain")
-    if chain_id is None:
-        return dict.fromkeys(names, "TRUE")
-    return {
+    scoped = {
         "tx_chain": "t.chain_id = :chain",
         "account_chain": "a.chain_id = :chain",
         "wallet_chain": "w.chain_id = :chain",
@@ -131,7 +133,9 @@ def _where(chain_id: str | None) -> dict[str, str]:
         "gift_chain": "g.chain_id = :chain",
         "stock_chain": "s.chain_id = :chain",
         "lot_chain": "chain_id = :chain",
+        "message_chain": "n.chain_id = :chain",
     }
+    return dict.fromkeys(scoped, "TRUE") if chain_id is None else scoped
 
 
 def in_flight(conn: Connection, services: Iterable[str]) -> dict[str, int]:

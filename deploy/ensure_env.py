@@ -24,7 +24,7 @@ DEFAULT_PATH = REPO_ROOT / "var" / "huiyuan.env"
 # Each key is base64 of 32 random bytes (AES-256 / HMAC-SHA-256 sized); each service's
 # database role gets a password of its own, so a process can reach only its own schema.
 # as services.kit.config.SERVICES (not imported: no nameko here)
-SERVICES = ("org", "member", "wallet", "points", "gift", "reporting")
+SERVICES = ("org", "member", "wallet", "points", "gift", "reporting", "notification")
 GENERATED_KEYS = ("HUIYUAN_PII_KEY", "HUIYUAN_PII_INDEX_KEY", *(f"HUIYUAN_DB_PASSWORD_{s.upper()}" for s in SERVICES))
 
 HEADER = """\

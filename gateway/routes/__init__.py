@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.operations import Operation
-from gateway.routes import gift, member, org, points, reporting, wallet
+from gateway.routes import gift, member, notification, org, points, reporting, wallet
 
 
 def all_operations() -> list[Operation]:
@@ -14,4 +14,5 @@ def all_operations() -> list[Operation]:
         *points.OPERATIONS,
         *gift.OPERATIONS,
         *reporting.OPERATIONS,
+        *notification.OPERATIONS,
     ]

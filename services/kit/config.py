@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from nameko.extensions import DependencyProvider
 
-SERVICES = ("org", "member", "wallet", "points", "gift", "reporting")
+SERVICES = ("org", "member", "wallet", "points", "gift", "reporting", "notification")
 
 
 def password_variable(service: str) -> str:

@@ -80,8 +80,10 @@ def pause_before_retry(attempt: int, rng: random.Random | None = None) -> float:
     return ceiling * (0.5 + 0.5 * (rng or random).random())
 
 
-# attempts per event id, kept in memory too: while the database is away they cannot be counted there
-_attempts: dict[str, int] = {}
+# attempts per consuming service and event id, kept in memory too: while the database is away they
+# cannot be counted there. Per service: services in one process (tests, a small deployment) handle
+# the same event, and one's success must not clear another's failure.
+_attempts: dict[tuple[str, str], int] = {}
 
 
 def record_failure(
@@ -141,7 +143,7 @@ def handles(source: str, event_type: str) -> Callable:
                 record_failure(self.db, self.kit_tables.event_failures, _as_dict(payload), exc, hopeless=True)
                 log.error("event %s.%s parked: it breaks its contract: %s", source, event_type, exc)
                 return
-            failed_before = event.id in _attempts
+            failed_before = (self.name, event.id) in _attempts
             try:
                 with self.db.begin():
                     if not first_delivery(self.db, self.kit_tables.inbox, event):
@@ -158,7 +160,7 @@ def handles(source: str, event_type: str) -> Callable:
                 if _parked_after(self, payload, event, exc):
                     return  # acknowledged; kept in event_failures for replay
                 raise  # back on the queue, after the pause
-            _attempts.pop(event.id, None)
+            _attempts.pop((self.name, event.id), None)
 
         return _Handler.decorator(
             source, event_type, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True
@@ -170,7 +172,8 @@ def handles(source: str, event_type: str) -> Callable:
 def _parked_after(service: Any, payload: dict, event: Event, exc: Exception) -> bool:
     """Count the failure; True if the event is now parked, else pause before it goes back on the queue."""
     transient = is_transient(exc)
-    attempts = _attempts[event.id] = _attempts.get(event.id, 0) + 1
+    key = (service.name, event.id)
+    attempts = _attempts[key] = _attempts.get(key, 0) + 1
     try:
         counted, parked = record_failure(
             service.db, service.kit_tables.event_failures, payload, exc, hopeless=False, transient=transient
@@ -180,7 +183,7 @@ def _parked_after(service: Any, payload: dict, event: Event, exc: Exception) -> 
         log.warning("could not count the failure of event %s (database away?)", event.id, exc_info=True)
         parked = False
     if parked:
-        _attempts.pop(event.id, None)
+        _attempts.pop(key, None)
         log.error("event %s %s.%s parked after %d attempts: %r", event.id, event.source, event.type, attempts, exc)
         return True
     pause = pause_before_retry(attempts)

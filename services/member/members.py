@@ -122,6 +122,26 @@ def facts(session: Session, codec: pii.Codec, member: Member) -> dict:
     }
 
 
+def contacts(session: Session, codec: pii.Codec, chain_id: str, member_ids: list[str]) -> list[dict]:
+    """How to reach each of `member_ids` of the chain (others are left out): the one place a
+    phone leaves this service in clear, for the notification service to send by (N-1)."""
+    rows = session.scalars(select(Member).where(Member.chain_id == chain_id, Member.id.in_(member_ids))).all()
+    out = []
+    for member in rows:
+        phone = phone_of(codec, member)
+        out.append(
+            {
+                "member_id": member.id,
+                "name": member.name,
+                "phone": phone,
+                "masked_phone": pii.mask_phone(phone),
+                "marketing_consent": member.marketing_consent,
+                "birthday": views.iso(member.birthday),
+            }
+        )
+    return out
+
+
 def _clean_plates(raw: list[str]) -> list[str]:
     plates: list[str] = []
     for value in raw:

@@ -263,6 +263,13 @@ class MemberService(HealthCheck, History):
     def resolve_card_by_id(self, chain_id: str, card_id: str) -> dict:
         return cards.resolve_by_id(self.db, self.codec, chain_id, card_id)
 
+    @rpc
+    def contacts(self, chain_id: str, member_ids: list) -> list:
+        """For the notification service only: phones in clear, to send by (N-1, M-1)."""
+        ids = load(c.ContactsRequest, {"chain_id": chain_id, "member_ids": member_ids})["member_ids"]
+        with self.db.begin():
+            return members.contacts(self.db, self.codec, chain_id, ids)
+
     @handles("wallet", "consumed")
     def on_consumed(self, event: Event) -> None:
         """M-7: spend moved; the wallet's total is the truth, points stay as last reported."""

@@ -55,6 +55,7 @@ def create(session: Session, events: OutboxWriter, actor: Actor, data: dict) -> 
             "name": chain.name,
             "currency": chain.currency,
             "time_zone": chain.time_zone,
+            "sms_signature": chain.sms_signature or "",
         },
         chain_id=chain.id,
     )

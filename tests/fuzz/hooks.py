@@ -221,6 +221,9 @@ _PATH_POOLS = {
     "tier_id": "tier_ids",
     "transaction_id": "transaction_ids",
     "gift_id": "gift_ids",
+    "message_id": "message_ids",
+    "campaign_id": "campaign_ids",
+    "kind": "kinds",
 }
 
 

@@ -3,7 +3,8 @@ and cards with balances and purchases, made through the API before the fuzzer st
 
 from __future__ import annotations
 
-from tests.helpers import DEFAULT_PASSWORD, Api, ChainWorld, build_chain, ok
+from contracts.notification import AUTOMATIC_KINDS
+from tests.helpers import DEFAULT_PASSWORD, Api, ChainWorld, build_chain, ok, wait_for
 from tests.wallet_helpers import WASH, WalletWorld
 
 
@@ -33,6 +34,9 @@ def seed(admin: Api, role: str) -> dict:
     gift = {"name": "Umbrella", "market_price": 5900, "points_cost": 600, "stock": 3}
     gift_ids = [ok(hq.post(world.path("/gifts"), gift), 201)["id"]]
     staff = {s["username"]: s for s in ok(hq.get(world.path("/staff")))["items"]}
+    # the notifications the purchases caused, and a draft campaign: real ids for those paths
+    messages = wait_for(lambda: ok(hq.get(world.path("/notifications/messages")))["items"], 15)
+    campaign = ok(hq.post(world.path("/notifications/campaigns"), {"name": "fuzz", "text": "{member_name}"}), 201)
     username = world.usernames["hq" if role == "hq_admin" else "cashier_A"]
     store_ids = [s["id"] for s in world.stores.values()] if role == "hq_admin" else [world.stores["A"]["id"]]
     return {
@@ -54,6 +58,9 @@ def seed(admin: Api, role: str) -> dict:
             "tier_ids": [tier["id"]],
             "tier_codes": [tier["code"]],
             "transaction_ids": transactions,
+            "message_ids": [m["id"] for m in messages],
+            "campaign_ids": [campaign["id"]],
+            "kinds": list(AUTOMATIC_KINDS),
             "consume_ids": consumes,
             "category_codes": ["wash", "parts"],
             "payment_methods": ["cash"],

@@ -292,7 +292,7 @@ def test_an_event_that_breaks_its_contract_is_parked_at_once(provisioned, servic
     }
     event_dispatcher({"AMQP_URI": provisioned.amqp_uri, "serializer": "json"})("org", "store_changed", broken)
     # every service that keeps stores from org's events parks it at once
-    keepers = ("wallet", "gift", "reporting")
+    keepers = ("wallet", "gift", "reporting", "notification")
     try:
         for service in keepers:
             engine = make_engine(provisioned.database_url(service), pool_size=1, application_name="contract-test")

@@ -1,0 +1,317 @@
+"""Sending what is in the outbox (N-1, N-5): claim, send outside any transaction, record.
+
+A message is claimed for a lease (status `sending`) in a short transaction, so
+two instances never take the same one; it is sent with no transaction open (a
+slow provider holds no lock or connection); its outcome is recorded in a second
+transaction with its `notification.sent` or `.failed` event. A process killed
+between sending and recording leaves the message claimed: when the lease runs
+out (`lease_seconds`: longer than any send of its batch can take) it is sent
+again under the same reference (our message id; the SMTP Message-ID is made of
+it), which the provider uses to drop the repeat.
+
+The text is fixed at the first attempt and kept, so every retry sends the same
+words. Retries wait `retry_base_ms`, doubling, up to `max_attempts` in all; a
+refusal (4xx, a bad address) fails the message at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import eventlet
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from contracts.base import load
+from contracts.notification import Contact
+from services.kit.clock import DEFAULT_TIME_ZONE
+from services.kit.crypto import Codec
+from services.kit.outbox import OutboxWriter
+from services.notification import campaigns, chain_settings, providers, quiet, templates
+from services.notification.messages import OUTBOX, phone_index
+from services.notification.models import ChainCopy, Message, ProviderSettings
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+PARALLEL_SENDS = 10
+LEASE_MARGIN_SECONDS = 10.0  # for recording the outcome, and clocks
+DEFAULT_TIMEOUT_MS = 5000  # a chain that never changed its provider settings
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A claimed message made ready to send: its text fixed, its recipient known."""
+
+    message: Message
+    send: Callable[[], providers.Outcome] | None  # None: it cannot be sent (see `refusal`, `held_until`)
+    provider: str
+    refusal: str | None = None
+    held_until: datetime | None = None  # marketing in quiet hours: back in the outbox until then
+
+
+def lease_seconds(timeout_ms: int) -> float:
+    """How long a claim holds: a batch is sent PARALLEL_SENDS at a time, so the last message of
+    one may start after BATCH / PARALLEL_SENDS - 1 others' timeouts, then waits out its own."""
+    return (BATCH // PARALLEL_SENDS) * timeout_ms / 1000 + LEASE_MARGIN_SECONDS
+
+
+def claim(session: Session, limit: int = BATCH) -> list[Message]:
+    """Due messages, now ours for the lease: queued ones whose time has come, and claimed ones
+    whose lease ran out (their sender died)."""
+    with session.begin():
+        due = (
+            select(Message.id)
+            .where(Message.status.in_(OUTBOX), Message.next_attempt_at <= func.now())
+            .order_by(Message.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        timeout_ms = func.coalesce(
+            select(ProviderSettings.http_timeout_ms)
+            .where(ProviderSettings.chain_id == Message.chain_id)
+            .scalar_subquery(),
+            DEFAULT_TIMEOUT_MS,
+        )
+        per_timeout = (BATCH // PARALLEL_SENDS) / 1000.0
+        lease = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, timeout_ms * per_timeout + LEASE_MARGIN_SECONDS)
+        ids = session.scalars(
+            update(Message)
+            .where(Message.id.in_(due.scalar_subquery()))
+            .values(
+                status="sending", attempts=Message.attempts + 1, claimed_until=lease, next_attempt_at=lease, held=False
+            )
+            .returning(Message.id)
+        ).all()
+        if not ids:
+            return []
+        return list(session.scalars(select(Message).where(Message.id.in_(ids))).all())
+
+
+def _signature(chain: ChainCopy | None) -> str:
+    """S-1: every SMS opens with the chain's signature, 【...】, or its name until it has one."""
+    name = (chain.sms_signature or chain.name) if chain is not None else ""
+    return f"【{name}】" if name else ""
+
+
+def prepare(
+    session: Session,
+    codec: Codec,
+    messages: list[Message],
+    contacts: Callable[[str, list[str]], list[dict]],
+) -> list[Prepared]:
+    """Fix each message's text (first attempt only) and find whom it goes to."""
+    prepared: list[Prepared] = []
+    by_chain: dict[str, list[Message]] = {}
+    for message in messages:
+        by_chain.setdefault(message.chain_id, []).append(message)
+    for chain_id, group in by_chain.items():
+        chain = session.get(ChainCopy, chain_id)
+        settings = chain_settings.provider(session, chain_id)
+        wanted = sorted({m.member_id for m in group if m.member_id and m.recipient_cipher is None})
+        known = {c["member_id"]: c for c in (load(Contact, c) for c in contacts(chain_id, wanted))} if wanted else {}
+        for message in group:
+            prepared.append(_prepare_one(session, codec, chain, settings, message, known))
+    return prepared
+
+
+def _prepare_one(
+    session: Session,
+    codec: Codec,
+    chain: ChainCopy | None,
+    settings: ProviderSettings,
+    message: Message,
+    known: dict[str, dict],
+) -> Prepared:
+    contact = known.get(message.member_id) if message.member_id else None
+    provider = settings.sms_provider if message.channel == "sms" else settings.email_provider
+    if message.campaign_id is not None:
+        zone = chain.time_zone if chain is not None else DEFAULT_TIME_ZONE
+        until = quiet.held_until(datetime.now(UTC), zone, settings.quiet_start, settings.quiet_end)
+        if until is not None:
+            return Prepared(message, None, provider, held_until=until)
+        if contact is not None and not contact["marketing_consent"]:
+            return Prepared(message, None, provider, "The member has withdrawn consent to marketing.")
+    if message.body is None and message.campaign_id is not None:
+        values = {
+            "chain_name": chain.name if chain is not None else "",
+            "member_name": contact["name"] if contact else "",
+        }
+        message.body = _signature(chain) + templates.render(campaigns.text_of(session, message.campaign_id), values)
+    elif message.body is None:
+        name = message.variables.get("template", message.kind)  # a test send shows another kind's text
+        kind = chain_settings.kind_view(
+            chain_settings.kind_of(name), chain_settings.kind_settings(session, message.chain_id, name)
+        )
+        values = {
+            **message.variables,
+            "chain_name": chain.name if chain is not None else "",
+            "member_name": contact["name"] if contact else message.variables.get("member_name", ""),
+        }
+        if message.channel == "sms":
+            message.body = _signature(chain) + templates.render(kind["sms_text"], values)
+        else:
+            message.subject = templates.render(kind["email_subject"], values)[:300]
+            message.body = templates.render(kind["email_text"], values)
+    to = _recipient(codec, message, contact)
+    if to is None:
+        return Prepared(message, None, provider, "The member has no phone or address to send to.")
+    return Prepared(message, _sender(codec, settings, message, to), provider)
+
+
+def _recipient(codec: Codec, message: Message, contact: dict | None) -> str | None:
+    if message.recipient_cipher is not None:
+        field = "phone" if message.channel == "sms" else "email"
+        return codec.decrypt(message.chain_id, field, message.recipient_cipher)
+    if contact is None or message.channel != "sms":
+        return None
+    # kept so the boxes can be searched by phone; the number itself is not kept
+    message.recipient_index = phone_index(codec, message.chain_id, contact["phone"])
+    message.recipient_masked = contact["masked_phone"]
+    return contact["phone"]
+
+
+def _sender(codec: Codec, settings: ProviderSettings, message: Message, to: str) -> Callable[[], providers.Outcome]:
+    chain_id, reference = message.chain_id, message.id
+    if message.channel == "sms":
+        sms = providers.Sms(reference, to, message.body or "")
+        if settings.sms_provider == "http":
+            gateway = providers.HttpGateway(
+                settings.http_base_url or "",
+                settings.http_account or "",
+                chain_settings.secret(codec, chain_id, "http_secret", settings.http_secret_cipher) or "",
+                settings.http_timeout_ms / 1000,
+            )
+            return lambda: gateway.send(sms)
+        return lambda: providers.record(sms)
+    email = providers.Email(reference, to, message.subject or "", message.body or "")
+    if settings.email_provider == "smtp":
+        server = providers.SmtpServer(
+            settings.smtp_host or "",
+            settings.smtp_port,
+            settings.smtp_security,
+            settings.smtp_username,
+            chain_settings.secret(codec, chain_id, "smtp_password", settings.smtp_password_cipher),
+            settings.email_from or "",
+            settings.http_timeout_ms / 1000,
+        )
+        return lambda: server.send(email)
+    return lambda: providers.record(email)
+
+
+def send_all(prepared: Iterable[Prepared]) -> list[tuple[Prepared, providers.Outcome]]:
+    """Send with up to PARALLEL_SENDS at once (green threads: a slow provider waits alone)."""
+    pool = eventlet.GreenPool(PARALLEL_SENDS)
+
+    def one(item: Prepared) -> tuple[Prepared, providers.Outcome]:
+        if item.send is None:
+            return item, providers.Refused(item.refusal or "cannot be sent")
+        try:
+            return item, item.send()
+        except Exception as error:  # noqa: BLE001 - a provider bug must not lose the outcome of the rest
+            log.exception("sending message %s failed unexpectedly", item.message.id)
+            return item, providers.Retry(f"unexpected failure: {error!r}"[:500])
+
+    return list(pool.imap(one, prepared))
+
+
+def record(session: Session, events: OutboxWriter, item: Prepared, outcome: providers.Outcome) -> str:
+    """The outcome of one attempt, with its event; returns the message's new status."""
+    message = item.message
+    settings = chain_settings.provider(session, message.chain_id)
+    made = message.attempts - message.retried_at_attempt
+    values: dict = {
+        "body": message.body,
+        "subject": message.subject,
+        "recipient_index": message.recipient_index,
+        "recipient_masked": message.recipient_masked,
+        "provider": item.provider,
+        "claimed_until": None,
+    }
+    if isinstance(outcome, providers.Delivered):
+        values.update(
+            status="sent",
+            sent_at=func.now(),
+            last_error=None,
+            provider_message_id=outcome.provider_message_id,
+            provider_status=outcome.provider_status,
+        )
+    elif isinstance(outcome, providers.Retry) and made < settings.max_attempts:
+        pause = timedelta(milliseconds=settings.retry_base_ms * 2 ** (made - 1))
+        values.update(status="queued", last_error=outcome.reason, next_attempt_at=func.now() + pause)
+    else:
+        values.update(status="failed", last_error=outcome.reason)
+    done = session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.status == "sending", Message.attempts == message.attempts)
+        .values(**values)
+        .returning(Message.id)
+    ).first()
+    if done is None:  # taken over after our lease ran out; its new holder records the outcome
+        return message.status
+    if values["status"] in ("sent", "failed"):
+        _announce(session, events, message, item.provider, values)
+    return values["status"]
+
+
+def _announce(session: Session, events: OutboxWriter, message: Message, provider: str, values: dict) -> None:
+    data = {
+        "message_id": message.id,
+        "chain_id": message.chain_id,
+        "member_id": message.member_id,
+        "kind": message.kind,
+        "channel": message.channel,
+        "provider": provider,
+        "attempts": message.attempts,
+    }
+    if values["status"] == "sent":
+        events.add(
+            session, "sent", {**data, "provider_message_id": values["provider_message_id"]}, chain_id=data["chain_id"]
+        )
+    else:
+        events.add(session, "failed", {**data, "reason": values["last_error"] or ""}, chain_id=data["chain_id"])
+
+
+def release(session: Session, ids: list[str], until: datetime | None = None, *, held: bool = False) -> None:
+    """Give back messages that were not sent: could not be made ready (the member service away:
+    tried again in 10 s) or held by quiet hours (until the window opens). No attempt reached a
+    provider, so none is counted."""
+    when = until if until is not None else func.now() + timedelta(seconds=10)
+    with session.begin():
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(ids), Message.status == "sending")
+            .values(status="queued", attempts=Message.attempts - 1, claimed_until=None, next_attempt_at=when, held=held)
+        )
+
+
+def run_once(
+    session: Session,
+    events: OutboxWriter,
+    codec: Codec,
+    contacts: Callable[[str, list[str]], list[dict]],
+    limit: int = BATCH,
+) -> int:
+    """One round: claim, prepare, send, record. Returns how many messages were tried."""
+    claimed = claim(session, limit)
+    if not claimed:
+        return 0
+    ids = [m.id for m in claimed]  # read now: a rollback expires the objects
+    try:
+        with session.begin():
+            session.add_all(claimed)
+            prepared = prepare(session, codec, claimed, contacts)
+    except Exception:
+        release(session, ids)
+        raise
+    for item in prepared:
+        if item.held_until is not None:
+            release(session, [item.message.id], item.held_until, held=True)
+    outcomes = send_all(p for p in prepared if p.held_until is None)
+    with session.begin():  # one commit for the round's outcomes: the per-message cost stays small
+        for item, outcome in outcomes:
+            record(session, events, item, outcome)
+    return len(claimed)

@@ -1,0 +1,151 @@
+"""Messages and their boxes (N-5): every message is kept, found by member, phone, kind,
+status and date, and a failed one can be put back in the outbox by staff.
+
+A message is made once per cause (`source_key`: the event, the birthday and year,
+the staff request), so an event delivered twice or a schedule run on two instances
+makes one message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from contracts.errors import InvalidState, NotFound
+from services.kit.crypto import Codec
+from services.kit.db import new_id
+from services.kit.paging import keyset_page
+from services.member.pii import mask_phone, normalise_phone
+from services.notification.models import Message
+
+OUTBOX = ("queued", "sending")
+
+
+def enqueue(
+    session: Session,
+    *,
+    chain_id: str,
+    kind: str,
+    channel: str,
+    source_key: str,
+    member_id: str | None,
+    variables: dict,
+    created_by: str | None = None,
+    recipient: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> str | None:
+    """Put a message in the outbox; None if its cause already made one."""
+    cipher, index, masked = recipient
+    return session.execute(
+        insert(Message)
+        .values(
+            id=new_id(),
+            chain_id=chain_id,
+            kind=kind,
+            channel=channel,
+            source_key=source_key[:120],
+            member_id=member_id,
+            variables=variables,
+            status="queued",
+            attempts=0,
+            recipient_cipher=cipher,
+            recipient_index=index,
+            recipient_masked=masked,
+            created_by=created_by,
+        )
+        .on_conflict_do_nothing(index_elements=[Message.chain_id, Message.source_key])
+        .returning(Message.id)
+    ).scalar()
+
+
+def phone_index(codec: Codec, chain_id: str, phone: str) -> str:
+    """The keyed hash a phone is found by: the member service's, so one number is one hash."""
+    return codec.index(chain_id, "phone", phone)
+
+
+def email_index(codec: Codec, chain_id: str, address: str) -> str:
+    return codec.index(chain_id, "email", address.strip().lower())
+
+
+def sealed_recipient(codec: Codec, chain_id: str, channel: str, to: str, field: str) -> tuple[str, str, str]:
+    """A typed-in phone or address: sealed, hashed for search, masked for lists."""
+    if channel == "sms":
+        phone = normalise_phone(to, field)
+        return codec.encrypt(chain_id, "phone", phone), phone_index(codec, chain_id, phone), mask_phone(phone)
+    local, _, domain = to.strip().partition("@")
+    masked = f"{local[:1]}***@{domain}"
+    return codec.encrypt(chain_id, "email", to.strip()), email_index(codec, chain_id, to), masked
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def view(row: Message) -> dict:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "channel": row.channel,
+        "member_id": row.member_id,
+        "recipient": row.recipient_masked,
+        "subject": row.subject,
+        "body": row.body,
+        "status": row.status,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "provider": row.provider,
+        "provider_message_id": row.provider_message_id,
+        "provider_status": row.provider_status,
+        "created_at": row.created_at.isoformat(),
+        "next_attempt_at": _iso(row.next_attempt_at) if row.status in OUTBOX else None,
+        "sent_at": _iso(row.sent_at),
+    }
+
+
+def get(session: Session, chain_id: str, message_id: str) -> Message:
+    row = session.get(Message, message_id)
+    if row is None or row.chain_id != chain_id:
+        raise NotFound("No such message.", {"message_id": ["No such message in this chain."]})
+    return row
+
+
+def search(session: Session, codec: Codec, chain_id: str, query: dict) -> dict:
+    stmt = select(Message).where(Message.chain_id == chain_id)
+    for name in ("member_id", "kind", "channel", "status"):
+        if query.get(name) is not None:
+            stmt = stmt.where(getattr(Message, name) == query[name])
+    if query.get("phone") is not None:
+        stmt = stmt.where(Message.recipient_index == phone_index(codec, chain_id, normalise_phone(query["phone"])))
+    if query.get("since") is not None:
+        stmt = stmt.where(Message.created_at >= query["since"])
+    if query.get("until") is not None:
+        stmt = stmt.where(Message.created_at < query["until"])
+    rows, cursor = keyset_page(
+        session,
+        stmt,
+        [Message.created_at, Message.id],
+        limit=query["limit"],
+        after=query.get("after"),
+        descending=True,
+    )
+    return {"items": [view(r) for r in rows], "next_cursor": cursor}
+
+
+def retry(session: Session, chain_id: str, message_id: str) -> dict:
+    """Staff put a failed message back in the outbox: tried again at once, with the same
+    text, and `max_attempts` more attempts before it fails again (the count goes on)."""
+    row = get(session, chain_id, message_id)
+    if row.status != "failed":
+        raise InvalidState(
+            f"Only a failed message can be retried; this one is {row.status}.",
+            {"message_id": [f"The message is {row.status}."]},
+        )
+    session.execute(
+        update(Message)
+        .where(Message.id == row.id)
+        .values(status="queued", retried_at_attempt=row.attempts, next_attempt_at=func.now(), claimed_until=None)
+    )
+    session.refresh(row)
+    return view(row)
