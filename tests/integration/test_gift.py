@@ -269,3 +269,14 @@ def test_bad_catalogue_input_is_refused_naming_the_field_and_changes_nothing(pw)
         assert field in error(pw.hq.post(gifts(pw), body), 422)["fields"], body
     assert error(pw.wallet.cashier_a.post(gifts(pw), base), 403)
     assert ok(pw.hq.get(gifts(pw), {"include_inactive": "true", "limit": "200"}))["items"] == before
+
+
+def test_one_member_redeeming_at_once_on_five_tills_gets_only_their_limit_of_two(pw):
+    gift = new_gift(pw, points_cost=10, stock=10, limit_quantity=2, limit_period="ever")
+    card = member_with(pw, 100)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        results = list(pool.map(lambda _: definite(pw, gift, card), range(5)))
+    assert sorted(r.status_code for r in results) == [201, 201, 409, 409, 409], [r.text for r in results]
+    assert all(r.json["error"]["code"] == "limit_exceeded" for r in results if r.status_code == 409)
+    assert pw.balance(card["card_no"])["balance"] == 80  # 100 - 2 x 10
+    assert stock_of(pw, gift) == 8
