@@ -68,8 +68,10 @@ class KindList(Contract):
 
 
 class KindUpdate(Contract):
+    """A kind's switch and texts. Automatic messages go by SMS: the member service keeps no
+    e-mail addresses yet, so a member-bound kind has no e-mail channel to choose."""
+
     enabled = Flag()
-    channel = fields.String(validate=validate.OneOf(CHANNELS))
     sms_text = _template()
     email_subject = fields.String(validate=validate.Length(min=1, max=200))
     email_text = _template()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -104,6 +105,16 @@ def _seed(settings, chain_id: str, tag: str) -> dict[str, bool]:
     return consent
 
 
+def _consume_ms(w, card_no: str, times: int = 8) -> float:
+    """The median time of a consume through the HTTP API, in ms."""
+    took = []
+    for _ in range(times):
+        began = time.monotonic()
+        ok(w.consume(card_no, [WASH]), 201)
+        took.append((time.monotonic() - began) * 1000)
+    return statistics.median(took)
+
+
 def _statuses(settings, campaign_id: str) -> dict[str, int]:
     """The campaign's messages by status, read from the tables (the progress the API reports; read
     here so a moment of the shared database's connection limit does not end the wait)."""
@@ -144,6 +155,10 @@ def test_real_processes_send_once_per_consume_and_once_per_member_of_a_bulk_send
         assert len(consumes) == 1 and consumes[0].body["text"].startswith(f"【{SIGNATURE}】")
         assert "余额942.00元" in consumes[0].body["text"] and consumes[0].signed
 
+        buyer = w.card()["card_no"]
+        ok(w.recharge(buyer, 500000), 201)
+        quiet_ms = _consume_ms(w, buyer)  # the money path before the bulk send ...
+
         tag = f"bulk{uuid.uuid4().hex[:8]}"
         consent = _seed(settings, w.world.id, tag)
         body = {"name": "双十一", "text": "{member_name}：{chain_name}双十一会员专享", "segment": {"tags": [tag]}}
@@ -153,6 +168,7 @@ def test_real_processes_send_once_per_consume_and_once_per_member_of_a_bulk_send
         assert accepted.status_code == 202 and time.monotonic() - started < 2.0, accepted.text
         path = f"{base}/campaigns/{campaign['id']}"
         consenting = sum(consent.values())
+        busy_ms = _consume_ms(w, buyer)  # ... and during it
         wait_for(lambda: _statuses(settings, campaign["id"]).get("sent", 0) >= consenting // 4, 120, interval=0.5)
         processes[0].send_signal(signal.SIGKILL)  # midway, with messages in flight
         processes[0].wait(timeout=10)
@@ -172,6 +188,7 @@ def test_real_processes_send_once_per_consume_and_once_per_member_of_a_bulk_send
         assert all(len(references) == 1 for references in delivered.values())  # each exactly once
         repeats = sum(1 for r in gateway.requests if r.body["text"].endswith("会员专享")) - consenting
         print(f"\nbulk: {consenting} sent in {elapsed:.1f} s, {at_kill} at the kill, {repeats} repeats dropped")
+        print(f"consume median before the bulk send {quiet_ms:.0f} ms, during it {busy_ms:.0f} ms")
     finally:
         for process in processes:
             if process.poll() is None:

@@ -297,3 +297,15 @@ def test_a_campaign_reaches_consenting_members_of_its_segment_once_held_through_
         f"【{SIGNATURE}】李四您好，洗车连锁 Wash Chain会员日全场八折"
     ]
     assert gateway.to(shy_phone) == [] and gateway.to(other_phone) == []
+
+
+def test_a_test_send_needs_somewhere_to_go_and_a_real_phone(world):
+    path = world.world.path("/notifications/test-sends")
+    assert error(world.hq.post(path, {"kind": "consume"}), 422)["fields"] == {
+        "phone": ["Give a phone, an e-mail address, or both."]
+    }
+    refused = error(world.hq.post(path, {"kind": "consume", "phone": "1381234567"}), 422)
+    assert refused["fields"] == {"phone": ["A mobile number has 11 digits, this has 10."]}
+    assert error(world.hq.patch(world.world.path("/notifications/kinds/consume"), {"channel": "email"}), 422)[
+        "fields"
+    ] == {"channel": ["Unknown field."]}
