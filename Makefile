@@ -28,7 +28,7 @@ $(STAMP): requirements.lock
 servers:
 	@bash deploy/ensure_servers.sh
 
-# Debian's chromium and chromium-driver, which the console's browser tests drive (apt-get when missing)
+# Debian's chromium, chromium-driver and a Chinese font for the console's browser tests (apt-get when missing)
 browser:
 	@bash deploy/ensure_browser.sh
 
