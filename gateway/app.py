@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from gateway import errors, limits, middleware
+from gateway import console, errors, limits, middleware
 from gateway.health import Metrics, Probe, Ready
 from gateway.openapi import build_spec, reference_page
 from gateway.operations import API, Operation, OperationResource
@@ -72,4 +72,6 @@ def create_app(
     docs = OpenApi(build_spec(operations))
     app.add_route(f"{API}/openapi.json", docs)
     app.add_route(f"{API}/docs", docs, suffix="docs")
+    # the web console: a client of the API above like any other, served from the same origin
+    console.install(app)
     return app
