@@ -82,7 +82,8 @@ async function signOut() {
   try { await api('POST', '/auth/sign-out'); } catch { /* signed out locally either way */ }
   session.clear();
   notice('');
-  location.hash = '';
+  // drop the screen from the address without a hashchange, which would redraw the sign-in bare
+  history.replaceState(null, '', location.pathname);
   renderSignIn('已退出登录。');
 }
 

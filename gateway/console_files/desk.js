@@ -229,7 +229,7 @@ function showConsume(desk) {
   const form = panel(desk, 'consume', '消费');
   const options = h('datalist', { id: 'item-options' },
     desk.items.filter((i) => i.active).map((i) => h('option', { value: i.code }, `${i.name} ${yuan(i.price)}`)));
-  const item = field('商品/服务（编码或名称，回车添加）', h('input', { list: 'item-options', autocomplete: 'off', id: 'item-input' }), 'lines');
+  const item = field('商品/服务（编码或名称，W01*2 为两份，回车添加）', h('input', { list: 'item-options', autocomplete: 'off', id: 'item-input' }), 'lines');
   const qty = field('数量', h('input', { type: 'number', min: 1, max: 10000, value: 1, id: 'item-qty', inputmode: 'numeric' }));
   const lines = h('tbody');
   const employee = field('服务员工', h('select', { id: 'serving-employee' },
@@ -286,10 +286,12 @@ function showConsume(desk) {
     event.preventDefault();
     const text = item.input.value.trim();
     if (!text) { if (desk.cart.length) confirm.focus(); return; }
-    const found = matchItem(desk.items, text);
+    // "W01*2" (or W01×2) types the quantity with the code, so the hands stay on the keys
+    const typed = /^(.+?)\s*[*×]\s*(\d{1,5})$/.exec(text);
+    const found = matchItem(desk.items, typed ? typed[1] : text);
     item.error.textContent = found ? '' : `没有找到唯一的项目：${text}`;
     if (!found) return;
-    const quantity = Math.max(1, parseInt(qty.input.value, 10) || 1);
+    const quantity = Math.max(1, parseInt(typed ? typed[2] : qty.input.value, 10) || 1);
     const same = desk.cart.find((l) => l.item_code === found.code);
     if (same) same.quantity += quantity;
     else desk.cart.push({ item_code: found.code, name: found.name, category: found.category_code, quantity, unit_price: found.price });
