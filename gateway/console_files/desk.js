@@ -173,7 +173,7 @@ async function refreshCard(desk) {
   clear(box).append(
     h('h2', {}, `${context.member_name}　`, h('span', { class: `badge ${context.status}` }, STATUS[context.status] || context.status)),
     h('p', { class: 'meta' }, `卡号 ${context.card_no}　手机 ${context.masked_phone}　等级 `,
-      h('strong', { id: 'card-tier' }, context.tier.name), `（${zhe(context.tier.default_discount_bp)}）`),
+      h('strong', { id: 'card-tier' }, context.tier.name), `（${discounts(desk, context.tier)}）`),
     h('dl', { class: 'figures' },
       figure('储值余额', yuan(b.cash), 'bal-cash'),
       figure('赠送金', yuan(b.bonus), 'bal-bonus'),
@@ -196,6 +196,15 @@ async function refreshCard(desk) {
           ? h('button', { type: 'button', onclick: () => showRefund(desk, t) }, '退款') : '')))))
       : h('p', { class: 'muted' }, '暂无交易'));
   renderActionTabs(desk);
+}
+
+/** "全场9.5折，洗车9折": the tier's default and its categories that differ, by their names. */
+function discounts(desk, tier) {
+  const names = Object.fromEntries((desk.categories || []).map((c) => [c.code, c.name]));
+  const parts = Object.entries(tier.category_discounts || {})
+    .filter(([, bp]) => bp !== tier.default_discount_bp)
+    .map(([code, bp]) => `${names[code] || code}${zhe(bp)}`);
+  return [tier.default_discount_bp ? `全场${zhe(tier.default_discount_bp)}` : '', ...parts].filter(Boolean).join('，') || '无折扣';
 }
 
 // ---- actions -------------------------------------------------------------------------------
@@ -264,14 +273,14 @@ function showConsume(desk) {
     });
     const p = previewConsume(desk.cart, desk.context.tier, desk.balances, credit.checked);
     p.lines.forEach((l, i) => {
-      lines.children[i].querySelector('.line-discount').textContent = l.discount ? `${zhe(l.discount_bp)} -${yuan(l.discount).slice(1)}` : '—';
+      lines.children[i].querySelector('.line-discount').textContent = l.discount ? `${zhe(l.discount_bp)} ${yuan(-l.discount)}` : '—';
       lines.children[i].querySelector('.line-net').textContent = yuan(l.net);
     });
     const row = (label, value, id) => h('div', { class: 'sum-row' }, h('span', {}, label), h('strong', { id }, value));
     const covered = desk.packages.some((pk) => desk.cart.some((l) => l.item_code === pk.item_code) && pk.status === 'active');
     clear(summary).append(
       row('原价合计', yuan(p.gross), 'sum-gross'),
-      row(`会员折扣（${desk.context.tier.name}）`, `-${yuan(p.discount).slice(1)}`, 'sum-discount'),
+      row(`会员折扣（${desk.context.tier.name}）`, yuan(-p.discount), 'sum-discount'),
       row('应付', yuan(p.due), 'sum-due'),
       row('扣储值余额', yuan(p.split.cash), 'sum-cash'),
       row('扣赠送金', yuan(p.split.bonus), 'sum-bonus'),

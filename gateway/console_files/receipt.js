@@ -16,7 +16,7 @@ export function renderReceipt(area, kind, answer, { chain, store, operator, empl
         h('td', {}, l.name || l.item_code, l.discount ? h('small', {}, ` ${zhe(l.discount_bp)}`) : '',
           l.counts_used ? h('small', {}, ` 套餐扣 ${l.counts_used} 次`) : ''),
         h('td', {}, `${l.quantity} × ${yuan(l.unit_price)}`), h('td', { class: 'num' }, yuan(l.net)))))));
-    body.push(row('原价合计', yuan(answer.gross)), row('折扣', `-${yuan(answer.discount).slice(1)}`, 'r-discount'),
+    body.push(row('原价合计', yuan(answer.gross)), row('折扣', yuan(-answer.discount), 'r-discount'),
       row('实收', yuan(answer.amount_due), 'r-due'),
       row('储值支付', yuan(answer.paid.cash), 'r-cash'), row('赠送金支付', yuan(answer.paid.bonus), 'r-bonus'));
     if (answer.paid.credit) body.push(row('挂账', yuan(answer.paid.credit)));

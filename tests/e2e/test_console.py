@@ -24,7 +24,10 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy.orm import Session
 
+from deploy import demo, demo_counter
+from services.kit.db import make_engine
 from tests.e2e.test_make_run import free_port
 from tests.helpers import DEFAULT_PASSWORD, ChainWorld, build_chain, error, ok, process_environment, unique
 from tests.wallet_helpers import SILVER
@@ -201,7 +204,7 @@ def test_cashier_finds_by_last_four_consumes_two_items_with_discount_and_prints_
     items.send_keys("pad" + Keys.ENTER)
     # 2 x 120 = 240 less 10 % = 216; 300 less 5 % = 285; due 501: 500 cash, then 1 bonus
     assert text_of(browser, "#sum-gross") == "¥540.00"
-    assert text_of(browser, "#sum-discount") == "-39.00"
+    assert text_of(browser, "#sum-discount") == "-¥39.00"
     assert text_of(browser, "#sum-due") == "¥501.00"
     assert text_of(browser, "#sum-cash") == "¥500.00"
     assert text_of(browser, "#sum-bonus") == "¥1.00"
@@ -360,3 +363,40 @@ def test_the_console_is_no_api_operation(gateway):
     with urllib.request.urlopen(f"{gateway}/", timeout=10) as page:
         assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     assert os.path.isdir(SCREENSHOTS)
+
+
+def test_after_make_demo_a_cashier_looks_up_consumes_and_prints_with_the_keyboard(gateway, provisioned, browser):
+    """`make demo` with the system running: the demo chain's members have cards and money, so
+    the counter's three steps work at once (a chain code of its own: the demo's own test seeds
+    the real one)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo, "CODE", "DEMOCONSOLE")
+        patch.setattr(demo_counter, "CODE", "DEMOCONSOLE")
+        engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="console-test")
+        try:
+            with Session(engine) as session, session.begin():
+                assert demo.seed(session)
+        finally:
+            engine.dispose()
+        cards = demo_counter.seed_counter(gateway, demo.PASSWORD)
+        assert demo_counter.seed_counter(gateway, demo.PASSWORD) == cards  # again: nothing new
+    browser.set_window_size(1024, 900)
+    sign_in(browser, gateway, "DEMOCONSOLE", "demo.north.cashier", demo.PASSWORD)
+    shown(browser, "#desk-search")
+    # 1: the phone's last four (13800135678), Enter
+    browser.switch_to.active_element.send_keys("5678" + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥1,000.00"
+    assert text_of(browser, "#bal-bonus") == "¥50.00"  # >= 1000 yuan recharged: +50 (Silver)
+    assert "银卡 Silver（全场9.5折）" in browser.find_element(By.CSS_SELECTOR, ".member .meta").text
+    # 2: a standard wash by its code, Enter, and Enter again on the empty box
+    wait(browser, lambda d: active_id(d) == "item-input")
+    browser.switch_to.active_element.send_keys("W01" + Keys.ENTER)
+    assert text_of(browser, "#sum-due") == "¥114.00"  # 120 less 5 %
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    # 3: Enter confirms; the receipt is there with its print button focused
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    assert text_of(browser, "#r-due") == "¥114.00"
+    assert text_of(browser, "#r-bal-cash") == "¥886.00"
+    assert "谢谢惠顾 Thank you" in browser.find_element(By.ID, "receipt").text
+    wait(browser, lambda d: active_id(d) == "print-80mm")
+    screenshot(browser, "demo-receipt", 1024)
