@@ -43,7 +43,9 @@ export async function renderDesk(root, current) {
   root.append(h('div', { class: 'desk' }, parts.stores, searchForm, parts.results,
     h('div', { class: 'desk-grid' }, parts.member, parts.actions), parts.receipt));
   search.focus();
-  await loadReference(desk);
+  // the counter's dictionaries load while the cashier types; every action waits for them
+  desk.ready = loadReference(desk);
+  await desk.ready;
 }
 
 /** What every screen of the desk needs once: the chain (name, receipt footer), the store,
@@ -94,6 +96,7 @@ export function classify(text) {
 }
 
 async function find(desk, text) {
+  await desk.ready;
   const results = clear(desk.parts.results);
   if (!text.trim()) return;
   const query = classify(text);
@@ -212,7 +215,8 @@ function discounts(desk, tier) {
 function renderActionTabs(desk) {
   const box = desk.parts.actions;
   box.hidden = false;
-  const tabs = [['consume', '消费', showConsume], ['recharge', '充值', showRecharge], ['card', '卡操作', showCardActions]];
+  const tabs = [['consume', '消费', showConsume], ['recharge', '充值', showRecharge], ['package', '售套餐', showPackageSale],
+    ['points', '积分', showPoints], ['card', '卡操作', showCardActions]];
   const bar = h('div', { class: 'tabs', role: 'toolbar', 'aria-label': '操作' },
     tabs.map(([id, title, show]) => h('button', { type: 'button', dataset: { tab: id }, onclick: () => show(desk) }, title)));
   desk.panel = h('div', { class: 'panel' });
@@ -381,8 +385,8 @@ function showRecharge(desk) {
     const bonus = fen ? rechargeBonus(fen, desk.context.tier.recharge_bonus_rules) : 0;
     preview.textContent = fen ? `充值 ${yuan(fen)}，赠送 ${yuan(bonus)}，共到账 ${yuan(fen + bonus)}` : '请输入金额，例如 1000 或 99.50';
   };
-  amount.input.addEventListener('input', draw);
-  method.input.addEventListener('change', () => { key = null; });
+  // any change makes a different request, so the next confirmation gets a key of its own
+  form.addEventListener('input', draw);
   form.append(amount.wrap, method.wrap, remark.wrap, preview, h('p', { class: 'form-error', role: 'alert' }), confirm);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -421,20 +425,159 @@ function showCardActions(desk) {
     notice(frozen ? '已解冻' : '已冻结', 'ok');
     showCardActions(desk);
   });
+  desk.panel.append(replaceForm(desk), tierForm(desk));
   reason.input.focus();
+}
+
+/** Report a loss and replace (M-5): a new number; balances, points and packages follow the
+ * member. The tier's replacement fee is paid at the counter. */
+function replaceForm(desk) {
+  const form = h('form', { class: 'action', 'aria-label': '挂失补卡', novalidate: true });
+  const fee = desk.tiers.find((t) => t.code === desk.context.tier.code)?.replacement_fee ?? 0;
+  const reason = field('补卡原因', h('input', { id: 'replace-reason', maxlength: 200 }), 'reason');
+  const method = field('补卡费支付方式', h('select', {}, methodOptions(desk)), 'payment_method');
+  const button = h('button', { type: 'submit', id: 'replace-card' }, `挂失补卡（补卡费 ${yuan(fee)}）`);
+  let key = null;
+  form.addEventListener('input', () => { key = null; });
+  form.append(h('h3', {}, '挂失补卡'), reason.wrap, method.wrap, h('p', { class: 'form-error', role: 'alert' }), button);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (desk.busy) return;
+    key = key || newKey();
+    const body = { reason: reason.input.value, payment_method: method.input.value, store_id: desk.storeId };
+    const card = await submit(desk, form, button, 'POST', desk.path(`/cards/${desk.card.id}/replace`), body, key);
+    if (!card) return;
+    desk.card = card;
+    await refreshCard(desk);
+    showCardActions(desk);
+    notice(`已补卡，新卡号 ${card.card_no}`, 'ok');
+  });
+  return form;
+}
+
+/** Change the card's tier (M-4, M-7): same number, version + 1; managers only, as the API says. */
+function tierForm(desk) {
+  const form = h('form', { class: 'action', 'aria-label': '变更等级', novalidate: true });
+  const tier = field('新等级', h('select', { id: 'tier-change' },
+    desk.tiers.filter((t) => t.code !== desk.context.tier.code).map((t) => h('option', { value: t.code }, `${t.name}（换卡费 ${yuan(t.reissue_fee)}）`))), 'tier_code');
+  const waive = h('input', { type: 'checkbox', id: 'waive-fee' });
+  const method = field('换卡费支付方式', h('select', {}, methodOptions(desk)), 'payment_method');
+  const button = h('button', { type: 'submit' }, '变更等级（需店长权限）');
+  let key = null;
+  for (const control of [tier.input, waive, method.input]) control.addEventListener('change', () => { key = null; });
+  form.append(h('h3', {}, '变更等级'), tier.wrap, h('div', { class: 'field check' }, waive, h('label', { for: 'waive-fee' }, '免收换卡费')),
+    method.wrap, h('p', { class: 'form-error', role: 'alert' }), button);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (desk.busy) return;
+    key = key || newKey();
+    const body = { tier_code: tier.input.value, waive_fee: waive.checked, payment_method: method.input.value, store_id: desk.storeId, reason: '' };
+    const card = await submit(desk, form, button, 'POST', desk.path(`/cards/${desk.card.id}/tier`), body, key);
+    if (!card) return;
+    desk.card = card;
+    await refreshCard(desk);
+    showCardActions(desk);
+    notice(`等级已变更为 ${card.tier_name}`, 'ok');
+  });
+  return form;
+}
+
+/** Sell a package (a count of one service) or a pass (unlimited between two dates) (W-5). */
+function showPackageSale(desk) {
+  const form = panel(desk, 'package', '售套餐');
+  const item = field('服务项目', h('select', { id: 'package-item' },
+    desk.items.filter((i) => i.active && i.kind === 'service').map((i) => h('option', { value: i.code }, `${i.name}（${yuan(i.price)}）`))), 'item_code');
+  const kind = field('类型', h('select', { id: 'package-kind' }, h('option', { value: 'package' }, '次卡（按次数）'), h('option', { value: 'pass' }, '限时卡（期内不限次）')), 'kind');
+  const count = field('次数', h('input', { id: 'package-count', type: 'number', min: 1, value: 10 }), 'count');
+  const price = field('售价（元）', h('input', { id: 'package-price', inputmode: 'decimal' }), 'price');
+  const from = field('生效日期', h('input', { type: 'date', id: 'package-from' }), 'valid_from');
+  const until = field('到期日期', h('input', { type: 'date', id: 'package-until' }), 'valid_until');
+  const method = field('支付方式', h('select', { id: 'package-method' }, h('option', { value: 'card' }, '会员卡余额（先本金后赠送）'), methodOptions(desk)), 'payment_method');
+  const button = h('button', { type: 'submit', class: 'primary big' }, '确认售出');
+  let key = null;
+  form.addEventListener('input', () => { key = null; count.wrap.hidden = kind.input.value === 'pass'; });
+  form.append(h('div', { class: 'row' }, item.wrap, kind.wrap, count.wrap), h('div', { class: 'row' }, price.wrap, from.wrap, until.wrap),
+    method.wrap, h('p', { class: 'form-error', role: 'alert' }), button);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (desk.busy) return;
+    const fen = parseYuan(price.input.value);
+    if (fen === null) { price.error.textContent = '金额格式：整数或两位小数的元'; price.input.focus(); return; }
+    key = key || newKey();
+    const chosen = desk.items.find((i) => i.code === item.input.value);
+    const pass = kind.input.value === 'pass';
+    const body = {
+      card_no: desk.card.card_no, store_id: desk.storeId, kind: kind.input.value, item_code: chosen.code,
+      name: pass ? `${chosen.name} 限时卡` : `${chosen.name} ${count.input.value}次卡`,
+      count: pass ? null : parseInt(count.input.value, 10) || null, price: fen,
+      valid_from: from.input.value || null, valid_until: until.input.value || null, payment_method: method.input.value,
+    };
+    const answer = await submit(desk, form, button, 'POST', desk.path('/wallet/packages'), body, key);
+    if (!answer) return;
+    await refreshCard(desk);
+    showPackageSale(desk);
+    notice(`已售出：${answer.entitlement.name}，${yuan(answer.entitlement.price)}`, 'ok');
+  });
+  item.input.focus();
+}
+
+const POINT_KINDS = {
+  earn: '消费积分', reverse: '退款扣回', cash: '现金积分', gift: '赠送', rebate: '返还', referral: '推荐奖励',
+  redeem: '兑换', redeem_cancel: '取消兑换', expire: '过期', reset: '年度清零', adjust: '调整',
+};
+
+/** Points (P-3): the history, and giving or adjusting points (HQ and store managers). */
+async function showPoints(desk) {
+  const form = panel(desk, 'points', '积分');
+  const no = encodeURIComponent(desk.card.card_no);
+  let history;
+  try {
+    history = await api('GET', desk.path(`/points/cards/${no}/history`), { query: { limit: 20 } });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    form.append(h('p', { class: 'form-error', role: 'alert' }, describe(error)));
+    return;
+  }
+  const kind = field('类型', h('select', { id: 'grant-kind' }, h('option', { value: 'gift' }, '赠送'), h('option', { value: 'rebate' }, '返还'), h('option', { value: 'adjust' }, '调整（可为负）')), 'kind');
+  const points = field('积分', h('input', { id: 'grant-points', type: 'number', step: 1 }), 'points');
+  const reason = field('原因', h('input', { id: 'grant-reason', maxlength: 200 }), 'reason');
+  const button = h('button', { type: 'submit', class: 'primary' }, '发放积分（需店长权限）');
+  let key = null;
+  form.addEventListener('input', () => { key = null; });
+  form.append(
+    h('table', { class: 'list' }, h('caption', {}, '积分明细（最近 20 条）'),
+      h('thead', {}, h('tr', {}, ['时间', '类型', '积分', '结余', '说明'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, history.items.map((e) => h('tr', {}, h('td', {}, formatTime(e.created_at)), h('td', {}, POINT_KINDS[e.kind] || e.kind),
+        h('td', { class: 'num' }, e.points > 0 ? `+${e.points}` : String(e.points)), h('td', { class: 'num' }, String(e.balance_after)),
+        h('td', {}, e.reason || e.reference || ''))))),
+    h('h3', {}, '发放 / 调整积分'), h('div', { class: 'row' }, kind.wrap, points.wrap, reason.wrap),
+    h('p', { class: 'form-error', role: 'alert' }), button);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (desk.busy) return;
+    key = key || newKey();
+    const body = { card_no: desk.card.card_no, store_id: desk.storeId, kind: kind.input.value, points: parseInt(points.input.value, 10), reason: reason.input.value };
+    const answer = await submit(desk, form, button, 'POST', desk.path('/points/grants'), body, key);
+    if (!answer) return;
+    await refreshCard(desk);
+    await showPoints(desk);
+    notice(`积分已变更：${answer.points > 0 ? '+' : ''}${answer.points}`, 'ok');
+  });
 }
 
 /** Refund a whole consume (W-6): money goes back where it came from. */
 function showRefund(desk, transaction) {
   const form = panel(desk, 'refund', '退款');
-  const key = newKey(); // one confirmation of this refund
+  let key = null; // one confirmation of this refund, made at its first submit
   const reason = field('退款原因', h('input', { id: 'refund-reason', maxlength: 200, required: true }), 'reason');
+  reason.input.addEventListener('input', () => { key = null; });
   const button = h('button', { type: 'submit', class: 'primary' }, '确认退款');
   form.append(h('p', {}, `退 ${formatTime(transaction.created_at)} 的消费 ${yuan(transaction.amount)}（原路退回）`),
     reason.wrap, h('p', { class: 'form-error', role: 'alert' }), button);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (desk.busy) return;
+    key = key || newKey();
     const body = { transaction_id: transaction.transaction_id, store_id: desk.storeId, reason: reason.input.value };
     const answer = await submit(desk, form, button, 'POST', desk.path('/wallet/refunds'), body, key);
     if (answer) await done(desk, 'refund', answer);
@@ -446,7 +589,8 @@ function showRefund(desk, transaction) {
 
 /** Enrol a member and issue their first card; each step has its own key, so a retry after
  * the member was enrolled only issues the card. */
-function showEnrol(desk, existing = null) {
+async function showEnrol(desk, existing = null) {
+  await desk.ready;
   const box = desk.parts.actions;
   box.hidden = false;
   desk.parts.member.hidden = true;
@@ -461,7 +605,12 @@ function showEnrol(desk, existing = null) {
   const button = h('button', { type: 'submit', class: 'primary big' }, existing ? '开卡' : '入会并开卡');
   form.append(...(existing ? [] : [name.wrap, phone.wrap, plates.wrap]), tier.wrap, method.wrap, h('p', { class: 'form-error', role: 'alert' }), button);
   let member = existing;
+  // a key per step, renewed when what that step would send changes (a different request)
   const keys = { member: newKey(), card: newKey() };
+  form.addEventListener('input', (event) => {
+    if ([tier.input, method.input].includes(event.target)) keys.card = newKey();
+    else if (!member) keys.member = newKey();
+  });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (desk.busy) return;

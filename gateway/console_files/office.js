@@ -12,6 +12,8 @@ export const OFFICE_SCREENS = [
   { id: 'stores', title: '门店', roles: ['hq_admin', 'franchisee', 'store_manager'], render: stores },
   { id: 'staff', title: '员工', roles: CHAIN_MANAGERS, render: staff },
   { id: 'members', title: '会员', roles: CHAIN_MANAGERS, render: members },
+  { id: 'statement', title: '对账单', roles: CHAIN_MANAGERS, render: statement },
+  { id: 'card-log', title: '卡操作日志', roles: CHAIN_MANAGERS, render: cardLog },
   { id: 'tiers', title: '会员等级', roles: ['hq_admin'], render: tiers },
   { id: 'items', title: '项目字典', roles: ['hq_admin'], render: items },
   { id: 'access-log', title: '登录日志', roles: CHAIN_MANAGERS, render: accessLog },
@@ -53,11 +55,13 @@ async function stores(body, { current, path }) {
   const kind = field('类型', h('select', {}, h('option', { value: 'franchise' }, '加盟'),
     current.principal.role === 'hq_admin' ? h('option', { value: 'direct' }, '直营') : ''), 'kind');
   const button = h('button', { type: 'submit', class: 'primary' }, '开店');
-  const key = newKey();
+  let key = null;
+  form.addEventListener('input', () => { key = null; });
   form.append(h('h2', {}, '开新门店'), code.wrap, name.wrap, kind.wrap, h('p', { class: 'form-error', role: 'alert' }), button);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     button.disabled = true;
+    key = key || newKey();
     try {
       const store = await api('POST', path('/stores'), { body: { code: code.input.value.trim(), name: name.input.value.trim(), kind: kind.input.value }, key });
       notice(`门店已创建：${store.name}（${STORE_STATUS[store.status] || store.status}）`, 'ok');
@@ -73,11 +77,98 @@ async function stores(body, { current, path }) {
   body.append(form);
 }
 
-async function staff(body, { path }) {
-  const list = await allPages(path('/staff'));
-  body.append(table(['用户名', '姓名', '角色', '状态', '锁定至', '最近登录'],
-    list.map((s) => [s.username, s.display_name, ROLE[s.role] || s.role, s.status === 'active' ? '在职' : '停用',
+async function staff(body, { current, path }) {
+  const [list, storeList] = await Promise.all([allPages(path('/staff')), allPages(path('/stores'))]);
+  const names = Object.fromEntries(storeList.map((s) => [s.id, s.name]));
+  body.append(table(['用户名', '姓名', '角色', '门店', '状态', '锁定至', '最近登录'],
+    list.map((s) => [s.username, s.display_name, ROLE[s.role] || s.role, names[s.store_id] || '', s.status === 'active' ? '在职' : '停用',
       formatTime(s.locked_until), formatTime(s.last_sign_in_at)])));
+  // a manager adds staff within their scope: a store manager only to their own store
+  const roles = current.principal.role === 'store_manager' ? ['cashier'] : ['cashier', 'store_manager', ...(current.principal.role === 'hq_admin' ? ['franchisee'] : [])];
+  const form = h('form', { class: 'action', 'aria-label': '新增员工', novalidate: true });
+  const username = field('用户名', h('input', { maxlength: 60, autocomplete: 'off' }), 'username');
+  const display = field('姓名', h('input', { maxlength: 100 }), 'display_name');
+  const role = field('角色', h('select', {}, roles.map((r) => h('option', { value: r }, ROLE[r]))), 'role');
+  const store = field('门店', h('select', {}, storeList.filter((s) => s.status === 'active').map((s) => h('option', { value: s.id }, s.name))), 'store_id');
+  const password = field('初始密码', h('input', { type: 'password', autocomplete: 'new-password' }), 'password');
+  const button = h('button', { type: 'submit', class: 'primary' }, '新增员工');
+  let key = null;
+  form.addEventListener('input', () => { key = null; });
+  form.append(h('h2', {}, '新增员工'), username.wrap, display.wrap, role.wrap, store.wrap, password.wrap, h('p', { class: 'form-error', role: 'alert' }), button);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    key = key || newKey();
+    button.disabled = true;
+    try {
+      const body = { username: username.input.value.trim(), display_name: display.input.value.trim(), role: role.input.value,
+        store_id: role.input.value === 'franchisee' ? null : store.input.value, password: password.input.value };
+      const added = await api('POST', path('/staff'), { body, key });
+      notice(`已新增员工 ${added.username}`, 'ok');
+      clear(body);
+      await staff(body, { current, path });
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      showErrors(form, error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  body.append(form);
+}
+
+const TX_KINDS = {
+  recharge: '充值', bonus_grant: '赠送', consume: '消费', refund: '退款', package_sale: '购买套餐',
+  card_return: '退卡', credit_limit: '信用额度', credit_settlement: '还款', fee: '费用',
+};
+
+/** A member's statement (W-10): every transaction with the balances after it. */
+async function statement(body, { path }) {
+  const input = h('input', { inputmode: 'numeric', autocomplete: 'off', id: 'statement-card' });
+  const form = h('form', { role: 'search', class: 'row', novalidate: true }, field('卡号', input, 'card_no').wrap,
+    h('button', { type: 'submit', class: 'primary' }, '查询'), h('p', { class: 'form-error', role: 'alert' }));
+  const out = h('div');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clear(out);
+    showErrors(form, null);
+    try {
+      const cardNo = input.value.replace(/[\s-]/g, '');
+      const items = await allPages(path(`/wallet/cards/${encodeURIComponent(cardNo)}/statement`));
+      out.append(table(['时间', '类型', '金额', '储值变动', '赠送金变动', '储值余额', '赠送金余额', '挂账', '备注'],
+        items.map((t) => [formatTime(t.created_at), TX_KINDS[t.kind] || t.kind, yuan(t.amount), yuan(t.cash_change), yuan(t.bonus_change),
+          yuan(t.cash_after), yuan(t.bonus_after), yuan(t.credit_used_after), t.remark])));
+      if (!items.length) out.append(h('p', {}, '没有交易。'));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      showErrors(form, error);
+    }
+  });
+  body.append(form, out);
+  input.focus();
+}
+
+const OPS = { issue: '开卡', tier_change: '变更等级', freeze: '冻结', unfreeze: '解冻', replace: '补卡', return: '退卡', renew: '续期', expire: '过期', limits: '限额' };
+
+/** Card operations done at a store (M-8), newest first. */
+async function cardLog(body, { current, path }) {
+  const storeList = await allPages(path('/stores'));
+  const select = h('select', {}, storeList.filter((s) => current.principal.role === 'hq_admin' || current.principal.store_ids.includes(s.id))
+    .map((s) => h('option', { value: s.id }, s.name)));
+  const out = h('div');
+  const load = async () => {
+    clear(out);
+    try {
+      const page = await api('GET', path(`/stores/${select.value}/card-operations`), { query: { limit: 100 } });
+      out.append(table(['时间', '操作', '卡号', '操作员', '原因', '费用'],
+        page.items.map((o) => [formatTime(o.at), OPS[o.kind] || o.kind, o.card_no, o.operator_name, o.reason, yuan(o.fee)])));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      out.append(h('p', { class: 'form-error', role: 'alert' }, describe(error)));
+    }
+  };
+  select.addEventListener('change', load);
+  body.append(field('门店', select).wrap, out);
+  if (select.value) await load();
 }
 
 async function members(body, { path }) {

@@ -296,7 +296,18 @@ def test_hq_sees_the_back_office(gateway, shop, browser):
     sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
     shown(browser, "#desk-search")
     menu = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")]
-    assert menu == ["前台收银", "门店", "员工", "会员", "会员等级", "项目字典", "登录日志", "储值负债"]
+    assert menu == [
+        "前台收银",
+        "门店",
+        "员工",
+        "会员",
+        "对账单",
+        "卡操作日志",
+        "会员等级",
+        "项目字典",
+        "登录日志",
+        "储值负债",
+    ]
     browser.find_element(By.LINK_TEXT, "门店").click()
     table = text_of(browser, ".office table")
     assert "Store A" in table and "Franchise store" in table
@@ -400,3 +411,70 @@ def test_after_make_demo_a_cashier_looks_up_consumes_and_prints_with_the_keyboar
     assert "谢谢惠顾 Thank you" in browser.find_element(By.ID, "receipt").text
     wait(browser, lambda d: active_id(d) == "print-80mm")
     screenshot(browser, "demo-receipt", 1024)
+
+
+def test_recharge_shows_the_bonus_before_confirming(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 10000)  # 100 yuan, no bonus
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥100.00"
+    shown(browser, "[data-tab=recharge]").click()
+    amount = shown(browser, "#recharge-amount")
+    amount.send_keys("3000")
+    # SILVER: 3000 yuan reaches the 8 % rule, 240 yuan of bonus
+    assert text_of(browser, "#recharge-preview") == "充值 ¥3,000.00，赠送 ¥240.00，共到账 ¥3,240.00"
+    amount.send_keys(Keys.ENTER)
+    assert text_of(browser, "#r-bonus-given") == "¥240.00"
+    assert text_of(browser, "#bal-cash") == "¥3,100.00"
+    assert text_of(browser, "#bal-bonus") == "¥240.00"
+    assert shop.balances(card["card_no"])["bonus"] == 24000
+
+
+def test_enrolment_shows_the_apis_reason_beside_the_field_and_then_issues_a_card(gateway, shop, browser):
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search")
+    browser.find_element(By.XPATH, "//button[text()='新会员入会']").click()
+    shown(browser, "#enrol-name").send_keys("赵六")
+    browser.find_element(By.ID, "enrol-phone").send_keys("12345" + Keys.ENTER)
+    # the API names the phone: its reason is written beside that field, which gets the focus
+    reason = text_of(browser, "#enrol-phone-error")
+    refusal = error(shop.cashier.post(shop.world.path("/members"), {"name": "赵六", "phone": "12345"}), 422)
+    assert reason == " ".join(refusal["fields"]["phone"])
+    assert active_id(browser) == "enrol-phone"
+    phone = phone_ending(f"{random.randint(1000, 9999)}")
+    phone_box = browser.find_element(By.ID, "enrol-phone")
+    phone_box.clear()  # WebDriver's clear leaves the field unfocused
+    phone_box.send_keys(phone + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥0.00"
+    assert "正常" in browser.find_element(By.CSS_SELECTOR, ".member h2").text
+    [member] = ok(shop.hq.get(shop.world.path("/members"), {"phone": phone}))["items"]
+    assert member["name"] == "赵六" and len(member["cards"]) == 1
+
+
+def test_every_control_is_labelled_and_focus_is_visible(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 10000)
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["store_manager_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    text_of(browser, "#bal-cash")
+    unlabelled = """
+        return [...document.querySelectorAll('input, select, button, textarea')]
+          .filter((el) => el.offsetParent !== null)
+          .filter((el) => {
+            if (el.tagName === 'BUTTON') return !el.textContent.trim() && !el.getAttribute('aria-label');
+            const byFor = el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`);
+            return !byFor && !el.getAttribute('aria-label') && !el.closest('label');
+          })
+          .map((el) => el.outerHTML.slice(0, 120));
+    """
+    for tab in ("consume", "recharge", "package", "points", "card"):
+        shown(browser, f"[data-tab={tab}]").click()
+        time.sleep(0.3)
+        assert browser.execute_script(unlabelled) == [], tab
+    # Tab from the search box moves on to its button, and the focused control has an outline
+    browser.find_element(By.ID, "desk-search").click()
+    browser.switch_to.active_element.send_keys(Keys.TAB)
+    focused = browser.switch_to.active_element
+    assert focused.text == "查找"
+    assert focused.value_of_css_property("outline-style") != "none"
+    for width in (768, 1920):
+        screenshot(browser, "desk-manager", width)
