@@ -118,6 +118,14 @@ onSignedOut((error) => {
   renderSignIn(`登录已失效，请重新登录。（${describe(error)}）`);
 });
 
+// a refusal no screen handled itself still reaches the cashier, in the API's words (a 401
+// has already gone back to the sign-in page)
+window.addEventListener('unhandledrejection', (event) => {
+  if (!(event.reason instanceof ApiError)) return;
+  event.preventDefault();
+  if (event.reason.status !== 401) notice(describe(event.reason), 'error');
+});
+
 document.getElementById('sign-out').addEventListener('click', signOut);
 window.addEventListener('hashchange', route);
 route();

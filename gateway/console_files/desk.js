@@ -146,7 +146,16 @@ async function openMember(desk, member, cardNo = null) {
   desk.cart = [];
   desk.consumeKey = null;
   desk.parts.receipt.hidden = true;
-  await refreshCard(desk);
+  try {
+    await refreshCard(desk);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    // e.g. a mistyped card number (its check digit) or a service away: say so by the search box
+    desk.parts.member.hidden = true;
+    desk.parts.actions.hidden = true;
+    desk.parts.results.append(h('p', { class: 'form-error', role: 'alert' }, describe(error)));
+    return;
+  }
   showConsume(desk);
 }
 

@@ -68,6 +68,8 @@ const CODES = {
   already_exists: '已存在',
   outcome_unknown: '结果未知，请用同一操作重试',
   service_unavailable: '服务暂不可用',
+  dependency_unavailable: '服务暂不可用，未做任何操作，请稍后重试',
+  deadline_exceeded: '超时未处理，请重试',
   network: '网络错误',
 };
 
