@@ -23,7 +23,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy.orm import Session
 
 from deploy import demo, demo_counter
@@ -478,3 +478,31 @@ def test_every_control_is_labelled_and_focus_is_visible(gateway, shop, browser):
     assert focused.value_of_css_property("outline-style") != "none"
     for width in (768, 1920):
         screenshot(browser, "desk-manager", width)
+
+
+def test_a_manager_refunds_a_visit_sells_a_package_and_gives_points(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 100000)  # 1000 yuan, +50 bonus
+    wash = {"item_code": "W01", "name": "标准洗车", "category": "wash", "quantity": 1, "unit_price": 12000}
+    sale = {"card_no": card["card_no"], "store_id": shop.world.stores["A"]["id"], "lines": [wash]}
+    ok(shop.cashier.post(shop.world.path("/wallet/consumes"), sale), 201)  # 108 yuan from cash
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["store_manager_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥892.00"
+    # refund the visit from the recent list: the 108 yuan go back to cash (W-6)
+    browser.find_element(By.XPATH, "//table[@class='recent']//button[text()='退款']").click()
+    shown(browser, "#refund-reason").send_keys("洗车不满意" + Keys.ENTER)
+    assert text_of(browser, "#r-amount") == "¥108.00"
+    assert text_of(browser, "#bal-cash") == "¥1,000.00"
+    # a package of 10 washes for 1000 yuan, paid from the card: cash first (W-5)
+    shown(browser, "[data-tab=package]").click()
+    Select(shown(browser, "#package-item")).select_by_value("W01")
+    shown(browser, "#package-price").send_keys("1000" + Keys.ENTER)
+    wait(browser, lambda d: "标准洗车 10次卡　剩余 10/10 次" in d.find_element(By.CSS_SELECTOR, ".packages").text)
+    assert text_of(browser, "#bal-cash") == "¥0.00"
+    assert text_of(browser, "#bal-bonus") == "¥50.00"
+    # 100 points as a birthday gift (P-3): the card's points show them
+    shown(browser, "[data-tab=points]").click()
+    shown(browser, "#grant-points").send_keys("100")
+    browser.find_element(By.ID, "grant-reason").send_keys("生日礼" + Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "bal-points").text == "100")
+    assert "生日礼" in text_of(browser, ".panel table")
