@@ -506,3 +506,20 @@ def test_a_manager_refunds_a_visit_sells_a_package_and_gives_points(gateway, sho
     browser.find_element(By.ID, "grant-reason").send_keys("生日礼" + Keys.ENTER)
     wait(browser, lambda d: d.find_element(By.ID, "bal-points").text == "100")
     assert "生日礼" in text_of(browser, ".panel table")
+
+
+def test_a_franchisee_opens_a_store_of_their_own_in_the_back_office(gateway, shop, browser):
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["franchisee"])
+    shown(browser, "#desk-search")
+    menu = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")]
+    assert menu == ["前台收银", "门店", "员工", "会员", "对账单", "卡操作日志", "登录日志"]
+    browser.find_element(By.LINK_TEXT, "门店").click()
+    assert "Franchise store" in text_of(browser, ".office table")
+    code = unique("FC")
+    shown(browser, "form[aria-label='开新门店'] input").send_keys(code)
+    inputs = browser.find_elements(By.CSS_SELECTOR, "form[aria-label='开新门店'] input")
+    inputs[1].send_keys("东城加盟店" + Keys.ENTER)
+    assert text_of(browser, "#notice") == "门店已创建：东城加盟店（营业）"
+    wait(browser, lambda d: code in d.find_element(By.CSS_SELECTOR, ".office table").text)
+    mine = ok(shop.hq.as_user(shop.world.usernames["franchisee"]).get(shop.world.path("/stores")))["items"]
+    assert any(s["code"] == code and s["kind"] == "franchise" for s in mine)
