@@ -322,6 +322,11 @@ function showConsume(desk) {
     changed();
   });
   for (const control of [employee.input, remark.input, external.input, credit]) control.addEventListener('change', changed);
+  // typing in any field but the item box changes the request: drop the key at once (redrawing
+  // waits for 'change', so a quantity being typed keeps its focus)
+  form.addEventListener('input', (event) => {
+    if (event.target !== item.input && event.target !== qty.input) desk.consumeKey = null;
+  });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (desk.busy || !desk.cart.length) return; // a second click while the first is on its way
@@ -332,7 +337,8 @@ function showConsume(desk) {
       serving_employee_id: employee.input.value || null, remark: remark.input.value,
       allow_credit: credit.checked, external_payment_method: external.input.value || null,
     };
-    const receipt = await submit(desk, form, confirm, 'POST', desk.path('/wallet/consumes'), body, desk.consumeKey);
+    const receipt = await submit(desk, form, confirm, 'POST', desk.path('/wallet/consumes'), body, desk.consumeKey,
+      () => { desk.consumeKey = null; });
     if (!receipt) return;
     desk.consumeKey = null;
     desk.cart = [];
@@ -354,8 +360,11 @@ export function matchItem(items, text) {
 }
 
 /** Sends one money action under its key; shows the API's errors beside the fields it names.
- * The button stays disabled while the request is out, so a double click sends once. */
-async function submit(desk, form, button, method, url, body, key) {
+ * The button stays disabled while the request is out, so a double click sends once. A refusal
+ * (4xx) is the key's final answer, so `forgetKey` is called and the next confirmation gets a
+ * new one; after a network error, a 503 or a 504 the key is kept, so the retry is the same
+ * operation and can never charge twice. */
+async function submit(desk, form, button, method, url, body, key, forgetKey = () => {}) {
   desk.busy = true;
   button.disabled = true;
   showErrors(form, null);
@@ -363,6 +372,7 @@ async function submit(desk, form, button, method, url, body, key) {
     return await api(method, url, { body, key });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
+    if (error.status >= 400 && error.status < 500) forgetKey();
     showErrors(form, error);
     return null;
   } finally {
@@ -404,7 +414,7 @@ function showRecharge(desk) {
     if (!fen) { amount.error.textContent = '金额格式：整数或两位小数的元'; amount.input.focus(); return; }
     key = key || newKey();
     const body = { card_no: desk.card.card_no, store_id: desk.storeId, amount: fen, payment_method: method.input.value, remark: remark.input.value };
-    const answer = await submit(desk, form, confirm, 'POST', desk.path('/wallet/recharges'), body, key);
+    const answer = await submit(desk, form, confirm, 'POST', desk.path('/wallet/recharges'), body, key, () => { key = null; });
     if (answer) await done(desk, 'recharge', answer);
   });
   draw();
@@ -427,7 +437,7 @@ function showCardActions(desk) {
     if (desk.busy) return;
     key = key || newKey();
     const body = { reason: reason.input.value, store_id: desk.storeId };
-    const answer = await submit(desk, form, button, 'POST', desk.path(`/cards/${desk.card.id}/${action}`), body, key);
+    const answer = await submit(desk, form, button, 'POST', desk.path(`/cards/${desk.card.id}/${action}`), body, key, () => { key = null; });
     if (!answer) return;
     desk.card = answer;
     await refreshCard(desk);
@@ -454,7 +464,7 @@ function replaceForm(desk) {
     if (desk.busy) return;
     key = key || newKey();
     const body = { reason: reason.input.value, payment_method: method.input.value, store_id: desk.storeId };
-    const card = await submit(desk, form, button, 'POST', desk.path(`/cards/${desk.card.id}/replace`), body, key);
+    const card = await submit(desk, form, button, 'POST', desk.path(`/cards/${desk.card.id}/replace`), body, key, () => { key = null; });
     if (!card) return;
     desk.card = card;
     await refreshCard(desk);
@@ -481,7 +491,7 @@ function tierForm(desk) {
     if (desk.busy) return;
     key = key || newKey();
     const body = { tier_code: tier.input.value, waive_fee: waive.checked, payment_method: method.input.value, store_id: desk.storeId, reason: '' };
-    const card = await submit(desk, form, button, 'POST', desk.path(`/cards/${desk.card.id}/tier`), body, key);
+    const card = await submit(desk, form, button, 'POST', desk.path(`/cards/${desk.card.id}/tier`), body, key, () => { key = null; });
     if (!card) return;
     desk.card = card;
     await refreshCard(desk);
@@ -521,7 +531,7 @@ function showPackageSale(desk) {
       count: pass ? null : parseInt(count.input.value, 10) || null, price: fen,
       valid_from: from.input.value || null, valid_until: until.input.value || null, payment_method: method.input.value,
     };
-    const answer = await submit(desk, form, button, 'POST', desk.path('/wallet/packages'), body, key);
+    const answer = await submit(desk, form, button, 'POST', desk.path('/wallet/packages'), body, key, () => { key = null; });
     if (!answer) return;
     await refreshCard(desk);
     showPackageSale(desk);
@@ -566,7 +576,7 @@ async function showPoints(desk) {
     if (desk.busy) return;
     key = key || newKey();
     const body = { card_no: desk.card.card_no, store_id: desk.storeId, kind: kind.input.value, points: parseInt(points.input.value, 10), reason: reason.input.value };
-    const answer = await submit(desk, form, button, 'POST', desk.path('/points/grants'), body, key);
+    const answer = await submit(desk, form, button, 'POST', desk.path('/points/grants'), body, key, () => { key = null; });
     if (!answer) return;
     await refreshCard(desk);
     await showPoints(desk);
@@ -588,7 +598,7 @@ function showRefund(desk, transaction) {
     if (desk.busy) return;
     key = key || newKey();
     const body = { transaction_id: transaction.transaction_id, store_id: desk.storeId, reason: reason.input.value };
-    const answer = await submit(desk, form, button, 'POST', desk.path('/wallet/refunds'), body, key);
+    const answer = await submit(desk, form, button, 'POST', desk.path('/wallet/refunds'), body, key, () => { key = null; });
     if (answer) await done(desk, 'refund', answer);
   });
   reason.input.focus();
@@ -625,11 +635,13 @@ async function showEnrol(desk, existing = null) {
     if (desk.busy) return;
     if (!member) {
       const body = { name: name.input.value.trim(), phone: phone.input.value.trim(), plates: plates.input.value.split(/\s+/).filter(Boolean) };
-      member = await submit(desk, form, button, 'POST', desk.path('/members'), body, keys.member);
+      member = await submit(desk, form, button, 'POST', desk.path('/members'), body, keys.member,
+        () => { keys.member = newKey(); });
       if (!member) return;
     }
     const card = await submit(desk, form, button, 'POST', desk.path(`/members/${member.id}/cards`),
-      { tier_code: tier.input.value || null, payment_method: method.input.value, store_id: desk.storeId }, keys.card);
+      { tier_code: tier.input.value || null, payment_method: method.input.value, store_id: desk.storeId }, keys.card,
+      () => { keys.card = newKey(); });
     if (!card) return;
     notice(`入会成功，卡号 ${card.card_no}`, 'ok');
     await openMember(desk, { ...member, cards: [card] }, card.card_no);

@@ -69,6 +69,7 @@ async function stores(body, { current, path }) {
       await stores(body, { current, path });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
+      if (error.status >= 400 && error.status < 500) key = null; // a refusal is final for its key
       showErrors(form, error);
     } finally {
       button.disabled = false;
@@ -108,6 +109,7 @@ async function staff(body, { current, path }) {
       await staff(body, { current, path });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
+      if (error.status >= 400 && error.status < 500) key = null; // a refusal is final for its key
       showErrors(form, error);
     } finally {
       button.disabled = false;

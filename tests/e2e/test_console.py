@@ -523,3 +523,23 @@ def test_a_franchisee_opens_a_store_of_their_own_in_the_back_office(gateway, sho
     wait(browser, lambda d: code in d.find_element(By.CSS_SELECTOR, ".office table").text)
     mine = ok(shop.hq.as_user(shop.world.usernames["franchisee"]).get(shop.world.path("/stores")))["items"]
     assert any(s["code"] == code and s["kind"] == "franchise" for s in mine)
+
+
+def test_after_a_refusal_the_next_confirmation_is_a_new_operation(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 10000)  # 100 yuan
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥100.00"
+    wait(browser, lambda d: active_id(d) == "item-input")
+    browser.switch_to.active_element.send_keys("W01*2" + Keys.ENTER)
+    assert text_of(browser, "#sum-remainder") == "¥116.00"  # 216 due, 100 on the card
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    assert text_of(browser, "form[aria-label='消费'] .form-error").startswith("余额不足：")
+    # the member pays 500 yuan at another till; the same sale confirmed again now goes through
+    body = {"card_no": card["card_no"], "store_id": shop.world.stores["A"]["id"], "amount": 50000}
+    ok(shop.cashier.post(shop.world.path("/wallet/recharges"), {**body, "payment_method": "cash"}), 201)
+    browser.find_element(By.ID, "confirm-consume").click()
+    assert text_of(browser, "#r-due") == "¥216.00"
+    assert text_of(browser, "#bal-cash") == "¥384.00"
+    assert [e["kind"] for e in shop.statement(card["card_no"])].count("consume") == 1
