@@ -444,7 +444,7 @@ function showCardActions(desk) {
     notice(frozen ? '已解冻' : '已冻结', 'ok');
     showCardActions(desk);
   });
-  desk.panel.append(replaceForm(desk), tierForm(desk));
+  desk.panel.append(replaceForm(desk), tierForm(desk), returnForm(desk));
   reason.input.focus();
 }
 
@@ -470,6 +470,32 @@ function replaceForm(desk) {
     await refreshCard(desk);
     showCardActions(desk);
     notice(`已补卡，新卡号 ${card.card_no}`, 'ok');
+  });
+  return form;
+}
+
+/** Return the card (W-7): the cash is paid back at the counter, the bonus is forfeited and
+ * the card closes. Both figures are shown before confirming. */
+function returnForm(desk) {
+  const form = h('form', { class: 'action', 'aria-label': '退卡', novalidate: true });
+  const reason = field('退卡原因', h('input', { id: 'return-reason', maxlength: 200 }), 'reason');
+  const method = field('退款方式', h('select', { id: 'return-method' }, methodOptions(desk)), 'payment_method');
+  const button = h('button', { type: 'submit', id: 'return-card' }, '确认退卡');
+  let key = null;
+  form.addEventListener('input', () => { key = null; });
+  form.append(h('h3', {}, '退卡'),
+    h('p', { id: 'return-preview' }, `退还储值 ${yuan(desk.balances.cash)}，作废赠送金 ${yuan(desk.balances.bonus)}`),
+    reason.wrap, method.wrap, h('p', { class: 'form-error', role: 'alert' }), button);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (desk.busy) return;
+    key = key || newKey();
+    const body = { card_no: desk.card.card_no, store_id: desk.storeId, payment_method: method.input.value, reason: reason.input.value };
+    const answer = await submit(desk, form, button, 'POST', desk.path('/wallet/returns'), body, key, () => { key = null; });
+    if (!answer) return;
+    notice(`已退卡：退还储值 ${yuan(answer.cash_paid_back)}，作废赠送金 ${yuan(answer.bonus_forfeited)}`, 'ok');
+    await refreshCard(desk);
+    showCardActions(desk);
   });
   return form;
 }
@@ -540,6 +566,31 @@ function showPackageSale(desk) {
   item.input.focus();
 }
 
+/** Redeem points for something (P-6): oldest points first, never below zero (the API says
+ * how many are missing). */
+function redeemForm(desk) {
+  const form = h('form', { class: 'action', 'aria-label': '积分兑换', novalidate: true });
+  const points = field('兑换积分', h('input', { id: 'redeem-points', type: 'number', min: 1, step: 1 }), 'points');
+  const reference = field('兑换内容', h('input', { id: 'redeem-reference', maxlength: 120 }), 'reference');
+  const button = h('button', { type: 'submit', class: 'primary' }, '确认兑换');
+  let key = null;
+  form.addEventListener('input', () => { key = null; });
+  form.append(h('h3', {}, '积分兑换'), h('div', { class: 'row' }, points.wrap, reference.wrap),
+    h('p', { class: 'form-error', role: 'alert', id: 'redeem-error' }), button);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (desk.busy) return;
+    key = key || newKey();
+    const body = { card_no: desk.card.card_no, store_id: desk.storeId, points: parseInt(points.input.value, 10), reference: reference.input.value.trim() };
+    const answer = await submit(desk, form, button, 'POST', desk.path('/points/redemptions'), body, key, () => { key = null; });
+    if (!answer) return;
+    await refreshCard(desk);
+    await showPoints(desk);
+    notice(`已兑换 ${-answer.points} 积分：${body.reference}`, 'ok');
+  });
+  return form;
+}
+
 const POINT_KINDS = {
   earn: '消费积分', reverse: '退款扣回', cash: '现金积分', gift: '赠送', rebate: '返还', referral: '推荐奖励',
   redeem: '兑换', redeem_cancel: '取消兑换', expire: '过期', reset: '年度清零', adjust: '调整',
@@ -571,6 +622,7 @@ async function showPoints(desk) {
         h('td', {}, e.reason || e.reference || ''))))),
     h('h3', {}, '发放 / 调整积分'), h('div', { class: 'row' }, kind.wrap, points.wrap, reason.wrap),
     h('p', { class: 'form-error', role: 'alert' }), button);
+  desk.panel.append(redeemForm(desk));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (desk.busy) return;

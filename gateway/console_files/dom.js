@@ -61,6 +61,7 @@ const CODES = {
   not_found: '未找到',
   validation_failed: '输入有误',
   insufficient_funds: '余额不足',
+  insufficient_points: '积分不足',
   card_not_active: '卡不可用',
   limit_exceeded: '超出消费限额',
   idempotency_mismatch: '重复提交的内容不一致',

@@ -29,7 +29,16 @@ from sqlalchemy.orm import Session
 from deploy import demo, demo_counter
 from services.kit.db import make_engine
 from tests.e2e.test_make_run import free_port
-from tests.helpers import DEFAULT_PASSWORD, ChainWorld, build_chain, error, ok, process_environment, unique
+from tests.helpers import (
+    DEFAULT_PASSWORD,
+    ChainWorld,
+    build_chain,
+    error,
+    ok,
+    process_environment,
+    unique,
+    wait_for,
+)
 from tests.wallet_helpers import SILVER
 
 pytestmark = pytest.mark.e2e
@@ -543,3 +552,30 @@ def test_after_a_refusal_the_next_confirmation_is_a_new_operation(gateway, shop,
     assert text_of(browser, "#r-due") == "¥216.00"
     assert text_of(browser, "#bal-cash") == "¥384.00"
     assert [e["kind"] for e in shop.statement(card["card_no"])].count("consume") == 1
+
+
+def test_points_are_redeemed_within_the_balance_and_a_card_is_returned(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 50000)  # 500 yuan, +20 bonus
+    manager = shop.hq.as_user(shop.world.usernames["store_manager_A"])
+    gift = {"card_no": card["card_no"], "store_id": shop.world.stores["A"]["id"], "kind": "gift", "points": 300}
+    wait_for(lambda: manager.post(shop.world.path("/points/grants"), {**gift, "reason": "开业"}).status_code == 201)
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    assert text_of(browser, "#bal-points") == "300"
+    shown(browser, "[data-tab=points]").click()
+    # more than the balance: the API's reason is shown beside the points field (P-6)
+    shown(browser, "#redeem-points").send_keys("500")
+    browser.find_element(By.ID, "redeem-reference").send_keys("洗车券" + Keys.ENTER)
+    assert text_of(browser, "#redeem-points-error")
+    assert text_of(browser, "#redeem-error").startswith("积分不足")
+    points = browser.find_element(By.ID, "redeem-points")
+    points.clear()
+    points.send_keys("200" + Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "bal-points").text == "100")
+    # returning the card: 500 yuan back at the counter, the 20 yuan of bonus forfeited (W-7)
+    shown(browser, "[data-tab=card]").click()
+    assert text_of(browser, "#return-preview") == "退还储值 ¥500.00，作废赠送金 ¥20.00"
+    shown(browser, "#return-reason").send_keys("搬家" + Keys.ENTER)
+    returned = "已退卡：退还储值 ¥500.00，作废赠送金 ¥20.00"
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == returned)
+    assert shop.balances(card["card_no"])["cash"] == 0
