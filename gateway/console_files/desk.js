@@ -105,7 +105,7 @@ async function find(desk, text) {
     if (query.kind === 'tail') {
       // the API has no "phone ends with" filter: the store's own members (O-7) are listed and
       // matched on the last four digits, which even a masked phone (138****5678) shows
-      const mine = await allPages(desk.path('/members'), { store_id: desk.storeId });
+      const mine = await allPages(desk.path('/members'), { store_id: desk.storeId }, 10000);
       members = mine.filter((m) => m.phone.replace(/\D/g, '').endsWith(query.value));
     } else {
       members = (await api('GET', desk.path('/members'), { query: { [query.kind]: query.value } })).items;
