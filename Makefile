@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONWARNINGS := ignore::DeprecationWarning
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test fuzz unit integration demo bench audit lint provision servers env clean-test help chaos chaos-short
+.PHONY: run test fuzz unit integration demo bench audit lint provision servers browser env clean-test help chaos chaos-short
 
 help:
 	@echo "make run    - set everything up and run all services and the gateway (Ctrl-C stops)"
@@ -28,6 +28,10 @@ $(STAMP): requirements.lock
 servers:
 	@bash deploy/ensure_servers.sh
 
+# Debian's chromium, chromium-driver and a Chinese font for the console's browser tests (apt-get when missing)
+browser:
+	@bash deploy/ensure_browser.sh
+
 env: $(STAMP)
 	@$(PY) deploy/ensure_env.py
 
@@ -40,7 +44,7 @@ run: provision
 demo: provision
 	@set -a; source var/huiyuan.env; set +a; $(PY) -m deploy.demo
 
-test: $(STAMP) servers
+test: $(STAMP) servers browser
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest

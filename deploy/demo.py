@@ -10,6 +10,7 @@ services run. Safe to run again: an existing demo chain is left as it is.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 import services  # noqa: F401 - quiets eventlet's import-time notice
 from contracts.auth import Actor
+from deploy import demo_counter
 from services.gift import catalogue as gift_catalogue
 from services.gift.models import Gift
 from services.gift.models import kit as gift_kit
@@ -246,6 +248,18 @@ def main() -> None:
     print(f"sign in at chain '{CODE}' with any of these, password '{PASSWORD}':")
     print("  demo.hq, demo.franchisee, demo.{north,south,east}.manager, demo.{north,south,east}.cashier")
     print(f'  e.g. {{"chain": "{CODE}", "username": "demo.hq", "password": "{PASSWORD}"}}')
+    counter()
+
+
+def counter() -> None:
+    """Members with cards and money, through the running system's API (deploy/demo_counter.py)."""
+    base = demo_counter.gateway_url(dict(os.environ))
+    if not demo_counter.gateway_answers(base):
+        print(f"no system answers at {base}: start `make run`, then `make demo` again for the demo members")
+        return
+    for card in demo_counter.seed_counter(base, PASSWORD):
+        print(f"  member card {card['card_no']} ({card['tier_code']})")
+    print(f"console: open {base}/ and sign in as demo.north.cashier; find a member by 5678 (phone's last four)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from gateway import errors, limits, middleware
+from gateway import console, errors, limits, middleware
 from gateway.dashboard import DashboardPage
 from gateway.health import Metrics, Probe, Ready
 from gateway.openapi import build_spec, reference_page
@@ -76,4 +76,6 @@ def create_app(
     page = DashboardPage()
     app.add_route("/dashboard", page)
     app.add_route("/static/{name}", page, suffix="static")
+    # the web console: a client of the API above like any other, served from the same origin
+    console.install(app)
     return app

@@ -1,0 +1,581 @@
+"""The web console in a real browser: Debian's Chromium, headless, driven by selenium through
+chromium-driver, against the gateway under gunicorn and the real services.
+
+One chain is made through the API before the browser starts: a Silver tier (washes 10 % off,
+parts 5 % off; recharge >= 500 yuan gives 20 yuan), a wash at 120 yuan and brake pads at 300
+yuan, and a member enrolled at store A whose phone ends in 4321 and who recharged 500 yuan.
+Screenshots of the main screens are written to var/screenshots/.
+"""
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+from sqlalchemy.orm import Session
+
+from deploy import demo, demo_counter
+from services.kit.db import make_engine
+from tests.e2e.test_make_run import free_port
+from tests.helpers import (
+    DEFAULT_PASSWORD,
+    ChainWorld,
+    build_chain,
+    error,
+    ok,
+    process_environment,
+    unique,
+    wait_for,
+)
+from tests.wallet_helpers import SILVER
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+WAIT = 15
+
+
+@pytest.fixture(scope="module")
+def gateway(provisioned, services, tmp_path_factory):
+    """gunicorn serving the gateway (and so the console) on a free port."""
+    port = free_port()
+    env = process_environment(
+        provisioned, HUIYUAN_GATEWAY_BIND=f"127.0.0.1:{port}", HUIYUAN_GATEWAY_WORKERS="2", HUIYUAN_LOG_LEVEL="WARNING"
+    )
+    log = tmp_path_factory.mktemp("console") / "gunicorn.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gateway/gunicorn_conf.py", "gateway.wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=5):
+                break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+class Shop:
+    """The chain the browser works on, and API shortcuts to check what it did."""
+
+    def __init__(self, world: ChainWorld) -> None:
+        self.world = world
+        self.hq = world.hq
+        self.cashier = self.hq.as_user(world.usernames["cashier_A"])
+
+    def member_with_card(self, phone: str, recharge_fen: int) -> dict:
+        member = ok(
+            self.cashier.post(self.world.path("/members"), {"name": unique("张三"), "phone": phone}),
+            201,
+        )
+        card = ok(self.cashier.post(self.world.path(f"/members/{member['id']}/cards"), {"tier_code": "WSILVER"}), 201)
+        body = {
+            "card_no": card["card_no"],
+            "store_id": self.world.stores["A"]["id"],
+            "amount": recharge_fen,
+            "payment_method": "cash",
+        }
+        ok(self.cashier.post(self.world.path("/wallet/recharges"), body), 201)
+        return card
+
+    def statement(self, card_no: str) -> list[dict]:
+        return ok(self.hq.get(self.world.path(f"/wallet/cards/{card_no}/statement"), {"limit": 200}))["items"]
+
+    def balances(self, card_no: str) -> dict:
+        return ok(self.hq.get(self.world.path(f"/wallet/cards/{card_no}/balances")))["balances"]
+
+
+@pytest.fixture(scope="module")
+def shop(admin) -> Shop:
+    world = build_chain(admin)
+    hq = world.hq
+    ok(hq.post(world.path("/tiers"), SILVER), 201)
+    for code, name in (("wash", "洗车"), ("parts", "配件")):
+        ok(hq.post(world.path("/categories"), {"code": code, "name": name}), 201)
+    for code, name, category, price in (("W01", "标准洗车", "wash", 12000), ("PAD", "刹车片", "parts", 30000)):
+        body = {"code": code, "name": name, "category_code": category, "price": price}
+        ok(hq.post(world.path("/items"), body), 201)
+    ok(hq.patch(world.path("/settings"), {"receipt_footer": "谢谢惠顾，欢迎再来"}), 200)
+    return Shop(world)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    for command in ("chromium", "chromedriver"):
+        assert shutil.which(command), f"{command} is missing: bash deploy/ensure_browser.sh installs it"
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=zh-CN"):
+        options.add_argument(argument)
+    options.add_argument("--window-size=1024,900")
+    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=options)
+    driver.implicitly_wait(0)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def wait(driver, condition, timeout: float = WAIT):
+    try:
+        return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+    except TimeoutException:
+        pytest.fail(f"not within {timeout} s; the page says: {driver.find_element(By.TAG_NAME, 'body').text[:2000]}")
+
+
+def text_of(driver, css: str) -> str:
+    return wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, css) and d.find_element(By.CSS_SELECTOR, css).text)
+
+
+def shown(driver, css: str):
+    return wait(driver, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()), None))
+
+
+def sign_in(driver, base: str, chain: str, username: str, password: str = DEFAULT_PASSWORD) -> None:
+    driver.get(f"{base}/")
+    driver.execute_script("sessionStorage.clear()")
+    driver.get(f"{base}/")
+    chain_box = shown(driver, "input[name=chain]")
+    chain_box.clear()
+    chain_box.send_keys(chain)
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(password + Keys.ENTER)
+
+
+def active_id(driver) -> str:
+    return driver.switch_to.active_element.get_attribute("id")
+
+
+def screenshot(driver, name: str, width: int, height: int = 900) -> None:
+    driver.set_window_size(width, height)
+    time.sleep(0.2)
+    # no layout break: nothing wider than the window at this width
+    overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name} at {width} px is {overflow} px wider than the window"
+    driver.save_screenshot(str(SCREENSHOTS / f"{name}-{width}.png"))
+
+
+def phone_ending(tail: str) -> str:
+    return f"139{random.randint(0, 9999):04d}{tail}"
+
+
+# ---- the counter -------------------------------------------------------------------------------
+
+
+def test_cashier_finds_by_last_four_consumes_two_items_with_discount_and_prints_in_three_steps(gateway, shop, browser):
+    tail = f"{random.randint(1000, 9999)}"
+    card = shop.member_with_card(phone_ending(tail), 50000)  # 500 yuan: +20 yuan bonus (SILVER)
+    browser.set_window_size(1024, 900)
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search")
+    assert browser.current_url.endswith("#/desk")
+    # a cashier's menu has the counter only
+    assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")] == ["前台收银"]
+    assert active_id(browser) == "desk-search"
+
+    # step 1: the last four digits of the phone, Enter
+    browser.switch_to.active_element.send_keys(tail + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥500.00"
+    assert text_of(browser, "#bal-bonus") == "¥20.00"
+    assert text_of(browser, "#card-tier") == SILVER["name"]
+    assert card["card_no"] in browser.find_element(By.CSS_SELECTOR, ".member").text
+    screenshot(browser, "desk-member", 1024)
+    browser.set_window_size(1024, 900)
+
+    # step 2: two washes and a set of brake pads, by code, then Enter on the empty box
+    wait(browser, lambda d: active_id(d) == "item-input")
+    items = browser.switch_to.active_element
+    items.send_keys("W01*2" + Keys.ENTER)
+    items.send_keys("pad" + Keys.ENTER)
+    # 2 x 120 = 240 less 10 % = 216; 300 less 5 % = 285; due 501: 500 cash, then 1 bonus
+    assert text_of(browser, "#sum-gross") == "¥540.00"
+    assert text_of(browser, "#sum-discount") == "-¥39.00"
+    assert text_of(browser, "#sum-due") == "¥501.00"
+    assert text_of(browser, "#sum-cash") == "¥500.00"
+    assert text_of(browser, "#sum-bonus") == "¥1.00"
+    items.send_keys(Keys.ENTER)
+    assert active_id(browser) == "confirm-consume"
+    screenshot(browser, "desk-consume", 1024)
+    screenshot(browser, "desk-consume", 1920, 1080)
+    browser.set_window_size(1024, 900)
+
+    # step 3: confirm with Enter; the receipt comes with its print button focused
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    assert text_of(browser, "#r-due") == "¥501.00"
+    assert text_of(browser, "#r-cash") == "¥500.00"
+    assert text_of(browser, "#r-bonus") == "¥1.00"
+    assert text_of(browser, "#r-bal-cash") == "¥0.00"
+    assert text_of(browser, "#r-bal-bonus") == "¥19.00"
+    receipt = browser.find_element(By.ID, "receipt").text
+    assert "谢谢惠顾，欢迎再来" in receipt and "会员签名" in receipt and "标准洗车" in receipt
+    wait(browser, lambda d: active_id(d) == "print-80mm")
+    # the card shown agrees with the wallet
+    assert text_of(browser, "#bal-cash") == "¥0.00"
+    assert text_of(browser, "#bal-bonus") == "¥19.00"
+    assert shop.balances(card["card_no"])["cash"] == 0
+    assert shop.balances(card["card_no"])["bonus"] == 1900
+
+    # print preview: in print media only the receipt shows, and Chromium makes a PDF of it
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert browser.find_element(By.ID, "receipt").is_displayed()
+        assert not browser.find_element(By.ID, "desk-search").is_displayed()
+        assert not browser.find_element(By.ID, "print-80mm").is_displayed()
+        screenshot(browser, "receipt-print", 1024)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert browser.print_page().startswith("JVBERi")  # base64 of "%PDF"
+
+
+def test_a_double_click_on_confirm_charges_once(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 100000)  # 1000 yuan, +50 bonus
+    before = [e for e in shop.statement(card["card_no"]) if e["kind"] == "consume"]
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    search = shown(browser, "#desk-search")
+    search.send_keys(card["card_no"] + Keys.ENTER)  # as a card reader types it
+    assert text_of(browser, "#bal-cash") == "¥1,000.00"
+    wait(browser, lambda d: active_id(d) == "item-input")
+    browser.switch_to.active_element.send_keys("W01" + Keys.ENTER)
+    assert text_of(browser, "#sum-due") == "¥108.00"
+    ActionChains(browser).double_click(browser.find_element(By.ID, "confirm-consume")).perform()
+    assert text_of(browser, "#r-due") == "¥108.00"
+    time.sleep(1)  # a second request, had one been sent, would have answered by now
+    consumes = [e for e in shop.statement(card["card_no"]) if e["kind"] == "consume"]
+    assert len(consumes) == len(before) + 1
+    assert shop.balances(card["card_no"])["cash"] == 100000 - 10800
+    assert text_of(browser, "#bal-cash") == "¥892.00"
+
+
+def test_a_forbidden_action_shows_the_apis_message(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 10000)
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    text_of(browser, "#bal-cash")
+    shown(browser, "[data-tab=card]").click()
+    shown(browser, "#card-reason").send_keys("会员挂失" + Keys.ENTER)
+    wait(browser, lambda d: "已冻结" in d.find_element(By.CSS_SELECTOR, ".member").text)
+    # unfreezing is for managers: the API refuses the cashier, and the console says what it said
+    refusal = error(
+        shop.cashier.post(shop.world.path(f"/cards/{card['id']}/unfreeze"), {"reason": "找回"}),
+        403,
+    )
+    shown(browser, "#card-reason").send_keys("找回" + Keys.ENTER)
+    message = text_of(browser, "#card-error")
+    assert message == f"无权限：{refusal['message']}"
+    assert "已冻结" in browser.find_element(By.CSS_SELECTOR, ".member").text
+
+
+def test_a_cashier_cannot_see_or_reach_the_back_office(gateway, shop, browser):
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search")
+    browser.get(f"{gateway}/#/office/staff")
+    wait(browser, lambda d: d.current_url.endswith("#/desk"))
+    assert text_of(browser, "#notice") == "您的角色无权访问该页面。"
+    assert not browser.find_elements(By.CSS_SELECTOR, ".office")
+    assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")] == ["前台收银"]
+    # and the API refuses what the console hides
+    error(shop.cashier.get(shop.world.path("/access-log")), 403)
+
+
+def test_hq_sees_the_back_office(gateway, shop, browser):
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    menu = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")]
+    assert menu == [
+        "前台收银",
+        "门店",
+        "员工",
+        "会员",
+        "对账单",
+        "卡操作日志",
+        "会员等级",
+        "项目字典",
+        "登录日志",
+        "储值负债",
+    ]
+    browser.find_element(By.LINK_TEXT, "门店").click()
+    table = text_of(browser, ".office table")
+    assert "Store A" in table and "Franchise store" in table
+    screenshot(browser, "office-stores", 1280)
+    browser.find_element(By.LINK_TEXT, "会员等级").click()
+    assert "9折" in text_of(browser, ".office table")  # SILVER: washes 10 % off
+    browser.find_element(By.LINK_TEXT, "储值负债").click()
+    assert "全连锁" in text_of(browser, ".office p")
+    screenshot(browser, "office-liability", 768)
+
+
+def test_sign_in_shows_the_apis_refusals_and_lockout(gateway, shop, browser):
+    username = shop.world.usernames["store_manager_B"]
+    browser.set_window_size(1024, 900)
+    sign_in(browser, gateway, shop.world.code, username, "wrong-password-1")
+    first = text_of(browser, "#signin-error")
+    assert first.startswith("未登录或登录已失效：")
+    screenshot(browser, "sign-in", 1024)
+    for _ in range(5):
+        browser.find_element(By.NAME, "password").send_keys("wrong-password-1" + Keys.ENTER)
+        time.sleep(0.3)
+    wait(browser, lambda d: d.find_element(By.ID, "signin-error").text.startswith("账号已锁定："))
+    # the right password is refused too while the lock holds
+    browser.find_element(By.NAME, "password").send_keys(DEFAULT_PASSWORD + Keys.ENTER)
+    time.sleep(0.5)
+    wait(browser, lambda d: d.find_element(By.ID, "signin-error").text.startswith("账号已锁定："))
+    assert not browser.find_element(By.ID, "top").is_displayed()
+
+
+def test_the_console_signs_out_when_the_token_is_revoked(gateway, shop, browser):
+    username = shop.world.usernames["cashier_B"]
+    sign_in(browser, gateway, shop.world.code, username)
+    shown(browser, "#desk-search")
+    staff = {s["username"]: s for s in ok(shop.hq.get(shop.world.path("/staff")))["items"]}
+    ok(shop.hq.post(shop.world.path(f"/staff/{staff[username]['id']}/disable")))
+    # the next request the console makes is refused with 401: it goes back to sign-in
+    deadline = time.monotonic() + WAIT
+    while not browser.find_elements(By.ID, "signin-error"):
+        assert time.monotonic() < deadline, "the console did not sign out"
+        search = browser.find_element(By.ID, "desk-search")
+        search.clear()
+        search.send_keys("999999999999" + Keys.ENTER)
+        time.sleep(0.5)
+    assert "登录已失效" in text_of(browser, "#signin-error")
+    assert browser.execute_script("return sessionStorage.getItem('huiyuan.session')") is None
+
+
+def test_sign_out_ends_the_session(gateway, shop, browser):
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["store_manager_A"])
+    shown(browser, "#desk-search")
+    token = browser.execute_script("return JSON.parse(sessionStorage.getItem('huiyuan.session')).token")
+    browser.find_element(By.ID, "sign-out").click()
+    assert text_of(browser, "#signin-error") == "已退出登录。"
+    request = urllib.request.Request(f"{gateway}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
+
+
+def test_the_console_is_no_api_operation(gateway):
+    with urllib.request.urlopen(f"{gateway}/api/v1/openapi.json", timeout=10) as answer:
+        document = answer.read().decode()
+    assert '"/"' not in document and "/console" not in document
+    with urllib.request.urlopen(f"{gateway}/", timeout=10) as page:
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert os.path.isdir(SCREENSHOTS)
+
+
+def test_after_make_demo_a_cashier_looks_up_consumes_and_prints_with_the_keyboard(gateway, provisioned, browser):
+    """`make demo` with the system running: the demo chain's members have cards and money, so
+    the counter's three steps work at once (a chain code of its own: the demo's own test seeds
+    the real one)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo, "CODE", "DEMOCONSOLE")
+        patch.setattr(demo_counter, "CODE", "DEMOCONSOLE")
+        engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="console-test")
+        try:
+            with Session(engine) as session, session.begin():
+                assert demo.seed(session)
+        finally:
+            engine.dispose()
+        cards = demo_counter.seed_counter(gateway, demo.PASSWORD)
+        assert demo_counter.seed_counter(gateway, demo.PASSWORD) == cards  # again: nothing new
+    browser.set_window_size(1024, 900)
+    sign_in(browser, gateway, "DEMOCONSOLE", "demo.north.cashier", demo.PASSWORD)
+    shown(browser, "#desk-search")
+    # 1: the phone's last four (13800135678), Enter
+    browser.switch_to.active_element.send_keys("5678" + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥1,000.00"
+    assert text_of(browser, "#bal-bonus") == "¥50.00"  # >= 1000 yuan recharged: +50 (Silver)
+    assert "银卡 Silver（全场9.5折）" in browser.find_element(By.CSS_SELECTOR, ".member .meta").text
+    # 2: a standard wash by its code, Enter, and Enter again on the empty box
+    wait(browser, lambda d: active_id(d) == "item-input")
+    browser.switch_to.active_element.send_keys("W01" + Keys.ENTER)
+    assert text_of(browser, "#sum-due") == "¥114.00"  # 120 less 5 %
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    # 3: Enter confirms; the receipt is there with its print button focused
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    assert text_of(browser, "#r-due") == "¥114.00"
+    assert text_of(browser, "#r-bal-cash") == "¥886.00"
+    assert "谢谢惠顾 Thank you" in browser.find_element(By.ID, "receipt").text
+    wait(browser, lambda d: active_id(d) == "print-80mm")
+    screenshot(browser, "demo-receipt", 1024)
+
+
+def test_recharge_shows_the_bonus_before_confirming(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 10000)  # 100 yuan, no bonus
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥100.00"
+    shown(browser, "[data-tab=recharge]").click()
+    amount = shown(browser, "#recharge-amount")
+    amount.send_keys("3000")
+    # SILVER: 3000 yuan reaches the 8 % rule, 240 yuan of bonus
+    assert text_of(browser, "#recharge-preview") == "充值 ¥3,000.00，赠送 ¥240.00，共到账 ¥3,240.00"
+    amount.send_keys(Keys.ENTER)
+    assert text_of(browser, "#r-bonus-given") == "¥240.00"
+    assert text_of(browser, "#bal-cash") == "¥3,100.00"
+    assert text_of(browser, "#bal-bonus") == "¥240.00"
+    assert shop.balances(card["card_no"])["bonus"] == 24000
+
+
+def test_enrolment_shows_the_apis_reason_beside_the_field_and_then_issues_a_card(gateway, shop, browser):
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search")
+    browser.find_element(By.XPATH, "//button[text()='新会员入会']").click()
+    shown(browser, "#enrol-name").send_keys("赵六")
+    browser.find_element(By.ID, "enrol-phone").send_keys("12345" + Keys.ENTER)
+    # the API names the phone: its reason is written beside that field, which gets the focus
+    reason = text_of(browser, "#enrol-phone-error")
+    refusal = error(shop.cashier.post(shop.world.path("/members"), {"name": "赵六", "phone": "12345"}), 422)
+    assert reason == " ".join(refusal["fields"]["phone"])
+    assert active_id(browser) == "enrol-phone"
+    phone = phone_ending(f"{random.randint(1000, 9999)}")
+    phone_box = browser.find_element(By.ID, "enrol-phone")
+    phone_box.clear()  # WebDriver's clear leaves the field unfocused
+    phone_box.send_keys(phone + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥0.00"
+    assert "正常" in browser.find_element(By.CSS_SELECTOR, ".member h2").text
+    [member] = ok(shop.hq.get(shop.world.path("/members"), {"phone": phone}))["items"]
+    assert member["name"] == "赵六" and len(member["cards"]) == 1
+
+
+def test_every_control_is_labelled_and_focus_is_visible(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 10000)
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["store_manager_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    text_of(browser, "#bal-cash")
+    unlabelled = """
+        return [...document.querySelectorAll('input, select, button, textarea')]
+          .filter((el) => el.offsetParent !== null)
+          .filter((el) => {
+            if (el.tagName === 'BUTTON') return !el.textContent.trim() && !el.getAttribute('aria-label');
+            const byFor = el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`);
+            return !byFor && !el.getAttribute('aria-label') && !el.closest('label');
+          })
+          .map((el) => el.outerHTML.slice(0, 120));
+    """
+    for tab in ("consume", "recharge", "package", "points", "card"):
+        shown(browser, f"[data-tab={tab}]").click()
+        time.sleep(0.3)
+        assert browser.execute_script(unlabelled) == [], tab
+    # Tab from the search box moves on to its button, and the focused control has an outline
+    browser.find_element(By.ID, "desk-search").click()
+    browser.switch_to.active_element.send_keys(Keys.TAB)
+    focused = browser.switch_to.active_element
+    assert focused.text == "查找"
+    assert focused.value_of_css_property("outline-style") != "none"
+    for width in (768, 1920):
+        screenshot(browser, "desk-manager", width)
+
+
+def test_a_manager_refunds_a_visit_sells_a_package_and_gives_points(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 100000)  # 1000 yuan, +50 bonus
+    wash = {"item_code": "W01", "name": "标准洗车", "category": "wash", "quantity": 1, "unit_price": 12000}
+    sale = {"card_no": card["card_no"], "store_id": shop.world.stores["A"]["id"], "lines": [wash]}
+    ok(shop.cashier.post(shop.world.path("/wallet/consumes"), sale), 201)  # 108 yuan from cash
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["store_manager_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥892.00"
+    # refund the visit from the recent list: the 108 yuan go back to cash (W-6)
+    browser.find_element(By.XPATH, "//table[@class='recent']//button[text()='退款']").click()
+    shown(browser, "#refund-reason").send_keys("洗车不满意" + Keys.ENTER)
+    assert text_of(browser, "#r-amount") == "¥108.00"
+    assert text_of(browser, "#bal-cash") == "¥1,000.00"
+    # a package of 10 washes for 1000 yuan, paid from the card: cash first (W-5)
+    shown(browser, "[data-tab=package]").click()
+    Select(shown(browser, "#package-item")).select_by_value("W01")
+    shown(browser, "#package-price").send_keys("1000" + Keys.ENTER)
+    wait(browser, lambda d: "标准洗车 10次卡　剩余 10/10 次" in d.find_element(By.CSS_SELECTOR, ".packages").text)
+    assert text_of(browser, "#bal-cash") == "¥0.00"
+    assert text_of(browser, "#bal-bonus") == "¥50.00"
+    # 100 points as a birthday gift (P-3): the card's points show them
+    shown(browser, "[data-tab=points]").click()
+    shown(browser, "#grant-points").send_keys("100")
+    browser.find_element(By.ID, "grant-reason").send_keys("生日礼" + Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "bal-points").text == "100")
+    assert "生日礼" in text_of(browser, ".panel table")
+
+
+def test_a_franchisee_opens_a_store_of_their_own_in_the_back_office(gateway, shop, browser):
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["franchisee"])
+    shown(browser, "#desk-search")
+    menu = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")]
+    assert menu == ["前台收银", "门店", "员工", "会员", "对账单", "卡操作日志", "登录日志"]
+    browser.find_element(By.LINK_TEXT, "门店").click()
+    assert "Franchise store" in text_of(browser, ".office table")
+    code = unique("FC")
+    shown(browser, "form[aria-label='开新门店'] input").send_keys(code)
+    inputs = browser.find_elements(By.CSS_SELECTOR, "form[aria-label='开新门店'] input")
+    inputs[1].send_keys("东城加盟店" + Keys.ENTER)
+    assert text_of(browser, "#notice") == "门店已创建：东城加盟店（营业）"
+    wait(browser, lambda d: code in d.find_element(By.CSS_SELECTOR, ".office table").text)
+    mine = ok(shop.hq.as_user(shop.world.usernames["franchisee"]).get(shop.world.path("/stores")))["items"]
+    assert any(s["code"] == code and s["kind"] == "franchise" for s in mine)
+
+
+def test_after_a_refusal_the_next_confirmation_is_a_new_operation(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 10000)  # 100 yuan
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    assert text_of(browser, "#bal-cash") == "¥100.00"
+    wait(browser, lambda d: active_id(d) == "item-input")
+    browser.switch_to.active_element.send_keys("W01*2" + Keys.ENTER)
+    assert text_of(browser, "#sum-remainder") == "¥116.00"  # 216 due, 100 on the card
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    assert text_of(browser, "form[aria-label='消费'] .form-error").startswith("余额不足：")
+    # the member pays 500 yuan at another till; the same sale confirmed again now goes through
+    body = {"card_no": card["card_no"], "store_id": shop.world.stores["A"]["id"], "amount": 50000}
+    ok(shop.cashier.post(shop.world.path("/wallet/recharges"), {**body, "payment_method": "cash"}), 201)
+    browser.find_element(By.ID, "confirm-consume").click()
+    assert text_of(browser, "#r-due") == "¥216.00"
+    assert text_of(browser, "#bal-cash") == "¥384.00"
+    assert [e["kind"] for e in shop.statement(card["card_no"])].count("consume") == 1
+
+
+def test_points_are_redeemed_within_the_balance_and_a_card_is_returned(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 50000)  # 500 yuan, +20 bonus
+    manager = shop.hq.as_user(shop.world.usernames["store_manager_A"])
+    gift = {"card_no": card["card_no"], "store_id": shop.world.stores["A"]["id"], "kind": "gift", "points": 300}
+    wait_for(lambda: manager.post(shop.world.path("/points/grants"), {**gift, "reason": "开业"}).status_code == 201)
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    assert text_of(browser, "#bal-points") == "300"
+    shown(browser, "[data-tab=points]").click()
+    # more than the balance: the API's reason is shown beside the points field (P-6)
+    shown(browser, "#redeem-points").send_keys("500")
+    browser.find_element(By.ID, "redeem-reference").send_keys("洗车券" + Keys.ENTER)
+    assert text_of(browser, "#redeem-points-error")
+    assert text_of(browser, "#redeem-error").startswith("积分不足")
+    points = browser.find_element(By.ID, "redeem-points")
+    points.clear()
+    points.send_keys("200" + Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "bal-points").text == "100")
+    # returning the card: 500 yuan back at the counter, the 20 yuan of bonus forfeited (W-7)
+    shown(browser, "[data-tab=card]").click()
+    assert text_of(browser, "#return-preview") == "退还储值 ¥500.00，作废赠送金 ¥20.00"
+    shown(browser, "#return-reason").send_keys("搬家" + Keys.ENTER)
+    returned = "已退卡：退还储值 ¥500.00，作废赠送金 ¥20.00"
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == returned)
+    assert shop.balances(card["card_no"])["cash"] == 0
