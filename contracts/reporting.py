@@ -35,6 +35,8 @@ LIABILITY, SETTLEMENT, MEMBER_STATS, RANKINGS, EMPLOYEES = (
     "rankings",
     "employees",
 )
+POINTS_RANKINGS, GIFT_REDEMPTIONS, GIFT_STATS = "points-rankings", "gift-redemptions", "gift-stats"
+GIFT_STATUSES = ("completed", "cancelled")
 
 
 # ---- queries -------------------------------------------------------------------------------
@@ -86,6 +88,18 @@ class RankingQuery(_Range):
 
 class EmployeeQuery(_Range):
     operator_id = Id(load_default=None)
+
+
+class GiftRedemptionQuery(_Range, Page):
+    tier_code = Code(load_default=None)
+    operator_id = Id(load_default=None)
+    member_id = Id(load_default=None)
+    gift_id = Id(load_default=None)
+    status = fields.String(validate=validate.OneOf(GIFT_STATUSES))
+
+
+class GiftStatsQuery(_Grouped):
+    gift_id = Id(load_default=None)
 
 
 def export_query(query: type[Contract]) -> type[Contract]:
@@ -178,6 +192,8 @@ class ConsumptionRow(_Who):
     paid_credit = Money(required=True)
     paid_external = Money(required=True)
     refunded = Total(required=True)
+    points_earned = Total(required=True)  # what the consume earned (points.earned, kind earn)
+    points_reversed = Total(signed=True, required=True)  # taken back by its refunds (negative)
     remark = fields.String(required=True)
     items = fields.String(required=True)  # the lines in a word, for a spreadsheet's one cell
     lines = fields.List(fields.Nested(DetailLine), required=True)
@@ -287,6 +303,69 @@ class Rankings(_Report):
     by_consumption = fields.List(fields.Nested(RankingRow), required=True)
 
 
+class PointsRankingRow(Contract):
+    rank = fields.Integer(required=True)
+    member_id = Id(required=True)
+    member_no = fields.String(required=True)
+    member_name = fields.String(required=True)
+    tier_code = fields.String(required=True, allow_none=True)
+    points_earned = Total(signed=True, required=True)  # every way points were earned or given
+    points_reversed = Total(signed=True, required=True)  # taken back by refunds (negative)
+    points = Total(signed=True, required=True)  # the two together: what ranks
+
+
+class PointsRankings(_Report):
+    by_points = fields.List(fields.Nested(PointsRankingRow), required=True)
+
+
+class GiftRedemptionRow(Contract):
+    redemption_id = Id(required=True)
+    redeemed_at = fields.String(required=True)
+    store_id = fields.String(required=True)
+    store_name = fields.String(required=True)
+    member_id = fields.String(required=True)
+    member_name = fields.String(required=True)
+    card_id = fields.String(required=True)
+    card_no = fields.String(required=True, allow_none=True)
+    tier_code = fields.String(required=True, allow_none=True)
+    gift_id = fields.String(required=True)
+    gift_name = fields.String(required=True)
+    quantity = Total(required=True)
+    points = Total(required=True)
+    operator_id = fields.String(required=True)
+    operator_name = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(GIFT_STATUSES))
+    cancelled_at = fields.String(required=True, allow_none=True)
+    cancel_operator_id = fields.String(required=True, allow_none=True)
+    cancel_operator_name = fields.String(required=True)
+    cancel_reason = fields.String(required=True, allow_none=True)
+
+
+class GiftRedemptions(_Report):
+    items = fields.List(fields.Nested(GiftRedemptionRow), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+class GiftFigures(Contract):
+    redemptions = Total(required=True)
+    quantity = Total(required=True)
+    points = Total(required=True)
+
+
+class GiftStatsRow(GiftFigures):
+    period = fields.String(required=True)
+    store_id = fields.String(required=True)
+    store_name = fields.String(required=True)
+    gift_id = fields.String(required=True)
+    gift_name = fields.String(required=True)
+
+
+class GiftStats(_Report):
+    group = fields.String(required=True)
+    rows = fields.List(fields.Nested(GiftStatsRow), required=True)
+    totals = fields.Nested(GiftFigures, required=True)
+
+
 class EmployeeRow(Contract):
     employee_id = fields.String(required=True)
     employee_name = fields.String(required=True)
@@ -391,6 +470,8 @@ COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("paid_credit", "挂账支付", "money"),
         ("paid_external", "现场支付", "money"),
         ("refunded", "已退金额", "money"),
+        ("points_earned", "获得积分", "int"),
+        ("points_reversed", "冲回积分", "int"),
         ("remark", "备注", "text"),
         ("transaction_id", "交易号", "text"),
     ),
@@ -437,6 +518,39 @@ COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("tier_code", "等级", "text"),
         ("consume_count", "消费笔数", "int"),
         ("consumed", "消费金额", "money"),
+    ),
+    POINTS_RANKINGS: (
+        ("rank", "排名", "int"),
+        ("member_no", "会员编号", "text"),
+        ("member_name", "会员", "text"),
+        ("tier_code", "等级", "text"),
+        ("points_earned", "获得积分", "int"),
+        ("points_reversed", "冲回积分", "int"),
+        ("points", "净积分", "int"),
+    ),
+    GIFT_REDEMPTIONS: (
+        ("redeemed_at", "时间", "time"),
+        ("store_name", "门店", "text"),
+        ("member_name", "会员", "text"),
+        ("card_no", "卡号", "text"),
+        ("tier_code", "等级", "text"),
+        ("gift_name", "礼品", "text"),
+        ("quantity", "数量", "int"),
+        ("points", "积分", "int"),
+        ("operator_name", "操作员", "text"),
+        ("status", "状态", "text"),
+        ("cancelled_at", "取消时间", "time"),
+        ("cancel_operator_name", "取消操作员", "text"),
+        ("cancel_reason", "取消原因", "text"),
+        ("redemption_id", "兑换号", "text"),
+    ),
+    GIFT_STATS: (
+        ("period", "期间", "text"),
+        ("store_name", "门店", "text"),
+        ("gift_name", "礼品", "text"),
+        ("redemptions", "兑换笔数", "int"),
+        ("quantity", "兑换数量", "int"),
+        ("points", "消耗积分", "int"),
     ),
     EMPLOYEES: (
         ("employee_name", "员工", "text"),

@@ -35,7 +35,7 @@ OPERATIONS: list[Operation] = [
         f"{CARD}/history",
         "Points history, newest first",
         "points",
-        forward("points.history", ACTOR, "chain_id", "card_no", QUERY, name="points_history"),
+        forward("points.card_history", ACTOR, "chain_id", "card_no", QUERY, name="points_history"),
         query=c.HistoryQuery,
         response=page_of(c.HistoryEntry),
         roles=CHAIN_STAFF,

@@ -29,6 +29,9 @@ REPORTS_SHOWN = (
     (c.MEMBER_STATS, "Member statistics", "R-4", c.MemberStatsQuery, c.MemberStats),
     (c.RANKINGS, "Member rankings by consumption", "R-5", c.RankingQuery, c.Rankings),
     (c.EMPLOYEES, "Employee performance and commission", "R-7", c.EmployeeQuery, c.Employees),
+    (c.POINTS_RANKINGS, "Member rankings by points earned", "R-5", c.RankingQuery, c.PointsRankings),
+    (c.GIFT_REDEMPTIONS, "Gift redemption detail", "R-6", c.GiftRedemptionQuery, c.GiftRedemptions),
+    (c.GIFT_STATS, "Gift redemption statistics per gift and store", "R-6", c.GiftStatsQuery, c.GiftStats),
 )
 
 

@@ -29,6 +29,7 @@ from services.kit.copies import keep_newest
 from services.kit.db import Database
 from services.kit.handlers import handles
 from services.kit.health import HealthCheck
+from services.kit.history import History
 from services.kit.idempotency import NEW_KEY, KeyedRequest, check_key
 from services.kit.logs import CorrelationId
 from services.kit.mutation import Work, mutation
@@ -41,7 +42,7 @@ RECOVERY_SECONDS = 5  # how soon a redemption left pending by an unknown outcome
 CANCELLERS = (PLATFORM_ADMIN, HQ_ADMIN, STORE_MANAGER)
 
 
-class GiftService(HealthCheck):
+class GiftService(HealthCheck, History):
     name = "gift"
 
     db = Database()

@@ -26,6 +26,7 @@ from services.kit.copies import keep_newest
 from services.kit.db import Database
 from services.kit.handlers import handles
 from services.kit.health import HealthCheck
+from services.kit.history import History
 from services.kit.logs import CorrelationId
 from services.kit.mutation import Work, mutation
 from services.kit.outbox import Outbox
@@ -39,7 +40,7 @@ JOB_SECONDS = 60  # expiry and reminders: a minute late is on time for a day-gra
 GRANTERS = (PLATFORM_ADMIN, HQ_ADMIN, STORE_MANAGER)  # who gives or corrects points by hand
 
 
-class PointsService(HealthCheck):
+class PointsService(HealthCheck, History):
     name = "points"
 
     db = Database()
@@ -185,7 +186,8 @@ class PointsService(HealthCheck):
             return views.balance(self.db, chain_id, card)
 
     @rpc
-    def history(self, actor: dict, chain_id: str, card_no: str, query: dict) -> dict:
+    def card_history(self, actor: dict, chain_id: str, card_no: str, query: dict) -> dict:
+        """A card's points history (P-3); `history` is the service's events (the kit's)."""
         query = load(c.HistoryQuery, query)
         card = self._read_card(actor, chain_id, card_no)
         with self.db.begin():

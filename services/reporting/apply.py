@@ -6,10 +6,8 @@ copy keeps the newest by the event's time. The inbox (`services.kit.handlers`)
 already drops a repeated event; keying by source ids makes the read model
 right even without it, and whatever the order events arrive in.
 
-Wallet events become facts (`money`), member and org events copies (`copies`). Points
-(`points.earned`, `points.reversed`) and gift redemptions (R-6) come in the same way when
-those services publish: a module of facts keyed by their source ids, listed here, and the
-source named in `rebuild.SOURCES`.
+Wallet events become facts (`money`), member and org events copies (`copies`); points
+(`points.earned`, `points.reversed`) and gift redemptions (R-6) facts too (`loyalty`).
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
-from services.reporting import copies, money
+from services.reporting import copies, loyalty, money
 from services.reporting.models import Freshness
 
 Apply = Callable[[Session, Event], None]
@@ -38,12 +36,16 @@ APPLIERS: dict[tuple[str, str], Apply] = {
     ("wallet", "fee_charged"): money.fee_charged,
     ("member", "enrolled"): copies.enrolled,
     ("member", "updated"): copies.member_updated,
-    ("member", "card_issued"): copies.tier,
+    ("member", "card_issued"): copies.card_issued,
     ("member", "tier_changed"): copies.tier,
     ("org", "chain_created"): copies.chain_created,
     ("org", "chain_changed"): copies.chain_changed,
     ("org", "store_changed"): copies.store_changed,
     ("org", "staff_changed"): copies.staff_changed,
+    ("points", "earned"): loyalty.earned,
+    ("points", "reversed"): loyalty.reversed_,
+    ("gift", "redeemed"): loyalty.gift_redeemed,
+    ("gift", "redemption_cancelled"): loyalty.gift_cancelled,
 }
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from contracts.events import Event
 from services.kit.copies import keep_newest
-from services.reporting import rollup
+from services.reporting import loyalty, rollup
 from services.reporting.models import ChainCopy, MemberCopy, MemberTier, StaffCopy, StoreCopy
 from services.reporting.money import at
 
@@ -53,6 +53,12 @@ def tier(session: Session, event: Event) -> None:
         chain_id=event.chain_id,
         tier_code=d["tier_code"],
     )
+
+
+def card_issued(session: Session, event: Event) -> None:
+    """The tier the card gives, and the card's number by its id (R-6 names cards by number)."""
+    tier(session, event)
+    loyalty.card_issued(session, event)
 
 
 # ---- org ----------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from services.kit.paging import decode_cursor, encode_cursor, keyset_page
 from services.reporting import common
-from services.reporting.models import FactLine, MemberCopy, MemberTier, MoneyFact
+from services.reporting.models import FactLine, MemberCopy, MemberTier, MoneyFact, PointsFact
 from services.reporting.rules import day_range
 from services.reporting.scope import Scope
 
 F = MoneyFact
+P = PointsFact
 RECHARGE_KINDS = ("recharge", "bonus_grant")
 
 
@@ -61,6 +62,7 @@ def consumptions(session: Session, chain_id: str, query: dict, scope: Scope, lim
     ids = [f.tx_id for f in facts]
     lines: dict[str, list] = {}
     refunded: dict[str, int] = {}
+    points: dict[tuple[str, str], int] = {}
     if ids:
         for line in session.execute(
             select(FactLine).where(FactLine.tx_id.in_(ids)).order_by(FactLine.tx_id, FactLine.line_no)
@@ -75,6 +77,15 @@ def consumptions(session: Session, chain_id: str, query: dict, scope: Scope, lim
             .tuples()
             .all()
         )
+        # what each consume earned, and what its refunds took back (points.earned / reversed)
+        points = {
+            (consume_id, kind): int(total)
+            for consume_id, kind, total in session.execute(
+                select(P.consume_id, P.kind, func.sum(P.points))
+                .where(P.consume_id.in_(ids), P.kind.in_(("earn", "reverse")))
+                .group_by(P.consume_id, P.kind)
+            ).tuples()
+        }
     stores, staff, members = _names(session, facts)
     items = []
     for f in facts:
@@ -92,6 +103,8 @@ def consumptions(session: Session, chain_id: str, query: dict, scope: Scope, lim
                 "paid_credit": f.paid_credit,
                 "paid_external": f.paid_external,
                 "refunded": int(refunded.get(f.tx_id, 0)),
+                "points_earned": points.get((f.tx_id, "earn"), 0),
+                "points_reversed": points.get((f.tx_id, "reverse"), 0),
                 "remark": f.remark,
                 "items": "; ".join(f"{x.name or x.item_code} x{x.quantity}" for x in own),
                 "lines": [

@@ -6,9 +6,8 @@ of things that change (a store's name, a member's tier) keep the newest by the
 event's time (`services.kit.copies`). Every figure of a report is a query over
 these rows, so no aggregate can drift from the facts.
 
-Points (`points.*`) and gift redemptions (R-6) get their own fact tables when
-those services publish: one per kind of fact, keyed by its source id, like
-`money_facts`.
+Points (`points.earned`, `points.reversed`) and gift redemptions (R-6) have fact
+tables of their own, keyed by the points transaction id and the redemption id.
 """
 
 from __future__ import annotations
@@ -94,6 +93,17 @@ class MemberTier(Base):
     as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class CardCopy(Base):
+    """A card's number, by its id (a card's number never changes): R-6 shows the card a gift
+    was redeemed with, and gift's events name it by id."""
+
+    __tablename__ = "cards"
+
+    card_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    chain_id: Mapped[str] = mapped_column(String(36))
+    card_no: Mapped[str] = mapped_column(String(40))
+
+
 class MoneyFact(Base):
     """One wallet transaction, as its event told it. `amount`: the money of the operation
     (a consume's amount due, a recharge's cash, a refund's total); `paid_*`: where a consume's
@@ -130,6 +140,55 @@ class MoneyFact(Base):
         Index("ix_money_facts_member", "chain_id", "member_id"),
         Index("ix_money_facts_ref", "ref_tx_id"),
     )
+
+
+class PointsFact(Base):
+    """One points transaction that earned (`points.earned`, any kind: earn, referral, gift...)
+    or reversed points (`points.reversed`, negative). `consume_id`: the wallet consume an
+    `earn` was for, or a reversal took back from (R-1)."""
+
+    __tablename__ = "points_facts"
+
+    tx_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    chain_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(30))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    member_id: Mapped[str] = mapped_column(String(36))
+    store_id: Mapped[str | None] = mapped_column(String(36))
+    consume_id: Mapped[str | None] = mapped_column(String(36))
+    points: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_points_facts_chain_at", "chain_id", "occurred_at"),
+        Index("ix_points_facts_consume", "consume_id"),
+    )
+
+
+class GiftRedemptionFact(Base):
+    """A gift redemption (R-6), from `gift.redeemed` and `gift.redemption_cancelled`, either
+    first: both carry the redemption's figures, and each sets only its own columns (who and
+    when), so any order gives the same row. Status: cancelled once a cancellation is known, else completed."""
+
+    __tablename__ = "gift_redemptions"
+
+    redemption_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    chain_id: Mapped[str] = mapped_column(String(36))
+    gift_id: Mapped[str] = mapped_column(String(36))
+    gift_name: Mapped[str] = mapped_column(String(200), server_default="")
+    member_id: Mapped[str] = mapped_column(String(36))
+    card_id: Mapped[str] = mapped_column(String(36))
+    store_id: Mapped[str] = mapped_column(String(36))
+    quantity: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(BigInteger)
+    # the redemption's own: who redeemed and when
+    operator_id: Mapped[str | None] = mapped_column(String(36))
+    redeemed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the cancellation's own: who cancelled, when and why
+    cancel_operator_id: Mapped[str | None] = mapped_column(String(36))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_gift_redemptions_chain_at", "chain_id", "redeemed_at"),)
 
 
 class FactLine(Base):

@@ -1,7 +1,7 @@
 """Rebuild the read model from the services' own history: `python -m services.reporting.rebuild`.
 
 In one transaction: the read model is emptied (commission rules, which HQ sets here, stay),
-then every event org, member and wallet ever wrote is fetched from their `history` RPC (their
+then every event org, member, wallet, points and gift ever wrote is fetched from their `history` RPC (their
 outbox, in the order written) and applied as if delivered. Live handlers wait on the emptied
 tables' locks meanwhile (past the role's lock timeout they back off and retry); an event they
 then bring that the history held is dropped by the inbox, so nothing counts twice and nothing
@@ -23,29 +23,35 @@ from services.kit.handlers import is_transient
 from services.kit.inbox import first_delivery
 from services.reporting import apply
 from services.reporting.models import (
+    CardCopy,
     ChainCopy,
     DailyTotals,
     FactLine,
     Freshness,
+    GiftRedemptionFact,
     LotMove,
     MemberCopy,
     MemberTier,
     MoneyFact,
+    PointsFact,
     StaffCopy,
     StoreCopy,
     kit,
 )
 
 log = logging.getLogger(__name__)
-SOURCES = ("org", "member", "wallet")  # points and gift join here when they publish
+SOURCES = ("org", "member", "wallet", "points", "gift")
 READ_MODEL = (
     ChainCopy,
     StoreCopy,
     StaffCopy,
     MemberCopy,
     MemberTier,
+    CardCopy,
     MoneyFact,
     FactLine,
+    PointsFact,
+    GiftRedemptionFact,
     LotMove,
     DailyTotals,
     Freshness,

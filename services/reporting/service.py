@@ -1,6 +1,6 @@
 """The `reporting` service: the reports (R-1..R-8) from a read model of its own.
 
-It never reads another service's schema: org's, member's and wallet's events
+It never reads another service's schema: org's, member's, wallet's, points' and gift's events
 are applied to its read model (`apply`), each once (the inbox), in any order;
 a rebuild replays their history (`rebuild`). Report RPCs only read, so heavy
 reports never touch the money path.
@@ -13,8 +13,10 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from contracts import gift as _gift  # noqa: F401 - registers gift's events for the handlers
 from contracts import member as _member  # noqa: F401 - registers member's events for the handlers
 from contracts import org as _org  # noqa: F401 - registers org's events
+from contracts import points as _points  # noqa: F401 - registers points' events
 from contracts import reporting as c
 from contracts import wallet as _wallet  # noqa: F401 - registers wallet's events
 from contracts.auth import HQ, Actor
@@ -28,18 +30,25 @@ from services.kit.handlers import handles
 from services.kit.health import HealthCheck
 from services.kit.logs import CorrelationId
 from services.kit.rpc import rpc
-from services.reporting import apply, books, common, dashboard, detail, summary
+from services.reporting import apply, books, common, dashboard, detail, gifts, summary
 from services.reporting.models import CommissionRule, kit
 from services.reporting.scope import scope_of
 
 EXPORT_PAGE = 2000  # rows per RPC while an export streams
-PAGED = {c.CONSUMPTIONS: detail.consumptions, c.RECHARGES: detail.recharges, c.MEMBER_TOTALS: detail.member_totals}
+PAGED = {
+    c.CONSUMPTIONS: detail.consumptions,
+    c.RECHARGES: detail.recharges,
+    c.MEMBER_TOTALS: detail.member_totals,
+    c.GIFT_REDEMPTIONS: gifts.redemptions,
+}
 WHOLE = {
     c.STORE_SUMMARY: summary.store_summary,
     c.SETTLEMENT: books.settlement,
     c.MEMBER_STATS: summary.member_stats,
     c.RANKINGS: summary.rankings,
+    c.POINTS_RANKINGS: summary.points_rankings,
     c.EMPLOYEES: summary.employees,
+    c.GIFT_STATS: gifts.statistics,
 }
 QUERIES = {
     c.STORE_SUMMARY: c.SummaryQuery,
@@ -50,7 +59,10 @@ QUERIES = {
     c.SETTLEMENT: c.SettlementReportQuery,
     c.MEMBER_STATS: c.MemberStatsQuery,
     c.RANKINGS: c.RankingQuery,
+    c.POINTS_RANKINGS: c.RankingQuery,
     c.EMPLOYEES: c.EmployeeQuery,
+    c.GIFT_REDEMPTIONS: c.GiftRedemptionQuery,
+    c.GIFT_STATS: c.GiftStatsQuery,
 }
 # where an export's rows are in each report's answer
 ROWS = {
@@ -62,7 +74,10 @@ ROWS = {
     c.SETTLEMENT: "rows",
     c.MEMBER_STATS: "by_store_and_tier",
     c.RANKINGS: "by_consumption",
+    c.POINTS_RANKINGS: "by_points",
     c.EMPLOYEES: "rows",
+    c.GIFT_REDEMPTIONS: "items",
+    c.GIFT_STATS: "rows",
 }
 
 

@@ -14,12 +14,14 @@ from services.reporting.models import (
     MemberCopy,
     MemberTier,
     MoneyFact,
+    PointsFact,
     StaffCopy,
 )
 from services.reporting.rules import PERIOD_PY, PERIOD_SQL, commission, day_range
 from services.reporting.scope import Scope
 
 F = MoneyFact
+P = PointsFact
 FIGURES = rollup.FIGURES
 
 
@@ -175,6 +177,39 @@ def rankings(session: Session, chain_id: str, query: dict, scope: Scope) -> dict
                 **members.get(r.member_id, {"member_no": "", "member_name": "", "tier_code": None}),
                 "consume_count": int(r.consume_count),
                 "consumed": int(r.consumed),
+            }
+            for i, r in enumerate(rows, start=1)
+        ],
+    }
+
+
+def points_rankings(session: Session, chain_id: str, query: dict, scope: Scope) -> dict:
+    """R-5 by points: members by the points they earned in the range (every kind of
+    `points.earned`), less what refunds reversed, most first. A reversal counts at the store of
+    the consume it took back from."""
+    zone = common.time_zone(session, chain_id)
+    store = func.coalesce(P.store_id, select(F.store_id).where(F.tx_id == P.consume_id).scalar_subquery())
+    earned = func.coalesce(func.sum(P.points).filter(P.kind != "reverse"), 0).label("points_earned")
+    taken = func.coalesce(func.sum(P.points).filter(P.kind == "reverse"), 0).label("points_reversed")
+    total = func.sum(P.points).label("points")
+    stmt = select(P.member_id, earned, taken, total).where(P.chain_id == chain_id)
+    if query.get("tier_code"):
+        stmt = stmt.where(
+            P.member_id.in_(select(MemberTier.member_id).where(MemberTier.tier_code == query["tier_code"]))
+        )
+    stmt = common.scoped(_in_range(stmt, P.occurred_at, zone, query), scope, store_column=store)
+    rows = session.execute(stmt.group_by(P.member_id).order_by(total.desc(), P.member_id).limit(query["limit"])).all()
+    members = _members(session, [r.member_id for r in rows])
+    return {
+        **common.head(session, chain_id),
+        "by_points": [
+            {
+                "rank": i,
+                "member_id": r.member_id,
+                **members.get(r.member_id, {"member_no": "", "member_name": "", "tier_code": None}),
+                "points_earned": int(r.points_earned),
+                "points_reversed": int(r.points_reversed),
+                "points": int(r.points),
             }
             for i, r in enumerate(rows, start=1)
         ],
