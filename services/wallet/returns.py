@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.orm import Session
 
 from contracts import wallet as c
 from contracts.auth import Actor
 from contracts.errors import InvalidState
 from services.kit.outbox import OutboxWriter
-from services.wallet import ledger, lots
+from services.wallet import cards, ledger, lots
 from services.wallet.models import BONUS_EXPENSE, MEMBER_BONUS, MEMBER_CASH, STORE_RECEIVED
 from services.wallet.operation import MoneyOperation
 
@@ -44,6 +46,10 @@ def return_card(
     lots.drain(session, tx, "cash")
     lots.drain(session, tx, "bonus")
     ledger.close_wallet(session, member)
+    # in force at once: until member has heard of the return, the wallet's own copy says so,
+    # so a retry or another till is refused as "returned" whichever copy it reads
+    returned_at = datetime.now(UTC).isoformat()
+    cards.keep(session, {**card, "status": "returned", "as_of": returned_at})
     paid_back = {"cash_paid_back": cash, "bonus_forfeited": bonus, "payment_method": method}
     return op.finish(
         "card_returned",

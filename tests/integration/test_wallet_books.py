@@ -98,6 +98,8 @@ def test_return_card_pays_back_cash_forfeits_bonus_and_closes(admin):
     assert (answer["cash_paid_back"], answer["bonus_forfeited"]) == (89200, 5000)
     assert answer["balances"]["cash"] == 0 and answer["balances"]["bonus"] == 0
     before = w.balances(no)
+    # in force at once, before the member service has heard of it (the wallet's own copy)
+    w.refused(w.recharge(no, 1000), 409, "card_not_active", no, before)
     # the member service follows the wallet's card_returned event: the card is returned
     card_path = w.world.path(f"/cards/{card['id']}")
     wait_for(lambda: ok(w.cashier_a.get(card_path))["status"] == "returned")
