@@ -89,7 +89,9 @@ def test_a_request_delivered_after_its_deadline_is_not_charged(admin, own_vhost,
     processes = Processes(own_vhost, tmp_path)
     pool = RpcPool(own_vhost)
     try:
-        processes.start("org-member", ["org", "member", "points"])
+        # every consumer of the wallet's events, beside the test process's own on the other vhost:
+        # the database is shared, so either relay may publish a row, and each vhost has them all
+        processes.start("org-member", ["org", "member", "points", "reporting", "notification"])
         wallet_a = processes.start("wallet-a", ["wallet"], HUIYUAN_MAX_WORKERS="1")  # holds one request at a time
         for service in ("org", "member", "wallet"):
             wait_until_answering(pool, service)
@@ -129,6 +131,14 @@ def test_a_request_delivered_after_its_deadline_is_not_charged(admin, own_vhost,
         # and the points service earned on it (the audit checks every consume was)
         earned = "SELECT 1 FROM points.earnings WHERE consume_id = :id"
         wait_for(lambda: raw_rows(own_vhost, earned, id=sale["transaction_id"]), timeout=20)
+        # and the member service heard of the points (`points.changed`): lifetime points agree
+        agree = """SELECT 1 FROM points.members p JOIN member.members m ON m.id = p.member_id
+                   WHERE p.member_id = :id AND p.lifetime_points > 0 AND m.lifetime_points = p.lifetime_points"""
+        wait_for(lambda: raw_rows(own_vhost, agree, id=card["member_id"]), timeout=20)
+        # and reporting's liability is the wallet's (the audit checks it per store)
+        same = """SELECT 1 WHERE (SELECT COALESCE(SUM(amount), 0) FROM wallet.lot_moves WHERE chain_id = :c)
+                             = (SELECT COALESCE(SUM(amount), 0) FROM reporting.lot_moves WHERE chain_id = :c)"""
+        wait_for(lambda: raw_rows(own_vhost, same, c=w.world.id), timeout=20)
     finally:
         pool.close()
         processes.stop_all()
