@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from contracts import member as c
@@ -478,40 +478,10 @@ def _upgrade(session: Session, events: OutboxWriter, chain_id: str, member_id: s
     return {"tier_changed": changed, "tier_code": tier_code}
 
 
-def _upgrade_if_reached(
-    session: Session, events: OutboxWriter, chain_id: str, member_id: str, cumulative_spend: int, lifetime_points: int
-) -> dict:
-    """The usual case costs two reads: the chain's tier steps and the ranks of the member's
-    active cards. Only an upgrade takes the locking path of `_upgrade`."""
-    steps = [
-        rules.TierStep(t.code, t.rank, t.upgrade_metric, t.upgrade_threshold, t.active)
-        for t in session.execute(
-            select(Tier.code, Tier.rank, Tier.upgrade_metric, Tier.upgrade_threshold, Tier.active).where(
-                Tier.chain_id == chain_id
-            )
-        )
-    ]
-    ranks = session.scalars(
-        select(Tier.rank)
-        .join(Card, Card.tier_id == Tier.id)
-        .where(Card.member_id == member_id, Card.status == "active")
-    ).all()
-    if not any(rules.upgrade_target(steps, rank, cumulative_spend, lifetime_points) for rank in ranks):
-        return {"tier_changed": False, "tier_code": ""}
-    return _upgrade(session, events, chain_id, member_id)
-
-
-def record_spend(
-    session: Session, events: OutboxWriter, chain_id: str, member_id: str, cumulative_spend: int, as_of: datetime
-) -> dict | None:
-    """The wallet reported a new spend total (consume or refund): keep it, with the member's
-    lifetime points as they are, and upgrade a card if it now reaches a higher tier (M-7).
-    Events may arrive out of order: a total older than the one kept is ignored.
-
-    On every consume, so the usual case is one statement: the total kept (an UPDATE that also
-    judges the order), returning the chain's tier steps and the ranks of the member's active
-    cards. Only an upgrade takes the locking path of `_upgrade`."""
-    steps_json = (
+def _tier_reads(chain_id: str, member_id: str) -> tuple:
+    """The chain's tier steps (as JSON) and the ranks of the member's active cards, as scalar
+    subqueries, so the UPDATE that keeps a new total also returns what judges an upgrade."""
+    steps = (
         select(
             func.json_agg(
                 func.json_build_array(Tier.code, Tier.rank, Tier.upgrade_metric, Tier.upgrade_threshold, Tier.active)
@@ -527,6 +497,28 @@ def record_spend(
         .where(Card.member_id == member_id, Card.status == "active")
         .scalar_subquery()
     )
+    return steps.label("steps"), ranks.label("ranks")
+
+
+def _upgrade_if_reached(
+    session: Session, events: OutboxWriter, chain_id: str, member_id: str, kept: Row, cumulative_spend: int, points: int
+) -> dict:
+    """Only an upgrade takes the locking path of `_upgrade`; the usual case has read nothing more."""
+    steps = [rules.TierStep(*step) for step in kept.steps or ()]
+    if not any(rules.upgrade_target(steps, rank, cumulative_spend, points) for rank in kept.ranks or ()):
+        return {"tier_changed": False, "tier_code": ""}
+    return _upgrade(session, events, chain_id, member_id)
+
+
+def record_spend(
+    session: Session, events: OutboxWriter, chain_id: str, member_id: str, cumulative_spend: int, as_of: datetime
+) -> dict | None:
+    """The wallet reported a new spend total (consume or refund): keep it, with the member's
+    lifetime points as they are, and upgrade a card if it now reaches a higher tier (M-7).
+    Events may arrive out of order: a total older than the one kept is ignored.
+
+    On every consume, so the usual case is one statement: the total kept (an UPDATE that also
+    judges the order), returning the chain's tier steps and the ranks of the member's active cards."""
     kept = session.execute(
         update(Member)
         .where(
@@ -535,15 +527,12 @@ def record_spend(
             or_(Member.spend_as_of.is_(None), Member.spend_as_of < as_of),
         )
         .values(cumulative_spend=cumulative_spend, spend_as_of=as_of)
-        .returning(Member.lifetime_points, steps_json.label("steps"), ranks.label("ranks"))
+        .returning(Member.lifetime_points, *_tier_reads(chain_id, member_id))
         .execution_options(synchronize_session=False)
     ).first()
     if kept is None:
         return None  # an older total than the one kept (or no such member here)
-    steps = [rules.TierStep(*step) for step in kept.steps or ()]
-    if not any(rules.upgrade_target(steps, rank, cumulative_spend, kept.lifetime_points) for rank in kept.ranks or ()):
-        return {"tier_changed": False, "tier_code": ""}
-    return _upgrade(session, events, chain_id, member_id)
+    return _upgrade_if_reached(session, events, chain_id, member_id, kept, cumulative_spend, kept.lifetime_points)
 
 
 def record_points(
@@ -557,12 +546,12 @@ def record_points(
         update(Member)
         .where(Member.chain_id == chain_id, Member.id == member_id, Member.points_version < version)
         .values(lifetime_points=lifetime_points, points_version=version)
-        .returning(Member.cumulative_spend)
+        .returning(Member.cumulative_spend, *_tier_reads(chain_id, member_id))
         .execution_options(synchronize_session=False)
     ).first()
     if kept is None:
         return None
-    return _upgrade_if_reached(session, events, chain_id, member_id, kept.cumulative_spend, lifetime_points)
+    return _upgrade_if_reached(session, events, chain_id, member_id, kept, kept.cumulative_spend, lifetime_points)
 
 
 # ---- reads ----------------------------------------------------------------------------------------
