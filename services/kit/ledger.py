@@ -175,13 +175,17 @@ class Ledger:
         ).all()
         return {r.id: r.balance for r in rows}
 
-    def post(self, session: Session, tx_id: str, legs: Iterable[tuple[int, int]]) -> dict[int, int]:
-        """Write the transaction's postings and move the balances; returns the new balances."""
+    def post(
+        self, session: Session, tx_id: str, legs: Iterable[tuple[int, int]], *, locked: bool = False
+    ) -> dict[int, int]:
+        """Write the transaction's postings and move the balances; returns the new balances.
+        `locked`: the caller holds the accounts' locks already (taken in id order)."""
         merged = net_legs(legs)
         if not merged:
             return {}
         ids = sorted(merged)
-        self.lock(session, ids)  # in id order, so two transactions cannot deadlock
+        if not locked:
+            self.lock(session, ids)  # in id order, so two transactions cannot deadlock
         deltas = values(column("id", BigInteger), column("delta", BigInteger), name="deltas").data(
             [(i, merged[i]) for i in ids]
         )

@@ -51,27 +51,48 @@ class Cause:
 
 
 def open_book(session: Session, chain_id: str, member_id: str) -> Book:
-    """The member's accounts, opened on first use and locked for this transaction."""
-    session.execute(
-        insert(accounts)
-        .values([{"chain_id": chain_id, "member_id": member_id, "kind": k} for k in (HELD, ISSUED)])
-        .on_conflict_do_nothing(constraint="uq_accounts_owner")
-    )
-    session.execute(
-        insert(MemberTotals.__table__).values(chain_id=chain_id, member_id=member_id).on_conflict_do_nothing()
-    )
-    ids = dict(
+    """The member's accounts, opened on first use and locked for this transaction.
+
+    Two statements when the member has a book (the common case): lock its accounts, then
+    read its totals with the moment after the lock; the inserts only run for a new one."""
+    held = _lock_accounts(session, chain_id, member_id)
+    if len(held) < 2:
         session.execute(
-            select(accounts.c.kind, accounts.c.id).where(
-                accounts.c.chain_id == chain_id, accounts.c.member_id == member_id
-            )
-        ).all()
-    )
-    balances = LEDGER.lock(session, ids.values())
-    totals = session.get(MemberTotals, (chain_id, member_id), populate_existing=True)
-    # the moment after the lock: moves of one member are stamped in the order they happen
-    now = session.scalar(select(func.clock_timestamp()))
-    return Book(chain_id, member_id, ids[HELD], ids[ISSUED], balances[ids[HELD]], totals, now)
+            insert(accounts)
+            .values([{"chain_id": chain_id, "member_id": member_id, "kind": k} for k in (HELD, ISSUED)])
+            .on_conflict_do_nothing(constraint="uq_accounts_owner")
+        )
+        held = _lock_accounts(session, chain_id, member_id)
+    totals, now = _totals_now(session, chain_id, member_id)
+    if totals is None:
+        session.execute(
+            insert(MemberTotals.__table__).values(chain_id=chain_id, member_id=member_id).on_conflict_do_nothing()
+        )
+        totals, now = _totals_now(session, chain_id, member_id)
+    # the moment is read after the lock: moves of one member are stamped in the order they happen
+    return Book(chain_id, member_id, held[HELD][0], held[ISSUED][0], held[HELD][1], totals, now)
+
+
+def _lock_accounts(session: Session, chain_id: str, member_id: str) -> dict[str, tuple[int, int]]:
+    """kind -> (account id, balance), locked FOR UPDATE in id order (the kit ledger's order)."""
+    rows = session.execute(
+        select(accounts.c.kind, accounts.c.id, accounts.c.balance)
+        .where(accounts.c.chain_id == chain_id, accounts.c.member_id == member_id)
+        .order_by(accounts.c.id)
+        .with_for_update()
+    ).all()
+    return {r.kind: (r.id, r.balance) for r in rows}
+
+
+def _totals_now(session: Session, chain_id: str, member_id: str) -> tuple[MemberTotals | None, datetime]:
+    row = session.execute(
+        select(MemberTotals, func.clock_timestamp())
+        .where(MemberTotals.chain_id == chain_id, MemberTotals.member_id == member_id)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        return None, session.scalar(select(func.clock_timestamp()))
+    return row[0], row[1]
 
 
 def read_balance(session: Session, chain_id: str, member_id: str) -> int:
@@ -87,7 +108,8 @@ def read_balance(session: Session, chain_id: str, member_id: str) -> int:
 
 def _post(session: Session, book: Book, tx_id: str, points: int) -> None:
     if points:
-        balances = LEDGER.post(session, tx_id, [(book.held_id, points), (book.issued_id, -points)])
+        # `open_book` locked both accounts already
+        balances = LEDGER.post(session, tx_id, [(book.held_id, points), (book.issued_id, -points)], locked=True)
         book.balance = balances[book.held_id]
 
 
@@ -130,13 +152,13 @@ def credit(session: Session, book: Book, cause: Cause, points: int, expires: dat
                 member_id=book.member_id,
                 tx_id=tx_id,
                 points=points,
-                remaining=0,
+                remaining=points,  # a new lot is full: its move is written, not applied
                 earned_at=book.now,
                 expires_at=expires,
             )
             .returning(lots.c.id)
         ).scalar_one()
-        _moved(session, tx_id, [(lot_id, points)])
+        session.execute(insert(moves).values(tx_id=tx_id, lot_id=lot_id, amount=points))
     _post(session, book, tx_id, points)
     return _record(session, book, cause, tx_id, points)
 

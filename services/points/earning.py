@@ -20,7 +20,7 @@ from services.kit.outbox import OutboxWriter
 from services.points import book as books
 from services.points import rules as r
 from services.points.models import EarlyRefund, Earning, MemberTotals, Promotion, Rules, Transaction
-from services.points.settings import time_zone
+from services.points.settings import rules_and_zone, time_zone
 
 
 def promotions(session: Session, chain_id: str) -> list[r.PromotionTerms]:
@@ -56,9 +56,8 @@ def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at:
     book = books.open_book(session, chain_id, member_id)
     if session.get(Earning, (chain_id, consume_id)) is not None:
         return  # earned already (the same consume under another envelope)
-    zone = time_zone(session, chain_id)
+    stored, zone = rules_and_zone(session, chain_id)
     moment = datetime.fromisoformat(occurred_at)
-    stored = session.get(Rules, chain_id)
     ruleset = r.RuleSet.from_stored(stored)
     lines = [r.Line(x["line_no"], x["item_code"], x["category"], x["net"]) for x in data["lines"]]
     share = r.earning_share(data["paid"], data["amount_due"], ruleset.bonus_earns)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from contracts.errors import NotFound
@@ -25,6 +25,18 @@ DEFAULTS = {
     "remind_days": 7,
     "referral_points": 0,
 }
+
+
+def rules_and_zone(session: Session, chain_id: str) -> tuple[Rules | None, str]:
+    """The chain's stored rules (None: the defaults) and its time zone, in one statement."""
+    chain = select(literal(chain_id).label("chain_id")).subquery()
+    stored, zone = session.execute(
+        select(Rules, ChainClock.time_zone)
+        .select_from(chain)
+        .outerjoin(Rules, Rules.chain_id == chain.c.chain_id)
+        .outerjoin(ChainClock, ChainClock.chain_id == chain.c.chain_id)
+    ).one()
+    return stored, zone or clock.DEFAULT_TIME_ZONE
 
 
 def time_zone(session: Session, chain_id: str) -> str:

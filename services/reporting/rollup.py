@@ -10,10 +10,11 @@ interleave.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, literal, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, delete, func, literal, select
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
 from services.kit import clock
@@ -60,14 +61,19 @@ def figures_of(fact: dict) -> dict[str, int]:
 
 def lock_zone(session: Session, chain_id: str, *, exclusive: bool = False) -> str:
     """The chain's zone, its row locked; a chain not heard of yet gets the default until org's
-    event comes (`keep_newest` overwrites a row that has no `as_of`)."""
-    session.execute(
-        insert(ChainCopy.__table__)
-        .values(chain_id=chain_id, time_zone=clock.DEFAULT_TIME_ZONE)
-        .on_conflict_do_nothing()
-    )
+    event comes (`keep_newest` overwrites a row that has no `as_of`). One statement once the
+    chain is known."""
     query = select(ChainCopy.time_zone).where(ChainCopy.chain_id == chain_id)
-    return session.scalar(query.with_for_update() if exclusive else query.with_for_update(read=True))
+    query = query.with_for_update() if exclusive else query.with_for_update(read=True)
+    zone = session.scalar(query)
+    if zone is None:
+        session.execute(
+            insert(ChainCopy.__table__)
+            .values(chain_id=chain_id, time_zone=clock.DEFAULT_TIME_ZONE)
+            .on_conflict_do_nothing()
+        )
+        zone = session.scalar(query)
+    return zone
 
 
 def add(session: Session, fact: dict) -> None:
@@ -78,13 +84,20 @@ def add(session: Session, fact: dict) -> None:
     zone = lock_zone(session, fact["chain_id"])
     occurred: datetime = fact["occurred_at"]
     day = occurred.astimezone(ZoneInfo(zone)).date()
-    table = DailyTotals.__table__
-    statement = insert(table).values(chain_id=fact["chain_id"], store_id=fact["store_id"], day=day, **figures)
     session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.chain_id, table.c.store_id, table.c.day],
-            set_={name: table.c[name] + statement.excluded[name] for name in figures},
-        )
+        _add_to_day(tuple(figures)), {"chain_id": fact["chain_id"], "store_id": fact["store_id"], "day": day, **figures}
+    )
+
+
+@cache
+def _add_to_day(names: tuple[str, ...]) -> Insert:
+    """The upsert that adds these figures to a store's day, built once per set of figures
+    (a handful: one per fact kind) rather than on every fact."""
+    table = DailyTotals.__table__
+    statement = insert(table).values({c: bindparam(c) for c in ("chain_id", "store_id", "day", *names)})
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.chain_id, table.c.store_id, table.c.day],
+        set_={name: table.c[name] + statement.excluded[name] for name in names},
     )
 
 
