@@ -159,7 +159,7 @@ def update_kind(session: Session, chain_id: str, name: str, changes: dict) -> di
     if "days_before" in changes and not kind.ahead:
         problems["days_before"] = ["Only a kind sent ahead of a date has days before it."]
     if problems:
-        raise ValidationFailed("A template uses what this kind does not offer.", problems)
+        raise ValidationFailed("The kind's settings were refused: see each field.", problems)
     row = session.get(KindSettings, (chain_id, name), with_for_update=True) or KindSettings(
         chain_id=chain_id, kind=name, enabled=True, channel="sms"
     )

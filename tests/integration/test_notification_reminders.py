@@ -23,7 +23,7 @@ from services.notification import scheduled
 from services.points import jobs
 from services.points.models import kit
 from tests.helpers import error, ok, raw_rows, wait_for
-from tests.points_helpers import points_world
+from tests.points_helpers import RULES, points_world
 from tests.wallet_helpers import WASH
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -165,6 +165,26 @@ def test_points_expiring_switched_off_sends_nothing(pw, settings):
         assert _messages(pw, member_id=member, kind="points_expiring") == []
     finally:
         _switch(pw, "points_expiring", enabled=True)
+
+
+def test_the_yearly_reset_is_reminded_once_with_all_the_points_held(pw, settings):
+    today = _today()
+    # the first day within the 7 days ahead that a reset may fall on (days 1 to 28)
+    reset_on = next(d for d in (today + timedelta(days=n) for n in range(1, 8)) if d.day <= 28)
+    card = _points_card(pw, 80, 40)
+    member = card["member_id"]
+    rules = pw.wallet.world.path("/points/rules")
+    ok(pw.hq.post(rules, {**RULES, "reset_month": reset_on.month, "reset_day": reset_on.day}))
+    try:
+        _points_job(settings)
+        _points_job(settings)
+    finally:
+        ok(pw.hq.post(rules, RULES))
+    [event] = _reminder_events(settings, member, "reset_coming")
+    assert (event["payload"]["data"]["points"], event["payload"]["data"]["reset_on"]) == (120, reset_on.isoformat())
+    [message] = wait_for(lambda: _messages(pw, member_id=member, kind="points_reset"), 15)
+    body = _sent(pw, message["id"])["body"]
+    assert body.endswith(f"您的120积分将于{reset_on.isoformat()}清零，当前积分共120分，请及时使用。"), body
 
 
 # ---- packages expiring ---------------------------------------------------------------------------
@@ -392,3 +412,37 @@ def test_the_points_expiring_segment_is_exactly_the_consenting_members_with_poin
         settings, "SELECT member_id FROM notification.messages WHERE campaign_id = :c", c=campaign["id"]
     )
     assert sorted(m["member_id"] for m in messaged) == sorted([within["id"], edge["id"]])
+
+
+def test_openapi_states_the_reminder_routes_and_fields_exactly(client):
+    document = ok(client.simulate_get("/api/v1/openapi.json"))
+    schemas = document["components"]["schemas"]
+
+    def schema_of(entry: dict, where: str = "request") -> dict:
+        content = entry["requestBody"] if where == "request" else entry["responses"][where]
+        ref = content["content"]["application/json"]["schema"]["$ref"]
+        return schemas[ref.rsplit("/", 1)[-1]]
+
+    rules = document["paths"]["/api/v1/chains/{chain_id}/notifications/service-reminders"]
+    create = schema_of(rules["post"])
+    assert set(create["required"]) == {"category", "service_name", "days"}
+    assert (create["properties"]["days"]["minimum"], create["properties"]["days"]["maximum"]) == (1, 365)
+    assert set(schema_of(rules["post"], "201")["properties"]) == {
+        "id",
+        "category",
+        "service_name",
+        "days",
+        "enabled",
+        "created_at",
+        "updated_at",
+    }
+    assert any(p["name"] == "Idempotency-Key" and p["required"] for p in rules["post"]["parameters"])
+    assert "422" in rules["post"]["responses"] and "200" in rules["get"]["responses"]
+    one = document["paths"]["/api/v1/chains/{chain_id}/notifications/service-reminders/{rule_id}"]["patch"]
+    assert set(schema_of(one)["properties"]) == {"service_name", "days", "enabled"}
+    assert "404" in one["responses"] and "422" in one["responses"]
+    kind = document["paths"]["/api/v1/chains/{chain_id}/notifications/kinds/{kind}"]["patch"]
+    days_before = schema_of(kind)["properties"]["days_before"]
+    assert (days_before["minimum"], days_before["maximum"]) == (0, 90)
+    segment = schemas["Segment"]["properties"]["points_expiring_within_days"]
+    assert (segment["type"], segment["minimum"], segment["maximum"]) == ("integer", 1, 365)
