@@ -21,8 +21,12 @@ from contracts.base import (
 from contracts.events import event
 
 # message kinds with what starts them (N-3); `test` is a staff check of the provider settings
-KINDS = ("consume", "recharge", "tier_change", "birthday", "test", "marketing")
-AUTOMATIC_KINDS = ("consume", "recharge", "tier_change", "birthday")
+# before a date (P-5 points, packages) and after a visit gap (service reminders)
+REMINDER_KINDS = ("points_expiring", "points_reset", "package_expiring", "service_reminder")
+KINDS = ("consume", "recharge", "tier_change", "birthday", *REMINDER_KINDS, "test", "marketing")
+AUTOMATIC_KINDS = ("consume", "recharge", "tier_change", "birthday", *REMINDER_KINDS)
+# what a kind sent ahead of a date waits for when the chain has not said (package_expiring)
+DEFAULT_DAYS_BEFORE = 7
 CHANNELS = ("sms", "email")
 SMS_PROVIDERS = ("record", "http")
 EMAIL_PROVIDERS = ("record", "smtp")
@@ -61,6 +65,9 @@ class KindView(Contract):
     email_text = fields.String(required=True)
     # False while the chain uses the built-in Chinese texts
     customised = Flag(required=True)
+    # a kind sent ahead of a date (package_expiring): how many days before; null for the others
+    # (points reminders follow the points rules' remind_days)
+    days_before = fields.Integer(required=True, allow_none=True)
 
 
 class KindList(Contract):
@@ -77,6 +84,41 @@ class KindUpdate(Contract):
     email_text = _template()
     # true: forget the chain's own texts and use the built-in ones again
     reset_texts = Flag()
+    # only for a kind sent ahead of a date (package_expiring; 422 naming it for another kind)
+    days_before = fields.Integer(strict=True, validate=validate.Range(min=0, max=90))
+
+
+# ---- service reminders (N-3: "time for your next wash") ----------------------------
+
+
+class ServiceRuleCreate(Contract):
+    """Remind members `days` after their last visit with an item of `category` (one rule a category)."""
+
+    category = Code(required=True)
+    # what the text calls the service ({service_name}: "洗车")
+    service_name = Text(40, required=True)
+    days = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=365))
+    enabled = Flag(load_default=True)
+
+
+class ServiceRuleUpdate(Contract):
+    service_name = fields.String(validate=[validate.Length(min=1, max=40), Pattern(NOT_BLANK, "Must not be blank.")])
+    days = fields.Integer(strict=True, validate=validate.Range(min=1, max=365))
+    enabled = Flag()
+
+
+class ServiceRuleView(Contract):
+    id = Id(required=True)
+    category = fields.String(required=True)
+    service_name = fields.String(required=True)
+    days = fields.Integer(required=True)
+    enabled = Flag(required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+
+
+class ServiceRuleList(Contract):
+    items = fields.List(fields.Nested(ServiceRuleView), required=True)
 
 
 # ---- provider settings (N-1; HQ only, secrets write-only) -------------------------
@@ -192,6 +234,9 @@ class Segment(Contract):
     birthday_month = fields.Integer(strict=True, validate=validate.Range(min=1, max=12))
     # no consume since this day (the chain's time), or never
     inactive_since = Day()
+    # points going (expiring or the yearly reset) within this many days, as the points service
+    # counts them for its reminders (P-5)
+    points_expiring_within_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=365))
 
 
 class CampaignCreate(Contract):

@@ -302,6 +302,19 @@ class ReferralList(Contract):
     items = fields.List(fields.Nested(Referral), required=True)
 
 
+class ExpiringMembersRequest(Contract):
+    """`points.expiring_members`, for the notification service's segment (N-4)."""
+
+    chain_id = Id(required=True)
+    within_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=365))
+
+
+class ExpiringMember(Contract):
+    member_id = Id(required=True)
+    points = PointsTotal(required=True)  # going first, on `on`
+    on = fields.String(required=True)
+
+
 # ---- events -------------------------------------------------------------------------------------------
 
 
@@ -343,17 +356,24 @@ class Changed(Contract):
 
 @event("points", "expiring_soon")
 class ExpiringSoon(Contract):
+    """P-5's reminder, once per member and local expiry day: `points` go as `expires_on` begins;
+    `balance` is all the member holds now."""
+
     chain_id = Id(required=True)
     member_id = Id(required=True)
     points = PointsTotal(required=True)
+    balance = PointsTotal(required=True)
     expires_on = fields.String(required=True)
 
 
 @event("points", "reset_coming")
 class ResetComing(Contract):
+    """P-5's reminder of the yearly reset, once per member and reset day."""
+
     chain_id = Id(required=True)
     member_id = Id(required=True)
     points = PointsTotal(required=True)
+    balance = PointsTotal(required=True)
     reset_on = fields.String(required=True)
 
 

@@ -22,6 +22,15 @@ list_kinds = forward("notification.list_kinds", ACTOR, "chain_id")
 update_kind = forward("notification.update_kind", ACTOR, "chain_id", "kind", BODY)
 
 
+list_service_rules = forward("notification.list_service_rules", ACTOR, "chain_id")
+
+
+create_service_rule = forward("notification.create_service_rule", ACTOR, "chain_id", BODY, KEY)
+
+
+update_service_rule = forward("notification.update_service_rule", ACTOR, "chain_id", "rule_id", BODY)
+
+
 search_messages = forward("notification.search_messages", ACTOR, "chain_id", QUERY)
 
 
@@ -97,6 +106,41 @@ OPERATIONS: list[Operation] = [
     ),
     Operation(
         "GET",
+        f"{BASE}/service-reminders",
+        "Service reminder rules: category, days since the last visit, on or off",
+        "notifications",
+        list_service_rules,
+        response=c.ServiceRuleList,
+        roles=HQ,
+        description='N-3 ("time for your next wash"). Sent as the service_reminder kind.' + HQ_ONLY,
+    ),
+    Operation(
+        "POST",
+        f"{BASE}/service-reminders",
+        "Remind members a number of days after their last visit in a category",
+        "notifications",
+        create_service_rule,
+        body=c.ServiceRuleCreate,
+        response=c.ServiceRuleView,
+        status=201,
+        roles=HQ,
+        needs_key=True,
+        description="N-3. One rule a category (422 naming `category` for a second); each member is reminded "
+        "once per visit gap: a new visit in the category starts a new one." + HQ_ONLY,
+    ),
+    Operation(
+        "PATCH",
+        f"{BASE}/service-reminders/{{rule_id}}",
+        "Change a service reminder rule's days or name, or switch it off",
+        "notifications",
+        update_service_rule,
+        body=c.ServiceRuleUpdate,
+        response=c.ServiceRuleView,
+        roles=HQ,
+        description="An unknown rule is 404." + HQ_ONLY,
+    ),
+    Operation(
+        "GET",
         f"{BASE}/messages",
         "Search every message: by member, phone (exact), kind, channel, status, date",
         "notifications",
@@ -151,8 +195,9 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=HQ,
         needs_key=True,
-        description="N-4. Segment by tier, home store, tag, birthday month, no visit since; only members "
-        "who consented are messaged. The text may use {member_name} and {chain_name}." + HQ_ONLY,
+        description="N-4. Segment by tier, home store, tag, birthday month, no visit since, points expiring "
+        "within days; only members who consented are messaged. The text may use {member_name} and "
+        "{chain_name}." + HQ_ONLY,
     ),
     Operation(
         "GET",

@@ -120,3 +120,46 @@ def tier_changed(session: Session, event: Event) -> str | None:
             "tier": _tier_name(session, chain_id, data["tier_code"]),
         },
     )
+
+
+def points_expiring(session: Session, event: Event) -> str | None:
+    """P-5's reminder from the points service: one message per member and expiry day, even if
+    the points service said it twice (its cause is the day, not the event)."""
+    data = event.data
+    return _reminder(
+        session,
+        data,
+        "points_expiring",
+        f"points_expiring:{data['member_id']}:{data['expires_on']}",
+        {
+            "expiring_points": str(data["points"]),
+            "expire_date": data["expires_on"],
+            "points_total": str(data["balance"]),
+        },
+    )
+
+
+def points_reset(session: Session, event: Event) -> str | None:
+    data = event.data
+    return _reminder(
+        session,
+        data,
+        "points_reset",
+        f"points_reset:{data['member_id']}:{data['reset_on']}",
+        {"expiring_points": str(data["points"]), "reset_date": data["reset_on"], "points_total": str(data["balance"])},
+    )
+
+
+def _reminder(session: Session, data: dict, kind: str, source_key: str, variables: dict) -> str | None:
+    enabled, channel = switched_on(session, data["chain_id"], kind)
+    if not enabled:
+        return None
+    return enqueue(
+        session,
+        chain_id=data["chain_id"],
+        kind=kind,
+        channel=channel,
+        source_key=source_key,
+        member_id=data["member_id"],
+        variables=variables,
+    )

@@ -11,10 +11,11 @@ their time comes, holding them through quiet hours. Progress is their statuses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, cast, extract, func, literal, or_, select, update
+from sqlalchemy import Integer, String, and_, any_, cast, extract, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 
@@ -27,7 +28,9 @@ from services.notification import chain_settings, templates
 from services.notification.messages import OUTBOX
 from services.notification.models import Campaign, ChainCopy, MemberCopy, Message
 
-SEGMENT_KEYS = ("tier_codes", "store_ids", "tags", "birthday_month", "inactive_since")
+SEGMENT_KEYS = ("tier_codes", "store_ids", "tags", "birthday_month", "inactive_since", "points_expiring_within_days")
+# the points service's answer: members with points going within so many days of a chain
+ExpiringMembers = Callable[[str, int], list[dict]]
 
 
 def _check_text(text: str) -> None:
@@ -142,8 +145,9 @@ def listing(session: Session, chain_id: str, query: dict) -> dict:
 # ---- the bulk job ----------------------------------------------------------------------------
 
 
-def _members(segment: dict, chain_id: str, zone: str):
-    """The consenting members of the segment, as conditions on the copies kept here."""
+def _members(segment: dict, chain_id: str, zone: str, expiring: list[str] | None = None):
+    """The consenting members of the segment, as conditions on the copies kept here (and, for
+    points expiring, on the members the points service named)."""
     m = MemberCopy
     conditions = [m.chain_id == chain_id, m.marketing_consent.is_(True)]
     if segment.get("tier_codes"):
@@ -157,11 +161,20 @@ def _members(segment: dict, chain_id: str, zone: str):
     if segment.get("inactive_since"):
         day = datetime.fromisoformat(segment["inactive_since"]).replace(tzinfo=ZoneInfo(zone))
         conditions.append(or_(m.last_visit_at.is_(None), m.last_visit_at < day))
+    if segment.get("points_expiring_within_days"):
+        conditions.append(m.member_id == any_(cast(expiring or [], ARRAY(String))))
     return and_(*conditions)
 
 
-def materialise(session: Session, row: Campaign) -> int:
-    """Make the campaign's messages, spaced at the chain's pace; returns how many exist."""
+def materialise(session: Session, row: Campaign, expiring_members: ExpiringMembers | None = None) -> int:
+    """Make the campaign's messages, spaced at the chain's pace; returns how many exist. Points
+    expiring are the points service's to say (it owns the lots): asked as the send starts."""
+    within = (row.segment or {}).get("points_expiring_within_days")
+    expiring = None
+    if within:
+        if expiring_members is None:
+            raise RuntimeError("a points-expiring segment needs the points service")
+        expiring = [m["member_id"] for m in expiring_members(row.chain_id, within)]
     chain = session.get(ChainCopy, row.chain_id)
     zone = chain.time_zone if chain is not None else DEFAULT_TIME_ZONE
     pace = chain_settings.provider(session, row.chain_id).marketing_per_minute
@@ -180,7 +193,7 @@ def materialise(session: Session, row: Campaign) -> int:
         literal(0),
         literal(row.id),
         start + func.make_interval(0, 0, 0, 0, 0, 0, cast(place, Integer) * (60.0 / pace)),
-    ).where(_members(row.segment or {}, row.chain_id, zone))
+    ).where(_members(row.segment or {}, row.chain_id, zone, expiring))
     columns = [
         "id",
         "chain_id",
@@ -203,7 +216,7 @@ def materialise(session: Session, row: Campaign) -> int:
     return session.scalar(select(func.count()).where(Message.campaign_id == row.id)) or 0
 
 
-def start_due(session: Session, limit: int = 5) -> int:
+def start_due(session: Session, expiring_members: ExpiringMembers | None = None, limit: int = 5) -> int:
     """Start the campaigns whose time has come (each once, whichever instance takes it)."""
     with session.begin():
         due = session.scalars(
@@ -214,7 +227,7 @@ def start_due(session: Session, limit: int = 5) -> int:
             .with_for_update(skip_locked=True)
         ).all()
         for row in due:
-            row.total = materialise(session, row)
+            row.total = materialise(session, row, expiring_members)
             row.status = "running"
     return len(due)
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from contracts.errors import NotFound, ValidationFailed
+from contracts.notification import DEFAULT_DAYS_BEFORE
 from services.kit.crypto import Codec
 from services.notification import templates
 from services.notification.kinds import KINDS, Kind
@@ -132,7 +133,13 @@ def kind_view(kind: Kind, row: KindSettings | None) -> dict:
         "email_subject": (row.email_subject if row is not None and row.email_subject else None) or kind.email_subject,
         "email_text": (row.email_text if row is not None and row.email_text else None) or kind.email_text,
         "customised": row is not None and any(getattr(row, f) for f in TEXT_FIELDS),
+        "days_before": days_before(kind, row) if kind.ahead else None,
     }
+
+
+def days_before(kind: Kind, row: KindSettings | None) -> int:
+    """How many days ahead of its date a kind sent ahead is sent: the chain's, or the default."""
+    return row.days_before if row is not None and row.days_before is not None else DEFAULT_DAYS_BEFORE
 
 
 def list_kinds(session: Session, chain_id: str) -> dict:
@@ -149,8 +156,10 @@ def update_kind(session: Session, chain_id: str, name: str, changes: dict) -> di
                 templates.check(changes[field], kind.variables)
             except templates.TemplateError as refused:
                 problems[field] = [str(refused)]
+    if "days_before" in changes and not kind.ahead:
+        problems["days_before"] = ["Only a kind sent ahead of a date has days before it."]
     if problems:
-        raise ValidationFailed("A template uses what this kind does not offer.", problems)
+        raise ValidationFailed("The kind's settings were refused: see each field.", problems)
     row = session.get(KindSettings, (chain_id, name), with_for_update=True) or KindSettings(
         chain_id=chain_id, kind=name, enabled=True, channel="sms"
     )

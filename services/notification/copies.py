@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
-from services.notification.models import MemberCopy
+from services.notification.models import CategoryVisit, MemberCopy, PackageCopy
 
 M = MemberCopy.__table__
+V = CategoryVisit.__table__
+P = PackageCopy.__table__
 
 
 def member_facts(session: Session, event: Event) -> None:
@@ -62,3 +64,82 @@ def visit(session: Session, event: Event) -> None:
             set_={"last_visit_at": func.greatest(M.c.last_visit_at, statement.excluded.last_visit_at)},
         )
     )
+
+
+def category_visits(session: Session, event: Event) -> None:
+    """The member's last visit in each category the consume's lines were in (service reminders)."""
+    data = event.data
+    categories = sorted({line["category"] for line in data["lines"] if line["category"]})
+    if not categories:
+        return
+    at = datetime.fromisoformat(event.occurred_at)
+    statement = insert(V).values(
+        [
+            {"member_id": data["member_id"], "category": category, "chain_id": data["chain_id"], "last_visit_at": at}
+            for category in categories
+        ]
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[V.c.member_id, V.c.category],
+            set_={"last_visit_at": func.greatest(V.c.last_visit_at, statement.excluded.last_visit_at)},
+        )
+    )
+
+
+def package_sold(session: Session, event: Event) -> None:
+    data, sold = event.data, event.data["entitlement"]
+    as_of = datetime.fromisoformat(event.occurred_at)
+    facts = {
+        "kind": sold["kind"],
+        "name": sold["name"],
+        "valid_until": date.fromisoformat(sold["valid_until"]) if sold["valid_until"] else None,
+    }
+    statement = insert(P).values(
+        entitlement_id=sold["id"],
+        chain_id=data["chain_id"],
+        member_id=data["member_id"],
+        remaining_count=sold["remaining_count"],
+        remaining_as_of=as_of,
+        **facts,
+    )
+    newer = P.c.remaining_as_of.is_(None) | (P.c.remaining_as_of < statement.excluded.remaining_as_of)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[P.c.entitlement_id],
+            set_={
+                **facts,
+                "remaining_count": case((newer, statement.excluded.remaining_count), else_=P.c.remaining_count),
+                "remaining_as_of": case((newer, statement.excluded.remaining_as_of), else_=P.c.remaining_as_of),
+            },
+        )
+    )
+
+
+def package_used(session: Session, event: Event) -> None:
+    """Counts left as of the use (a refund's restore counts too): the newest kept."""
+    data = event.data
+    as_of = datetime.fromisoformat(event.occurred_at)
+    statement = insert(P).values(
+        entitlement_id=data["entitlement_id"],
+        chain_id=data["chain_id"],
+        member_id=data["member_id"],
+        remaining_count=data["remaining_count"],
+        remaining_as_of=as_of,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[P.c.entitlement_id],
+            set_={"remaining_count": data["remaining_count"], "remaining_as_of": as_of},
+            where=P.c.remaining_as_of.is_(None) | (P.c.remaining_as_of < as_of),
+        )
+    )
+
+
+def package_refunded(session: Session, event: Event) -> None:
+    """What was left was paid back: the package is closed, nothing to remind of."""
+    data = event.data
+    statement = insert(P).values(
+        entitlement_id=data["entitlement_id"], chain_id=data["chain_id"], member_id=data["member_id"], closed=True
+    )
+    session.execute(statement.on_conflict_do_update(index_elements=[P.c.entitlement_id], set_={"closed": True}))

@@ -18,6 +18,8 @@ class Kind:
     email_subject: str
     email_text: str
     automatic: bool = True
+    # sent days_before a date, the days set per chain in this service's kind settings
+    ahead: bool = False
 
 
 _MEMBER = ("member_name", "chain_name")
@@ -62,6 +64,43 @@ KINDS: dict[str, Kind] = {
             "亲爱的{member_name}：\n\n{chain_name}全体员工祝您生日快乐！\n\n{chain_name}",
         ),
         Kind(
+            "points_expiring",
+            "Before points expire (P-5): sent the points service's reminder days ahead, once per expiry day",
+            (*_MEMBER, "expiring_points", "expire_date", "points_total"),
+            "尊敬的{member_name}，您有{expiring_points}积分将于{expire_date}到期，当前积分共{points_total}分，请及时使用。",
+            "{chain_name}积分到期提醒",
+            "尊敬的{member_name}：\n\n您有{expiring_points}积分将于{expire_date}到期，当前积分共{points_total}分，"
+            "请及时使用。\n\n{chain_name}",
+        ),
+        Kind(
+            "points_reset",
+            "Before the yearly points reset (P-5): sent the points service's reminder days ahead, once a year",
+            (*_MEMBER, "expiring_points", "reset_date", "points_total"),
+            "尊敬的{member_name}，您的{expiring_points}积分将于{reset_date}清零，当前积分共{points_total}分，请及时使用。",
+            "{chain_name}积分清零提醒",
+            "尊敬的{member_name}：\n\n您的{expiring_points}积分将于{reset_date}清零，当前积分共{points_total}分，"
+            "请及时使用。\n\n{chain_name}",
+        ),
+        Kind(
+            "package_expiring",
+            "Before a package or pass expires: days_before its last day (default 7), once per package",
+            (*_MEMBER, "package_name", "expire_date", "remaining_count"),
+            "尊敬的{member_name}，您的{package_name}将于{expire_date}到期，剩余{remaining_count}次，请及时使用。",
+            "{chain_name}套餐到期提醒",
+            "尊敬的{member_name}：\n\n您的{package_name}将于{expire_date}到期，剩余{remaining_count}次，"
+            "请及时使用。\n\n{chain_name}",
+            ahead=True,
+        ),
+        Kind(
+            "service_reminder",
+            "Time for the next service: a service rule's days after the last visit in its category, once per visit",
+            (*_MEMBER, "service_name", "last_visit_date", "days"),
+            "尊敬的{member_name}，您上次{service_name}是{last_visit_date}，已经{days}天了，欢迎再次光临{chain_name}。",
+            "{chain_name}服务提醒",
+            "尊敬的{member_name}：\n\n您上次{service_name}是{last_visit_date}，已经{days}天了，"
+            "欢迎再次光临。\n\n{chain_name}",
+        ),
+        Kind(
             "test",
             "A staff check of the provider settings",
             _MEMBER,
@@ -86,6 +125,15 @@ SAMPLE_VALUES: dict[str, str] = {
     "time": "2026-01-31 09:30",
     "previous_tier": "银卡",
     "tier": "金卡",
+    "expiring_points": "200",
+    "expire_date": "2026-02-28",
+    "reset_date": "2027-01-01",
+    "points_total": "1350",
+    "package_name": "洗车10次卡",
+    "remaining_count": "3",
+    "service_name": "洗车",
+    "last_visit_date": "2026-01-01",
+    "days": "30",
 }
 
 

@@ -91,6 +91,39 @@ class MemberCopy(Base):
     __table_args__ = (Index("ix_members_birthday", "chain_id", text("extract(month from birthday)")),)
 
 
+class CategoryVisit(Base):
+    """A member's last visit per item category, from the wallet's consumes: service reminders
+    count from it (the latest kept, whatever order the consumes arrive in)."""
+
+    __tablename__ = "category_visits"
+
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    chain_id: Mapped[str] = mapped_column(String(36))
+    last_visit_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_category_visits_chain", "chain_id", "category", "last_visit_at"),)
+
+
+class PackageCopy(Base):
+    """A member's package or pass as far as its expiry reminder needs (N-3), from the wallet's
+    events: sold (name, last day), used (counts left, the newest kept), refunded (closed)."""
+
+    __tablename__ = "packages"
+
+    entitlement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    chain_id: Mapped[str] = mapped_column(String(36))
+    member_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str | None] = mapped_column(String(10))
+    name: Mapped[str | None] = mapped_column(String(100))
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    remaining_count: Mapped[int | None] = mapped_column(Integer)
+    remaining_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+    __table_args__ = (Index("ix_packages_expiry", "chain_id", "valid_until", postgresql_where=text("NOT closed")),)
+
+
 # ---- the chain's settings (N-1, N-2, N-3) -------------------------------------------------
 
 
@@ -140,8 +173,33 @@ class KindSettings(Timestamps, Base):
     sms_text: Mapped[str | None] = mapped_column(Text)
     email_subject: Mapped[str | None] = mapped_column(String(200))
     email_text: Mapped[str | None] = mapped_column(Text)
+    # for a kind sent ahead of a date (a package's expiry): how many days before; null: the default
+    days_before: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (CheckConstraint("channel IN ('sms', 'email')", name="channel"),)
+    __table_args__ = (
+        CheckConstraint("channel IN ('sms', 'email')", name="channel"),
+        CheckConstraint("days_before IS NULL OR days_before BETWEEN 0 AND 90", name="days_before"),
+    )
+
+
+class ServiceRule(Timestamps, Base):
+    """A chain's service reminder (N-3, "time for your next wash"): members who last had a
+    service of `category` `days` ago are reminded once per visit gap."""
+
+    __tablename__ = "service_rules"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    chain_id: Mapped[str] = mapped_column(String(36))
+    category: Mapped[str] = mapped_column(String(40))
+    # what the text calls the service ("洗车"): the category is a code
+    service_name: Mapped[str] = mapped_column(String(40))
+    days: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (
+        UniqueConstraint("chain_id", "category"),
+        CheckConstraint("days BETWEEN 1 AND 365", name="days"),
+    )
 
 
 class Campaign(Timestamps, Base):

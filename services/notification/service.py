@@ -16,6 +16,7 @@ from nameko.timer import timer
 from contracts import member as member_contracts  # noqa: F401 - registers member's events for the handlers
 from contracts import notification as c
 from contracts import org as org_contracts  # noqa: F401 - registers org's events for the handlers
+from contracts import points as points_contracts  # noqa: F401 - registers points' events for the handlers
 from contracts import wallet as wallet_contracts  # noqa: F401 - registers wallet's events for the handlers
 from contracts.auth import HQ, Actor
 from contracts.base import load
@@ -32,7 +33,17 @@ from services.kit.logs import CorrelationId
 from services.kit.mutation import Work, mutation
 from services.kit.outbox import Outbox
 from services.kit.rpc import ServiceRpc, rpc
-from services.notification import automatic, campaigns, chain_settings, copies, dispatch, messages, scheduled, sends
+from services.notification import (
+    automatic,
+    campaigns,
+    chain_settings,
+    copies,
+    dispatch,
+    messages,
+    scheduled,
+    sends,
+    service_rules,
+)
 from services.notification.models import ChainCopy, StoreCopy, TierCopy, kit
 
 DISPATCH_SECONDS = 0.5
@@ -51,6 +62,7 @@ class NotificationService(HealthCheck):
     settings = SettingsDependency()
     member = ServiceRpc("member")
     org = ServiceRpc("org")
+    points = ServiceRpc("points")
 
     @property
     def codec(self) -> crypto.Codec:
@@ -97,6 +109,28 @@ class NotificationService(HealthCheck):
         self._hq(actor, chain_id)
         with self.db.begin():
             return chain_settings.update_kind(self.db, chain_id, kind, changes)
+
+    # ---- service reminder rules (N-3) --------------------------------------------------------
+
+    @rpc
+    def list_service_rules(self, actor: dict, chain_id: str) -> dict:
+        self._hq(actor, chain_id)
+        with self.db.begin():
+            return service_rules.listing(self.db, chain_id)
+
+    @rpc
+    @mutation
+    def create_service_rule(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
+        payload = load(c.ServiceRuleCreate, data)
+        self._hq(actor, chain_id)
+        return lambda: service_rules.create(self.db, chain_id, payload)
+
+    @rpc
+    def update_service_rule(self, actor: dict, chain_id: str, rule_id: str, data: dict) -> dict:
+        changes = load(c.ServiceRuleUpdate, data)
+        self._hq(actor, chain_id)
+        with self.db.begin():
+            return service_rules.update(self.db, chain_id, rule_id, changes)
 
     # ---- boxes (N-5) -------------------------------------------------------------------------
 
@@ -176,12 +210,13 @@ class NotificationService(HealthCheck):
     @timer(interval=CAMPAIGN_SECONDS)
     def run_campaigns(self) -> None:
         """Start the bulk sends whose time has come; mark finished ones done."""
-        campaigns.start_due(self.db)
+        campaigns.start_due(self.db, self.points.expiring_members)
         campaigns.finish_done(self.db)
 
     @timer(interval=SCHEDULE_SECONDS, eager=True)
     def schedule(self) -> None:
-        """Birthdays of each chain's local day, catching up the days missed while down."""
+        """Birthdays, package expiry and service reminders of each chain's local day, catching
+        up the days missed while down."""
         scheduled.run(self.db)
 
     # ---- events: automatic messages (N-3) ----------------------------------------------------
@@ -189,6 +224,7 @@ class NotificationService(HealthCheck):
     @handles("wallet", "consumed")
     def on_consumed(self, event: Event) -> None:
         copies.visit(self.db, event)
+        copies.category_visits(self.db, event)
         automatic.consumed(self.db, event)
 
     @handles("wallet", "recharged")
@@ -199,6 +235,14 @@ class NotificationService(HealthCheck):
     def on_tier_changed(self, event: Event) -> None:
         copies.tier(self.db, event, event.data["member_id"], event.data["tier_code"])
         automatic.tier_changed(self.db, event)
+
+    @handles("points", "expiring_soon")
+    def on_points_expiring_soon(self, event: Event) -> None:
+        automatic.points_expiring(self.db, event)
+
+    @handles("points", "reset_coming")
+    def on_points_reset_coming(self, event: Event) -> None:
+        automatic.points_reset(self.db, event)
 
     # ---- events: copies of what messages are made of -----------------------------------------
 
@@ -251,6 +295,18 @@ class NotificationService(HealthCheck):
     @handles("member", "updated")
     def on_member_updated(self, event: Event) -> None:
         copies.member_facts(self.db, event)
+
+    @handles("wallet", "package_sold")
+    def on_package_sold(self, event: Event) -> None:
+        copies.package_sold(self.db, event)
+
+    @handles("wallet", "package_used")
+    def on_package_used(self, event: Event) -> None:
+        copies.package_used(self.db, event)
+
+    @handles("wallet", "package_refunded")
+    def on_package_refunded(self, event: Event) -> None:
+        copies.package_refunded(self.db, event)
 
     @handles("member", "card_issued")
     def on_card_issued(self, event: Event) -> None:

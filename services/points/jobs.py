@@ -11,7 +11,8 @@ next run catches up on everything due since.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -99,16 +100,30 @@ def expire_member(
     return done["expire"], done["reset"]
 
 
-def remind(
-    session: Session, events: OutboxWriter, chain_id: str, stored: Rules | None, zone: str, now: datetime
-) -> int:
-    """`expiring_soon` for points whose lot expires within the chain's reminder days, and
-    `reset_coming` before the yearly reset: once per member and day."""
-    days = stored.remind_days if stored else 7
-    sent = 0
-    horizon = now + timedelta(days=days)
+@dataclass(frozen=True)
+class Upcoming:
+    """Points of a member going on a local day: `expiry` of lots, or the yearly `reset`."""
+
+    member_id: str
+    kind: str
+    day: date
+    points: int
+    balance: int
+
+
+def upcoming(
+    session: Session, chain_id: str, stored: Rules | None, zone: str, now: datetime, horizon: datetime
+) -> list[Upcoming]:
+    """What expires after `now` and by `horizon`: the reminders' facts and the marketing segment's
+    (N-4), so both say the same. A reset takes every point held (earned before it)."""
+    accounts = Account.__table__
+    balance = (
+        select(accounts.c.balance)
+        .where(accounts.c.chain_id == chain_id, accounts.c.member_id == lots.c.member_id, accounts.c.kind == "points")
+        .scalar_subquery()
+    )
     soon = session.execute(
-        select(lots.c.member_id, lots.c.expires_at, func.sum(lots.c.remaining).label("points"))
+        select(lots.c.member_id, lots.c.expires_at, func.sum(lots.c.remaining), balance)
         .where(
             lots.c.chain_id == chain_id,
             lots.c.remaining > 0,
@@ -117,36 +132,55 @@ def remind(
         )
         .group_by(lots.c.member_id, lots.c.expires_at)
     ).all()
-    for row in soon:
-        day = r.local_day(zone, row.expires_at)
-        if _first(session, chain_id, row.member_id, "expiry", day):
-            data = {
-                "chain_id": chain_id,
-                "member_id": row.member_id,
-                "points": int(row.points),
-                "expires_on": day.isoformat(),
-            }
-            events.add(session, "expiring_soon", data, chain_id=chain_id)
-            sent += 1
+    balances = {row[0]: int(row[3]) for row in soon}
+    found = [
+        Upcoming(member_id, "expiry", day, points, balances[member_id])
+        for (member_id, day), points in r.expiring_by_day(zone, (row[:3] for row in soon)).items()
+    ]
     reset_on = r.next_reset_day(zone, now, *_reset_date(stored))
     if reset_on is not None and r.day_start(zone, reset_on) <= horizon:
-        accounts = Account.__table__
         holders = session.execute(
             select(accounts.c.member_id, accounts.c.balance).where(
                 accounts.c.chain_id == chain_id, accounts.c.kind == "points", accounts.c.balance > 0
             )
         ).all()
-        for holder in holders:
-            if _first(session, chain_id, holder.member_id, "reset", reset_on):
-                data = {
-                    "chain_id": chain_id,
-                    "member_id": holder.member_id,
-                    "points": holder.balance,
-                    "reset_on": reset_on.isoformat(),
-                }
-                events.add(session, "reset_coming", data, chain_id=chain_id)
-                sent += 1
+        found += [Upcoming(h.member_id, "reset", reset_on, h.balance, h.balance) for h in holders]
+    return found
+
+
+def remind(
+    session: Session, events: OutboxWriter, chain_id: str, stored: Rules | None, zone: str, now: datetime
+) -> int:
+    """`expiring_soon` for points whose lot expires within the chain's reminder days, and
+    `reset_coming` before the yearly reset: once per member and day, whenever the job first
+    runs in that window (so a job that was down catches up while the date is still ahead)."""
+    days = stored.remind_days if stored else 7
+    sent = 0
+    for due in upcoming(session, chain_id, stored, zone, now, now + timedelta(days=days)):
+        if not _first(session, chain_id, due.member_id, due.kind, due.day):
+            continue
+        data = {"chain_id": chain_id, "member_id": due.member_id, "points": due.points, "balance": due.balance}
+        if due.kind == "expiry":
+            events.add(session, "expiring_soon", {**data, "expires_on": due.day.isoformat()}, chain_id=chain_id)
+        else:
+            events.add(session, "reset_coming", {**data, "reset_on": due.day.isoformat()}, chain_id=chain_id)
+        sent += 1
     return sent
+
+
+def expiring_members(session: Session, chain_id: str, within_days: int, now: datetime | None = None) -> list[dict]:
+    """Members with points going within `within_days` (N-4's segment): each once, with the
+    points going first and when."""
+    now = now or session.scalar(select(func.now()))
+    zone = time_zone(session, chain_id)
+    found: dict[str, Upcoming] = {}
+    for due in upcoming(session, chain_id, session.get(Rules, chain_id), zone, now, now + timedelta(days=within_days)):
+        if due.member_id not in found or due.day < found[due.member_id].day:
+            found[due.member_id] = due
+    return [
+        {"member_id": d.member_id, "points": d.points, "on": d.day.isoformat()}
+        for d in sorted(found.values(), key=lambda d: d.member_id)
+    ]
 
 
 def _first(session: Session, chain_id: str, member_id: str, kind: str, day) -> bool:

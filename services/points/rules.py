@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -212,3 +212,13 @@ def next_reset_day(zone: str, now: datetime, month: int | None, day: int | None)
     today = local_day(zone, now)
     this_year = date(today.year, month, day)
     return this_year if this_year > today else date(today.year + 1, month, day)
+
+
+def expiring_by_day(zone: str, lots: Iterable[tuple[str, datetime, int]]) -> dict[tuple[str, date], int]:
+    """Points expiring per member and local day, from (member, expires_at, points) of lots: lots
+    earned at different moments of one day expire at different instants but are one reminder."""
+    by_day: dict[tuple[str, date], int] = {}
+    for member_id, moment, points in lots:
+        key = (member_id, local_day(zone, moment))
+        by_day[key] = by_day.get(key, 0) + int(points)
+    return by_day

@@ -199,6 +199,14 @@ class PointsService(HealthCheck, History):
         with self.db.begin():
             return views.referrals(self.db, chain_id, card)
 
+    @rpc
+    def expiring_members(self, chain_id: str, within_days: int) -> list:
+        """For the notification service's segment (N-4): members with points going within the
+        days, from the same lots and reset date as the reminders."""
+        query = load(c.ExpiringMembersRequest, {"chain_id": chain_id, "within_days": within_days})
+        with self.db.begin():
+            return jobs.expiring_members(self.db, query["chain_id"], query["within_days"])
+
     # ---- the scheduled job (P-5) -------------------------------------------------------------------
 
     @timer(interval=JOB_SECONDS)
