@@ -362,7 +362,7 @@ class ExpiringSoon(Contract):
     chain_id = Id(required=True)
     member_id = Id(required=True)
     points = PointsTotal(required=True)
-    balance = PointsTotal(required=True)
+    balance = PointsTotal(load_default=None, allow_none=True)  # None: written before it was carried
     expires_on = fields.String(required=True)
 
 
@@ -373,7 +373,7 @@ class ResetComing(Contract):
     chain_id = Id(required=True)
     member_id = Id(required=True)
     points = PointsTotal(required=True)
-    balance = PointsTotal(required=True)
+    balance = PointsTotal(load_default=None, allow_none=True)  # None: written before it was carried
     reset_on = fields.String(required=True)
 
 

@@ -134,7 +134,7 @@ def points_expiring(session: Session, event: Event) -> str | None:
         {
             "expiring_points": str(data["points"]),
             "expire_date": data["expires_on"],
-            "points_total": str(data["balance"]),
+            "points_total": _points_total(data),
         },
     )
 
@@ -146,7 +146,7 @@ def points_reset(session: Session, event: Event) -> str | None:
         data,
         "points_reset",
         f"points_reset:{data['member_id']}:{data['reset_on']}",
-        {"expiring_points": str(data["points"]), "reset_date": data["reset_on"], "points_total": str(data["balance"])},
+        {"expiring_points": str(data["points"]), "reset_date": data["reset_on"], "points_total": _points_total(data)},
     )
 
 
@@ -163,3 +163,8 @@ def _reminder(session: Session, data: dict, kind: str, source_key: str, variable
         member_id=data["member_id"],
         variables=variables,
     )
+
+
+def _points_total(data: dict) -> str:
+    """The member's points now; a reminder written before points carried it shows a dash."""
+    return "—" if data.get("balance") is None else str(data["balance"])

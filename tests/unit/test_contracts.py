@@ -1,5 +1,7 @@
 """Contracts, typed errors over the wire, events, cursors and idempotency fingerprints."""
 
+import uuid
+
 import pytest
 from nameko.exceptions import deserialize, serialize
 
@@ -86,3 +88,16 @@ def test_required_text_must_say_something():
         load(c.CategoryCreate, {"code": "a", "name": "   "})
     assert failure.value.fields == {"name": ["Must not be blank."]}
     assert load(c.CategoryCreate, {"code": "a", "name": " 洗车 "})["name"] == " 洗车 "
+
+
+def test_a_points_reminder_written_before_it_carried_the_balance_still_loads():
+    import contracts.points  # noqa: F401 - registers the points events
+
+    old = events.envelope(
+        "points",
+        "expiring_soon",
+        {"chain_id": str(uuid.uuid4()), "member_id": str(uuid.uuid4()), "points": 40, "expires_on": "2026-12-01"},
+        chain_id=None,
+        correlation_id=None,
+    )
+    assert events.parse(old, "points", "expiring_soon").data["balance"] is None
