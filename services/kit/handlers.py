@@ -21,21 +21,31 @@ pause that grows with each failure (non-negotiable 13):
 
 Failures are counted in `event_failures`; parked events stay there and are
 acknowledged, for `python -m services.kit.parked` to list and replay.
+
+Under load the deliveries waiting for one handler are taken together, up to
+`BATCH_LIMIT`, and handled in one worker and one transaction (one BEGIN/COMMIT
+and one worker for several events, rather than one each); each event still
+goes through the inbox. If the batch fails, its transaction is undone and each
+event is handled on its own as above, so one bad event never holds back or
+parks the others. At a quiet counter a batch is one event.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import sys
 import uuid
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 
 import eventlet
 from kombu.exceptions import OperationalError as BrokerError
 from nameko.events import SERVICE_POOL, EventHandler
+from nameko.exceptions import ContainerBeingKilled
 from sqlalchemy import Table, delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -46,11 +56,16 @@ from sqlalchemy.orm import Session
 from contracts.errors import ServiceTimeout, ServiceUnavailable, ValidationFailed
 from contracts.events import Event, parse
 from services.kit.inbox import first_delivery
+from services.kit.logs import CORRELATION_KEY
+from services.kit.outbox import OutboxWriter
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # for failures that are not transient
 FIRST_PAUSE_SECONDS = 1.0
 LONGEST_PAUSE_SECONDS = 300.0
+# deliveries of one handler taken together at most (1: one worker and transaction per event);
+# the broker hands a service at most its worker count unacknowledged, so more would not come
+BATCH_LIMIT = max(1, int(os.environ.get("HUIYUAN_EVENT_BATCH", "10")))
 
 # failures that go away by themselves: the database or broker away or busy, another service down or slow
 TRANSIENT = (
@@ -123,7 +138,67 @@ class _Handler(EventHandler):
     """nameko's event handler, whose acknowledgement cannot stop the service: with the
     broker gone, acking or requeueing raises, and nameko would treat that as fatal. The
     unacknowledged message is delivered again once the broker is back, and the inbox
-    makes that harmless."""
+    makes that harmless.
+
+    Deliveries that arrive while this handler's batch is being handled wait, and go
+    together in the next one: one batch at a time per handler, so two batches of one
+    handler never take the same rows' locks in different orders."""
+
+    def setup(self) -> None:
+        super().setup()
+        self._waiting: list[tuple[Any, Any]] = []
+        self._flushing = False
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        if BATCH_LIMIT == 1:
+            return super().handle_message(body, message)
+        self._waiting.append((body, message))
+        if not self._flushing:
+            self._flushing = True
+            self.container.spawn_managed_thread(self._flush, identifier=f"{self.method_name}.batches")
+
+    def _flush(self) -> None:
+        try:
+            eventlet.sleep(0)  # the deliveries read from the socket with this one join it
+            while self._waiting:
+                batch, self._waiting = self._waiting[:BATCH_LIMIT], self._waiting[BATCH_LIMIT:]
+                self._run_batch(batch)
+        finally:
+            self._flushing = False
+
+    def _run_batch(self, batch: list[tuple[Any, Any]]) -> None:
+        messages = [message for _, message in batch]
+        done = eventlet.event.Event()
+        try:
+            self.container.spawn_worker(
+                self,
+                ([body for body, _ in batch],),
+                {},
+                context_data=self.unpack_message_headers(messages[0]),
+                handle_result=partial(self._batch_result, messages, done),
+            )
+        except ContainerBeingKilled:
+            for message in messages:
+                self._settle(message, requeue=True)
+            return
+        done.wait()
+
+    def _batch_result(self, messages: list, done: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None):
+        # the worker answers, per message, whether it goes back on the queue; if it raised, all do
+        requeue = result if exc_info is None else [True] * len(messages)
+        for message, again in zip(messages, requeue, strict=True):
+            self._settle(message, requeue=again)
+        done.send(None)
+        return result, exc_info
+
+    def _settle(self, message: Any, *, requeue: bool) -> None:
+        try:
+            if requeue:
+                self.queue_consumer.requeue_message(message)
+            else:
+                self.queue_consumer.ack_message(message)
+        except Exception as exc:  # noqa: BLE001 - the broker connection is gone
+            log.warning("event %s not settled (broker away: %r); it will come again", self.event_type, exc)
 
     def handle_result(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> tuple:
         try:
@@ -135,38 +210,112 @@ class _Handler(EventHandler):
 
 def handles(source: str, event_type: str) -> Callable:
     def decorate(method: Callable[[object, Event], None]) -> Callable:
-        @wraps(method)
-        def handler(self, payload: dict) -> None:
-            try:
-                event = parse(payload, source, event_type)
-            except (ValidationFailed, ValueError) as exc:  # breaks its contract: no retry can help
-                record_failure(self.db, self.kit_tables.event_failures, _as_dict(payload), exc, hopeless=True)
-                log.error("event %s.%s parked: it breaks its contract: %s", source, event_type, exc)
+        def handle_one(self, payload: dict) -> None:
+            """One delivery in its own transaction; raises to put it back on the queue."""
+            event = _parsed(self, payload, source, event_type)
+            if event is None:
                 return
             failed_before = (self.name, event.id) in _attempts
             try:
                 with self.db.begin():
-                    if not first_delivery(self.db, self.kit_tables.inbox, event):
-                        log.info("event %s %s.%s already handled", event.id, source, event_type)
-                        return
-                    method(self, event)
-                    if failed_before:  # handled at last: it is no longer failing
-                        self.db.execute(
-                            delete(self.kit_tables.event_failures).where(
-                                self.kit_tables.event_failures.c.event_id == event.id
-                            )
-                        )
+                    _apply(self, method, event, failed_before)
             except Exception as exc:
                 if _parked_after(self, payload, event, exc):
                     return  # acknowledged; kept in event_failures for replay
                 raise  # back on the queue, after the pause
             _attempts.pop((self.name, event.id), None)
 
+        def handle_batch(self, payloads: list) -> list[bool]:
+            """Several deliveries in one transaction; per delivery, whether it goes back on the queue."""
+            events = [(payload, _parsed(self, payload, source, event_type)) for payload in payloads]
+            try:
+                with self.db.begin():
+                    for _, event in events:
+                        if event is not None:
+                            _apply(self, method, event, (self.name, event.id) in _attempts)
+            except Exception as exc:  # noqa: BLE001 - judged below: paused, or each event alone
+                if is_transient(exc):  # the database or a service away: each alone would fail the same way
+                    return _pause_all(self, events, exc)
+                # one of them is at fault: undone together, now each on its own, as a single delivery
+                return [event is not None and _alone(handle_one, self, payload) for payload, event in events]
+            for _, event in events:
+                if event is not None:
+                    _attempts.pop((self.name, event.id), None)
+            return [False] * len(payloads)
+
+        @wraps(method)
+        def handler(self, payload: dict | list) -> list[bool] | None:
+            if isinstance(payload, list):  # from `_Handler._flush`
+                if len(payload) == 1:  # one delivery: handled as such, not as a batch that might be undone
+                    return [_alone(handle_one, self, payload[0])]
+                return handle_batch(self, payload)
+            return handle_one(self, payload)
+
         return _Handler.decorator(
             source, event_type, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True
         )(handler)
 
     return decorate
+
+
+def _parsed(service: Any, payload: Any, source: str, event_type: str) -> Event | None:
+    """The event, or None when it breaks its contract: then it is parked at once (no retry can help)."""
+    try:
+        return parse(payload, source, event_type)
+    except (ValidationFailed, ValueError) as exc:
+        record_failure(service.db, service.kit_tables.event_failures, _as_dict(payload), exc, hopeless=True)
+        log.error("event %s.%s parked: it breaks its contract: %s", source, event_type, exc)
+        return None
+
+
+def _apply(service: Any, method: Callable, event: Event, failed_before: bool) -> None:
+    """The event's effect with its inbox record, in the caller's transaction; nothing twice."""
+    if not first_delivery(service.db, service.kit_tables.inbox, event):
+        log.info("event %s %s.%s already handled", event.id, event.source, event.type)
+        return
+    # the events it writes carry its correlation id (in a batch, the worker's is the first's)
+    for writer in vars(service).values():
+        if isinstance(writer, OutboxWriter):
+            writer.context_data[CORRELATION_KEY] = event.correlation_id
+    method(service, event)
+    if failed_before:  # handled at last: it is no longer failing
+        table = service.kit_tables.event_failures
+        service.db.execute(delete(table).where(table.c.event_id == event.id))
+
+
+def _pause_all(service: Any, events: list[tuple[Any, Event | None]], exc: Exception) -> list[bool]:
+    """A batch that failed for a passing reason: the failure counted for each of its events,
+    one pause (the longest their attempts call for), then all back on the queue."""
+    attempts = 0
+    for payload, event in events:
+        if event is None:
+            continue
+        key = (service.name, event.id)
+        _attempts[key] = _attempts.get(key, 0) + 1
+        try:
+            counted, _ = record_failure(
+                service.db, service.kit_tables.event_failures, payload, exc, hopeless=False, transient=True
+            )
+            _attempts[key] = max(_attempts[key], counted)
+        except Exception:  # noqa: BLE001 - the database itself is away: counted in memory
+            pass
+        attempts = max(attempts, _attempts[key])
+    pause = pause_before_retry(attempts)
+    log.warning(
+        "%d events failed together (attempt %d, transient): %r; retrying in %.1f s", len(events), attempts, exc, pause
+    )
+    eventlet.sleep(pause)
+    return [event is not None for _, event in events]
+
+
+def _alone(handle_one: Callable, service: Any, payload: Any) -> bool:
+    """Handle one delivery of an undone batch on its own: whether it goes back on the queue."""
+    try:
+        handle_one(service, payload)
+    except Exception:  # noqa: BLE001 - counted and paused by handle_one; it comes again
+        log.debug("event back on the queue", exc_info=sys.exc_info())
+        return True
+    return False
 
 
 def _parked_after(service: Any, payload: dict, event: Event, exc: Exception) -> bool:

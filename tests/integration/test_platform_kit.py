@@ -328,3 +328,93 @@ def test_provisioning_leaves_a_roles_password_alone_unless_given_one(provisioned
         with superuser.begin() as conn:
             restore = "ALTER ROLE huiyuan_org PASSWORD NULL" if before is None else "ALTER ROLE huiyuan_org PASSWORD :p"
             conn.execute(text(restore), {"p": before})
+
+
+class Batches:
+    """A consumer that takes its time over the first store of a chain (the one the chain is
+    made with), so the next stores' events wait and come to it together; a store whose code
+    starts with BAD breaks it."""
+
+    name = "batches"
+    db = Database()
+    kit_tables = org_kit
+    target: str | None = None
+    calls: list[tuple[str, int]] = []  # (store code, the worker's service instance)
+
+    @handles("org", "store_changed")
+    def on_store_changed(self, event):
+        if event.data["chain_id"] != Batches.target:
+            return
+        Batches.calls.append((event.data["code"], id(self)))
+        if len(Batches.calls) == 1:
+            eventlet.sleep(3.0)  # the rest arrive meanwhile
+        if event.data["code"].startswith("BAD"):
+            raise RuntimeError("a bug in one event")
+
+
+def _run_batches(provisioned, admin, codes: list[str]) -> tuple[object, dict[str, str]]:
+    config = provisioned.nameko_config()
+    config["DATABASE_URLS"] = {**config["DATABASE_URLS"], "batches": provisioned.database_url("org")}
+    runner = ServiceRunner(config)
+    runner.add_service(Batches)
+    runner.start()
+    world = build_chain(admin)
+    Batches.target, Batches.calls = world.id, []
+    ids = {}
+    for code in codes:
+        store = ok(world.hq.post(world.path("/stores"), {"code": code, "name": code, "kind": "direct"}), 201)
+        ids[code] = store["id"]
+    return runner, ids
+
+
+def _handled(provisioned, store_id: str) -> int:
+    """Inbox rows of the store's event: 1 once its handling committed."""
+    query = (
+        "SELECT count(*) AS n FROM org.outbox o JOIN org.inbox i ON i.event_id = o.event_id"
+        " WHERE o.payload->'data'->>'store_id' = :s AND o.event_type = 'store_changed'"
+    )
+    return raw_rows(provisioned, query, s=store_id)[0]["n"]
+
+
+def test_events_that_wait_for_a_handler_are_handled_together_each_once(provisioned, admin):
+    codes = [unique("BT") for _ in range(5)]
+    runner, ids = _run_batches(provisioned, admin, codes)
+    try:
+        ours = lambda: [(c, w) for c, w in Batches.calls if c in codes]  # noqa: E731 - not the chain's own store
+        wait_for(lambda: {c for c, _ in ours()} == set(codes), timeout=20)
+        eventlet.sleep(0.3)
+        assert sorted(c for c, _ in ours()) == sorted(codes)  # each once
+        workers = {}
+        for code, worker in ours():
+            workers.setdefault(worker, []).append(code)
+        # all five waited behind the chain's first store and went in one worker, one transaction
+        assert sorted(len(v) for v in workers.values()) == [5]
+        assert all(_handled(provisioned, ids[c]) == 1 for c in codes)
+    finally:
+        runner.stop()
+
+
+def test_a_bad_event_in_a_batch_is_handled_alone_and_the_others_are_applied_once(provisioned, admin, monkeypatch):
+    monkeypatch.setattr(handlers, "FIRST_PAUSE_SECONDS", 0.01)
+    first, good1, bad, good2 = unique("BT"), unique("BG"), unique("BAD"), unique("BG")
+    runner, ids = _run_batches(provisioned, admin, [first, good1, bad, good2])
+    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="batch-test")
+    try:
+        parked_row = lambda: [r for r in parked.parked(engine, "org") if r.payload["data"]["store_id"] == ids[bad]]  # noqa: E731
+        [row] = wait_for(parked_row, timeout=30)
+        calls = [c for c, _ in Batches.calls]
+        # the batch that waited behind the chain's store was undone, then each handled alone: the
+        # good ones in it twice, applied once (the last may have come later, alone or with a retry)
+        assert (calls.count(first), calls.count(good1)) == (2, 2) and calls.count(good2) in (1, 2)
+        assert [_handled(provisioned, ids[c]) for c in (first, good1, good2, bad)] == [1, 1, 1, 0]
+        # the bad one counted only its own failures (not the batches' it was in), then parked
+        batches_with_bad = 1 + (calls.count(good2) - 1)
+        assert row.attempts == handlers.MAX_ATTEMPTS
+        assert calls.count(bad) == handlers.MAX_ATTEMPTS + batches_with_bad
+    finally:
+        runner.stop()
+        engine.dispose()
+        with admin_engine(provisioned).begin() as conn:  # parked on purpose; the run's audit expects none
+            conn.execute(
+                text("DELETE FROM org.event_failures WHERE payload->'data'->>'store_id' = :s"), {"s": ids[bad]}
+            )
