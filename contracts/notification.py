@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from contracts.base import (
+    EMAIL_CHECKS,
     NOT_BLANK,
     PHONE_CHECKS,
     Code,
@@ -34,7 +35,6 @@ CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "done")
 MARKETING_VARIABLES = ("member_name", "chain_name")
 
 TEMPLATE_MAX = 1000
-EMAIL_PATTERN = r"^[^@\s\u0000]{1,64}@[^@\s\u0000]{1,190}\.[^@\s\u0000]{1,60}$"
 # an http(s) URL without spaces; the provider client calls `<base>/sms/send`
 URL_PATTERN = r"^https?://[^\s/\u0000]+(/[^\s\u0000]*)?$"
 HOST_PATTERN = r"^[A-Za-z0-9.-]{1,253}$"
@@ -115,7 +115,7 @@ class ProviderUpdate(Contract):
     smtp_security = fields.String(validate=validate.OneOf(SMTP_SECURITY))
     smtp_username = Text(200)
     smtp_password = fields.String(validate=validate.Length(min=1, max=200))
-    email_from = fields.String(validate=[validate.Length(max=320), Pattern(EMAIL_PATTERN, "An e-mail address.")])
+    email_from = fields.String(validate=EMAIL_CHECKS)
     # attempts in all before a message is failed; retried after retry_base_ms, doubling
     max_attempts = fields.Integer(strict=True, validate=validate.Range(min=1, max=10))
     retry_base_ms = fields.Integer(strict=True, validate=validate.Range(min=100, max=600000))
@@ -167,7 +167,7 @@ class TestSend(Contract):
     kind = fields.String(required=True, validate=validate.OneOf(AUTOMATIC_KINDS))
     # judged by the service as the member service judges a member's phone (422 naming it)
     phone = fields.String(validate=PHONE_CHECKS)
-    email = fields.String(validate=[validate.Length(max=320), Pattern(EMAIL_PATTERN, "An e-mail address.")])
+    email = fields.String(validate=EMAIL_CHECKS)
 
     @validates_schema
     def _somewhere(self, data: dict, **kwargs) -> None:
@@ -239,13 +239,16 @@ class CampaignQuery(Page):
 
 
 class Contact(Contract):
-    """`member.contacts`: how to reach a member. The phone leaves the member service in clear
-    only for sending; the notification schema keeps its keyed hash and masked form."""
+    """`member.contacts`: how to reach a member. The phone and e-mail address leave the member
+    service in clear only for sending; the notification schema keeps their keyed hash and
+    masked form."""
 
     member_id = Id(required=True)
     name = fields.String(required=True)
     phone = fields.String(required=True)
     masked_phone = fields.String(required=True)
+    email = fields.String(required=True, allow_none=True)
+    masked_email = fields.String(required=True, allow_none=True)
     marketing_consent = Flag(required=True)
     birthday = fields.String(required=True, allow_none=True)
 
