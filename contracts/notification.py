@@ -25,11 +25,14 @@ from contracts.events import event
 KINDS = ("consume", "recharge", "tier_change", "birthday", "test", "marketing")
 AUTOMATIC_KINDS = ("consume", "recharge", "tier_change", "birthday")
 CHANNELS = ("sms", "email")
+# what a kind goes by: a member-bound message to the member's phone, e-mail address, or both
+KIND_CHANNELS = ("sms", "email", "both")
 SMS_PROVIDERS = ("record", "http")
 EMAIL_PROVIDERS = ("record", "smtp")
 SMTP_SECURITY = ("none", "starttls", "ssl")
-# draft: not to be sent yet; queued and sending: the outbox; then sent or failed (N-5)
-STATUSES = ("draft", "queued", "sending", "sent", "failed")
+# draft: not to be sent yet; waiting: a consume's message until its points are known (N-3);
+# queued and sending: the outbox; then sent or failed (N-5)
+STATUSES = ("draft", "waiting", "queued", "sending", "sent", "failed")
 CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "done")
 # what a marketing text may use (N-4)
 MARKETING_VARIABLES = ("member_name", "chain_name")
@@ -55,7 +58,7 @@ class KindView(Contract):
     variables = fields.List(fields.String(), required=True)
     automatic = Flag(required=True)
     enabled = Flag(required=True)
-    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    channel = fields.String(required=True, validate=validate.OneOf(KIND_CHANNELS))
     sms_text = fields.String(required=True)
     email_subject = fields.String(required=True)
     email_text = fields.String(required=True)
@@ -68,10 +71,11 @@ class KindList(Contract):
 
 
 class KindUpdate(Contract):
-    """A kind's switch and texts. Automatic messages go by SMS: the member service keeps no
-    e-mail addresses yet, so a member-bound kind has no e-mail channel to choose."""
+    """A kind's switch, channel and texts. By e-mail, a member without an address gets the
+    message failed with that reason (and by SMS too, with `both`)."""
 
     enabled = Flag()
+    channel = fields.String(validate=validate.OneOf(KIND_CHANNELS))
     sms_text = _template()
     email_subject = fields.String(validate=validate.Length(min=1, max=200))
     email_text = _template()

@@ -15,8 +15,7 @@ from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
 from services.kit import clock
-from services.notification.automatic import switched_on
-from services.notification.messages import enqueue
+from services.notification.automatic import make, switched_on
 from services.notification.models import ChainCopy, MemberCopy, ScheduleRun
 
 CATCH_UP_DAYS = 3
@@ -57,22 +56,11 @@ def birthdays(session: Session, chain: ChainCopy, today: date) -> int:
     days = days_to_do(run.last_day if run is not None else None, today)
     if not days:
         return 0
-    enabled, channel = switched_on(session, chain.chain_id, "birthday")
+    enabled, _ = switched_on(session, chain.chain_id, "birthday")
     made = 0
     for day in days if enabled else []:
         for member_id in _born_on(session, chain.chain_id, day):
-            made += (
-                enqueue(
-                    session,
-                    chain_id=chain.chain_id,
-                    kind="birthday",
-                    channel=channel,
-                    source_key=f"birthday:{member_id}:{day.year}",
-                    member_id=member_id,
-                    variables={},
-                )
-                is not None
-            )
+            made += len(make(session, chain.chain_id, "birthday", member_id, {}, f"birthday:{member_id}:{day.year}"))
     if run is None:
         session.add(ScheduleRun(chain_id=chain.chain_id, kind="birthday", last_day=today))
     else:
