@@ -177,6 +177,22 @@ def test_a_consume_sends_one_signed_sms_with_amount_points_and_balance_and_a_red
     assert _messages(world, phone=phone[:-1] + str((int(phone[-1]) + 1) % 10), kind="consume") == []
 
 
+def test_a_consume_that_earns_no_points_says_0_and_the_total_without_waiting_out_the_wait(world, gateway, settings):
+    card = world.card()
+    grant = {"card_no": card["card_no"], "store_id": world.store_a, "kind": "gift", "points": 50, "reason": "test"}
+    ok(world.manager_a.post(world.world.path("/points/grants"), grant), 201)
+    bonus = {"card_no": card["card_no"], "store_id": world.store_a, "amount": 20000, "reason": "promo"}
+    ok(world.manager_a.post(world.path("/bonus-grants"), bonus), 201)
+    began = time.monotonic()
+    sale = ok(world.consume(card["card_no"], [WASH]), 201)
+    assert sale["paid"]["bonus"] == 10800  # all from the bonus balance, which earns nothing here (P-2)
+    made = wait_for(lambda: _messages(world, member_id=card["member_id"], kind="consume"), 10)
+    sent = _final(world, made[0]["id"])
+    assert time.monotonic() - began < settings.points_wait_seconds / 2  # points answered; nothing waited it out
+    assert "消费108.00元，本次积分0分，积分余额50分，当前余额92.00元。" in sent["body"]
+    assert [r.body["text"] for r in gateway.requests if r.body["reference"] == sent["id"]] == [sent["body"]]
+
+
 def test_the_points_answer_before_the_consume_makes_the_same_one_message(world, gateway, settings, consume):
     consume_id, consumed, changed = _another_consume(consume["consumed"], consume["changed"])
     _to_notification(settings, changed)
