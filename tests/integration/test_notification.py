@@ -376,11 +376,16 @@ def test_a_recharge_by_email_reaches_a_member_with_an_address_rendered_and_both_
 def test_kinds_list_their_variables_and_a_template_with_an_unknown_one_is_refused(world):
     kinds = {k["kind"]: k for k in ok(world.hq.get(world.world.path("/notifications/kinds")))["items"]}
     assert kinds["consume"]["variables"][:3] == ["member_name", "chain_name", "card_tail"]
+    assert {"amount", "points_earned", "points_total", "balance"} <= set(kinds["consume"]["variables"])
+    assert "{?，本次积分{points_earned}分，积分余额{points_total}分?}" in kinds["consume"]["sms_text"]
     assert kinds["consume"]["sms_text"].startswith("尊敬的{member_name}") and not kinds["consume"]["customised"]
     path = world.world.path("/notifications/kinds/consume")
     refused = error(world.hq.patch(path, {"sms_text": "余额{balance}，积分{points}"}), 422)
     assert refused["fields"]["sms_text"][0].startswith("Unknown variable {points}; this kind offers:")
     assert error(world.hq.patch(path, {"sms_text": "{balance"}), 422)["fields"]["sms_text"][0].startswith("Stray '{'")
+    assert error(world.hq.patch(path, {"sms_text": "余额{balance}{?积分{points_total}"}), 422)["fields"] == {
+        "sms_text": ["An optional part {?... is not closed with ?}."]
+    }
     assert ok(world.hq.get(world.world.path("/notifications/kinds")))["items"][0] == kinds["consume"]  # unchanged
     assert error(world.hq.patch(world.world.path("/notifications/kinds/nonsense"), {"enabled": False}), 404)
     cashier = world.cashier_a
