@@ -91,6 +91,10 @@ ID_NUMBER_PATTERN = r"^\s*(?:(?:[0-9]\s*){15}|(?:[0-9]\s*){17}[0-9Xx]\s*)$"
 # a licence plate: 5 to 10 characters besides the spaces, '-', '·' and '.' that are dropped
 PLATE_PATTERN = r"^[\s·.-]*(?:[^\s·.\u0000-][\s·.-]*){5,10}$"
 
+# an e-mail address: something, one @, a domain with a dot; no spaces (a member's, a sender's)
+EMAIL_PATTERN = r"^[^@\s\u0000]{1,64}@[^@\s\u0000]{1,190}\.[^@\s\u0000]{1,60}$"
+EMAIL_CHECKS = [validate.Length(max=320), Pattern(EMAIL_PATTERN, "An e-mail address.")]
+
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _UUID = re.compile(UUID_PATTERN)
 

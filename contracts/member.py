@@ -6,6 +6,7 @@ from marshmallow import fields, validate
 
 from contracts.base import (
     CARD_NO_PATTERN,
+    EMAIL_CHECKS,
     ID_NUMBER_PATTERN,
     PHONE_CHECKS,
     PLATE_PATTERN,
@@ -214,6 +215,8 @@ class CardLookupQuery(Contract):
 class MemberCreate(Contract):
     name = Text(100, required=True)
     phone = fields.String(required=True, validate=_PHONE)
+    # where e-mail messages go (N-1), if the member wants them; personal data like the phone
+    email = fields.String(load_default=None, allow_none=True, validate=EMAIL_CHECKS)
     id_number = fields.String(load_default=None, allow_none=True, validate=_ID_NUMBER)
     gender = fields.String(load_default="unknown", validate=validate.OneOf(GENDERS))
     birthday = fields.Date(load_default=None, allow_none=True)
@@ -228,6 +231,7 @@ class MemberCreate(Contract):
 class MemberUpdate(Contract):
     name = Text(100)
     phone = fields.String(validate=_PHONE)
+    email = fields.String(allow_none=True, validate=EMAIL_CHECKS, metadata={"description": "null removes it"})
     id_number = fields.String(allow_none=True, validate=_ID_NUMBER)
     gender = fields.String(validate=validate.OneOf(GENDERS))
     birthday = fields.Date(allow_none=True)
@@ -245,6 +249,9 @@ class Member(Contract):
     member_no = fields.String(required=True)
     name = fields.String(required=True)
     phone = fields.String(required=True, metadata={"description": "masked (138****5678) unless you may see it"})
+    email = fields.String(
+        required=True, allow_none=True, metadata={"description": "masked (w***@example.com) unless you may see it"}
+    )
     id_number = fields.String(required=True, allow_none=True)
     masked = Flag(required=True, metadata={"description": "true: personal data is masked for you"})
     gender = fields.String(required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from contracts.base import (
+    EMAIL_CHECKS,
     NOT_BLANK,
     PHONE_CHECKS,
     Code,
@@ -28,17 +29,19 @@ AUTOMATIC_KINDS = ("consume", "recharge", "tier_change", "birthday", *REMINDER_K
 # what a kind sent ahead of a date waits for when the chain has not said (package_expiring)
 DEFAULT_DAYS_BEFORE = 7
 CHANNELS = ("sms", "email")
+# what a kind goes by: a member-bound message to the member's phone, e-mail address, or both
+KIND_CHANNELS = ("sms", "email", "both")
 SMS_PROVIDERS = ("record", "http")
 EMAIL_PROVIDERS = ("record", "smtp")
 SMTP_SECURITY = ("none", "starttls", "ssl")
-# draft: not to be sent yet; queued and sending: the outbox; then sent or failed (N-5)
-STATUSES = ("draft", "queued", "sending", "sent", "failed")
+# draft: not to be sent yet; waiting: a consume's message until its points are known (N-3);
+# queued and sending: the outbox; then sent or failed (N-5)
+STATUSES = ("draft", "waiting", "queued", "sending", "sent", "failed")
 CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "done")
 # what a marketing text may use (N-4)
 MARKETING_VARIABLES = ("member_name", "chain_name")
 
 TEMPLATE_MAX = 1000
-EMAIL_PATTERN = r"^[^@\s\u0000]{1,64}@[^@\s\u0000]{1,190}\.[^@\s\u0000]{1,60}$"
 # an http(s) URL without spaces; the provider client calls `<base>/sms/send`
 URL_PATTERN = r"^https?://[^\s/\u0000]+(/[^\s\u0000]*)?$"
 HOST_PATTERN = r"^[A-Za-z0-9.-]{1,253}$"
@@ -59,7 +62,7 @@ class KindView(Contract):
     variables = fields.List(fields.String(), required=True)
     automatic = Flag(required=True)
     enabled = Flag(required=True)
-    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    channel = fields.String(required=True, validate=validate.OneOf(KIND_CHANNELS))
     sms_text = fields.String(required=True)
     email_subject = fields.String(required=True)
     email_text = fields.String(required=True)
@@ -75,10 +78,11 @@ class KindList(Contract):
 
 
 class KindUpdate(Contract):
-    """A kind's switch and texts. Automatic messages go by SMS: the member service keeps no
-    e-mail addresses yet, so a member-bound kind has no e-mail channel to choose."""
+    """A kind's switch, channel and texts. By e-mail, a member without an address gets the
+    message failed with that reason (and by SMS too, with `both`)."""
 
     enabled = Flag()
+    channel = fields.String(validate=validate.OneOf(KIND_CHANNELS))
     sms_text = _template()
     email_subject = fields.String(validate=validate.Length(min=1, max=200))
     email_text = _template()
@@ -157,7 +161,7 @@ class ProviderUpdate(Contract):
     smtp_security = fields.String(validate=validate.OneOf(SMTP_SECURITY))
     smtp_username = Text(200)
     smtp_password = fields.String(validate=validate.Length(min=1, max=200))
-    email_from = fields.String(validate=[validate.Length(max=320), Pattern(EMAIL_PATTERN, "An e-mail address.")])
+    email_from = fields.String(validate=EMAIL_CHECKS)
     # attempts in all before a message is failed; retried after retry_base_ms, doubling
     max_attempts = fields.Integer(strict=True, validate=validate.Range(min=1, max=10))
     retry_base_ms = fields.Integer(strict=True, validate=validate.Range(min=100, max=600000))
@@ -209,7 +213,7 @@ class TestSend(Contract):
     kind = fields.String(required=True, validate=validate.OneOf(AUTOMATIC_KINDS))
     # judged by the service as the member service judges a member's phone (422 naming it)
     phone = fields.String(validate=PHONE_CHECKS)
-    email = fields.String(validate=[validate.Length(max=320), Pattern(EMAIL_PATTERN, "An e-mail address.")])
+    email = fields.String(validate=EMAIL_CHECKS)
 
     @validates_schema
     def _somewhere(self, data: dict, **kwargs) -> None:
@@ -284,13 +288,16 @@ class CampaignQuery(Page):
 
 
 class Contact(Contract):
-    """`member.contacts`: how to reach a member. The phone leaves the member service in clear
-    only for sending; the notification schema keeps its keyed hash and masked form."""
+    """`member.contacts`: how to reach a member. The phone and e-mail address leave the member
+    service in clear only for sending; the notification schema keeps their keyed hash and
+    masked form."""
 
     member_id = Id(required=True)
     name = fields.String(required=True)
     phone = fields.String(required=True)
     masked_phone = fields.String(required=True)
+    email = fields.String(required=True, allow_none=True)
+    masked_email = fields.String(required=True, allow_none=True)
     marketing_consent = Flag(required=True)
     birthday = fields.String(required=True, allow_none=True)
 

@@ -352,6 +352,9 @@ class Changed(Contract):
     lifetime_points = PointsTotal(required=True)
     year_spend = Total(required=True)
     version = PointsTotal(required=True)
+    # what the move was for: for an `earn`, the consume (the wallet's transaction id), sent for
+    # every consume, 0 points included, so its message knows the figures (N-3)
+    reference = fields.String(load_default=None, allow_none=True)
 
 
 @event("points", "expiring_soon")

@@ -47,6 +47,9 @@ class Settings:
     trusted_proxies: int = 0
     log_level: str = "INFO"
     log_json: bool = True
+    # how long a consume's message waits for the points service's figures before it goes
+    # without them (N-3); points answers in well under a second when it is up
+    points_wait_seconds: float = 60.0
     extra: dict = field(default_factory=dict)
 
     def role(self, service: str) -> str:
@@ -96,6 +99,7 @@ def load() -> Settings:
         trusted_proxies=int(_env("HUIYUAN_TRUSTED_PROXIES", str(Settings.trusted_proxies))),
         log_level=_env("HUIYUAN_LOG_LEVEL", Settings.log_level),
         log_json=_env("HUIYUAN_LOG_JSON", "1") not in ("0", "false", "no"),
+        points_wait_seconds=float(_env("HUIYUAN_POINTS_WAIT_SECONDS", str(Settings.points_wait_seconds))),
     )
 
 

@@ -41,6 +41,10 @@ def phone_of(codec: pii.Codec, member: Member) -> str:
     return codec.decrypt(member.chain_id, "phone", member.phone_cipher)
 
 
+def email_of(codec: pii.Codec, member: Member) -> str | None:
+    return codec.decrypt(member.chain_id, "email", member.email_cipher) if member.email_cipher else None
+
+
 def plates_of(session: Session, member_ids: list[str]) -> dict[str, list[str]]:
     plates: dict[str, list[str]] = defaultdict(list)
     if member_ids:
@@ -77,6 +81,7 @@ def render(session: Session, codec: pii.Codec, actor: Actor, chain_id: str, rows
         full = sees_member(actor, chain_id, m.home_store_id)
         phone = phone_of(codec, m)
         id_number = codec.decrypt(chain_id, "id_number", m.id_number_cipher) if m.id_number_cipher else None
+        email = email_of(codec, m)
         out.append(
             {
                 "id": m.id,
@@ -84,6 +89,7 @@ def render(session: Session, codec: pii.Codec, actor: Actor, chain_id: str, rows
                 "member_no": m.member_no,
                 "name": m.name,
                 "phone": phone if full else pii.mask_phone(phone),
+                "email": (email if full else pii.mask_email(email)) if email else None,
                 "id_number": (id_number if full else pii.mask_id_number(id_number)) if id_number else None,
                 "masked": not full,
                 "gender": m.gender,
@@ -124,17 +130,19 @@ def facts(session: Session, codec: pii.Codec, member: Member) -> dict:
 
 def contacts(session: Session, codec: pii.Codec, chain_id: str, member_ids: list[str]) -> list[dict]:
     """How to reach each of `member_ids` of the chain (others are left out): the one place a
-    phone leaves this service in clear, for the notification service to send by (N-1)."""
+    phone or e-mail address leaves this service in clear, for the notification service to send by (N-1)."""
     rows = session.scalars(select(Member).where(Member.chain_id == chain_id, Member.id.in_(member_ids))).all()
     out = []
     for member in rows:
-        phone = phone_of(codec, member)
+        phone, email = phone_of(codec, member), email_of(codec, member)
         out.append(
             {
                 "member_id": member.id,
                 "name": member.name,
                 "phone": phone,
                 "masked_phone": pii.mask_phone(phone),
+                "email": email,
+                "masked_email": pii.mask_email(email) if email else None,
                 "marketing_consent": member.marketing_consent,
                 "birthday": views.iso(member.birthday),
             }
@@ -170,6 +178,10 @@ def _set_phone(codec: pii.Codec, member: Member, raw: str) -> str:
     member.phone_cipher = codec.encrypt(member.chain_id, "phone", phone)
     member.phone_index = codec.index(member.chain_id, "phone", phone)
     return phone
+
+
+def _set_email(codec: pii.Codec, member: Member, raw: str | None) -> None:
+    member.email_cipher = codec.encrypt(member.chain_id, "email", pii.normalise_email(raw)) if raw else None
 
 
 def _set_id_number(codec: pii.Codec, member: Member, raw: str | None) -> None:
@@ -233,6 +245,7 @@ def create(
         created_by=actor.staff_id,
     )
     _set_phone(codec, member, data["phone"])
+    _set_email(codec, member, data["email"])
     _set_id_number(codec, member, data["id_number"])
     _check_referrer(session, chain_id, data["referrer_id"], None)
     if _phone_taken(session, member):
@@ -252,7 +265,7 @@ def update(
     member = load_visible(session, actor, chain_id, member_id, lock=True)
     if "home_store_id" in data and data["home_store_id"] != member.home_store_id and not actor.sees_whole_chain:
         raise Forbidden("Only HQ may move a member to another store.", {"home_store_id": ["HQ only."]})
-    changed = sorted(k for k in data if k not in ("phone", "id_number"))
+    changed = sorted(k for k in data if k not in ("phone", "email", "id_number"))
     if "phone" in data:
         before = member.phone_index
         _set_phone(codec, member, data["phone"])
@@ -260,6 +273,11 @@ def update(
             changed.append("phone")
             if _phone_taken(session, member):
                 raise AlreadyExists(fields={"phone": [PHONE_TAKEN]})
+    if "email" in data:
+        before_email = email_of(codec, member)
+        _set_email(codec, member, data["email"])
+        if email_of(codec, member) != before_email:
+            changed.append("email")
     if "id_number" in data:
         _set_id_number(codec, member, data["id_number"])
         changed.append("id_number")

@@ -91,7 +91,8 @@ class Tier(Base):
 
 
 class Member(Timestamps, Base):
-    """A member of one chain. Phone and ID number only as ciphertext plus blind index (M-1)."""
+    """A member of one chain. Phone and ID number only as ciphertext plus blind index, the
+    e-mail address as ciphertext (M-1)."""
 
     __tablename__ = "members"
 
@@ -101,6 +102,8 @@ class Member(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(100))
     phone_cipher: Mapped[str] = mapped_column(Text)
     phone_index: Mapped[str] = mapped_column(String(64))
+    # optional; only ever sent to by the notification service (N-1), so no index to search by
+    email_cipher: Mapped[str | None] = mapped_column(Text)
     id_number_cipher: Mapped[str | None] = mapped_column(Text)
     id_number_index: Mapped[str | None] = mapped_column(String(64))
     gender: Mapped[str] = mapped_column(String(10), default="unknown")

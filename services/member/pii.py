@@ -1,4 +1,4 @@
-"""Personal data (M-1): phone and ID-card number.
+"""Personal data (M-1): phone, e-mail address and ID-card number.
 
 Stored only as AES-256-GCM ciphertext (key from configuration, never in the
 database) plus an HMAC-SHA256 blind index for exact-value search. The index is
@@ -54,6 +54,13 @@ def normalise_phone(raw: str, field: str = "phone") -> str:
     return text
 
 
+def normalise_email(raw: str) -> str:
+    """An address as typed, without surrounding spaces, its domain in lower case (domains are
+    case-blind; the part before @ belongs to the mail server, so it is kept as written)."""
+    local, _, domain = unicodedata.normalize("NFKC", raw or "").strip().rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
 def id_check_char(first17: str) -> str:
     return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
 
@@ -85,6 +92,12 @@ def mask_phone(phone: str) -> str:
     if len(phone) <= 7:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def mask_email(address: str) -> str:
+    """`wang.li@example.com` -> `w***@example.com`: enough to recognise, not to write to."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 def mask_id_number(number: str) -> str:

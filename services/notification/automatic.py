@@ -3,7 +3,16 @@ record, so a redelivered event makes no second message.
 
 The facts come from the event itself (amount, balances after) and from the copies
 this service keeps (store and tier names, the chain's time zone); the member's
-name and phone are asked of the member service when the message is sent.
+name, phone and e-mail address are asked of the member service when the message is sent.
+
+A consume's message also says the points it earned and the member's points total, which
+only the points service knows: it answers every consume it books (`points.changed` of kind
+`earn`, naming the consume, 0 points included). The wallet's event and the points answer
+arrive in either order and either may come twice; they meet in one `consume_points` row,
+whose upsert serialises the two handlers. Whichever comes second completes the message:
+the consume finds the figures there, or the points answer puts them into the message that
+is `waiting` for them and lets it go. If points does not answer within the wait, the
+dispatcher sends the message as it is, its optional points part left out.
 """
 
 from __future__ import annotations
@@ -11,6 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
@@ -18,13 +29,21 @@ from services.kit.clock import DEFAULT_TIME_ZONE
 from services.notification import chain_settings
 from services.notification.kinds import KINDS, yuan
 from services.notification.messages import enqueue
-from services.notification.models import ChainCopy, StoreCopy, TierCopy
+from services.notification.models import ChainCopy, ConsumePoints, Message, StoreCopy, TierCopy
+
+MEETINGS = ConsumePoints.__table__
+MEETING_KEY = [MEETINGS.c.chain_id, MEETINGS.c.consume_id]
 
 
 def switched_on(session: Session, chain_id: str, kind: str) -> tuple[bool, str]:
-    """Whether the chain sends this kind, and on which channel."""
+    """Whether the chain sends this kind, and on which channel (sms, email or both)."""
     view = chain_settings.kind_view(KINDS[kind], chain_settings.kind_settings(session, chain_id, kind))
     return view["enabled"], view["channel"]
+
+
+def source_keys(cause: str) -> dict[str, str]:
+    """The message of each channel one cause may make: one by SMS, one by e-mail."""
+    return {"sms": cause, "email": f"{cause}:email"}
 
 
 def local_time(session: Session, chain_id: str, moment: str) -> str:
@@ -55,40 +74,118 @@ def _balance_values(balances: dict) -> dict:
     }
 
 
-def _make(session: Session, event: Event, kind: str, member_id: str, variables: dict) -> str | None:
-    chain_id = event.chain_id or event.data["chain_id"]
+def make(
+    session: Session,
+    chain_id: str,
+    kind: str,
+    member_id: str,
+    variables: dict,
+    cause: str,
+    wait_seconds: float | None = None,
+) -> list[str]:
+    """The kind's message to a member on each channel the chain chose for it, once per cause;
+    the ids of those made now (none if the kind is off or the cause made them before)."""
     enabled, channel = switched_on(session, chain_id, kind)
     if not enabled:
-        return None
-    return enqueue(
-        session,
-        chain_id=chain_id,
-        kind=kind,
-        channel=channel,
-        source_key=f"event:{event.id}",
-        member_id=member_id,
-        variables=variables,
-    )
+        return []
+    keys = source_keys(cause)
+    made = [
+        enqueue(
+            session,
+            chain_id=chain_id,
+            kind=kind,
+            channel=each,
+            source_key=keys[each],
+            member_id=member_id,
+            variables=variables,
+            wait_seconds=wait_seconds,
+        )
+        for each in (("sms", "email") if channel == "both" else (channel,))
+    ]
+    return [m for m in made if m is not None]
 
 
-def consumed(session: Session, event: Event) -> str | None:
+def _make(session: Session, event: Event, kind: str, member_id: str, variables: dict) -> list[str]:
+    return make(session, event.chain_id or event.data["chain_id"], kind, member_id, variables, f"event:{event.id}")
+
+
+def _points_values(earned: int, total: int) -> dict:
+    return {"points_earned": str(earned), "points_total": str(total)}
+
+
+def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
+    """The consume's message: complete if its points answer came first, else `waiting` for it
+    for up to `wait_seconds`. One message per consume (named by the wallet's transaction id,
+    so even a copy of the event under another envelope makes none)."""
     data = event.data
-    return _make(
-        session,
-        event,
-        "consume",
-        data["member_id"],
-        {
-            "card_tail": _card_tail(data["card_no"]),
-            "store_name": _store_name(session, data["store_id"]),
-            "amount": yuan(data["amount_due"]),
-            "time": local_time(session, data["chain_id"], event.occurred_at),
-            **_balance_values(data["balances"]),
-        },
+    chain_id, consume_id = data["chain_id"], data["transaction_id"]
+    meeting = insert(MEETINGS).values(chain_id=chain_id, consume_id=consume_id, consumed=True)
+    met = session.execute(
+        meeting.on_conflict_do_update(index_elements=MEETING_KEY, set_={"consumed": True}).returning(
+            MEETINGS.c.points_earned, MEETINGS.c.points_total
+        )
+    ).one()
+    variables = {
+        "card_tail": _card_tail(data["card_no"]),
+        "store_name": _store_name(session, data["store_id"]),
+        "amount": yuan(data["amount_due"]),
+        "time": local_time(session, chain_id, event.occurred_at),
+        **_balance_values(data["balances"]),
+    }
+    answered = met.points_earned is not None
+    if answered:
+        variables.update(_points_values(met.points_earned, met.points_total))
+        _forget_meeting(session, chain_id, consume_id)
+    cause, wait = f"consume:{consume_id}", None if answered else wait_seconds
+    return make(session, chain_id, "consume", data["member_id"], variables, cause, wait)
+
+
+def points_answered(session: Session, event: Event) -> int:
+    """The points service booked a consume (`points.changed`, kind `earn`, its reference the
+    consume): the figures go into the consume's waiting message, or wait for the consume's
+    event. Returns how many waiting messages it let go."""
+    data = event.data
+    if data["kind"] != "earn" or not data.get("reference"):
+        return 0
+    chain_id, consume_id = data["chain_id"], data["reference"]
+    figures = {"points_earned": data["points"], "points_total": data["balance"]}
+    meeting = insert(MEETINGS).values(chain_id=chain_id, consume_id=consume_id, **figures)
+    met = session.execute(
+        meeting.on_conflict_do_update(index_elements=MEETING_KEY, set_=figures).returning(MEETINGS.c.consumed)
+    ).one()
+    if not met.consumed:
+        return 0  # kept for the consume's event
+    _forget_meeting(session, chain_id, consume_id)
+    values = _points_values(data["points"], data["balance"])
+    # only a message still waiting: one the wait already let go was sent (or is being sent) without
+    released = session.execute(
+        update(Message)
+        .where(
+            Message.chain_id == chain_id,
+            Message.source_key.in_(list(source_keys(f"consume:{consume_id}").values())),
+            Message.status == "waiting",
+        )
+        .values(
+            variables=Message.variables.op("||")(func.jsonb_build_object(*(x for kv in values.items() for x in kv))),
+            status="queued",
+            next_attempt_at=func.now(),
+        )
     )
+    return released.rowcount
 
 
-def recharged(session: Session, event: Event) -> str | None:
+def _forget_meeting(session: Session, chain_id: str, consume_id: str) -> None:
+    session.execute(delete(MEETINGS).where(MEETINGS.c.chain_id == chain_id, MEETINGS.c.consume_id == consume_id))
+
+
+def forget_unmet(session: Session, older_than_days: int = 7) -> int:
+    """Meetings one side of which never came (points never answered a consume, or a copy of an
+    event under another envelope): nothing waits on them any more."""
+    cutoff = func.now() - func.make_interval(0, 0, 0, older_than_days)
+    return session.execute(delete(MEETINGS).where(MEETINGS.c.created_at < cutoff)).rowcount
+
+
+def recharged(session: Session, event: Event) -> list[str]:
     data = event.data
     return _make(
         session,
@@ -106,7 +203,7 @@ def recharged(session: Session, event: Event) -> str | None:
     )
 
 
-def tier_changed(session: Session, event: Event) -> str | None:
+def tier_changed(session: Session, event: Event) -> list[str]:
     data = event.data
     chain_id = event.chain_id or ""
     return _make(
@@ -122,7 +219,7 @@ def tier_changed(session: Session, event: Event) -> str | None:
     )
 
 
-def points_expiring(session: Session, event: Event) -> str | None:
+def points_expiring(session: Session, event: Event) -> list[str]:
     """P-5's reminder from the points service: one message per member and expiry day, even if
     the points service said it twice (its cause is the day, not the event)."""
     data = event.data
@@ -139,7 +236,7 @@ def points_expiring(session: Session, event: Event) -> str | None:
     )
 
 
-def points_reset(session: Session, event: Event) -> str | None:
+def points_reset(session: Session, event: Event) -> list[str]:
     data = event.data
     return _reminder(
         session,
@@ -150,19 +247,8 @@ def points_reset(session: Session, event: Event) -> str | None:
     )
 
 
-def _reminder(session: Session, data: dict, kind: str, source_key: str, variables: dict) -> str | None:
-    enabled, channel = switched_on(session, data["chain_id"], kind)
-    if not enabled:
-        return None
-    return enqueue(
-        session,
-        chain_id=data["chain_id"],
-        kind=kind,
-        channel=channel,
-        source_key=source_key,
-        member_id=data["member_id"],
-        variables=variables,
-    )
+def _reminder(session: Session, data: dict, kind: str, cause: str, variables: dict) -> list[str]:
+    return make(session, data["chain_id"], kind, data["member_id"], variables, cause)
 
 
 def _points_total(data: dict) -> str:

@@ -31,7 +31,7 @@ from services.kit.clock import DEFAULT_TIME_ZONE
 from services.kit.crypto import Codec
 from services.kit.outbox import OutboxWriter
 from services.notification import campaigns, chain_settings, providers, quiet, templates
-from services.notification.messages import OUTBOX, phone_index
+from services.notification.messages import DUE, email_index, phone_index
 from services.notification.models import ChainCopy, Message, ProviderSettings
 
 log = logging.getLogger(__name__)
@@ -60,12 +60,13 @@ def lease_seconds(timeout_ms: int) -> float:
 
 
 def claim(session: Session, limit: int = BATCH) -> list[Message]:
-    """Due messages, now ours for the lease: queued ones whose time has come, and claimed ones
-    whose lease ran out (their sender died)."""
+    """Due messages, now ours for the lease: queued ones whose time has come, waiting ones whose
+    wait for their points is over (sent without them), and claimed ones whose lease ran out
+    (their sender died)."""
     with session.begin():
         due = (
             select(Message.id)
-            .where(Message.status.in_(OUTBOX), Message.next_attempt_at <= func.now())
+            .where(Message.status.in_(DUE), Message.next_attempt_at <= func.now())
             .order_by(Message.next_attempt_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -158,7 +159,8 @@ def _prepare_one(
             message.body = templates.render(kind["email_text"], values)
     to = _recipient(codec, message, contact)
     if to is None:
-        return Prepared(message, None, provider, "The member has no phone or address to send to.")
+        where = "e-mail address" if message.channel == "email" else "phone"
+        return Prepared(message, None, provider, f"The member has no {where} to send to.")
     return Prepared(message, _sender(codec, settings, message, to), provider)
 
 
@@ -166,12 +168,18 @@ def _recipient(codec: Codec, message: Message, contact: dict | None) -> str | No
     if message.recipient_cipher is not None:
         field = "phone" if message.channel == "sms" else "email"
         return codec.decrypt(message.chain_id, field, message.recipient_cipher)
-    if contact is None or message.channel != "sms":
+    if contact is None:
         return None
-    # kept so the boxes can be searched by phone; the number itself is not kept
-    message.recipient_index = phone_index(codec, message.chain_id, contact["phone"])
-    message.recipient_masked = contact["masked_phone"]
-    return contact["phone"]
+    # kept so the boxes can be searched by phone or address; the phone or address itself is not kept
+    if message.channel == "sms":
+        message.recipient_index = phone_index(codec, message.chain_id, contact["phone"])
+        message.recipient_masked = contact["masked_phone"]
+        return contact["phone"]
+    if not contact["email"]:
+        return None
+    message.recipient_index = email_index(codec, message.chain_id, contact["email"])
+    message.recipient_masked = contact["masked_email"]
+    return contact["email"]
 
 
 def _sender(codec: Codec, settings: ProviderSettings, message: Message, to: str) -> Callable[[], providers.Outcome]:

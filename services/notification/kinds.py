@@ -30,11 +30,26 @@ KINDS: dict[str, Kind] = {
     for kind in (
         Kind(
             "consume",
-            "After each consume: amount, remaining balance (points once the points service reports them)",
-            (*_MEMBER, *_CARD, "store_name", "amount", "balance", "cash_balance", "bonus_balance", "time"),
-            "尊敬的{member_name}，您尾号{card_tail}的会员卡于{time}在{store_name}消费{amount}元，当前余额{balance}元。",
+            "After each consume: amount, points earned and the points total (as the points service "
+            "reports them), remaining balance",
+            (
+                *_MEMBER,
+                *_CARD,
+                "store_name",
+                "amount",
+                "points_earned",
+                "points_total",
+                "balance",
+                "cash_balance",
+                "bonus_balance",
+                "time",
+            ),
+            # the points sentence is optional: left out if the points service never answered
+            "尊敬的{member_name}，您尾号{card_tail}的会员卡于{time}在{store_name}消费{amount}元"
+            "{?，本次积分{points_earned}分，积分余额{points_total}分?}，当前余额{balance}元。",
             "{chain_name}消费提醒",
-            "尊敬的{member_name}：\n\n您尾号{card_tail}的会员卡于{time}在{store_name}消费{amount}元，"
+            "尊敬的{member_name}：\n\n您尾号{card_tail}的会员卡于{time}在{store_name}消费{amount}元"
+            "{?，本次积分{points_earned}分，积分余额{points_total}分?}，"
             "当前余额{balance}元（本金{cash_balance}元，赠送{bonus_balance}元）。\n\n{chain_name}",
         ),
         Kind(
@@ -118,6 +133,8 @@ SAMPLE_VALUES: dict[str, str] = {
     "card_tail": "1234",
     "store_name": "示例门店",
     "amount": "120.00",
+    "points_earned": "120",
+    "points_total": "1520",
     "balance": "880.00",
     "cash_balance": "800.00",
     "bonus_balance": "80.00",
@@ -128,7 +145,6 @@ SAMPLE_VALUES: dict[str, str] = {
     "expiring_points": "200",
     "expire_date": "2026-02-28",
     "reset_date": "2027-01-01",
-    "points_total": "1350",
     "package_name": "洗车10次卡",
     "remaining_count": "3",
     "service_name": "洗车",

@@ -8,7 +8,7 @@ makes one message.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -18,10 +18,13 @@ from contracts.errors import InvalidState, NotFound
 from services.kit.crypto import Codec
 from services.kit.db import new_id
 from services.kit.paging import keyset_page
-from services.member.pii import mask_phone, normalise_phone
+from services.member.pii import mask_email, mask_phone, normalise_phone
 from services.notification.models import Message
 
 OUTBOX = ("queued", "sending")
+# what the dispatcher takes when its time comes: the outbox, and a consume's message whose wait
+# for its points is over (N-3)
+DUE = ("waiting", *OUTBOX)
 
 
 def enqueue(
@@ -35,9 +38,12 @@ def enqueue(
     variables: dict,
     created_by: str | None = None,
     recipient: tuple[str | None, str | None, str | None] = (None, None, None),
+    wait_seconds: float | None = None,
 ) -> str | None:
-    """Put a message in the outbox; None if its cause already made one."""
+    """Put a message in the outbox, or keep it `waiting` for up to `wait_seconds` (a consume's
+    message until its points are known); None if its cause already made one."""
     cipher, index, masked = recipient
+    waiting = wait_seconds is not None
     return session.execute(
         insert(Message)
         .values(
@@ -48,7 +54,8 @@ def enqueue(
             source_key=source_key[:120],
             member_id=member_id,
             variables=variables,
-            status="queued",
+            status="waiting" if waiting else "queued",
+            next_attempt_at=func.now() + timedelta(seconds=wait_seconds) if waiting else func.now(),
             attempts=0,
             recipient_cipher=cipher,
             recipient_index=index,
@@ -74,9 +81,8 @@ def sealed_recipient(codec: Codec, chain_id: str, channel: str, to: str, field: 
     if channel == "sms":
         phone = normalise_phone(to, field)
         return codec.encrypt(chain_id, "phone", phone), phone_index(codec, chain_id, phone), mask_phone(phone)
-    local, _, domain = to.strip().partition("@")
-    masked = f"{local[:1]}***@{domain}"
-    return codec.encrypt(chain_id, "email", to.strip()), email_index(codec, chain_id, to), masked
+    address = to.strip()
+    return codec.encrypt(chain_id, "email", address), email_index(codec, chain_id, address), mask_email(address)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -99,7 +105,7 @@ def view(row: Message) -> dict:
         "provider_message_id": row.provider_message_id,
         "provider_status": row.provider_status,
         "created_at": row.created_at.isoformat(),
-        "next_attempt_at": _iso(row.next_attempt_at) if row.status in OUTBOX else None,
+        "next_attempt_at": _iso(row.next_attempt_at) if row.status in DUE else None,
         "sent_at": _iso(row.sent_at),
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -162,7 +163,8 @@ class ProviderSettings(Timestamps, Base):
 
 
 class KindSettings(Timestamps, Base):
-    """A chain's switch, channel and own texts for one kind; no row: on, SMS, built-in texts."""
+    """A chain's switch, channel (sms, email or both) and own texts for one kind; no row: on,
+    SMS, built-in texts."""
 
     __tablename__ = "kind_settings"
 
@@ -177,7 +179,7 @@ class KindSettings(Timestamps, Base):
     days_before: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        CheckConstraint("channel IN ('sms', 'email')", name="channel"),
+        CheckConstraint("channel IN ('sms', 'email', 'both')", name="channel"),
         CheckConstraint("days_before IS NULL OR days_before BETWEEN 0 AND 90", name="days_before"),
     )
 
@@ -236,6 +238,21 @@ class ScheduleRun(Base):
     last_day: Mapped[date] = mapped_column(Date)
 
 
+class ConsumePoints(Base):
+    """Where a consume's message and its points meet (N-3), whichever event comes first: the
+    wallet's consume marks `consumed`, the points service's answer fills the figures. The row
+    goes once both have been seen."""
+
+    __tablename__ = "consume_points"
+
+    chain_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    consume_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    consumed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    points_earned: Mapped[int | None] = mapped_column(BigInteger)
+    points_total: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 # ---- messages: every one kept (N-5) --------------------------------------------------------
 
 
@@ -257,6 +274,7 @@ class Message(Timestamps, Base):
     variables: Mapped[dict] = mapped_column(JSONB, default=dict)
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str | None] = mapped_column(Text)
+    # waiting: a consume's message until its points are known (or the wait is over)
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # the attempts made before staff last retried it: it has max_attempts more from there
@@ -277,7 +295,7 @@ class Message(Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("chain_id", "source_key"),
         Index("ix_messages_campaign", "campaign_id", "status", postgresql_where=text("campaign_id IS NOT NULL")),
-        CheckConstraint("status IN ('draft', 'queued', 'sending', 'sent', 'failed')", name="status"),
+        CheckConstraint("status IN ('draft', 'waiting', 'queued', 'sending', 'sent', 'failed')", name="status"),
         CheckConstraint("channel IN ('sms', 'email')", name="channel"),
         Index("ix_messages_chain_created", "chain_id", "created_at", "id"),
         Index("ix_messages_chain_member", "chain_id", "member_id", "created_at"),
@@ -286,6 +304,6 @@ class Message(Timestamps, Base):
         Index(
             "ix_messages_due",
             "next_attempt_at",
-            postgresql_where=text("status IN ('queued', 'sending')"),
+            postgresql_where=text("status IN ('waiting', 'queued', 'sending')"),
         ),
     )

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 
 from services.kit import clock
 from services.notification import chain_settings, reminders
-from services.notification.automatic import switched_on
+from services.notification.automatic import make, switched_on
 from services.notification.kinds import KINDS
-from services.notification.messages import enqueue
 from services.notification.models import CategoryVisit, ChainCopy, MemberCopy, PackageCopy, ScheduleRun, ServiceRule
 
 CATCH_UP_DAYS = 3
@@ -82,22 +81,11 @@ def birthdays(session: Session, chain: ChainCopy, today: date) -> int:
     days = _claim_days(session, chain.chain_id, "birthday", today)
     if not days:
         return 0
-    enabled, channel = switched_on(session, chain.chain_id, "birthday")
+    enabled, _ = switched_on(session, chain.chain_id, "birthday")
     made = 0
     for day in days if enabled else []:
         for member_id in _born_on(session, chain.chain_id, day):
-            made += (
-                enqueue(
-                    session,
-                    chain_id=chain.chain_id,
-                    kind="birthday",
-                    channel=channel,
-                    source_key=f"birthday:{member_id}:{day.year}",
-                    member_id=member_id,
-                    variables={},
-                )
-                is not None
-            )
+            made += len(make(session, chain.chain_id, "birthday", member_id, {}, f"birthday:{member_id}:{day.year}"))
     return made
 
 
@@ -107,7 +95,7 @@ def packages(session: Session, chain: ChainCopy, today: date) -> int:
     _claim_days(session, chain.chain_id, "package_expiring", today)  # one instance at a time
     kind = KINDS["package_expiring"]
     row = chain_settings.kind_settings(session, chain.chain_id, kind.name)
-    enabled, channel = switched_on(session, chain.chain_id, kind.name)
+    enabled, _ = switched_on(session, chain.chain_id, kind.name)
     if not enabled:
         return 0
     first, last = reminders.package_window(today, chain_settings.days_before(kind, row))
@@ -126,18 +114,8 @@ def packages(session: Session, chain: ChainCopy, today: date) -> int:
             "expire_date": package.valid_until.isoformat(),
             "remaining_count": "不限" if package.kind == "pass" else str(package.remaining_count),
         }
-        made += (
-            enqueue(
-                session,
-                chain_id=chain.chain_id,
-                kind=kind.name,
-                channel=channel,
-                source_key=f"package:{package.entitlement_id}:{package.valid_until.isoformat()}",
-                member_id=package.member_id,
-                variables=variables,
-            )
-            is not None
-        )
+        cause = f"package:{package.entitlement_id}:{package.valid_until.isoformat()}"
+        made += len(make(session, chain.chain_id, kind.name, package.member_id, variables, cause))
     return made
 
 
@@ -145,7 +123,7 @@ def service_reminders(session: Session, chain: ChainCopy, today: date) -> int:
     """Remind the members whose visit gap in a rule's category reaches the rule's days on a day
     not yet done: once per rule and last visit (a new visit starts a new gap)."""
     days = _claim_days(session, chain.chain_id, "service_reminder", today)
-    enabled, channel = switched_on(session, chain.chain_id, "service_reminder")
+    enabled, _ = switched_on(session, chain.chain_id, "service_reminder")
     if not days or not enabled:
         return 0
     rules = session.scalars(
@@ -168,18 +146,8 @@ def service_reminders(session: Session, chain: ChainCopy, today: date) -> int:
                 "last_visit_date": reminders.local_day(chain.time_zone, visit.last_visit_at).isoformat(),
                 "days": str(rule.days),
             }
-            made += (
-                enqueue(
-                    session,
-                    chain_id=chain.chain_id,
-                    kind="service_reminder",
-                    channel=channel,
-                    source_key=f"service:{rule.id}:{visit.member_id}:{int(visit.last_visit_at.timestamp())}",
-                    member_id=visit.member_id,
-                    variables=variables,
-                )
-                is not None
-            )
+            cause = f"service:{rule.id}:{visit.member_id}:{int(visit.last_visit_at.timestamp())}"
+            made += len(make(session, chain.chain_id, "service_reminder", visit.member_id, variables, cause))
     return made
 
 

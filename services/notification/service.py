@@ -3,8 +3,8 @@
 Entrypoints only. Handlers turn other services' events into messages, once per
 event (inbox); a timer sends what is in the outbox; RPCs serve HQ's settings,
 templates and boxes. It never reads another schema: chains, stores, tiers and
-birthdays are kept from events, and a member's phone is asked of the member
-service only when a message to them is sent.
+birthdays are kept from events, and a member's phone or e-mail address is asked of the
+member service only when a message to them is sent.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ DISPATCH_SECONDS = 0.5
 DISPATCH_BUDGET_SECONDS = 2.0
 SCHEDULE_SECONDS = 60
 CAMPAIGN_SECONDS = 1
+FORGET_SECONDS = 3600
 
 
 class NotificationService(HealthCheck):
@@ -213,6 +214,12 @@ class NotificationService(HealthCheck):
         campaigns.start_due(self.db, self.points.expiring_members)
         campaigns.finish_done(self.db)
 
+    @timer(interval=FORGET_SECONDS)
+    def forget_unmet_points(self) -> None:
+        """Drop consume/points meetings one side of which never came, after a week."""
+        with self.db.begin():
+            automatic.forget_unmet(self.db)
+
     @timer(interval=SCHEDULE_SECONDS, eager=True)
     def schedule(self) -> None:
         """Birthdays, package expiry and service reminders of each chain's local day, catching
@@ -225,7 +232,12 @@ class NotificationService(HealthCheck):
     def on_consumed(self, event: Event) -> None:
         copies.visit(self.db, event)
         copies.category_visits(self.db, event)
-        automatic.consumed(self.db, event)
+        automatic.consumed(self.db, event, self.settings.points_wait_seconds)
+
+    @handles("points", "changed")
+    def on_points_changed(self, event: Event) -> None:
+        """A consume's points (N-3): what its message waits for."""
+        automatic.points_answered(self.db, event)
 
     @handles("wallet", "recharged")
     def on_recharged(self, event: Event) -> None:

@@ -1,5 +1,9 @@
 """Templates with named variables (N-2): `{member_name}`, with `{{` and `}}` for literal braces.
 
+An optional part, `{?，本次积分{points_earned}分?}`, is shown only when every variable in it
+has a value: a fact that may be missing when the message is sent (points the points service
+never reported) leaves out its words instead of a hole in the sentence.
+
 A template is parsed, never evaluated: the only thing a placeholder can do is be
 replaced by the text of a variable the kind offers, so a template cannot run code
 or reach an attribute (no `eval`, no `str.format`, no Jinja). An unknown variable
@@ -11,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]{0,39})\}|[{}]")
+_TOKEN = re.compile(r"\{\{|\}\}|\{\?|\?\}|\{([A-Za-z_][A-Za-z0-9_]{0,39})\}|[{}]")
 
 
 class TemplateError(ValueError):
@@ -22,12 +26,24 @@ def _pieces(template: str) -> list[tuple[str, str]]:
     """The template as ("text", ...) and ("var", name) pieces."""
     pieces: list[tuple[str, str]] = []
     position = 0
+    inside = False  # within an optional part
     for match in _TOKEN.finditer(template):
         if match.start() > position:
             pieces.append(("text", template[position : match.start()]))
         token = match.group(0)
         if token in ("{{", "}}"):
             pieces.append(("text", token[0]))
+        elif token in ("{?", "?}"):
+            opening = token == "{?"
+            if opening == inside:
+                where = f"at character {match.start() + 1}"
+                raise TemplateError(
+                    f"An optional part cannot hold another ('{{?' {where})."
+                    if opening
+                    else f"'?}}' {where} closes no optional part: write one as {{?...?}}."
+                )
+            inside = opening
+            pieces.append(("open" if opening else "close", ""))
         elif match.group(1) is not None:
             pieces.append(("var", match.group(1)))
         else:
@@ -38,6 +54,8 @@ def _pieces(template: str) -> list[tuple[str, str]]:
         position = match.end()
     if position < len(template):
         pieces.append(("text", template[position:]))
+    if inside:
+        raise TemplateError("An optional part {?... is not closed with ?}.")
     return pieces
 
 
@@ -59,7 +77,22 @@ def check(template: str, offered: Iterable[str]) -> None:
         raise TemplateError(f"Unknown variable {names}; this kind offers: {', '.join(sorted(allowed))}.")
 
 
-def render(template: str, values: Mapping[str, str]) -> str:
+def render(template: str, values: Mapping[str, str | None]) -> str:
     """Fill the variables; one the message has no value for is left empty (the template was
-    checked when saved, so that happens only for a fact the event did not carry)."""
-    return "".join(value if kind == "text" else str(values.get(value, "")) for kind, value in _pieces(template))
+    checked when saved, so that happens only for a fact the event did not carry), and an
+    optional part with such a variable is left out whole."""
+    out: list[str] = []
+    part: list[str] | None = None  # the optional part being filled, None outside one
+    complete = True
+    for kind, value in _pieces(template):
+        if kind == "open":
+            part, complete = [], True
+        elif kind == "close":
+            if complete:
+                out.extend(part or [])
+            part = None
+        else:
+            known = values.get(value) if kind == "var" else value
+            complete = complete and known is not None
+            (out if part is None else part).append("" if known is None else str(known))
+    return "".join(out)

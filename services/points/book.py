@@ -274,6 +274,7 @@ def changed(session: Session, events: OutboxWriter, book: Book, tx: Transaction)
             "lifetime_points": totals.lifetime_points,
             "year_spend": totals.year_spend,
             "version": totals.version,
+            "reference": tx.reference,
         },
         chain_id=book.chain_id,
         occurred_at=book.now,

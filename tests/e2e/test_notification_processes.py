@@ -1,6 +1,7 @@
 """The notification service as a real process (N-1, N-3, N-4): a consume through the HTTP API
-reaches a local SMS gateway once, and a bulk campaign to 10,000 seeded members survives a
-kill -9 of the service midway with each consenting member messaged exactly once.
+reaches a local SMS gateway once, with the points the points service reports for it, and a
+bulk campaign to 10,000 seeded members survives a kill -9 of the service midway with each
+consenting member messaged exactly once.
 
 The in-process notification service of the test session stops sending (its timers) while
 these processes run on the same database and vhost; it still answers RPC and handles events
@@ -153,7 +154,9 @@ def test_real_processes_send_once_per_consume_and_once_per_member_of_a_bulk_send
         wait_for(lambda: raw_rows(settings, phone_of, m=card["member_id"]), 30)
         consumes = [r for r in gateway.requests if "消费108.00元" in r.body["text"]]
         assert len(consumes) == 1 and consumes[0].body["text"].startswith(f"【{SIGNATURE}】")
-        assert "余额942.00元" in consumes[0].body["text"] and consumes[0].signed
+        # P-2 with the chain's default rules: 108 yuan paid in cash x 1 point per yuan, a new member's first points
+        assert "消费108.00元，本次积分108分，积分余额108分，当前余额942.00元。" in consumes[0].body["text"]
+        assert consumes[0].signed
 
         buyer = w.card()["card_no"]
         ok(w.recharge(buyer, 500000), 201)

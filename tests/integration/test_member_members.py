@@ -179,3 +179,44 @@ def test_other_chains_see_nothing(mw, admin):
     error(other.hq.get(mw.path("/members"), {"card_no": card["card_no"]}), 404)
     error(other.hq.get(mw.path(f"/members/{member['id']}")), 404)
     assert ok(other.hq.get(other.path("/members"), {"card_no": card["card_no"]}))["items"] == []
+
+
+def test_an_email_address_is_sealed_masked_outside_the_home_store_and_given_in_clear_only_to_send_by(
+    mw, settings, rpc_pool
+):
+    address = f"wang.{random_phone()[-6:]}@Example.COM"
+    kept = address.split("@")[0] + "@example.com"  # the domain is case-blind: kept in lower case
+    member, card = enrol_with_card(mw.cashier_a, mw, email=address)
+    assert member["email"] == kept
+    rows = raw_rows(settings, "SELECT t::text AS row FROM member.members t WHERE id = :id", id=member["id"])
+    local = kept.split("@")[0]
+    assert local not in rows[0]["row"] and "example.com" not in rows[0]["row"]
+    # like the phone: in full for the home store and HQ, masked for another store's cashier
+    assert ok(mw.hq.get(mw.path(f"/members/{member['id']}")))["email"] == kept
+    found = ok(mw.cashier_b.get(mw.path("/members"), {"card_no": card["card_no"]}))["items"][0]
+    assert found["email"] == "w***@example.com" and found["masked"] is True
+    # events never carry it; the change is named
+    changed = ok(mw.cashier_a.patch(mw.path(f"/members/{member['id']}"), {"email": "li@example.org"}))
+    assert changed["email"] == "li@example.org"
+    updates = [e for e in outbox(settings, mw.id, "updated") if e["data"]["member_id"] == member["id"]]
+    assert updates[-1]["data"]["changed"] == ["email"]
+    assert all("example" not in str(e) for e in outbox(settings, mw.id) if e["data"].get("member_id") == member["id"])
+    # the notification service's RPC: the address in clear, to send by, and its masked form
+    contact = rpc_pool.call("member", "contacts", mw.id, [member["id"]])[0]
+    assert (contact["email"], contact["masked_email"]) == ("li@example.org", "l***@example.org")
+    # null removes it
+    assert ok(mw.cashier_a.patch(mw.path(f"/members/{member['id']}"), {"email": None}))["email"] is None
+    assert rpc_pool.call("member", "contacts", mw.id, [member["id"]])[0]["email"] is None
+    assert raw_rows(settings, "SELECT email_cipher FROM member.members WHERE id = :id", id=member["id"]) == [
+        {"email_cipher": None}
+    ]
+
+
+@pytest.mark.parametrize("bad", ["no-at-sign", "two@@example.com", "a b@example.com", "x@nodot", "", "a@b.c\n"])
+def test_a_bad_email_address_is_refused_naming_it_and_changes_nothing(mw, bad):
+    refused = error(mw.cashier_a.post(mw.path("/members"), {"name": "Li", "phone": random_phone(), "email": bad}), 422)
+    assert refused["fields"] == {"email": ["An e-mail address."]}
+    member = enrol(mw.cashier_a, mw, email="keep@example.com")
+    refused = error(mw.cashier_a.patch(mw.path(f"/members/{member['id']}"), {"email": bad}), 422)
+    assert refused["fields"] == {"email": ["An e-mail address."]}
+    assert ok(mw.cashier_a.get(mw.path(f"/members/{member['id']}")))["email"] == "keep@example.com"

@@ -64,6 +64,13 @@ def test_masking():
     assert pii.mask_phone("13812345678") == "138****5678"
     assert pii.mask_phone("+4915112345678") == "+49*******5678"
     assert pii.mask_id_number("11010519491231002X") == "110***********002X"
+    assert pii.mask_email("wang.li@example.com") == "w***@example.com"
+
+
+def test_an_email_address_keeps_its_local_part_and_lowers_its_domain():
+    assert pii.normalise_email("  Wang.Li@Example.COM ") == "Wang.Li@example.com"
+    # full-width letters, as a Chinese keyboard may type them, are the same address
+    assert pii.normalise_email("ｗａｎｇ@example.com") == "wang@example.com"
 
 
 @pytest.mark.parametrize(

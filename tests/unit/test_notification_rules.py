@@ -35,6 +35,47 @@ def test_rendering_never_evaluates_a_value():
     assert templates.render("{a}", {"a": "{b}"}) == "{b}"  # a value is text, not a template
 
 
+def test_an_optional_part_shows_only_when_every_variable_in_it_has_a_value():
+    template = "消费{amount}元{?，本次积分{points_earned}分，积分余额{points_total}分?}，余额{balance}元"
+    values = {"amount": "108.00", "balance": "942.00"}
+    assert templates.render(template, values) == "消费108.00元，余额942.00元"
+    both = {**values, "points_earned": "324", "points_total": "424"}
+    assert templates.render(template, both) == "消费108.00元，本次积分324分，积分余额424分，余额942.00元"
+    assert templates.render(template, {**both, "points_total": None}) == "消费108.00元，余额942.00元"
+    assert templates.render(template, {**both, "points_earned": "0"}) == (
+        "消费108.00元，本次积分0分，积分余额424分，余额942.00元"  # 0 is a value: said, not left out
+    )
+    assert templates.variables_used(template) == ["amount", "points_earned", "points_total", "balance"]
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("a{?b{x}", "An optional part {?... is not closed with ?}."),
+        ("a{x}?}", "'?}' at character 5 closes no optional part: write one as {?...?}."),
+        ("{?a{?{x}?}?}", "An optional part cannot hold another ('{?' at character 4)."),
+    ],
+)
+def test_an_optional_part_must_be_closed_and_not_nested(template, reason):
+    with pytest.raises(templates.TemplateError) as refused:
+        templates.check(template, ("x",))
+    assert str(refused.value) == reason
+
+
+def test_the_consume_text_says_the_points_when_known_and_leaves_them_out_when_not():
+    kind = KINDS["consume"]
+    assert {"points_earned", "points_total"} <= set(kind.variables)
+    facts = {"member_name": "张三", "card_tail": "1234", "time": "2026-01-31 09:30", "store_name": "一店"}
+    facts |= {"amount": "108.00", "balance": "942.00"}
+    assert templates.render(kind.sms_text, {**facts, "points_earned": "324", "points_total": "424"}) == (
+        "尊敬的张三，您尾号1234的会员卡于2026-01-31 09:30在一店消费108.00元，本次积分324分，积分余额424分，"
+        "当前余额942.00元。"
+    )
+    assert templates.render(kind.sms_text, facts) == (
+        "尊敬的张三，您尾号1234的会员卡于2026-01-31 09:30在一店消费108.00元，当前余额942.00元。"
+    )
+
+
 def test_every_built_in_text_uses_only_its_kinds_variables():
     for kind in KINDS.values():
         for text in (kind.sms_text, kind.email_subject, kind.email_text):
