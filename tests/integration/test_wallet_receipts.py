@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from tests.helpers import admin_engine, build_chain, error, ok, raw_rows, wait_for
+from tests.helpers import admin_engine, build_chain, error, ok, raw_rows, unique, wait_for
 from tests.wallet_helpers import wallet_world
 
 pytestmark = pytest.mark.integration
@@ -237,3 +237,16 @@ def test_names_and_footer_the_copies_lack_are_asked_of_org(w, story, settings):
     finally:
         engine.dispose()
     assert page_of(w, story["sale"]["transaction_id"]) == before
+
+
+def test_a_footer_given_when_the_chain_is_created_reaches_the_wallet_and_gift(admin, settings):
+    """org's chain_created carries the footer: a chain that never changes its settings prints it."""
+    footer = "开业大吉 Grand opening"
+    chain = ok(
+        admin.post("/chains", {"code": unique("R"), "name": "新链", "settings": {"receipt_footer": footer}}), 201
+    )
+    for schema in ("wallet", "gift"):
+        sql = f"SELECT name, receipt_footer FROM {schema}.chains WHERE chain_id = :c"
+        assert wait_for(lambda sql=sql: raw_rows(settings, sql, c=chain["id"])) == [
+            {"name": "新链", "receipt_footer": footer}
+        ]
