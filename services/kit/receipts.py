@@ -18,19 +18,25 @@ from zoneinfo import ZoneInfo
 from contracts.base import RECEIPT_FORMATS
 
 PAGES = {  # one per paper of RECEIPT_FORMATS
-    # 80 mm paper prints about 72 mm: one narrow column, a monospace face the printer knows
-    "80mm": "@page{size:80mm auto;margin:2mm}body{width:72mm;font:12px/1.4 monospace;margin:0}",
+    # 80 mm paper prints about 72 mm: one narrow column, a monospace face the printer knows, at
+    # about the 42 to 48 characters a line a thermal printer's own font gives
+    "80mm": "@page{size:80mm auto;margin:2mm}body{width:72mm;font:11px/1.4 monospace;margin:0}",
     "a4": "@page{size:A4;margin:20mm}body{max-width:170mm;font:14px/1.6 serif;margin:0 auto}",
 }
 STYLE = (
     "h1{font-size:1.3em;text-align:center;margin:0 0 .3em}h2{font-size:1em;text-align:center;margin:0 0 .8em}"
-    "table{width:100%;border-collapse:collapse}td{padding:1px 0;vertical-align:top}td.v{text-align:right}"
+    # cells keep their spaces: a row indented under the one above (a line's discount) stays indented
+    "table{width:100%;border-collapse:collapse}td{padding:1px 0;vertical-align:top;white-space:pre-wrap}"
+    "td.v{text-align:right;overflow-wrap:anywhere}"
     ".sig{margin-top:2.5em;border-top:1px solid #000;padding-top:.2em}.foot{margin-top:1.2em;text-align:center;"
     "white-space:pre-wrap}"
-    # a section's heading (a consume's items, its payment) is a rule across the column
+    # a section's heading (a consume's items, what paid it) is a rule across the column
     "th{text-align:left;border-bottom:1px dashed #000;padding:.6em 0 .1em}"
 )
 SIGNATURE = "会员签名 Member signature"
+# a value longer than this (an id, a remark) goes on a line of its own under its label: beside
+# it, it would squeeze every label of the 80 mm column into two lines
+WIDE_VALUE = 20
 VISIBLE_CARD_DIGITS = 4  # enough for the member to know their card, too few to use it
 
 
@@ -86,9 +92,14 @@ def mask_card(card_no: str | None) -> str:
 def _rows(section: Section) -> str:
     esc = html.escape
     heading = f"<tr><th colspan='2'>{esc(section.heading)}</th></tr>" if section.heading else ""
-    return heading + "".join(
-        f"<tr><td>{esc(label)}</td><td class='v'>{esc(value)}</td></tr>" for label, value in section.rows
-    )
+    return heading + "".join(_row(label, value) for label, value in section.rows)
+
+
+def _row(label: str, value: str) -> str:
+    esc = html.escape
+    if len(value) > WIDE_VALUE:
+        return f"<tr><td colspan='2'>{esc(label)}</td></tr><tr><td colspan='2' class='v'>{esc(value)}</td></tr>"
+    return f"<tr><td>{esc(label)}</td><td class='v'>{esc(value)}</td></tr>"
 
 
 def render(receipt: Receipt, paper: str) -> str:

@@ -70,42 +70,46 @@ def _recharge(tx: dict) -> list[Section]:
 
 
 def _line(line: dict) -> list[tuple[str, str]]:
-    name = line["name"] or line["item_code"]
-    rows = [(f"{name} {line['quantity']} × {yuan(line['unit_price'])}", yuan(line["gross"]))]
+    # the name on a row of its own, as a till prints it: the narrow paper keeps the figures in one line
+    rows = [
+        (line["name"] or line["item_code"], ""),
+        (f"  {line['quantity']} × {yuan(line['unit_price'])}", yuan(line["gross"])),
+    ]
     if line["discount"]:
-        rows.append((f"  会员折扣 Tier discount {percent_off(line['discount_bp'])}", yuan(-line["discount"])))
+        rows.append((f"  会员折扣 Tier {percent_off(line['discount_bp'])}", yuan(-line["discount"])))
     if line["entitlement_id"]:
         rows.append((f"  次卡 Package, {line['counts_used']} used", ""))
     return rows
 
 
 def _consume(tx: dict, facts: Facts) -> list[Section]:
+    served = _staff(facts, tx["serving_employee_id"])
+    # who served and which vehicle belong with the sale, before the money
+    sale = [
+        *([("服务员工 Served by", served)] if served else []),
+        *([("车牌 Plate", tx["plate"])] if tx["plate"] else []),
+    ]
     items = [row for line in tx["lines"] for row in _line(line)]
     totals = [
         ("原价 Before discount", yuan(tx["gross"])),
         ("折扣 Discount", yuan(-tx["discount"])),
         ("应付 Amount due", yuan(tx["amount"])),
-    ]
-    served = _staff(facts, tx["serving_employee_id"])
-    other = [
-        *([("服务员工 Served by", served)] if served else []),
-        *([("车牌 Plate", tx["plate"])] if tx["plate"] else []),
         *_remark(tx),
     ]
-    sections = [
+    return [
+        *([Section(sale)] if sale else []),
         Section(items, "商品 Items"),
         Section(totals),
         Section(_sources(tx["paid"], tx["payment_method"]), "支付 Paid from"),
         _balances(tx),
     ]
-    return sections + ([Section(other)] if other else [])
 
 
 def _refund(tx: dict, facts: Facts) -> list[Section]:
     original = facts.original or {"transaction_id": tx["ref_transaction_id"], "created_at": None}
     rows = [
         ("原单号 Original No.", original["transaction_id"] or ""),
-        ("原单时间 Original time", local_time(original["created_at"], facts.time_zone)),
+        ("原单时间 Sold at", local_time(original["created_at"], facts.time_zone)),
         ("退款金额 Amount", yuan(tx["amount"])),
         *_remark(tx, "原因 Reason"),
     ]

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
+from services.kit.receipts import WIDE_VALUE
 from tests.helpers import admin_engine, build_chain, error, ok, raw_rows, unique, wait_for
 from tests.wallet_helpers import wallet_world
 
@@ -78,7 +79,10 @@ def page_of(w, tx_id: str, api=None, paper: str = "80mm") -> str:
 
 
 def row(label: str, value: str) -> str:
-    return f"<tr><td>{html.escape(label)}</td><td class='v'>{html.escape(value)}</td></tr>"
+    label, value = html.escape(label), html.escape(value)
+    if len(value) > WIDE_VALUE:  # an id: under its label, across the column
+        return f"<tr><td colspan='2'>{label}</td></tr><tr><td colspan='2' class='v'>{value}</td></tr>"
+    return f"<tr><td>{label}</td><td class='v'>{value}</td></tr>"
 
 
 def heading(words: str) -> str:
@@ -127,10 +131,12 @@ def test_a_consume_receipt_prints_items_discount_due_split_balances_and_server(w
     assert "<h2>Store A · 消费 Consume</h2>" in page
     items = (
         heading("商品 Items")
-        + row("精洗 Deluxe wash 2 × 60.00", "120.00")
-        + row("  会员折扣 Tier discount 10%", "-12.00")
-        + row("打蜡 Wax 1 × 10.00", "10.00")
-        + row("  会员折扣 Tier discount 10%", "-1.00")
+        + row("精洗 Deluxe wash", "")
+        + row("  2 × 60.00", "120.00")
+        + row("  会员折扣 Tier 10%", "-12.00")
+        + row("打蜡 Wax", "")
+        + row("  1 × 10.00", "10.00")
+        + row("  会员折扣 Tier 10%", "-1.00")
     )
     assert items in page
     totals = row("原价 Before discount", "130.00") + row("折扣 Discount", "-13.00") + row("应付 Amount due", "117.00")
@@ -159,7 +165,7 @@ def test_a_partial_refund_receipt_prints_what_went_back_where_and_its_consume(w,
     assert_common(page, refund, no, paper)
     assert "<h2>Store A · 退款 Refund</h2>" in page
     assert row("原单号 Original No.", sale["transaction_id"]) in page
-    assert row("原单时间 Original time", local(sale["created_at"])) in page
+    assert row("原单时间 Sold at", local(sale["created_at"])) in page
     assert row("退款金额 Amount", "54.00") in page
     assert row("原因 Reason", "one wash not done") in page
     back = (

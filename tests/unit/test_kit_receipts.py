@@ -75,6 +75,14 @@ def test_each_paper_has_its_page_size_and_width():
     assert narrow.split("</style>")[1] == a4.split("</style>")[1]
 
 
+def test_a_long_value_goes_under_its_label_so_the_narrow_column_keeps_its_labels_on_one_line():
+    uuid = "5bb58c9f-b93d-4dd0-8c00-91d34f7ebe3b"
+    page = render(Receipt("T", "C", "S", [Section([("单号 No.", uuid), ("时间 Time", "2026-05-01 23:59:59")])]), "80mm")
+    assert f"<tr><td colspan='2'>单号 No.</td></tr><tr><td colspan='2' class='v'>{uuid}</td></tr>" in page
+    # a time is short enough to stay beside its label
+    assert "<tr><td>时间 Time</td><td class='v'>2026-05-01 23:59:59</td></tr>" in page
+
+
 def test_a_section_without_heading_prints_bare_rows_and_an_unknown_paper_is_a_bug():
     page = render(Receipt("T", "C", "S", [Section([("a", "1")])]), "a4")
     assert "<table><tr><td>a</td><td class='v'>1</td></tr></table>" in page and "<th" not in page

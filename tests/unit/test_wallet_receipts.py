@@ -111,14 +111,15 @@ def test_a_consume_prints_a_package_line_credit_and_the_counter_with_its_method(
         plate="粤B12345",
     )
     page = receipt(tx, FACTS, "a4")
-    assert row("Pads 3 × 33.33", "99.99") + row("  会员折扣 Tier discount 12.5%", "-12.50") in page
+    assert row("Pads", "") + row("  3 × 33.33", "99.99") + row("  会员折扣 Tier 12.5%", "-12.50") in page
     # an unnamed line prints its code; its package count instead of money
-    assert row("WASH 1 × 120.00", "0.00") + row("  次卡 Package, 1 used", "") in page
+    assert row("WASH", "") + row("  1 × 120.00", "0.00") + row("  次卡 Package, 1 used", "") in page
     assert row("应付 Amount due", "87.49") in page
     assert row("挂账 Credit", "50.00") + row("柜台 Counter (alipay)", "37.49") in page
     assert row("已用信用 Credit used", "50.00") in page
     # a serving employee the copies have not named yet is printed by id, not left out
     assert row("服务员工 Served by", "emp-9") in page and row("车牌 Plate", "粤B12345") in page
+    assert page.index("Served by") < page.index("Plate") < page.index("商品 Items")  # with the sale, before the money
     assert "备注" not in page  # no remark
 
 
@@ -134,7 +135,7 @@ def test_a_refund_prints_its_consume_even_before_it_is_looked_up():
         **{**FACTS.__dict__, "original": {"transaction_id": "t-0", "created_at": "2026-05-01T01:00:00+00:00"}}
     )
     page = receipt(tx, looked_up, "80mm")
-    assert row("原单号 Original No.", "t-0") + row("原单时间 Original time", "2026-05-01 09:00:00") in page
+    assert row("原单号 Original No.", "t-0") + row("原单时间 Sold at", "2026-05-01 09:00:00") in page
     assert row("本金 Cash", "37.00") + row("赠送金 Bonus", "17.00") in page
     assert row("原因 Reason", "not done") in page
     assert row("原单号 Original No.", "t-0") in receipt(tx, FACTS, "80mm")
