@@ -329,7 +329,7 @@ class WalletService(HealthCheck, History):
 
     # ---- events ---------------------------------------------------------------------------------
 
-    def _keep_chain(self, event: Event, zone: str, **receipt: str) -> None:
+    def _keep_chain(self, event: Event, zone: str, **receipt: str | None) -> None:
         """The chain's zone, and the name and footer its receipts print (S-3)."""
         chain_id = event.data["chain_id"]
         self._keep_newest(ChainClock.__table__, "chain_id", event, chain_id=chain_id, time_zone=zone, **receipt)
