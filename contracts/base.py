@@ -360,6 +360,16 @@ class Page(Contract):
     after = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
+# S-3: a receipt prints on an 80 mm thermal printer or an A4 page (services/kit/receipts.py)
+RECEIPT_FORMATS = ("80mm", "a4")
+
+
+class ReceiptQuery(Contract):
+    """The paper a printable receipt is laid out for (gift's redemptions, wallet's transactions)."""
+
+    format = fields.String(load_default="80mm", validate=validate.OneOf(RECEIPT_FORMATS))
+
+
 @cache
 def page_of(item_schema: type[Schema]) -> type[Schema]:
     """A response page schema: items plus the cursor of the next page (null at the end)."""

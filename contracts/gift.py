@@ -10,7 +10,21 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from contracts.base import NOT_BLANK, Contract, Day, Flag, Id, Money, Page, Pattern, QueryFlag, Text, Total, not_before
+from contracts.base import (  # noqa: F401 - ReceiptQuery: a redemption's receipt query, shared with the wallet
+    NOT_BLANK,
+    Contract,
+    Day,
+    Flag,
+    Id,
+    Money,
+    Page,
+    Pattern,
+    QueryFlag,
+    ReceiptQuery,
+    Text,
+    Total,
+    not_before,
+)
 from contracts.events import event
 from contracts.points import POINTS_MAX, Points
 from contracts.wallet import CardNo
@@ -18,7 +32,6 @@ from contracts.wallet import CardNo
 STOCK_MODES = ("chain", "store")
 LIMIT_PERIODS = ("year", "ever")  # per calendar year in the chain's time zone, or for ever
 STATUSES = ("pending", "completed", "refused", "cancelling", "cancelled")
-RECEIPT_FORMATS = ("80mm", "a4")
 QUANTITY_MAX = 100  # one redemption at the counter
 STOCK_MAX = 10**6
 URL_PATTERN = r"^https?://[!-~]{1,490}$"  # visible ASCII after the scheme: no spaces, no NUL
@@ -212,10 +225,6 @@ class RedemptionQuery(Page):
     until = Day(load_default=None)
 
     _order = not_before("since", "until")
-
-
-class ReceiptQuery(Contract):
-    format = fields.String(load_default="80mm", validate=validate.OneOf(RECEIPT_FORMATS))
 
 
 # ---- events -------------------------------------------------------------------------------

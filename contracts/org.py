@@ -324,6 +324,8 @@ class ChainCreated(Contract):
     time_zone = fields.String(required=True)
     # S-1: what every SMS of the chain opens with (older events lack it: none yet)
     sms_signature = fields.String()
+    # S-1, S-3: what every receipt of the chain ends with (older events lack it: none yet)
+    receipt_footer = fields.String()
 
 
 @event("org", "chain_changed")

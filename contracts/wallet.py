@@ -23,6 +23,7 @@ from contracts.base import (
     Page,
     Pattern,
     QueryFlag,
+    ReceiptQuery,  # noqa: F401 - the query of `wallet.receipt`, shared with gift's receipts
     SignedMoney,
     Text,
     Timestamp,
@@ -455,6 +456,11 @@ class TransactionView(Contract):
     paid = fields.Nested(Paid, required=True)
     lines = fields.List(fields.Nested(ConsumeLine), required=True)
     remark = fields.String(required=True)
+
+
+# S-3: `wallet.receipt(actor, chain_id, transaction_id, query)` takes the paper in `ReceiptQuery`
+# (contracts/base.py: "80mm" or "a4") and answers the page as an HTML string, for a recharge,
+# a consume or a refund only (another kind: 422 naming transaction_id).
 
 
 class LiabilityQuery(Contract):

@@ -28,6 +28,9 @@ list_packages = forward("wallet.list_packages", ACTOR, "chain_id", "card_no", QU
 get_transaction = forward("wallet.get_transaction", ACTOR, "chain_id", "transaction_id")
 
 
+receipt = forward("wallet.receipt", ACTOR, "chain_id", "transaction_id", QUERY, name="wallet_receipt")
+
+
 liability = forward("wallet.liability", ACTOR, "chain_id", QUERY)
 
 
@@ -200,6 +203,22 @@ OPERATIONS: list[Operation] = [
         get_transaction,
         response=c.TransactionView,
         roles=CHAIN_STAFF,
+    ),
+    Operation(
+        "GET",
+        f"{WALLET}/transactions/{{transaction_id}}/receipt",
+        "A printable receipt of a recharge, consume or refund (HTML, 80 mm or A4)",
+        "wallet",
+        receipt,
+        query=c.ReceiptQuery,
+        roles=CHAIN_STAFF,
+        media_type="text/html",
+        description="S-3: the store, the time in the chain's time zone, the masked card number, the operator, "
+        "the figures (a recharge's amount and bonus; a consume's items, tier discount, amount due and what paid "
+        "it; a refund's money back by source and its consume), the balances after it, the chain's receipt "
+        "footer and a signature line; print it as it is. Store staff see their own store's transactions: "
+        "one of another store or chain is 404, as is an unknown one; a transaction of another kind is 422 "
+        "naming `transaction_id`, a paper other than `80mm` or `a4` 422 naming `format`.",
     ),
     Operation(
         "GET",

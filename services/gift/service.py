@@ -317,6 +317,7 @@ class GiftService(HealthCheck, History):
             chain_id=d["chain_id"],
             name=d["name"],
             time_zone=d["time_zone"],
+            receipt_footer=d.get("receipt_footer", ""),  # older events lack it
         )
 
     @handles("org", "chain_changed")

@@ -56,6 +56,7 @@ def create(session: Session, events: OutboxWriter, actor: Actor, data: dict) -> 
             "currency": chain.currency,
             "time_zone": chain.time_zone,
             "sms_signature": chain.sms_signature or "",
+            "receipt_footer": chain.receipt_footer or "",
         },
         chain_id=chain.id,
     )

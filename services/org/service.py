@@ -153,6 +153,12 @@ class OrgService(HealthCheck, History):
         return staff.status_in_chain(self.db, chain_id, staff_id)
 
     @rpc
+    def staff_names(self, chain_id: str, staff_ids: list[str]) -> dict[str, str]:
+        """For other services: the display names of staff of `chain_id` (a receipt's operator and
+        serving employee), asked only about those whose `staff_changed` has not reached them."""
+        return staff.names_in_chain(self.db, chain_id, list(staff_ids))
+
+    @rpc
     def update_staff(self, actor: dict, chain_id: str, staff_id: str, data: dict) -> dict:
         who = Actor.from_dict(actor)
         payload = load(c.StaffUpdate, data)

@@ -101,6 +101,14 @@ def status_in_chain(session: Session, chain_id: str, staff_id: str) -> str | Non
     return session.scalar(select(Staff.status).where(Staff.id == staff_id, Staff.chain_id == chain_id))
 
 
+def names_in_chain(session: Session, chain_id: str, staff_ids: list[str]) -> dict[str, str]:
+    """Display names of those of `staff_ids` who are staff of `chain_id` (ids of no one in it are left out)."""
+    rows = session.execute(
+        select(Staff.id, Staff.display_name).where(Staff.chain_id == chain_id, Staff.id.in_(staff_ids))
+    ).all()
+    return {staff_id: name for staff_id, name in rows}
+
+
 def get(session: Session, actor: Actor, chain_id: str, staff_id: str) -> dict:
     return views.staff(load_visible(session, actor, chain_id, staff_id))
 

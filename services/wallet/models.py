@@ -326,12 +326,15 @@ class EntitlementUse(Base):
 
 
 class ChainClock(Base):
-    """The chain's time zone, kept from org's events: days and limits follow it."""
+    """The chain's time zone, kept from org's events: days and limits follow it; and its name
+    and receipt footer, which a receipt prints (S-3; None: not heard since they were kept)."""
 
     __tablename__ = "chains"
 
     chain_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     time_zone: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    receipt_footer: Mapped[str | None] = mapped_column(String(500))
     as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -344,6 +347,7 @@ class StoreState(Base):
     store_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     chain_id: Mapped[str] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(200))  # for receipts (None: not heard since kept)
     # when org said so: events may arrive out of order, the newest wins
     as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -357,6 +361,8 @@ class StaffState(Base):
     staff_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     chain_id: Mapped[str] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(20))
+    # the operator and serving employee a receipt names (None: not heard since kept)
+    display_name: Mapped[str | None] = mapped_column(String(100))
     as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

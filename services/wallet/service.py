@@ -40,6 +40,7 @@ from services.wallet import (
     fees,
     ledger,
     packages,
+    receipts,
     recharge,
     references,
     refunds,
@@ -242,6 +243,43 @@ class WalletService(HealthCheck, History):
     def get_transaction(self, actor: dict, chain_id: str, transaction_id: str) -> dict:
         return statement.transaction(self.db, Actor.from_dict(actor), chain_id, transaction_id)
 
+    @rpc
+    def receipt(self, actor: dict, chain_id: str, transaction_id: str, query: dict) -> str:
+        """S-3: the printable receipt of a recharge, a consume or a refund (HTML for `format`)."""
+        query = load(c.ReceiptQuery, query)
+        who = Actor.from_dict(actor)
+        with self.db.begin():  # closed before org is asked: no connection waits on another service
+            reads = statement.receipt_reads(self.db, who, chain_id, transaction_id)
+        return receipts.receipt(reads.record, self._receipt_facts(who, chain_id, reads), query["format"])
+
+    def _receipt_facts(self, who: Actor, chain_id: str, reads: statement.ReceiptReads) -> receipts.Facts:
+        """The names and footer as the wallet's copies hold them; org is asked only for what they
+        do not hold yet (a copy kept before receipts needed it, or an event still on the way)."""
+        chain_name, zone, footer = reads.chain_name, reads.time_zone, reads.footer
+        if chain_name is None or zone is None or footer is None:
+            chain = self.org.get_chain(who.to_dict(), chain_id)
+            chain_name, zone, footer = (
+                chain["name"],
+                chain["settings"]["time_zone"],
+                chain["settings"]["receipt_footer"],
+            )
+        store_id = reads.record["store_id"]
+        store_name = reads.store_name
+        if store_name is None and store_id is not None:
+            store_name = self.org.get_store(who.to_dict(), chain_id, store_id)["name"]
+        names = {staff_id: name for staff_id, name in reads.staff_names.items() if name is not None}
+        unnamed = sorted(set(reads.staff_names) - set(names))
+        if unnamed:
+            names.update(self.org.staff_names(chain_id, unnamed))
+        return receipts.Facts(
+            chain_name=chain_name,
+            store_name=store_name or "",
+            time_zone=zone,
+            footer=footer,
+            staff_names=names,
+            original=reads.original,
+        )
+
     def _hq(self, actor: dict, chain_id: str) -> Actor:
         who = Actor.from_dict(actor)
         who.require_chain(chain_id)
@@ -291,9 +329,11 @@ class WalletService(HealthCheck, History):
 
     # ---- events ---------------------------------------------------------------------------------
 
-    def _keep_time_zone(self, event: Event, zone: str) -> None:
-        self._keep_newest(ChainClock.__table__, "chain_id", event, chain_id=event.data["chain_id"], time_zone=zone)
-        cards.forget_chain(self.db, event.data["chain_id"])  # their day ends at another hour now
+    def _keep_chain(self, event: Event, zone: str, **receipt: str | None) -> None:
+        """The chain's zone, and the name and footer its receipts print (S-3)."""
+        chain_id = event.data["chain_id"]
+        self._keep_newest(ChainClock.__table__, "chain_id", event, chain_id=chain_id, time_zone=zone, **receipt)
+        cards.forget_chain(self.db, chain_id)  # their day ends at another hour now
 
     def _keep_newest(self, table, key: str | tuple[str, ...], event: Event, **values) -> None:
         keep_newest(self.db, table, key, event, **values)
@@ -319,6 +359,7 @@ class WalletService(HealthCheck, History):
             store_id=data["store_id"],
             chain_id=data["chain_id"],
             status=data["status"],
+            name=data["name"],
         )
 
     @handles("org", "staff_changed")
@@ -331,6 +372,7 @@ class WalletService(HealthCheck, History):
             staff_id=data["staff_id"],
             chain_id=data["chain_id"],
             status=data["status"],
+            display_name=data["display_name"],
         )
 
     @handles("org", "dictionary_changed")
@@ -350,13 +392,18 @@ class WalletService(HealthCheck, History):
 
     @handles("org", "chain_created")
     def on_chain_created(self, event: Event) -> None:
-        self._keep_time_zone(event, event.data["time_zone"])
+        data = event.data
+        receipt = {"name": data["name"]}
+        if "receipt_footer" in data:  # older events lack it: the next chain_changed brings it
+            receipt["receipt_footer"] = data["receipt_footer"]
+        self._keep_chain(event, data["time_zone"], **receipt)
 
     @handles("org", "chain_changed")
     def on_chain_changed(self, event: Event) -> None:
-        zone = event.data["settings"].get("time_zone")
+        data = event.data
+        zone = data["settings"].get("time_zone")
         if zone:
-            self._keep_time_zone(event, zone)
+            self._keep_chain(event, zone, name=data["name"], receipt_footer=data["settings"].get("receipt_footer"))
 
 
 SERVICE = WalletService

@@ -1,18 +1,30 @@
 """Reads: balances, the member's statement with running balances (W-10),
-one transaction, liability per store (W-11) and inter-store settlement (R-8)."""
+one transaction and what its receipt prints (S-3), liability per store (W-11) and inter-store settlement (R-8)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from contracts.auth import Actor
-from contracts.errors import NotFound
+from contracts.errors import NotFound, ValidationFailed
 from services.kit.paging import keyset_page
-from services.wallet import common, ledger, views
-from services.wallet.models import MEMBER_BONUS, MEMBER_CASH, Account, ConsumeLine, LotMove, Posting, Transaction
+from services.wallet import common, ledger, receipts, views
+from services.wallet.models import (
+    MEMBER_BONUS,
+    MEMBER_CASH,
+    Account,
+    ChainClock,
+    ConsumeLine,
+    LotMove,
+    Posting,
+    StaffState,
+    StoreState,
+    Transaction,
+)
 
 
 def balances(session: Session, chain_id: str, card: dict) -> dict:
@@ -76,17 +88,67 @@ def statement(session: Session, chain_id: str, member_id: str, query: dict) -> d
     return {"items": items, "next_cursor": cursor}
 
 
-def transaction(session: Session, actor: Actor, chain_id: str, tx_id: str) -> dict:
+def visible_transaction(session: Session, actor: Actor, chain_id: str, tx_id: str) -> Transaction:
+    """The transaction, if it is of the caller's chain and (staff of a store) made at their store:
+    another chain's or store's is not found, so its existence is not told either (O-7)."""
     common.require_staff(actor, chain_id)
     tx = session.get(Transaction, tx_id)
     if tx is None or tx.chain_id != chain_id or not actor.can_access_store(chain_id, tx.store_id):
         raise NotFound("No such transaction in your scope.", {"transaction_id": ["Not found."]})
-    lines = (
-        session.execute(select(ConsumeLine).where(ConsumeLine.tx_id == tx.id).order_by(ConsumeLine.line_no))
-        .scalars()
-        .all()
+    return tx
+
+
+def _lines(session: Session, tx_id: str) -> list[ConsumeLine]:
+    statement = select(ConsumeLine).where(ConsumeLine.tx_id == tx_id).order_by(ConsumeLine.line_no)
+    return list(session.execute(statement).scalars().all())
+
+
+def transaction(session: Session, actor: Actor, chain_id: str, tx_id: str) -> dict:
+    tx = visible_transaction(session, actor, chain_id, tx_id)
+    return views.transaction(tx, _lines(session, tx.id))
+
+
+@dataclass
+class ReceiptReads:
+    """What the wallet's own tables say for a receipt; a name or footer left None is one its
+    copies of org's data do not hold (yet): the caller asks org for it."""
+
+    record: dict  # views.receipt_record
+    chain_name: str | None
+    time_zone: str | None
+    footer: str | None
+    store_name: str | None
+    staff_names: dict[str, str | None]  # operator and serving employee, by id
+    original: dict | None  # a refund's consume: its id and time
+
+
+def receipt_reads(session: Session, actor: Actor, chain_id: str, tx_id: str) -> ReceiptReads:
+    tx = visible_transaction(session, actor, chain_id, tx_id)
+    if tx.kind not in receipts.KINDS:
+        raise ValidationFailed(
+            f"A {tx.kind} has no receipt.",
+            {"transaction_id": ["Receipts are printed for recharges, consumes and refunds."]},
+        )
+    chain = session.get(ChainClock, chain_id)
+    store = session.get(StoreState, tx.store_id) if tx.store_id else None
+    staff_ids = sorted({i for i in (tx.operator_id, tx.serving_employee_id) if i})
+    known = dict(
+        session.execute(
+            select(StaffState.staff_id, StaffState.display_name).where(
+                StaffState.chain_id == chain_id, StaffState.staff_id.in_(staff_ids)
+            )
+        ).all()
     )
-    return views.transaction(tx, list(lines))
+    original = session.get(Transaction, tx.ref_tx_id) if tx.kind == "refund" and tx.ref_tx_id else None
+    return ReceiptReads(
+        record=views.receipt_record(tx, _lines(session, tx.id) if tx.kind == "consume" else []),
+        chain_name=chain.name if chain else None,
+        time_zone=chain.time_zone if chain else None,
+        footer=chain.receipt_footer if chain else None,
+        store_name=store.name if store and store.chain_id == chain_id else None,
+        staff_names={staff_id: known.get(staff_id) for staff_id in staff_ids},
+        original={"transaction_id": original.id, "created_at": original.created_at.isoformat()} if original else None,
+    )
 
 
 def liability(session: Session, chain_id: str, as_of: date | None, zone: str) -> dict:

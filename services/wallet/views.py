@@ -90,3 +90,16 @@ def transaction(tx: Transaction, lines: list[ConsumeLine]) -> dict:
         "lines": [consume_line(line) for line in lines],
         "remark": tx.remark,
     }
+
+
+def receipt_record(tx: Transaction, lines: list[ConsumeLine]) -> dict:
+    """What a receipt prints of a transaction (services/wallet/receipts.py): its view, and
+    the balances after it, the serving employee and the plate."""
+    return {
+        **transaction(tx, lines),
+        "serving_employee_id": tx.serving_employee_id,
+        "plate": tx.plate,
+        "cash_after": tx.cash_after,
+        "bonus_after": tx.bonus_after,
+        "credit_used_after": tx.credit_used_after,
+    }

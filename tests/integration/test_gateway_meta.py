@@ -43,6 +43,27 @@ def test_openapi_lists_every_operation_with_its_contracts(client):
     assert set(document["components"]["schemas"][schema]["required"]) == {"code", "name", "kind"}
 
 
+def test_openapi_describes_the_wallet_receipt_as_an_html_page_on_two_papers(client):
+    document = ok(client.simulate_get("/api/v1/openapi.json"))
+    entry = document["paths"]["/api/v1/chains/{chain_id}/wallet/transactions/{transaction_id}/receipt"]["get"]
+    assert entry["operationId"] == "wallet_receipt" and entry["tags"] == ["wallet"]
+    assert entry["responses"]["200"]["content"] == {"text/html": {"schema": {"type": "string"}}}
+    paper = next(p for p in entry["parameters"] if p["in"] == "query")
+    assert paper == {
+        "in": "query",
+        "name": "format",
+        "required": False,
+        "schema": {"type": "string", "default": "80mm", "enum": ["80mm", "a4"]},
+    }
+    path_names = [p["name"] for p in entry["parameters"] if p["in"] == "path"]
+    assert path_names == ["chain_id", "transaction_id"]
+    assert {"401", "403", "404", "422"} <= set(entry["responses"]) and "409" not in entry["responses"]
+    assert entry["x-roles"] == ["hq_admin", "franchisee", "store_manager", "cashier"]
+    # the same paper contract as gift's receipt
+    gift = document["paths"]["/api/v1/chains/{chain_id}/gift-redemptions/{redemption_id}/receipt"]["get"]
+    assert next(p for p in gift["parameters"] if p["in"] == "query") == paper
+
+
 def test_reference_page_is_html(client):
     page = client.simulate_get("/api/v1/docs")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

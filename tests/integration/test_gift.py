@@ -165,6 +165,7 @@ def test_receipt_prints_the_redemption_with_the_chain_footer_and_a_signature_lin
         assert result.status_code == 200 and result.headers["content-type"].startswith("text/html")
         assert "伞 &lt;Umbrella&gt;" in result.text and "Member signature" in result.text
         assert ("80mm" if paper == "80mm" else "A4") in result.text
+        assert card["card_no"] not in result.text and "********" + card["card_no"][-4:] in result.text
 
 
 def outbox(settings, event_type: str, gift_id: str) -> list[dict]:

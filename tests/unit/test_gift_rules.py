@@ -111,4 +111,6 @@ def test_the_receipt_escapes_what_people_typed_and_prints_footer_and_signature_l
     assert "&lt;b&gt;Mug&lt;/b&gt;" in page and "Li &amp; Wang" in page and "<b>" not in page
     assert "2026-05-01 10:00:00" in page  # 02:00 UTC is 10:00 in Shanghai
     assert "谢谢惠顾" in page and "Member signature" in page and "size:80mm" in page
+    # the card shows its last four digits only: a receipt left on the counter cannot pay
+    assert "620000000001" not in page and "********0001" in page
     assert "size:A4" in receipts.redemption(redemption, facts, "a4")
