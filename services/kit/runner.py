@@ -13,7 +13,9 @@ import services  # noqa: F401 - quiets eventlet's import-time notice
 
 eventlet.monkey_patch()  # before anything opens a socket
 
+import dataclasses  # noqa: E402
 import importlib  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 
 from nameko.cli.run import run  # noqa: E402
@@ -32,6 +34,9 @@ def main(argv: list[str]) -> None:
     if unknown:
         sys.exit(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(config.SERVICES)}")
     settings = config.load()
+    if not os.environ.get(config.METRICS_PORT_VARIABLE):
+        # a service process serves /metrics, /health and /ready where the manifests look for them
+        settings = dataclasses.replace(settings, metrics_port=config.DEFAULT_METRICS_PORT)
     logs.setup("+".join(names), settings.log_level, settings.log_json)
     run([service_class(n) for n in names], settings.nameko_config(names))
 
