@@ -21,7 +21,7 @@ import falcon
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from services.kit.metrics import LATENCY_BUCKETS
+from services.kit.metrics import LATENCY_BUCKETS, exposed_series
 
 disable_created_metrics()
 
@@ -30,31 +30,24 @@ UNMATCHED = "unmatched"
 # any other method (anyone can send one) is counted as "other", so it cannot make new series
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-COUNTERS = {"huiyuan_http_requests": "HTTP requests by route, method and status."}
-HISTOGRAMS = {"huiyuan_http_request_duration_seconds": "HTTP request latency by route and method."}
+COUNTERS = {"huiyuan_http_requests": ("HTTP requests by route, method and status.", ("route", "method", "status"))}
+HISTOGRAMS = {
+    "huiyuan_http_request_duration_seconds": ("HTTP request latency by route and method.", ("route", "method"))
+}
 
 
-def exposed_names() -> set[str]:
-    """Every series name the gateway's HTTP figures expose."""
-    names = {f"{name}_total" for name in COUNTERS}
-    for name in HISTOGRAMS:
-        names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
-    return names
+def exposed_names() -> dict[str, tuple[str, ...]]:
+    """What the gateway's HTTP figures expose: series name to labels."""
+    return exposed_series(COUNTERS, HISTOGRAMS, {})
 
 
 class HttpFigures:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.requests = Counter(
-            "huiyuan_http_requests",
-            COUNTERS["huiyuan_http_requests"],
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
+        self.requests = Counter("huiyuan_http_requests", *COUNTERS["huiyuan_http_requests"], registry=self.registry)
         self.duration = Histogram(
             "huiyuan_http_request_duration_seconds",
-            HISTOGRAMS["huiyuan_http_request_duration_seconds"],
-            ["route", "method"],
+            *HISTOGRAMS["huiyuan_http_request_duration_seconds"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )

@@ -69,28 +69,49 @@ LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
 # an event normally arrives in milliseconds; minutes when a consumer was down or the event was retried
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
-# every metric a service process defines, by its name in the exposition (the dashboard's test
-# checks each of its queries against these and `gateway.metrics.METRICS`)
+# every metric a service process defines: name in the exposition, help, labels (the dashboard's
+# test checks each of its queries against these and `gateway.metrics`'s)
 COUNTERS = {
-    "huiyuan_rpc_requests": "RPC requests by method and answer code (ok, or the error code).",
-    "huiyuan_events_handled": "Events handled by handler (ok, or error: back on the queue).",
-    "huiyuan_operations_committed": "Mutations committed, by operation (a replayed answer is not counted).",
-    "huiyuan_outbox_published": "Events the relay published.",
+    "huiyuan_rpc_requests": (
+        "RPC requests by method and answer code (ok, or the error code).",
+        ("service", "method", "code"),
+    ),
+    "huiyuan_events_handled": (
+        "Events handled by handler (ok, or error: back on the queue).",
+        ("service", "handler", "outcome"),
+    ),
+    "huiyuan_operations_committed": (
+        "Mutations committed, by operation (a replayed answer is not counted).",
+        ("service", "operation"),
+    ),
+    "huiyuan_outbox_published": ("Events the relay published.", ("service",)),
 }
 HISTOGRAMS = {
-    "huiyuan_rpc_duration_seconds": "RPC latency by method, from the worker's start to its reply.",
-    "huiyuan_event_lag_seconds": "From the relay publishing an event to its handler finishing with it.",
+    "huiyuan_rpc_duration_seconds": (
+        "RPC latency by method, from the worker's start to its reply.",
+        ("service", "method"),
+    ),
+    "huiyuan_event_lag_seconds": (
+        "From the relay publishing an event to its handler finishing with it.",
+        ("service", "handler"),
+    ),
 }
 GAUGES = {
-    "huiyuan_outbox_backlog_events": "Events written but not yet published (parked ones excluded).",
-    "huiyuan_outbox_oldest_unsent_age_seconds": "Age of the oldest event not yet published (0 when none).",
-    "huiyuan_outbox_parked_events": "Outgoing events parked after the broker kept refusing them.",
-    "huiyuan_inbox_parked_events": "Incoming events given up on and parked in event_failures.",
-    "huiyuan_db_pool_connections_in_use": "Database connections checked out of the pool, by pool.",
-    "huiyuan_db_pool_connections_max": "The most connections the pool may hold, by pool.",
-    "huiyuan_workers_busy": "nameko workers running now.",
-    "huiyuan_workers_max": "nameko workers the service may run at once (max_workers).",
-    "huiyuan_service_ready": "1 when the service's consumer is connected and its database answered.",
+    "huiyuan_outbox_backlog_events": ("Events written but not yet published (parked ones excluded).", ("service",)),
+    "huiyuan_outbox_oldest_unsent_age_seconds": (
+        "Age of the oldest event not yet published (0 when none).",
+        ("service",),
+    ),
+    "huiyuan_outbox_parked_events": ("Outgoing events parked after the broker kept refusing them.", ("service",)),
+    "huiyuan_inbox_parked_events": ("Incoming events given up on and parked in event_failures.", ("service",)),
+    "huiyuan_db_pool_connections_in_use": ("Database connections checked out of the pool.", ("service", "pool")),
+    "huiyuan_db_pool_connections_max": ("The most connections the pool may hold.", ("service", "pool")),
+    "huiyuan_workers_busy": ("nameko workers running now.", ("service",)),
+    "huiyuan_workers_max": ("nameko workers the service may run at once (max_workers).", ("service",)),
+    "huiyuan_service_ready": (
+        "1 when the consumer is connected to the broker and the database answered its last check.",
+        ("service",),
+    ),
 }
 # the gauges read from the outbox figures (services.kit.outbox.backlog)
 _FIGURE_GAUGES = {
@@ -101,12 +122,19 @@ _FIGURE_GAUGES = {
 }
 
 
-def exposed_names() -> set[str]:
-    """Every series name a service process can expose (counters' `_total`, histograms' parts)."""
-    names = {f"{name}_total" for name in COUNTERS} | set(GAUGES)
-    for name in HISTOGRAMS:
-        names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
-    return names
+def exposed_series(counters: dict, histograms: dict, gauges: dict) -> dict[str, tuple[str, ...]]:
+    """Every series name the definitions expose (counters' `_total`, histograms' parts), with the
+    labels it may carry."""
+    series = {f"{name}_total": labels for name, (_, labels) in counters.items()}
+    series |= {name: labels for name, (_, labels) in gauges.items()}
+    for name, (_, labels) in histograms.items():
+        series |= {f"{name}_bucket": (*labels, "le"), f"{name}_sum": labels, f"{name}_count": labels}
+    return series
+
+
+def exposed_names() -> dict[str, tuple[str, ...]]:
+    """What a service process exposes: series name to labels."""
+    return exposed_series(COUNTERS, HISTOGRAMS, GAUGES)
 
 
 class Figures:
@@ -117,38 +145,12 @@ class Figures:
         self.service = service
         self.container = container
         # not registered anywhere: the port's registry collects every hosted container's
-        self.rpc_requests = Counter(
-            "huiyuan_rpc_requests", COUNTERS["huiyuan_rpc_requests"], ["service", "method", "code"], registry=None
-        )
-        self.rpc_duration = Histogram(
-            "huiyuan_rpc_duration_seconds",
-            HISTOGRAMS["huiyuan_rpc_duration_seconds"],
-            ["service", "method"],
-            buckets=LATENCY_BUCKETS,
-            registry=None,
-        )
-        self.events_handled = Counter(
-            "huiyuan_events_handled",
-            COUNTERS["huiyuan_events_handled"],
-            ["service", "handler", "outcome"],
-            registry=None,
-        )
-        self.event_lag = Histogram(
-            "huiyuan_event_lag_seconds",
-            HISTOGRAMS["huiyuan_event_lag_seconds"],
-            ["service", "handler"],
-            buckets=LAG_BUCKETS,
-            registry=None,
-        )
-        self.operations = Counter(
-            "huiyuan_operations_committed",
-            COUNTERS["huiyuan_operations_committed"],
-            ["service", "operation"],
-            registry=None,
-        )
-        self.outbox_published = Counter(
-            "huiyuan_outbox_published", COUNTERS["huiyuan_outbox_published"], ["service"], registry=None
-        )
+        self.rpc_requests = _counter("huiyuan_rpc_requests")
+        self.rpc_duration = _histogram("huiyuan_rpc_duration_seconds", LATENCY_BUCKETS)
+        self.events_handled = _counter("huiyuan_events_handled")
+        self.event_lag = _histogram("huiyuan_event_lag_seconds", LAG_BUCKETS)
+        self.operations = _counter("huiyuan_operations_committed")
+        self.outbox_published = _counter("huiyuan_outbox_published")
         self._counted = (
             self.rpc_requests,
             self.rpc_duration,
@@ -158,6 +160,7 @@ class Figures:
             self.outbox_published,
         )
         self._figures: dict | None = None
+        self._database: bool | None = None
         self._figures_at = float("-inf")
         self.broker: BrokerWatch = BrokerWatch()
 
@@ -208,7 +211,7 @@ class Figures:
             answer = check(session, kit_tables)
         finally:
             session.close()
-        self._figures, self._figures_at = answer["figures"], time.monotonic()
+        self._figures, self._database, self._figures_at = answer["figures"], answer["database"], time.monotonic()
         return answer
 
     def figures(self) -> dict | None:
@@ -234,8 +237,8 @@ class Figures:
         yield from self._gauges()
 
     def _gauges(self) -> Iterator[Metric]:
-        def gauge(name: str, labels: list[str], samples: Iterable[tuple[list[str], float]]) -> GaugeMetricFamily:
-            family = GaugeMetricFamily(name, GAUGES[name], labels=["service", *labels])
+        def gauge(name: str, samples: Iterable[tuple[tuple[str, ...], float]]) -> GaugeMetricFamily:
+            family = GaugeMetricFamily(name, GAUGES[name][0], labels=GAUGES[name][1])
             for values, value in samples:
                 family.add_metric([self.service, *values], value)
             return family
@@ -248,10 +251,10 @@ class Figures:
             engine = getattr(dependency, "engine", None)
             if engine is not None and isinstance(dependency, Outbox | Database):
                 pools.append(("relay" if isinstance(dependency, Outbox) else "workers", engine.pool))
-        yield gauge("huiyuan_db_pool_connections_in_use", ["pool"], [([n], p.checkedout()) for n, p in pools])
-        yield gauge("huiyuan_db_pool_connections_max", ["pool"], [([n], p.size() + p._max_overflow) for n, p in pools])
-        yield gauge("huiyuan_workers_busy", [], [([], len(getattr(self.container, "_worker_threads", ())))])
-        yield gauge("huiyuan_workers_max", [], [([], self.container.max_workers)])
+        yield gauge("huiyuan_db_pool_connections_in_use", [((n,), p.checkedout()) for n, p in pools])
+        yield gauge("huiyuan_db_pool_connections_max", [((n,), p.size() + p._max_overflow) for n, p in pools])
+        yield gauge("huiyuan_workers_busy", [((), len(getattr(self.container, "_worker_threads", ())))])
+        yield gauge("huiyuan_workers_max", [((), self.container.max_workers)])
         try:
             figures = self.figures()
         except Exception:  # noqa: BLE001 - a scrape must answer; the figures are simply missing
@@ -259,7 +262,17 @@ class Figures:
             figures = None
         # unknown (the database away) is no sample rather than a false zero
         for key, name in _FIGURE_GAUGES.items():
-            yield gauge(name, [], [([], figures[key])] if figures else [])
+            yield gauge(name, [((), figures[key])] if figures else [])
+        ready = self.broker.connected is not False and self._database is not False
+        yield gauge("huiyuan_service_ready", [((), int(ready))])
+
+
+def _counter(name: str) -> Counter:
+    return Counter(name, *COUNTERS[name], registry=None)
+
+
+def _histogram(name: str, buckets: tuple[float, ...]) -> Histogram:
+    return Histogram(name, *HISTOGRAMS[name], buckets=buckets, registry=None)
 
 
 class BrokerWatch:

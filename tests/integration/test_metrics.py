@@ -174,6 +174,7 @@ def test_requests_rpcs_errors_money_and_lag_are_counted_once_each(system):
     assert value(wallet_after, "huiyuan_db_pool_connections_max", service="wallet", pool="workers") == own.max_workers
     assert value(wallet_after, "huiyuan_db_pool_connections_max", service="wallet", pool="relay") == 1
     assert value(wallet_after, "huiyuan_workers_max", service="wallet") == own.max_workers
+    assert value(wallet_after, "huiyuan_service_ready", service="wallet") == 1
 
     # member: the look-up once; the one sale's event handled once, its lag measured
     get_member = next(
@@ -264,6 +265,8 @@ def test_a_service_without_its_database_is_alive_but_not_ready(provisioned):
         assert status == 200
         assert ("huiyuan_outbox_backlog_events", frozenset({("service", "metrics_dbaway")})) not in figures
         assert value(figures, "huiyuan_workers_max", service="metrics_dbaway") == provisioned.max_workers
+        assert ("huiyuan_service_ready", frozenset({("service", "metrics_dbaway")})) in figures
+        assert value(figures, "huiyuan_service_ready", service="metrics_dbaway") == 0
     finally:
         runner.stop()
     # the port is given back when the last service on it stops (REUSEADDR: closed connections may linger)
