@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from gunicorn import util
@@ -96,14 +97,28 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's hook
-    """A fresh directory for this master's counts; those of masters that are gone are removed."""
-    METRICS_ROOT.mkdir(parents=True, exist_ok=True)
-    for old in METRICS_ROOT.iterdir():
-        if old.name.isdigit() and old != METRICS_DIR and not _alive(int(old.name)):
+def _fresh_metrics_dir(root: Path) -> Path:
+    """`root/<this master's pid>`, empty; the directories of masters that are gone are removed."""
+    mine = root / str(os.getpid())
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        if old.name.isdigit() and old != mine and not _alive(int(old.name)):
             shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(METRICS_DIR, ignore_errors=True)
-    METRICS_DIR.mkdir(parents=True)
+    shutil.rmtree(mine, ignore_errors=True)
+    mine.mkdir(parents=True)
+    return mine
+
+
+def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's hook
+    """Before any worker is forked: the counts' directory, or the system's temporary one when the
+    configured one cannot be written (a read-only image); the workers inherit the variable."""
+    global METRICS_DIR
+    try:
+        METRICS_DIR = _fresh_metrics_dir(METRICS_ROOT)
+    except OSError as exc:
+        METRICS_DIR = _fresh_metrics_dir(Path(tempfile.gettempdir()) / "huiyuan-gateway-metrics")
+        server.log.warning("metrics: %s is not writable (%s); counting in %s", METRICS_ROOT, exc, METRICS_DIR)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 
 
 def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook
