@@ -226,7 +226,8 @@ class Figures:
         broker = self.broker.connected
         stopping = not getattr(self.container, "started", True)
         return {
-            "ready": bool(broker) and database is not False and not stopping,
+            # None: nothing to consume, or no database: nothing that could be away
+            "ready": broker is not False and database is not False and not stopping,
             "broker": broker,
             "database": database,
         }
