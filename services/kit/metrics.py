@@ -6,7 +6,8 @@ per container (so the test suite, which runs many services in one process, keeps
 - every RPC by method and answer code (`ok`, or the typed error's `code` from `contracts.errors`,
   `internal_error` for anything untyped; a request refused unrun after its deadline counts as
   `deadline_exceeded`), with its latency; hooked once in `worker_setup`/`worker_result`;
-- every event handled, by handler, with its lag from the moment the relay published it;
+- every event handled, by handler, with its lag from the moment the relay published it (an
+  event an operator replays from the parked ones carries no stamp and is counted without lag);
 - every mutation committed (`services.kit.mutation`), by operation: the wallet's money operations;
 - on scrape, with no SQL on the request path: the database pools in use, the busy workers, and
   the outbox backlog, its oldest unsent age and the parked events (one short read through the
@@ -77,7 +78,7 @@ COUNTERS = {
         ("service", "method", "code"),
     ),
     "huiyuan_events_handled": (
-        "Events handled by handler (ok, or error: back on the queue).",
+        "Events by handler: ok (acknowledged: handled, a duplicate, or parked) or error (back on the queue).",
         ("service", "handler", "outcome"),
     ),
     "huiyuan_operations_committed": (

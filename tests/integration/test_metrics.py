@@ -19,9 +19,11 @@ import uuid
 import pytest
 from falcon import testing
 from nameko.runners import ServiceRunner
+from nameko.standalone.rpc import ClusterRpcProxy
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from contracts.errors import DeadlineExceeded
 from deploy import audit
 from gateway.app import create_app
 from gateway.principals import Principals
@@ -29,6 +31,7 @@ from gateway.routes import all_operations
 from gateway.rpc import RpcPool
 from services.kit import config, provision
 from services.kit.db import Database
+from services.kit.deadlines import DEADLINE_KEY, deadline_after
 from services.kit.health import HealthCheck
 from services.kit.rpc import rpc
 from services.org.bootstrap import ensure_platform_admin
@@ -216,6 +219,24 @@ def test_requests_rpcs_errors_money_and_lag_are_counted_once_each(system):
     assert value(wallet_now, "huiyuan_outbox_parked_events", service="wallet") == 0
     assert value(wallet_now, "huiyuan_inbox_parked_events", service="wallet") == 0
     assert value(wallet_now, "process_resident_memory_bytes") > 0  # the process's own figures too
+
+
+def test_a_request_refused_unrun_after_its_deadline_is_counted_under_its_code(system):
+    own, _, ports = system
+    before = samples(get(ports["wallet"], "/metrics")[1])
+    late = {DEADLINE_KEY: deadline_after(-5)}  # the caller gave up five seconds ago
+    with ClusterRpcProxy({"AMQP_URI": own.amqp_uri, "serializer": "json"}, context_data=late, timeout=10) as cluster:
+        with pytest.raises(DeadlineExceeded):
+            cluster.wallet.ping()
+    after = samples(get(ports["wallet"], "/metrics")[1])
+    counted = "huiyuan_rpc_requests_total"
+    labels = {"service": "wallet", "method": "ping"}
+    assert (
+        value(after, counted, code="deadline_exceeded", **labels)
+        - value(before, counted, code="deadline_exceeded", **labels)
+        == 1
+    )
+    assert value(after, counted, code="ok", **labels) == value(before, counted, code="ok", **labels)  # it never ran
 
 
 def test_health_and_readiness_answer_on_the_metrics_port(system):
