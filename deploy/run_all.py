@@ -53,6 +53,10 @@ RESTART_FIRST = 0.5
 RESTART_CAP = 30.0
 # a child that stayed up this long before dying is restarted after the first pause again
 STABLE_AFTER = 60.0
+# each service process's metrics port on a developer machine: 9101, 9102, ... in SERVICES order
+# (9100, the runner's own default, is what a pod of one service uses)
+DEFAULT_METRICS_BASE_PORT = 9101
+METRICS_PORT_VARIABLE = "HUIYUAN_METRICS_PORT"
 
 
 @dataclass
@@ -61,6 +65,8 @@ class Child:
 
     name: str
     argv: list[str]
+    # variables of this child's own (its metrics port), over the shared environment
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     started_at: float = 0.0
     # the pause before the next restart, and when that restart is due (None: running)
@@ -86,15 +92,36 @@ def own_secrets(name: str, env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith(prefix) or k == own}
 
 
-def build_children(python: str = sys.executable) -> list[Child]:
-    """One runner per service in `services.kit.config.SERVICES`, then the gateway."""
+def _services() -> tuple[str, ...]:
     # config pulls in nameko (and so eventlet, with its deprecation banner);
     # the supervisor only needs the names, so keep its output quiet.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from services.kit.config import SERVICES
+    return SERVICES
 
-    children = [Child(name, [python, "-m", "services.kit.runner", name]) for name in SERVICES]
+
+def metrics_ports(env: Mapping[str, str]) -> dict[str, int]:
+    """Each service process's own metrics port: `HUIYUAN_METRICS_BASE_PORT` (9101) and up, in
+    `SERVICES` order; none at all when `HUIYUAN_METRICS_PORT` is 0."""
+    if env.get(METRICS_PORT_VARIABLE, "").strip() == "0":
+        return {}
+    base = int(env.get("HUIYUAN_METRICS_BASE_PORT") or DEFAULT_METRICS_BASE_PORT)
+    return {name: base + i for i, name in enumerate(_services())}
+
+
+def build_children(python: str = sys.executable, env: Mapping[str, str] | None = None) -> list[Child]:
+    """One runner per service in `services.kit.config.SERVICES`, each on its own metrics port
+    (on this machine only), then the gateway."""
+    ports = metrics_ports(os.environ if env is None else env)
+    children = [
+        Child(
+            name,
+            [python, "-m", "services.kit.runner", name],
+            {METRICS_PORT_VARIABLE: str(ports.get(name, 0)), "HUIYUAN_METRICS_HOST": "127.0.0.1"},
+        )
+        for name in _services()
+    ]
     children.append(Child("gateway", [python, "-m", "gunicorn", "-c", "gateway/gunicorn_conf.py", "gateway.wsgi:app"]))
     return children
 
@@ -119,10 +146,14 @@ def probe_ready(url: str) -> bool:
         return False
 
 
-def banner(url: str, env: Mapping[str, str]) -> str:
-    """What a developer needs next: where the API is and how to get a token."""
+def banner(url: str, env: Mapping[str, str], ports: Mapping[str, int] | None = None) -> str:
+    """What a developer needs next: where the API is, how to get a token, where the metrics are."""
     username = env.get("HUIYUAN_ADMIN_USERNAME") or "admin"
     body = f'{{"username":"{username}","password":"<password>"}}'
+    metrics = [f"  Metrics: {url}/metrics (gateway)"]
+    if ports:
+        metrics.append("  Each service's /metrics, /health and /ready:")
+        metrics += [f"    {name:<13} http://127.0.0.1:{port}/metrics" for name, port in ports.items()]
     return "\n".join(
         [
             "",
@@ -130,6 +161,7 @@ def banner(url: str, env: Mapping[str, str]) -> str:
             f"  API reference: {url}/api/v1/docs",
             "  Sign in (the password is HUIYUAN_ADMIN_PASSWORD, or the one provision printed once):",
             f"    curl -s -X POST {url}/api/v1/auth/sign-in -H 'Content-Type: application/json' -d '{body}'",
+            *metrics,
             "  Ctrl-C stops everything.",
             "",
         ]
@@ -177,7 +209,7 @@ class Supervisor:
 
     def _launch(self, child: Child) -> None:
         child.process = subprocess.Popen(
-            child.argv, env=own_secrets(child.name, self.env), cwd=self.cwd, start_new_session=True
+            child.argv, env=own_secrets(child.name, {**self.env, **child.env}), cwd=self.cwd, start_new_session=True
         )
         child.started_at = time.monotonic()
         child.restart_at = None
@@ -312,10 +344,10 @@ def main() -> int:
     env = child_environment()
     url = base_url(env.get("HUIYUAN_GATEWAY_BIND") or DEFAULT_BIND)
     supervisor = Supervisor(
-        build_children(),
+        build_children(env=env),
         env,
         ready_url=f"{url}/ready",
-        on_ready=lambda: print(banner(url, env), flush=True),
+        on_ready=lambda: print(banner(url, env, metrics_ports(env)), flush=True),
     )
     return supervisor.run()
 

@@ -7,6 +7,7 @@ import falcon
 from gateway import console, errors, limits, middleware
 from gateway.dashboard import DashboardPage
 from gateway.health import Metrics, Probe, Ready
+from gateway.metrics import CountRequests, HttpFigures
 from gateway.openapi import build_spec, reference_page
 from gateway.operations import API, Operation, OperationResource
 from gateway.principals import Principals
@@ -57,7 +58,10 @@ def create_app(
     if principals is None and keep_principals:
         principals = Principals(settings.amqp_uri)
     authentication = middleware.Authentication(rpc_pool, principals)
-    app = falcon.App(middleware=[middleware.RequestId(), middleware.BodyLimit(), authentication])
+    http_figures = HttpFigures()
+    app = falcon.App(
+        middleware=[CountRequests(http_figures), middleware.RequestId(), middleware.BodyLimit(), authentication]
+    )
     app.req_options.strip_url_path_trailing_slash = True
     # a JSON body nested deeper than any contract is refused (400) before it reaches a recursive parser
     json_handler = falcon.media.JSONHandler(loads=limits.loads)
@@ -69,7 +73,7 @@ def create_app(
     app.add_route("/health", Health())
     probe = Probe(settings, services)
     app.add_route("/ready", Ready(probe))
-    app.add_route("/metrics", Metrics(probe))
+    app.add_route("/metrics", Metrics(probe, http_figures))
     docs = OpenApi(build_spec(operations))
     app.add_route(f"{API}/openapi.json", docs)
     app.add_route(f"{API}/docs", docs, suffix="docs")

@@ -10,12 +10,24 @@ shape instead, `{"error": {"code", "message"}}`, with the same status."""
 import json
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 from gunicorn import util
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
 from gateway import limits
+
+# prometheus-client's multiprocess mode (gateway/metrics.py): every worker writes its counts to
+# files in one directory, which /metrics sums. Set before the workers import prometheus_client
+# (it chooses at import); one directory per master, so two gateways on a machine never mix counts.
+METRICS_ROOT = Path(
+    os.environ.get("HUIYUAN_GATEWAY_METRICS_DIR") or Path(__file__).resolve().parent.parent / "var" / "gateway-metrics"
+)
+METRICS_DIR = METRICS_ROOT / str(os.getpid())
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 
 bind = os.environ.get("HUIYUAN_GATEWAY_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("HUIYUAN_GATEWAY_WORKERS", min(4, multiprocessing.cpu_count())))
@@ -73,3 +85,48 @@ class JsonErrorWorker(ThreadWorker):
 
 
 worker_class = JsonErrorWorker
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fresh_metrics_dir(root: Path) -> Path:
+    """`root/<this master's pid>`, empty; the directories of masters that are gone are removed."""
+    mine = root / str(os.getpid())
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        if old.name.isdigit() and old != mine and not _alive(int(old.name)):
+            shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(mine, ignore_errors=True)
+    mine.mkdir(parents=True)
+    return mine
+
+
+def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's hook
+    """Before any worker is forked: the counts' directory, or the system's temporary one when the
+    configured one cannot be written (a read-only image); the workers inherit the variable."""
+    global METRICS_DIR
+    try:
+        METRICS_DIR = _fresh_metrics_dir(METRICS_ROOT)
+    except OSError as exc:
+        METRICS_DIR = _fresh_metrics_dir(Path(tempfile.gettempdir()) / "huiyuan-gateway-metrics")
+        server.log.warning("metrics: %s is not writable (%s); counting in %s", METRICS_ROOT, exc, METRICS_DIR)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+
+
+def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook
+    # its counters stay (a total never goes down because a worker was recycled); live gauges go
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:  # noqa: ANN001 - gunicorn's hook
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)

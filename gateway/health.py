@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import falcon
 
 from contracts.errors import ServiceTimeout
+from gateway.metrics import HttpFigures
 from gateway.rpc import RpcPool
 from services.kit.config import Settings
 
@@ -102,9 +103,14 @@ def prometheus_text(checks: dict[str, dict]) -> str:
 
 
 class Metrics:
-    def __init__(self, probe: Probe) -> None:
+    """The gateway's HTTP figures (every gunicorn worker's), then every service's health gauges.
+    (Each service process serves its own fuller figures on its metrics port.)"""
+
+    def __init__(self, probe: Probe, http: HttpFigures) -> None:
         self.probe = probe
+        self.http = http
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
-        resp.text = prometheus_text(self.probe.check(req.context.request_id))
+        checks = prometheus_text(self.probe.check(req.context.request_id))
+        resp.text = self.http.exposition().decode() + checks

@@ -187,6 +187,8 @@ def process_environment(settings, **overrides: str) -> dict[str, str]:
         # the roles were provisioned with these passwords, whatever var/huiyuan.env holds
         **{password_variable(s): settings.password(s) for s in SERVICES},
         "PYTHONPATH": str(root),
+        # no metrics server unless a test asks for one: processes of parallel runs would share 9100
+        "HUIYUAN_METRICS_PORT": "0",
         **overrides,
     }
 

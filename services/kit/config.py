@@ -14,6 +14,12 @@ from nameko.extensions import DependencyProvider
 
 SERVICES = ("org", "member", "wallet", "points", "gift", "reporting", "notification")
 
+# where a service process serves /metrics, /health and /ready (services.kit.metrics)
+METRICS_PORT_VARIABLE = "HUIYUAN_METRICS_PORT"
+METRICS_HOST_VARIABLE = "HUIYUAN_METRICS_HOST"
+DEFAULT_METRICS_PORT = 9100  # a service process's port when the variable is unset (the manifests probe it)
+DEFAULT_METRICS_HOST = "0.0.0.0"  # a pod is probed and scraped on its own address
+
 
 def password_variable(service: str) -> str:
     """The variable holding `service`'s database role password."""
@@ -50,6 +56,9 @@ class Settings:
     # how long a consume's message waits for the points service's figures before it goes
     # without them (N-3); points answers in well under a second when it is up
     points_wait_seconds: float = 60.0
+    # None: no metrics server (the test suite, which hosts every service in one process)
+    metrics_port: int | None = None
+    metrics_host: str = DEFAULT_METRICS_HOST
     extra: dict = field(default_factory=dict)
 
     def role(self, service: str) -> str:
@@ -100,7 +109,22 @@ def load() -> Settings:
         log_level=_env("HUIYUAN_LOG_LEVEL", Settings.log_level),
         log_json=_env("HUIYUAN_LOG_JSON", "1") not in ("0", "false", "no"),
         points_wait_seconds=float(_env("HUIYUAN_POINTS_WAIT_SECONDS", str(Settings.points_wait_seconds))),
+        metrics_port=metrics_port(os.environ.get(METRICS_PORT_VARIABLE), default=None),
+        metrics_host=_env(METRICS_HOST_VARIABLE, DEFAULT_METRICS_HOST),
     )
+
+
+def metrics_port(value: str | None, default: int | None = DEFAULT_METRICS_PORT) -> int | None:
+    """The port `HUIYUAN_METRICS_PORT`'s value names: `default` when unset, None (off) for 0."""
+    if value is None or value.strip() == "":
+        return default
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{METRICS_PORT_VARIABLE} must be a port number, 0 for none; not {value!r}")
+    return port or None
 
 
 class SettingsDependency(DependencyProvider):

@@ -1,7 +1,9 @@
 """The `health` RPC every service has: is its database there, and is work piling up?
 
 A service class mixes in `HealthCheck` (it has `db` and `kit_tables`). The
-gateway's `/ready` and `/metrics` call `health` on every service at once.
+gateway's `/ready` and `/metrics` call `health` on every service at once. The
+mixin also gives the service its own `/metrics`, `/health` and `/ready` on the
+process's metrics port (`services.kit.metrics`), which use `check` too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from services.kit.metrics import Metrics
 from services.kit.outbox import backlog
 from services.kit.rpc import rpc
 from services.kit.tables import KitTables
@@ -50,7 +53,9 @@ def check(session: Session, kit: KitTables) -> dict:
 
 
 class HealthCheck:
-    """Mixin: the `health` RPC, for a service class with `db` and `kit_tables`."""
+    """Mixin: the `health` RPC, for a service class with `db` and `kit_tables`; its figures."""
+
+    metrics = Metrics()
 
     @rpc
     def health(self) -> dict:

@@ -79,7 +79,18 @@ def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None
                     seen = early(self, actor, *request) if early is not None else None
                 self.mutation = Mutation(actor, key, seen)
                 work = body(**{**arguments, "actor": actor})
-                return keyed.in_transaction(self.db, work)
+                ran: list[bool] = []
+
+                def counted() -> Any:
+                    answer = work()
+                    ran.append(True)  # not a concurrent first request's answer replayed
+                    return answer
+
+                answer = keyed.in_transaction(self.db, counted)
+                figures = getattr(self, "metrics", None)
+                if ran and figures is not None:  # committed: in_transaction returned
+                    figures.committed(operation)
+                return answer
 
             return keyed.final_refusals(self.db, run)
 

@@ -24,6 +24,7 @@ Two kinds of failure, told apart by `broker_away`:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ from sqlalchemy.orm import Session
 from contracts import events as contracts_events
 from services.kit.db import make_engine, pool_budget
 from services.kit.logs import CORRELATION_KEY
+from services.kit.metrics import PUBLISHED_AT_HEADER, figures_of
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +328,8 @@ class Outbox(DependencyProvider):
                 pass
 
     def _publish(self, payload: dict, event_type: str) -> None:
-        headers = {}
+        # when it left, for the consumers' lag (services.kit.metrics)
+        headers = {PUBLISHED_AT_HEADER: time.time()}
         if payload.get("correlation_id"):
             headers[f"nameko.{CORRELATION_KEY}"] = payload["correlation_id"]
         self.publisher.publish(payload, routing_key=event_type, extra_headers=headers)
@@ -336,6 +339,9 @@ class Outbox(DependencyProvider):
         while True:
             sent = relay_batch(self.engine, self.table, self._publish)
             total += sent
+            figures = figures_of(self.container)
+            if figures is not None:
+                figures.published(sent)
             if sent < BATCH_SIZE:
                 return total
 

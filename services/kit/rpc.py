@@ -28,6 +28,7 @@ from nameko.rpc import RpcProxy
 from contracts.errors import DeadlineExceeded, HuiyuanError, ServiceTimeout, ServiceUnavailable
 from services.kit.db import answering_outages
 from services.kit.deadlines import DEADLINE_KEY, seconds_left
+from services.kit.metrics import figures_of
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class Rpc(NamekoRpc):
             log.warning(
                 "%s.%s arrived %.1f s after its deadline: refused", self.container.service_name, self.method_name, -left
             )
+            figures = figures_of(self.container)
+            if figures is not None:  # no worker runs, so the worker hooks do not see it
+                figures.rpc_answered(self.method_name, DeadlineExceeded.code, None)
             try:
                 raise DeadlineExceeded()
             except DeadlineExceeded:

@@ -13,7 +13,9 @@ import services  # noqa: F401 - quiets eventlet's import-time notice
 
 eventlet.monkey_patch()  # before anything opens a socket
 
+import dataclasses  # noqa: E402
 import importlib  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 
 from nameko.cli.run import run  # noqa: E402
@@ -26,12 +28,21 @@ def service_class(name: str) -> type:
     return module.SERVICE
 
 
+def process_settings() -> config.Settings:
+    """The settings from the environment; a service process serves /metrics, /health and /ready
+    on `DEFAULT_METRICS_PORT` (where the manifests look for them) unless told another port or 0."""
+    settings = config.load()
+    if not os.environ.get(config.METRICS_PORT_VARIABLE, "").strip():
+        settings = dataclasses.replace(settings, metrics_port=config.DEFAULT_METRICS_PORT)
+    return settings
+
+
 def main(argv: list[str]) -> None:
     names = argv or list(config.SERVICES)
     unknown = [n for n in names if n not in config.SERVICES]
     if unknown:
         sys.exit(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(config.SERVICES)}")
-    settings = config.load()
+    settings = process_settings()
     logs.setup("+".join(names), settings.log_level, settings.log_json)
     run([service_class(n) for n in names], settings.nameko_config(names))
 
