@@ -11,6 +11,8 @@ import pytest
 from deploy import k8s_check
 from services.kit import config
 
+RECOVERY = k8s_check.K8S_DIR / "recovery" / "cluster-pitr.yaml"
+
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, list[dict]]:
@@ -214,3 +216,15 @@ def test_a_setting_no_code_reads_is_refused(rendered):
         next(o for o in objects if o["kind"] == "ConfigMap")["data"]["HUIYUAN_MAX_WORKER"] = "10"
 
     assert broken(rendered, typo) == ["ConfigMap/huiyuan-config: HUIYUAN_MAX_WORKER is read by no code"]
+
+
+def test_the_point_in_time_recovery_cluster_is_valid_and_reads_productions_archive(rendered):
+    (recovery,) = [o for o in k8s_check.yaml.safe_load_all(RECOVERY.read_text(encoding="utf-8")) if o]
+    assert k8s_check.schema_findings([recovery]) == []
+    production = one(rendered["production"], "Cluster", "huiyuan-pg")["spec"]["backup"]["barmanObjectStore"]
+    (source,) = recovery["spec"]["externalClusters"]
+    assert recovery["spec"]["bootstrap"]["recovery"]["source"] == source["name"] == "huiyuan-pg"
+    for field in ("destinationPath", "s3Credentials"):
+        assert source["barmanObjectStore"][field] == production[field]
+    recovery["spec"]["bootstrap"]["recovery"]["recoveryTarget"]["targetTim"] = "2026-11-25 14:30:00+08:00"
+    assert k8s_check.schema_findings([recovery]) != []
