@@ -14,8 +14,8 @@ way), then every object is checked:
   PodDisruptionBudget selecting their pods; every HorizontalPodAutoscaler targets a rendered
   Deployment, and the wallet and the gateway have one; every service of the kit runs in a
   Deployment of its own with only its own database password; every Secret referred to is
-  rendered (with the key) or one the platform provides; every ConfigMap key is a variable the
-  code reads.
+  rendered (with the key) or one the platform provides; every ConfigMap read is rendered and
+  each of its keys is a variable the code reads.
 
 Exits 1 with one line per finding, 0 with a summary.
 """
@@ -290,6 +290,13 @@ def variables_read() -> frozenset[str]:
 
 def config_findings(objects: list[dict]) -> list[str]:
     findings = []
+    config_maps = {o["metadata"]["name"] for o in objects if o["kind"] == "ConfigMap"}
+    for o in (o for o in objects if o["kind"] in ("Deployment", "Job")):
+        for c in _pod_spec(o)["containers"]:
+            for source in c.get("envFrom") or []:
+                name = (source.get("configMapRef") or {}).get("name")
+                if name is not None and name not in config_maps:
+                    findings.append(f"{name_of(o)}: reads ConfigMap {name}, which is not rendered")
     for cm in (o for o in objects if o["kind"] == "ConfigMap"):
         for key in sorted(set(cm.get("data") or {}) - variables_read()):
             findings.append(f"{name_of(cm)}: {key} is read by no code")

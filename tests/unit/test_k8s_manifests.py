@@ -211,6 +211,15 @@ def test_a_secret_with_values_in_production_is_refused(rendered):
     ]
 
 
+def test_a_config_map_that_is_not_rendered_is_refused(rendered):
+    def rename(objects):
+        container(objects, "huiyuan-reporting")["envFrom"][0]["configMapRef"]["name"] = "huiyuan-settings"
+
+    assert broken(rendered, rename) == [
+        "Deployment/huiyuan-reporting: reads ConfigMap huiyuan-settings, which is not rendered"
+    ]
+
+
 def test_a_setting_no_code_reads_is_refused(rendered):
     def typo(objects):
         next(o for o in objects if o["kind"] == "ConfigMap")["data"]["HUIYUAN_MAX_WORKER"] = "10"
