@@ -152,3 +152,8 @@ def test_compose_runs_every_process_from_the_one_image(compose):
     assert commands.pop("provision") == ["python", "-m", "services.kit.provision"]
     assert commands.pop("gateway") == ["python", "-m", "gunicorn", "-c", "gateway/gunicorn_conf.py", "gateway.wsgi:app"]
     assert commands == {s: ["python", "-m", "services.kit.runner", s] for s in config.SERVICES}
+
+
+def test_compose_pins_its_servers_to_exact_releases(compose):
+    for name in ("postgres", "rabbitmq"):
+        assert PINNED_BASE.match(compose["services"][name]["image"]), name
