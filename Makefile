@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONWARNINGS := ignore::DeprecationWarning
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test fuzz unit integration demo bench audit lint provision servers browser env clean-test help chaos chaos-short
+.PHONY: run test fuzz unit integration demo bench audit lint provision servers browser env clean-test help chaos chaos-short backup restore k8s
 
 help:
 	@echo "make run    - set everything up and run all services and the gateway (Ctrl-C stops)"
@@ -17,6 +17,9 @@ help:
 	@echo "make fuzz   - Schemathesis for FUZZ_MINUTES (15) per role against the real gateway"
 	@echo "make bench  - the money path against pgbench and the transport floor (README: Performance)"
 	@echo "make audit  - check the books across services (exit 1 with a report if anything is off)"
+	@echo "make backup - pg_dump of the whole database (every schema, one snapshot) to var/backups/"
+	@echo "make restore BACKUP=<file> HUIYUAN_RESTORE_DB_NAME=<new db> - restore into a fresh database"
+	@echo "make k8s    - render the Kubernetes overlays and validate them offline"
 	@echo "make lint   - ruff"
 
 $(STAMP): requirements.lock
@@ -66,6 +69,20 @@ bench: $(STAMP) servers env
 # the books across services (ledger, spend, outboxes, parked work) of the database in var/huiyuan.env
 audit: $(STAMP) servers env
 	@set -a; source var/huiyuan.env; set +a; $(PY) -m deploy.audit
+
+# one pg_dump of the database in var/huiyuan.env (custom format, every schema in one snapshot);
+# the personal-data keys are not in it: keep var/huiyuan.env apart from the backup (README, "Deploying")
+backup: $(STAMP) servers env
+	@set -a; source var/huiyuan.env; set +a; $(PY) -m deploy.backup backup $(if $(OUT),--out $(OUT))
+
+# into a fresh database only: make restore BACKUP=var/backups/<file>.dump HUIYUAN_RESTORE_DB_NAME=huiyuan_restored
+restore: $(STAMP) servers env
+	@test -n "$(BACKUP)" || { echo "name the backup: make restore BACKUP=var/backups/<file>.dump HUIYUAN_RESTORE_DB_NAME=<new database>"; exit 1; }
+	@set -a; source var/huiyuan.env; set +a; $(PY) -m deploy.backup restore $(BACKUP)
+
+# the Kubernetes overlays rendered by the pinned kubectl and checked offline (also part of make test)
+k8s: $(STAMP)
+	$(PY) -m deploy.k8s_check
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
