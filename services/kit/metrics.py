@@ -370,7 +370,15 @@ class Metrics(DependencyProvider):
         elif isinstance(entrypoint, EventHandler):
             published_at = worker_ctx.data.get(PUBLISHED_AT_KEY)
             lag = time.time() - float(published_at) if isinstance(published_at, int | float) else None
-            self.figures.event_handled(entrypoint.method_name, exc_info is None, lag)
+            batch = worker_ctx.args[0] if worker_ctx.args and isinstance(worker_ctx.args[0], list) else None
+            if batch is None:
+                self.figures.event_handled(entrypoint.method_name, exc_info is None, lag)
+                return
+            # a batch of deliveries (kit handlers): each counted, with the first's (the oldest's) lag;
+            # the worker answers per delivery whether it goes back on the queue
+            again = result if exc_info is None and isinstance(result, list) else [True] * len(batch)
+            for requeued in again:
+                self.figures.event_handled(entrypoint.method_name, not requeued, lag)
 
 
 def answer_code(exc_info: Any) -> str:
