@@ -178,7 +178,7 @@ function giftForm(box, current, path, storeList, gift, reload) {
   form.append(h('h2', {}, gift ? `编辑：${gift.name}` : '新增礼品'),
     h('div', { class: 'row' }, name.wrap, cost.wrap, price.wrap),
     description.wrap,
-    h('div', { class: 'row' }, mode.wrap, stock.wrap, stockStore.wrap, low.wrap),
+    h('div', { class: 'row' }, mode.wrap, stock.wrap, gift ? stockStore.wrap : null, low.wrap),
     h('div', { class: 'row' }, validFrom.wrap, validTo.wrap, limit.wrap, period.wrap),
     stores, h('div', { class: 'field check' }, active, h('label', { for: 'gift-active' }, '上架')),
     errorLine('gift-error'), h('div', { class: 'toolbar' }, button, retire));
