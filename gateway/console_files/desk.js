@@ -6,7 +6,7 @@ import { allPages, api, ApiError, newKey } from './api.js';
 import { clear, describe, field, formatTime, h, notice, showErrors } from './dom.js';
 import { parseYuan, previewConsume, rechargeBonus, yuan, zhe } from './money.js';
 import { renderReceipt } from './receipt.js';
-import { openReceipt } from './office-loyalty.js';
+import { showGiftReceipt } from './office-loyalty.js';
 
 const STATUS = { active: '正常', frozen: '已冻结', replaced: '已换卡', returned: '已退卡', expired: '已过期' };
 const KINDS = {
@@ -678,7 +678,7 @@ async function showGifts(desk) {
     key = null;
     await refreshCard(desk);
     await showGifts(desk);
-    const receipt = h('button', { type: 'button', id: 'gift-receipt', onclick: () => openReceipt(desk.path, answer.id) }, '打印兑换小票');
+    const receipt = h('button', { type: 'button', id: 'gift-receipt', onclick: () => showGiftReceipt(desk.parts.receipt, desk.path, answer.id) }, '兑换小票');
     desk.panel.append(h('p', { id: 'gift-done', role: 'status' }, `已兑换：${answer.gift_name} × ${answer.quantity}，扣 ${answer.points} 积分`), receipt);
     notice(`已兑换：${answer.gift_name} × ${answer.quantity}，扣 ${answer.points} 积分`, 'ok');
     receipt.focus();

@@ -2,7 +2,7 @@
 // (P-3), the gift catalogue with its stock and stores (G-1, G-2) and the redemption record
 // (G-3, G-4). HQ changes rules and the catalogue; managers see them and their stores' record.
 
-import { allPages, api, ApiError, newKey } from './api.js';
+import { allPages, api, ApiError, newKey, session } from './api.js';
 import { clear, dataTable, describe, field, formatTime, h, keyedSubmit, notice, showErrors } from './dom.js';
 import { parseYuan, yuan } from './money.js';
 
@@ -247,6 +247,7 @@ export async function giftRedemptionsScreen(body, { current, path }) {
   const form = h('form', { role: 'search', class: 'row', novalidate: true, 'aria-label': '兑换记录筛选' },
     store.wrap, gift.wrap, status.wrap, since.wrap, until.wrap, h('button', { type: 'submit', class: 'primary' }, '查询'), errorLine('gr-error'));
   const out = h('div');
+  const receiptArea = h('section', { class: 'receipt-area', 'aria-label': '小票', hidden: true });
   const canCancel = ['hq_admin', 'store_manager'].includes(current.principal.role);
   const load = async () => {
     clear(out);
@@ -267,14 +268,14 @@ export async function giftRedemptionsScreen(body, { current, path }) {
         names[r.store_id] || r.store_id, r.operator_name,
         (GIFT_STATUS[r.status] || r.status) + (r.cancel_reason ? `（${r.cancel_reason}）` : ''),
         h('span', { class: 'toolbar' },
-          h('button', { type: 'button', onclick: () => openReceipt(path, r.id), 'aria-label': `小票 ${r.gift_name}` }, '小票'),
+          h('button', { type: 'button', onclick: () => showGiftReceipt(receiptArea, path, r.id), 'aria-label': `小票 ${r.gift_name}` }, '小票'),
           canCancel && r.status === 'completed'
             ? h('button', { type: 'button', onclick: () => cancelForm(out, path, r, load), 'aria-label': `取消兑换 ${r.gift_name}` }, '取消') : null)]),
       { numeric: [2, 3] }));
     if (!page.items.length) out.append(h('p', { class: 'muted' }, '没有兑换记录。'));
   };
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
-  body.append(form, out);
+  body.append(form, receiptArea, out);
   await load();
 }
 
@@ -294,20 +295,32 @@ function cancelForm(out, path, redemption, reload) {
   reason.input.focus();
 }
 
-/** The API renders the receipt (HTML, 80 mm or A4); it needs the token, so it is fetched and
- * shown from a blob in a new tab, where the browser's print dialog prints it. */
-export async function openReceipt(path, redemptionId, format = '80mm') {
-  const current = JSON.parse(sessionStorage.getItem('huiyuan.session') || 'null');
-  const response = await fetch(`/api/v1${path(`/gift-redemptions/${redemptionId}/receipt`)}?format=${format}`, {
-    headers: { Authorization: `Bearer ${current?.token}` },
+/** The API renders the receipt (S-3: chain, store, the redemption, a signature line, the
+ * footer). It needs the token, so it is fetched, parsed without running anything, and its
+ * body shown here as the receipt; the console's print stylesheets print it on 80 mm or A4. */
+export async function showGiftReceipt(area, path, redemptionId) {
+  const response = await fetch(`/api/v1${path(`/gift-redemptions/${redemptionId}/receipt`)}?format=80mm`, {
+    headers: { Authorization: `Bearer ${session.get()?.token}` },
   });
   if (!response.ok) {
     let data = null;
     try { data = await response.json(); } catch { data = null; }
     notice(describe(new ApiError(response.status, data)), 'error');
-    return null;
+    return;
   }
-  const url = URL.createObjectURL(new Blob([await response.text()], { type: 'text/html' }));
-  window.open(url, '_blank', 'noopener');
-  return url;
+  // DOMParser builds an inert document (no scripts run, nothing loads); only its body is kept
+  const page = new DOMParser().parseFromString(await response.text(), 'text/html');
+  const receipt = h('article', { class: 'receipt gift-receipt', id: 'receipt', 'aria-label': '礼品兑换小票' },
+    [...page.body.childNodes].map((node) => document.importNode(node, true)));
+  const print = (size) => () => {
+    document.getElementById('print-80').disabled = size !== '80';
+    document.getElementById('print-a4').disabled = size !== 'a4';
+    window.print();
+  };
+  const print80 = h('button', { type: 'button', class: 'primary', id: 'print-80mm', onclick: print('80') }, '打印小票（80mm）');
+  const printA4 = h('button', { type: 'button', id: 'print-a4-button', onclick: print('a4') }, '打印 A4');
+  const close = h('button', { type: 'button', onclick: () => { area.hidden = true; clear(area); } }, '关闭');
+  area.hidden = false;
+  clear(area).append(h('div', { class: 'no-print toolbar' }, print80, printA4, close), receipt);
+  print80.focus();
 }

@@ -685,6 +685,13 @@ def test_hq_adds_a_gift_and_a_cashier_redeems_it_at_the_desk(gateway, shop, brow
     assert text_of(browser, "#gift-preview") == f"{name} × 1，需 600 积分，门店库存 4"
     assert active_id(browser) in ("gift-pick", "gift-receipt")
     assert ok(shop.hq.get(shop.world.path(f"/gifts/{gift['id']}")))["stock"] == 4
+    # the gift service's receipt, ready to print: the gift, its points, a signature line
+    browser.find_element(By.ID, "gift-receipt").click()
+    receipt = text_of(browser, "#receipt")
+    assert name in receipt and "600" in receipt and "会员签名" in receipt
+    wait(browser, lambda d: active_id(d) == "print-80mm")
+    screenshot(browser, "desk-gift-receipt", 1024)
+    browser.set_window_size(1024, 900)
     # a second one is more than the 400 points left: the API's reason, beside the form
     browser.find_element(By.ID, "confirm-gift").click()
     assert text_of(browser, "#gift-error").startswith("积分不足")
@@ -700,8 +707,15 @@ def test_hq_adds_a_gift_and_a_cashier_redeems_it_at_the_desk(gateway, shop, brow
     assert len(rows) == 2 and "已拒绝" in rows[0] and "已完成" in rows[1]
     assert " 1 600 " in rows[1] and card["card_no"] in rows[1]
     screenshot(browser, "office-gift-redemptions", 1280)
+    # HQ cancels it: the 600 points and the one in stock go back
+    browser.find_element(By.CSS_SELECTOR, f"button[aria-label='取消兑换 {name}']").click()
+    shown(browser, "#gr-cancel-reason").send_keys("会员改主意" + Keys.ENTER)
+    assert text_of(browser, "#notice") == "已取消兑换，退回 600 积分"
+    wait(browser, lambda d: "会员改主意" in d.find_element(By.CSS_SELECTOR, ".office table").text)
+    balance = shop.world.path(f"/points/cards/{card['card_no']}/balance")
+    assert ok(shop.hq.get(balance))["balance"] == 1000
     browser.find_element(By.LINK_TEXT, "礼品").click()
-    assert text_of(browser, f"#gift-stock-{gift['id']}") == "4"
+    assert text_of(browser, f"#gift-stock-{gift['id']}") == "5"
 
 
 @pytest.fixture(scope="module")
