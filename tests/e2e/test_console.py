@@ -857,3 +857,46 @@ def test_points_screen_shows_the_rules_and_a_cards_points(gateway, shop, browser
     assert text_of(browser, "#points-balance") == "250"
     assert "开业" in browser.find_element(By.CSS_SELECTOR, "section[aria-label='会员积分'] table").text
     screenshot(browser, "office-points", 1280)
+
+
+def test_hq_drafts_and_sends_a_campaign_and_finds_the_message_in_the_box(gateway, report_shop, browser):
+    shop = report_shop  # a chain whose only consenting member is this one
+    phone = phone_ending(f"{random.randint(1000, 9999)}")
+    body = {"name": "李四", "phone": phone, "marketing_consent": True}
+    member = ok(shop.cashier.post(shop.world.path("/members"), body), 201)
+    ok(shop.cashier.post(shop.world.path(f"/members/{member['id']}/cards"), {"tier_code": "WSILVER"}), 201)
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.set_window_size(1280, 900)
+    browser.find_element(By.LINK_TEXT, "消息通知").click()
+    shown(browser, "[data-tab=campaigns]").click()
+    name = unique("周末洗车")
+    shown(browser, "#camp-name").send_keys(name)
+    text = browser.find_element(By.ID, "camp-text")
+    text.send_keys("{member_name}您好，{balance}")  # a campaign offers no balance (N-4)
+    browser.find_element(By.ID, "camp-tiers").send_keys("WSILVER")
+    browser.find_element(By.XPATH, "//button[text()='保存草稿']").click()
+    refused = error(shop.hq.post(shop.world.path("/notifications/campaigns"), {"name": "x", "text": "{balance}"}), 422)
+    assert text_of(browser, "#camp-text-error") == " ".join(refused["fields"]["text"])
+    text.clear()
+    text.send_keys("{member_name}您好，本周洗车九折")
+    browser.find_element(By.XPATH, "//button[text()='保存草稿']").click()
+    assert text_of(browser, "#notice") == "草稿已保存"
+    row = wait(browser, lambda d: next((r for r in d.find_elements(By.XPATH, f"//tr[td[text()='{name}']]")), None))
+    assert "草稿" in row.text
+    row.find_element(By.XPATH, ".//button[text()='发送']").click()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == f"已开始发送：{name}")
+    [campaign] = [c for c in ok(shop.hq.get(shop.world.path("/notifications/campaigns")))["items"] if c["name"] == name]
+    path = shop.world.path(f"/notifications/campaigns/{campaign['id']}")
+    done = wait_for(lambda: (c := ok(shop.hq.get(path)))["status"] == "done" and c, 20)
+    assert done["total"] == 1 and done["progress"]["sent"] == 1
+    browser.find_element(By.CSS_SELECTOR, "[data-tab=campaigns]").click()
+    row = wait(browser, lambda d: next((r for r in d.find_elements(By.XPATH, f"//tr[td[text()='{name}']]")), None))
+    assert "已完成" in row.text and "1 已发 / 0 失败 / 0 待发（共 1）" in row.text
+    screenshot(browser, "office-notification-campaigns", 1280)
+    # the box: found by the member's full phone, masked, sent
+    browser.find_element(By.CSS_SELECTOR, "[data-tab=messages]").click()
+    shown(browser, "#msg-phone").send_keys(phone + Keys.ENTER)
+    wait(browser, lambda d: "本周洗车九折" in d.find_element(By.CSS_SELECTOR, ".office table").text)
+    listed = browser.find_element(By.CSS_SELECTOR, ".office table tbody").text
+    assert f"{phone[:3]}****{phone[-4:]}" in listed and "已发送" in listed and "营销" in listed
