@@ -15,6 +15,11 @@ const errorLine = (id) => h('p', { class: 'form-error', role: 'alert', id });
 
 // ---- points ------------------------------------------------------------------------------
 
+/** A rule list as a table, or its caption and "none" when the chain has none. */
+function listOrNone(caption, headers, rows) {
+  return rows.length ? dataTable(headers, rows, { caption }) : h('p', { class: 'muted' }, `${caption}：无`);
+}
+
 /** The earning rules: HQ edits the plain settings (the rate lists are shown as they are and
  * sent back unchanged); anyone else reads them. Then a card's points, and grants. */
 export async function pointsScreen(body, { current, path }) {
@@ -35,9 +40,9 @@ export async function pointsScreen(body, { current, path }) {
   form.append(h('h2', {}, '积分规则'),
     h('div', { class: 'row' }, baseRate.wrap, expiry.wrap, remind.wrap),
     h('div', { class: 'row' }, resetMonth.wrap, resetDay.wrap, referral.wrap), bonusWrap,
-    dataTable(['分类', '每元积分'], rules.category_rates.map((r) => [r.category, r.rate]), { caption: '分类倍率' }),
-    dataTable(['等级', '倍数'], rules.tier_multipliers.map((r) => [r.tier_code, r.multiplier]), { caption: '等级倍数' }),
-    dataTable(['年累计消费起', '倍数'], rules.spend_levels.map((r) => [yuan(r.from_spend), r.multiplier]), { caption: '消费档位' }),
+    listOrNone('分类倍率', ['分类', '每元积分'], rules.category_rates.map((r) => [r.category, r.rate])),
+    listOrNone('等级倍数', ['等级', '倍数'], rules.tier_multipliers.map((r) => [r.tier_code, r.multiplier])),
+    listOrNone('消费档位', ['年累计消费起', '倍数'], rules.spend_levels.map((r) => [yuan(r.from_spend), r.multiplier])),
     h('p', { class: 'muted' }, rules.updated_at ? `最近修改：${formatTime(rules.updated_at)}` : '使用默认规则'),
     errorLine('rules-error'), hq ? button : null);
   const optionalInt = (input) => (input.value.trim() === '' ? null : Number(input.value));
@@ -52,14 +57,18 @@ export async function pointsScreen(body, { current, path }) {
   }), newKey);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    if (await save()) notice('积分规则已保存', 'ok');
+    if (await save()) {
+      clear(body);
+      await pointsScreen(body, { current, path });
+      notice('积分规则已保存', 'ok');
+    }
   });
   body.append(form, cardPoints(current, path));
 }
 
 /** One card's points: balance, open lots, history; HQ and store managers give or adjust. */
 function cardPoints(current, path) {
-  const wrap = h('section', { 'aria-label': '会员积分' }, h('h2', {}, '会员积分'));
+  const wrap = h('section', { 'aria-label': '会员积分', class: 'part' }, h('h2', {}, '会员积分'));
   const input = h('input', { id: 'points-card', inputmode: 'numeric', autocomplete: 'off' });
   const form = h('form', { role: 'search', class: 'row', novalidate: true }, field('卡号', input, 'card_no').wrap,
     h('button', { type: 'submit' }, '查询积分'), errorLine('points-card-error'));

@@ -184,6 +184,19 @@ def screenshot(driver, name: str, width: int, height: int = 900) -> None:
     driver.save_screenshot(str(SCREENSHOTS / f"{name}-{width}.png"))
 
 
+# every visible control on the page that has no label (by `for`, wrapping, or aria-label)
+UNLABELLED = """
+    return [...document.querySelectorAll('input, select, button, textarea')]
+      .filter((el) => el.offsetParent !== null)
+      .filter((el) => {
+        if (el.tagName === 'BUTTON') return !el.textContent.trim() && !el.getAttribute('aria-label');
+        const byFor = el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`);
+        return !byFor && !el.getAttribute('aria-label') && !el.closest('label');
+      })
+      .map((el) => el.outerHTML.slice(0, 120));
+"""
+
+
 def record_timings(timings: dict[str, float]) -> None:
     """The counter's three steps, key press to result shown, in seconds (selenium's own round
     trips included, so an upper bound): written beside the screenshots and printed."""
@@ -508,17 +521,8 @@ def test_every_control_is_labelled_and_focus_is_visible(gateway, shop, browser):
     sign_in(browser, gateway, shop.world.code, shop.world.usernames["store_manager_A"])
     shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
     text_of(browser, "#bal-cash")
-    unlabelled = """
-        return [...document.querySelectorAll('input, select, button, textarea')]
-          .filter((el) => el.offsetParent !== null)
-          .filter((el) => {
-            if (el.tagName === 'BUTTON') return !el.textContent.trim() && !el.getAttribute('aria-label');
-            const byFor = el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`);
-            return !byFor && !el.getAttribute('aria-label') && !el.closest('label');
-          })
-          .map((el) => el.outerHTML.slice(0, 120));
-    """
-    for tab in ("consume", "recharge", "package", "points", "card"):
+    unlabelled = UNLABELLED
+    for tab in ("consume", "recharge", "package", "points", "gift", "card"):
         shown(browser, f"[data-tab={tab}]").click()
         time.sleep(0.3)
         assert browser.execute_script(unlabelled) == [], tab
@@ -900,3 +904,37 @@ def test_hq_drafts_and_sends_a_campaign_and_finds_the_message_in_the_box(gateway
     wait(browser, lambda d: "本周洗车九折" in d.find_element(By.CSS_SELECTOR, ".office table").text)
     listed = browser.find_element(By.CSS_SELECTOR, ".office table tbody").text
     assert f"{phone[:3]}****{phone[-4:]}" in listed and "已发送" in listed and "营销" in listed
+
+
+def test_the_new_back_office_screens_label_every_control_and_fit_768_to_1920(gateway, shop, browser):
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.set_window_size(1280, 900)
+    for link, ready in (
+        ("积分", "#rule-base_rate"),
+        ("礼品", "#gift-new"),
+        ("兑换记录", "#gr-store"),
+        ("报表", "#report-kind"),
+    ):
+        browser.find_element(By.LINK_TEXT, link).click()
+        shown(browser, ready)
+        if link == "礼品":
+            browser.find_element(By.ID, "gift-new").click()
+            shown(browser, "#gift-name")
+        assert browser.execute_script(UNLABELLED) == [], link
+        for width in (768, 1920):
+            screenshot(browser, f"office-{ready[1:].split('-')[0]}-fit", width)
+        browser.set_window_size(1280, 900)
+    browser.find_element(By.LINK_TEXT, "消息通知").click()
+    for tab, ready in (
+        ("kinds", "#kind-consume-sms_text"),
+        ("provider", "#prov-sms_provider"),
+        ("campaigns", "#camp-name"),
+        ("messages", "#msg-phone"),
+    ):
+        shown(browser, f"[data-tab={tab}]").click()
+        shown(browser, ready)
+        assert browser.execute_script(UNLABELLED) == [], tab
+        for width in (768, 1920):
+            screenshot(browser, f"office-notification-{tab}-fit", width)
+        browser.set_window_size(1280, 900)
