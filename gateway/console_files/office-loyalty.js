@@ -152,6 +152,25 @@ export async function giftsScreen(body, { current, path }) {
     body.append(h('button', { type: 'button', id: 'gift-new', onclick: () => giftForm(editor, current, path, storeList, null, reload) }, '新增礼品'));
   }
   body.append(editor);
+  if (hq) body.append(await giftSettingsForm(path));
+}
+
+/** How long after a redemption it may still be cancelled (HQ). */
+async function giftSettingsForm(path) {
+  const settings = await api('GET', path('/gift-settings'));
+  const form = h('form', { class: 'action', 'aria-label': '兑换设置', novalidate: true });
+  const hours = field('兑换后可取消的小时数', h('input', { id: 'gift-cancel_hours', type: 'number', min: 0, step: 1, value: settings.cancel_hours }), 'cancel_hours');
+  const button = h('button', { type: 'submit', class: 'primary', id: 'gift-settings-save' }, '保存兑换设置');
+  form.append(h('h2', {}, '兑换设置'), hours.wrap, errorLine('gift-settings-error'), button);
+  const save = keyedSubmit(form, button, (key) => api('POST', path('/gift-settings'), {
+    key, body: { cancel_hours: hours.input.value.trim() === '' ? null : Number(hours.input.value) },
+  }), newKey);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const answer = await save();
+    if (answer) notice(`兑换设置已保存：${answer.cancel_hours} 小时内可取消`, 'ok');
+  });
+  return form;
 }
 
 function giftForm(box, current, path, storeList, gift, reload) {

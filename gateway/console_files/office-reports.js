@@ -17,6 +17,9 @@ const SUMMARY = [col('consume_count', '消费笔数', N), col('gross', '原价',
 const WHO = [col('occurred_at', '时间', T), col('store_name', '门店'), col('member_name', '会员'), col('card_no', '卡号'),
   col('tier_code', '等级'), col('operator_name', '操作员')];
 
+const DASH = [col('consume_count', '消费笔数', N), col('actual', '实收', M), col('refunded', '退款', M), col('net', '净额', M),
+  col('recharge_count', '充值笔数', N), col('recharged', '充值', M), col('bonus_issued', '赠送', M)];
+
 // what each report takes: range (since/until), group (day/month), store, as_of, limit
 export const REPORTS = [
   { id: 'store-summary', title: '门店营业汇总 (R-1)', filters: ['range', 'group', 'store'],
@@ -55,6 +58,14 @@ export const REPORTS = [
     tables: (a) => [{ rows: a.rows, columns: [col('period', '期间'), col('store_name', '门店'), col('gift_name', '礼品'),
       col('redemptions', '兑换次数', N), col('quantity', '数量', N), col('points', '积分', N)] },
     { caption: '合计', rows: [a.totals], columns: [col('redemptions', '兑换次数', N), col('quantity', '数量', N), col('points', '积分', N)] }] },
+  { id: 'dashboard', title: '总部看板', filters: [], roles: ['hq_admin'],
+    tables: (a) => [{ caption: `今日（${a.date}）`, rows: [a.today], columns: DASH, id: 'dash-today' },
+      { caption: '本月', rows: [a.month], columns: DASH, id: 'dash-month' },
+      { caption: '本月各门店', rows: a.by_store, columns: [col('store_name', '门店'), ...DASH] },
+      { caption: '本月消费前列会员', rows: a.top_members, columns: [col('rank', '名次', N), col('member_name', '会员'), col('consumed', '消费', M)] },
+      { caption: `储值负债：储值 ${yuan(a.liability.chain.cash)}，赠送金 ${yuan(a.liability.chain.bonus)}`, rows: a.liability.stores,
+        columns: [col('store_name', '门店'), col('cash', '储值', M), col('bonus', '赠送金', M)] }],
+    noExport: true },
 ];
 
 function cell(row, column) {
@@ -81,7 +92,8 @@ export async function reportsScreen(body, { current, path }) {
   const role = current.principal.role;
   const mine = storeList.filter((s) => role === 'hq_admin' || current.principal.store_ids.includes(s.id));
   const option = (value, text) => h('option', { value }, text);
-  const which = field('报表', h('select', { id: 'report-kind' }, REPORTS.map((r) => option(r.id, r.title))));
+  const offered = REPORTS.filter((r) => !r.roles || r.roles.includes(role));
+  const which = field('报表', h('select', { id: 'report-kind' }, offered.map((r) => option(r.id, r.title))));
   const since = field('起始日', h('input', { type: 'date', id: 'report-since', value: today(-30, zone) }), 'since');
   const until = field('截止日', h('input', { type: 'date', id: 'report-until', value: today(0, zone) }), 'until');
   const asOf = field('截至日', h('input', { type: 'date', id: 'report-as-of', value: today(0, zone) }), 'as_of');
@@ -98,7 +110,7 @@ export async function reportsScreen(body, { current, path }) {
   const spec = () => REPORTS.find((r) => r.id === which.input.value);
   const query = () => {
     const s = spec();
-    const q = { store_id: store.input.value };
+    const q = s.filters.includes('store') ? { store_id: store.input.value } : {};
     if (s.filters.includes('range')) Object.assign(q, { since: since.input.value, until: until.input.value });
     if (s.filters.includes('group')) q.group = group.input.value;
     if (s.filters.includes('as_of')) q.as_of = asOf.input.value;
@@ -109,6 +121,8 @@ export async function reportsScreen(body, { current, path }) {
     since.wrap.hidden = until.wrap.hidden = !s.filters.includes('range');
     group.wrap.hidden = !s.filters.includes('group');
     asOf.wrap.hidden = !s.filters.includes('as_of');
+    store.wrap.hidden = !s.filters.includes('store');
+    csv.hidden = xlsx.hidden = !!s.noExport;
   };
   const load = async () => {
     const s = spec();

@@ -720,6 +720,24 @@ def test_hq_adds_a_gift_and_a_cashier_redeems_it_at_the_desk(gateway, shop, brow
     assert ok(shop.hq.get(balance))["balance"] == 1000
     browser.find_element(By.LINK_TEXT, "礼品").click()
     assert text_of(browser, f"#gift-stock-{gift['id']}") == "5"
+    # HQ edits it: 500 points from now on, and 2 more in stock (5 + 2 = 7)
+    browser.find_element(By.CSS_SELECTOR, f"button[aria-label='编辑 {name}']").click()
+    cost = shown(browser, "#gift-points_cost")
+    cost.clear()
+    cost.send_keys("500")
+    browser.find_element(By.ID, "gift-change").send_keys("2")
+    browser.find_element(By.ID, "gift-save").click()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == f"礼品已保存：{name}")
+    assert text_of(browser, f"#gift-stock-{gift['id']}") == "7"
+    changed = ok(shop.hq.get(shop.world.path(f"/gifts/{gift['id']}")))
+    assert (changed["points_cost"], changed["stock"]) == (500, 7)
+    # and retires it: once redeemed, it is kept as retired, not deleted
+    browser.find_element(By.CSS_SELECTOR, f"button[aria-label='编辑 {name}']").click()
+    shown(browser, "#gift-retire").click()
+    browser.switch_to.alert.accept()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == f"已下架：{name}")
+    assert ok(shop.hq.get(shop.world.path(f"/gifts/{gift['id']}")))["retired"] is True
+    wait(browser, lambda d: "已下架" in d.find_element(By.XPATH, f"//tr[td[text()='{name}']]").text)
 
 
 @pytest.fixture(scope="module")
@@ -794,6 +812,15 @@ def test_hq_opens_a_report_with_the_figures_of_the_days_operations(gateway, repo
     Select(browser.find_element(By.ID, "report-kind")).select_by_value("recharges")
     wait(browser, lambda d: "¥500.00" in d.find_element(By.CSS_SELECTOR, ".report").text)
     assert "¥20.00" in browser.find_element(By.CSS_SELECTOR, ".report table").text
+    # HQ's dashboard: today's figures are the same operations
+    Select(browser.find_element(By.ID, "report-kind")).select_by_value("dashboard")
+    today = wait(browser, lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, "#dash-today tbody td")] or None)
+    assert today == ["1", "¥108.00", "¥0.00", "¥108.00", "1", "¥500.00", "¥20.00"]
+    assert not browser.find_element(By.ID, "report-csv").is_displayed()
+    screenshot(browser, "office-report-dashboard", 1280)
+    browser.set_window_size(1280, 900)
+    Select(browser.find_element(By.ID, "report-kind")).select_by_value("store-summary")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#report-totals"))
     # an impossible range: the API's reason beside the day it names
     until = browser.find_element(By.ID, "report-until")
     browser.execute_script("arguments[0].value = '2000-01-01'", until)
@@ -919,6 +946,15 @@ def test_the_new_back_office_screens_label_every_control_and_fit_768_to_1920(gat
         browser.find_element(By.LINK_TEXT, link).click()
         shown(browser, ready)
         if link == "礼品":
+            # how long a redemption may be cancelled: out of range refused beside it, then saved
+            hours = shown(browser, "#gift-cancel_hours")
+            hours.clear()
+            hours.send_keys("-1" + Keys.ENTER)
+            assert text_of(browser, "#gift-cancel_hours-error")
+            hours.clear()
+            hours.send_keys("48" + Keys.ENTER)
+            wait(browser, lambda d: d.find_element(By.ID, "notice").text == "兑换设置已保存：48 小时内可取消")
+            assert ok(shop.hq.get(shop.world.path("/gift-settings")))["cancel_hours"] == 48
             browser.find_element(By.ID, "gift-new").click()
             shown(browser, "#gift-name")
         assert browser.execute_script(UNLABELLED) == [], link
