@@ -974,3 +974,42 @@ def test_the_new_back_office_screens_label_every_control_and_fit_768_to_1920(gat
         for width in (768, 1920):
             screenshot(browser, f"office-notification-{tab}-fit", width)
         browser.set_window_size(1280, 900)
+
+
+def test_hq_sets_a_provider_with_a_write_only_secret_and_retries_a_failed_message(gateway, admin, browser):
+    shop = make_shop(admin)  # a chain of its own: its SMS go to a provider that refuses them
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.set_window_size(1280, 900)
+    browser.find_element(By.LINK_TEXT, "消息通知").click()
+    shown(browser, "[data-tab=provider]").click()
+    Select(shown(browser, "#prov-sms_provider")).select_by_value("http")
+    # nothing listens on the discard port of this machine: every send fails at once
+    browser.find_element(By.ID, "prov-http_base_url").send_keys("http://127.0.0.1:9")
+    browser.find_element(By.ID, "prov-http_account").send_keys("acct-1")
+    browser.find_element(By.ID, "prov-http_secret").send_keys("s3cret-value")
+    attempts = browser.find_element(By.ID, "prov-max_attempts")
+    attempts.clear()
+    attempts.send_keys("1")
+    browser.find_element(By.ID, "prov-save").click()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == "服务商设置已保存")
+    provider = ok(shop.hq.get(shop.world.path("/notifications/provider")))
+    assert provider["sms_provider"] == "http" and provider["http_secret_set"] is True
+    assert "s3cret-value" not in str(provider)
+    # the redrawn form shows that a secret is kept, never the secret
+    secret = shown(browser, "#prov-http_secret")
+    assert secret.get_attribute("value") == "" and secret.get_attribute("placeholder") == "已设置，留空不变"
+    phone = phone_ending(f"{random.randint(1000, 9999)}")
+    sent = ok(shop.hq.post(shop.world.path("/notifications/test-sends"), {"kind": "consume", "phone": phone}), 201)
+    message_path = shop.world.path(f"/notifications/messages/{sent['items'][0]['id']}")
+    wait_for(lambda: ok(shop.hq.get(message_path))["status"] == "failed", 20)
+    browser.find_element(By.CSS_SELECTOR, "[data-tab=messages]").click()
+    shown(browser, "#msg-phone").send_keys(phone + Keys.ENTER)
+    retry = wait(browser, lambda d: next(iter(d.find_elements(By.XPATH, "//table//button[text()='重发']")), None))
+    assert "失败" in browser.find_element(By.CSS_SELECTOR, ".office table tbody").text
+    screenshot(browser, "office-notification-failed", 1280)
+    browser.set_window_size(1280, 900)
+    retry.click()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == "已重新放入发送队列")
+    # one more attempt is made (and fails again, the provider still refusing): 2 in all
+    wait_for(lambda: ok(shop.hq.get(message_path))["attempts"] == 2, 20)
