@@ -2,9 +2,9 @@
 // store (and by day or month where it groups), see the figures, download the CSV or Excel
 // file the API makes of the same query. The API scopes each to the caller's stores.
 
-import { allPages, api, ApiError, session } from './api.js';
-import { clear, dataTable, describe, field, formatTime, h, notice, showErrors, today } from './dom.js';
-import { yuan } from './money.js';
+import { allPages, api, ApiError, newKey, session } from './api.js';
+import { clear, dataTable, describe, field, formatTime, h, keyedSubmit, notice, showErrors, today } from './dom.js';
+import { parseYuan, yuan } from './money.js';
 
 const M = 'yuan';
 const T = 'time';
@@ -167,4 +167,44 @@ export async function reportsScreen(body, { current, path }) {
   body.append(form, out);
   showFilters();
   await load();
+  if (role === 'hq_admin') body.append(await commissionPart(path));
+}
+
+/** R-7's commission rules per employee level (HQ): a share of sales, and a fixed amount per
+ * item code. Setting a level replaces its rule. */
+async function commissionPart(path) {
+  const section = h('section', { class: 'part', 'aria-label': '提成规则' }, h('h2', {}, '提成规则 (R-7)'));
+  const list = h('div');
+  const draw = async () => {
+    const { items } = await api('GET', path('/commission-rules'));
+    clear(list).append(items.length
+      ? dataTable(['员工级别', '销售提成', '按项目固定提成'], items.map((r) => [r.level, `${r.sales_bp / 100}%`,
+        Object.entries(r.item_fixed).map(([code, fen]) => `${code} ${yuan(fen)}`).join('，')]))
+      : h('p', { class: 'muted' }, '还没有提成规则。'));
+  };
+  const form = h('form', { class: 'action', 'aria-label': '设置提成规则', novalidate: true });
+  const level = field('员工级别', h('input', { id: 'comm-level', maxlength: 40 }), 'level');
+  const percent = field('销售提成（%）', h('input', { id: 'comm-percent', inputmode: 'decimal' }), 'sales_bp');
+  const fixed = field('固定提成（如 W01=5 PAD=10.50，元）', h('input', { id: 'comm-fixed' }), 'item_fixed');
+  const button = h('button', { type: 'submit', class: 'primary', id: 'comm-save' }, '保存提成规则');
+  form.append(h('div', { class: 'row' }, level.wrap, percent.wrap, fixed.wrap), h('p', { class: 'form-error', role: 'alert' }), button);
+  const save = keyedSubmit(form, button, () => {
+    const itemFixed = {};
+    for (const pair of fixed.input.value.split(/\s+/).filter(Boolean)) {
+      const [code, amount] = pair.split('=');
+      const fen = parseYuan(amount || '');
+      itemFixed[code] = fen === null ? amount : fen; // not an amount: the API says so beside the field
+    }
+    const bp = Math.round(Number(percent.input.value || 0) * 100);
+    return api('PUT', path('/commission-rules'), {
+      body: { level: level.input.value.trim(), sales_bp: Number.isFinite(bp) ? bp : percent.input.value, item_fixed: itemFixed },
+    });
+  }, newKey);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (await save()) { notice(`提成规则已保存：${level.input.value.trim()}`, 'ok'); await draw(); }
+  });
+  await draw();
+  section.append(list, form);
+  return section;
 }

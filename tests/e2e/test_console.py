@@ -821,6 +821,14 @@ def test_hq_opens_a_report_with_the_figures_of_the_days_operations(gateway, repo
     browser.set_window_size(1280, 900)
     Select(browser.find_element(By.ID, "report-kind")).select_by_value("store-summary")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#report-totals"))
+    # a commission rule for a level: 5 % of sales and 8 yuan per wash
+    shown(browser, "#comm-level").send_keys("高级技师")
+    browser.find_element(By.ID, "comm-percent").send_keys("5")
+    browser.find_element(By.ID, "comm-fixed").send_keys("W01=8" + Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == "提成规则已保存：高级技师")
+    rules = ok(shop.hq.get(shop.world.path("/commission-rules")))["items"]
+    assert [(r["level"], r["sales_bp"], r["item_fixed"]) for r in rules] == [("高级技师", 500, {"W01": 800})]
+    wait(browser, lambda d: "W01 ¥8.00" in d.find_element(By.CSS_SELECTOR, "section[aria-label='提成规则']").text)
     # an impossible range: the API's reason beside the day it names
     until = browser.find_element(By.ID, "report-until")
     browser.execute_script("arguments[0].value = '2000-01-01'", until)
