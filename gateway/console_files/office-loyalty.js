@@ -63,7 +63,52 @@ export async function pointsScreen(body, { current, path }) {
       notice('积分规则已保存', 'ok');
     }
   });
-  body.append(form, cardPoints(current, path));
+  body.append(form, await promotionsPart(hq, path), cardPoints(current, path));
+}
+
+/** Promotions (P-2): days, and a multiplier or extra points; HQ adds, ends and resumes them. */
+async function promotionsPart(hq, path) {
+  const section = h('section', { class: 'part', 'aria-label': '积分活动' }, h('h2', {}, '积分活动'));
+  const list = h('div');
+  const draw = async () => {
+    const { items } = await api('GET', path('/points/promotions'), { query: { include_inactive: true } });
+    clear(list).append(items.length ? dataTable(['名称', '起止日期', '效果', '状态', ''], items.map((p) => [p.name,
+      `${p.starts_on} ~ ${p.ends_on}`, p.multiplier ? `${p.multiplier} 倍积分` : `额外 ${p.extra_points} 积分`,
+      p.active ? '进行中' : '已停止',
+      hq ? h('button', { type: 'button', 'aria-label': `${p.active ? '停止' : '恢复'} ${p.name}`, onclick: async () => {
+        try {
+          await api('PATCH', path(`/points/promotions/${p.id}`), { body: { active: !p.active } });
+          await draw();
+        } catch (error) {
+          if (!(error instanceof ApiError)) throw error;
+          notice(describe(error), 'error');
+        }
+      } }, p.active ? '停止' : '恢复') : ''])) : h('p', { class: 'muted' }, '没有积分活动。'));
+  };
+  await draw();
+  section.append(list);
+  if (!hq) return section;
+  const form = h('form', { class: 'action wide', 'aria-label': '新增积分活动', novalidate: true });
+  const name = field('活动名称', h('input', { id: 'promo-name', maxlength: 100 }), 'name');
+  const starts = field('开始日期', h('input', { id: 'promo-starts_on', type: 'date' }), 'starts_on');
+  const ends = field('结束日期', h('input', { id: 'promo-ends_on', type: 'date' }), 'ends_on');
+  const multiplier = field('积分倍数（如 2）', h('input', { id: 'promo-multiplier', inputmode: 'decimal' }), 'multiplier');
+  const extra = field('或额外积分', h('input', { id: 'promo-extra_points', type: 'number', min: 1, step: 1 }), 'extra_points');
+  const button = h('button', { type: 'submit', class: 'primary', id: 'promo-save' }, '新增活动');
+  form.append(h('h3', {}, '新增积分活动'), h('div', { class: 'row' }, name.wrap, starts.wrap, ends.wrap, multiplier.wrap, extra.wrap),
+    errorLine('promo-error'), button);
+  const save = keyedSubmit(form, button, (key) => api('POST', path('/points/promotions'), {
+    key,
+    body: { name: name.input.value.trim(), starts_on: starts.input.value || null, ends_on: ends.input.value || null,
+      multiplier: multiplier.input.value.trim() || null, extra_points: extra.input.value ? Number(extra.input.value) : null },
+  }), newKey);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const made = await save();
+    if (made) { notice(`积分活动已新增：${made.name}`, 'ok'); await draw(); }
+  });
+  section.append(form);
+  return section;
 }
 
 /** One card's points: balance, open lots, history; HQ and store managers give or adjust. */

@@ -892,6 +892,21 @@ def test_points_screen_shows_the_rules_and_a_cards_points(gateway, shop, browser
     browser.find_element(By.ID, "rules-save").click()
     assert text_of(browser, "#notice") == "积分规则已保存"
     assert ok(shop.hq.get(shop.world.path("/points/rules")))["remind_days"] == 10
+    # a promotion: double points over two days; both an effect and none are refused by the API
+    promo = unique("双倍积分")
+    shown(browser, "#promo-name").send_keys(promo)
+    for box, day in (("#promo-starts_on", "2030-05-01"), ("#promo-ends_on", "2030-05-02")):
+        browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.CSS_SELECTOR, box), day)
+    browser.find_element(By.ID, "promo-save").click()
+    assert text_of(browser, "#promo-multiplier-error")  # neither a multiplier nor extra points
+    browser.find_element(By.ID, "promo-multiplier").send_keys("2" + Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == f"积分活动已新增：{promo}")
+    row = wait(browser, lambda d: next(iter(d.find_elements(By.XPATH, f"//tr[td[text()='{promo}']]")), None))
+    assert "2 倍积分" in row.text and "进行中" in row.text
+    row.find_element(By.XPATH, ".//button[text()='停止']").click()
+    wait(browser, lambda d: "已停止" in d.find_element(By.XPATH, f"//tr[td[text()='{promo}']]").text)
+    listed = ok(shop.hq.get(shop.world.path("/points/promotions"), {"include_inactive": "true"}))["items"]
+    assert [(p["multiplier"], p["active"]) for p in listed if p["name"] == promo] == [("2", False)]
     shown(browser, "#points-card").send_keys(card["card_no"] + Keys.ENTER)
     assert text_of(browser, "#points-balance") == "250"
     assert "开业" in browser.find_element(By.CSS_SELECTOR, "section[aria-label='会员积分'] table").text
