@@ -46,6 +46,7 @@ def _judged_by_member_service(pattern: str):
 _PHONE = PHONE_CHECKS
 _ID_NUMBER = [validate.Length(max=30), _judged_by_member_service(ID_NUMBER_PATTERN)]
 _PLATE = [validate.Length(min=1, max=20), _judged_by_member_service(PLATE_PATTERN)]
+PHONE_LAST4_PATTERN = r"^[0-9]{4}$"
 _CARD_NO = [validate.Length(min=12, max=40), Pattern(CARD_NO_PATTERN, "A card number has 12 digits.")]
 
 
@@ -274,6 +275,10 @@ class MemberQuery(Page):
 
     card_no = fields.String(validate=_CARD_NO)
     phone = fields.String(validate=_PHONE)
+    phone_last4 = fields.String(
+        validate=Pattern(PHONE_LAST4_PATTERN, "Exactly the last four digits of a phone."),
+        metadata={"description": "the last four digits of the phone; only your stores' members (O-7)"},
+    )
     plate = fields.String(validate=_PLATE)
     member_no = fields.String(validate=validate.Length(min=1, max=20))
     name = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "name prefix"})

@@ -6,6 +6,7 @@ import { allPages, api, ApiError, newKey } from './api.js';
 import { clear, describe, field, formatTime, h, notice, showErrors } from './dom.js';
 import { parseYuan, previewConsume, rechargeBonus, yuan, zhe } from './money.js';
 import { renderReceipt } from './receipt.js';
+import { showGiftReceipt } from './office-loyalty.js';
 
 const STATUS = { active: '正常', frozen: '已冻结', replaced: '已换卡', returned: '已退卡', expired: '已过期' };
 const KINDS = {
@@ -103,10 +104,10 @@ async function find(desk, text) {
   let members;
   try {
     if (query.kind === 'tail') {
-      // the API has no "phone ends with" filter: the store's own members (O-7) are listed and
-      // matched on the last four digits, which even a masked phone (138****5678) shows
-      const mine = await allPages(desk.path('/members'), { store_id: desk.storeId }, 10000);
-      members = mine.filter((m) => m.phone.replace(/\D/g, '').endsWith(query.value));
+      // the last four digits find only the store's own members (O-7); the API scopes them to
+      // the caller's stores, and the counter's store narrows HQ's and a franchisee's the same way
+      const page = await api('GET', desk.path('/members'), { query: { phone_last4: query.value, store_id: desk.storeId, limit: 50 } });
+      members = page.items;
     } else {
       members = (await api('GET', desk.path('/members'), { query: { [query.kind]: query.value } })).items;
     }
@@ -225,7 +226,7 @@ function renderActionTabs(desk) {
   const box = desk.parts.actions;
   box.hidden = false;
   const tabs = [['consume', '消费', showConsume], ['recharge', '充值', showRecharge], ['package', '售套餐', showPackageSale],
-    ['points', '积分', showPoints], ['card', '卡操作', showCardActions]];
+    ['points', '积分', showPoints], ['gift', '礼品兑换', showGifts], ['card', '卡操作', showCardActions]];
   const bar = h('div', { class: 'tabs', role: 'toolbar', 'aria-label': '操作' },
     tabs.map(([id, title, show]) => h('button', { type: 'button', dataset: { tab: id }, onclick: () => show(desk) }, title)));
   desk.panel = h('div', { class: 'panel' });
@@ -634,6 +635,55 @@ async function showPoints(desk) {
     await showPoints(desk);
     notice(`积分已变更：${answer.points > 0 ? '+' : ''}${answer.points}`, 'ok');
   });
+}
+
+/** Redeem a gift (G-3): what this store offers today, with its points and stock; the card's
+ * points and the stock left are shown again from the API's answer. */
+async function showGifts(desk) {
+  const form = panel(desk, 'gift', '礼品兑换');
+  let offered;
+  try {
+    offered = await allPages(desk.path('/gifts'), { store_id: desk.storeId });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    form.append(h('p', { class: 'form-error', role: 'alert' }, describe(error)));
+    return;
+  }
+  const stockHere = (g) => (g.stock_mode === 'store' ? (g.stocks.find((s) => s.store_id === desk.storeId)?.quantity ?? 0) : g.stock);
+  const gift = field('礼品', h('select', { id: 'gift-pick' }, offered.map((g) =>
+    h('option', { value: g.id }, `${g.name}　${g.points_cost} 积分　库存 ${stockHere(g)}`))), 'gift_id');
+  const quantity = field('数量', h('input', { id: 'gift-quantity', type: 'number', min: 1, max: 100, value: 1, inputmode: 'numeric' }), 'quantity');
+  const remark = field('备注', h('input', { id: 'gift-remark', maxlength: 200 }), 'remark');
+  const preview = h('p', { id: 'gift-preview', 'aria-live': 'polite', class: 'summary' });
+  const button = h('button', { type: 'submit', class: 'primary big', id: 'confirm-gift' }, '确认兑换');
+  const update = () => {
+    const g = offered.find((x) => x.id === gift.input.value);
+    const n = parseInt(quantity.input.value, 10) || 0;
+    preview.textContent = g ? `${g.name} × ${n}，需 ${g.points_cost * n} 积分，门店库存 ${stockHere(g)}` : '本店今天没有可兑换的礼品。';
+  };
+  let key = null;
+  form.addEventListener('input', () => { key = null; update(); });
+  form.addEventListener('change', update);
+  form.append(h('div', { class: 'row' }, gift.wrap, quantity.wrap, remark.wrap), preview,
+    h('p', { class: 'form-error', role: 'alert', id: 'gift-error' }), button);
+  update();
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (desk.busy || !gift.input.value) return;
+    key = key || newKey();
+    const body = { gift_id: gift.input.value, card_no: desk.card.card_no, store_id: desk.storeId,
+      quantity: parseInt(quantity.input.value, 10), remark: remark.input.value.trim() };
+    const answer = await submit(desk, form, button, 'POST', desk.path('/gift-redemptions'), body, key, () => { key = null; });
+    if (!answer) return;
+    key = null;
+    await refreshCard(desk);
+    await showGifts(desk);
+    const receipt = h('button', { type: 'button', id: 'gift-receipt', onclick: () => showGiftReceipt(desk.parts.receipt, desk.path, answer.id) }, '兑换小票');
+    desk.panel.append(h('p', { id: 'gift-done', role: 'status' }, `已兑换：${answer.gift_name} × ${answer.quantity}，扣 ${answer.points} 积分`), receipt);
+    notice(`已兑换：${answer.gift_name} × ${answer.quantity}，扣 ${answer.points} 积分`, 'ok');
+    receipt.focus();
+  });
+  gift.input.focus();
 }
 
 /** Refund a whole consume (W-6): money goes back where it came from. */

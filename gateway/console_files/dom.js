@@ -96,3 +96,45 @@ export function formatTime(iso) {
   const p = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
+
+/** A back-office form that sends one change: `send(key)` makes the request. The key is made
+ * once per confirmation and kept for a retry after a network error, a 503 or a 504 (the same
+ * operation); a refusal (4xx) is final for its key, and a change to the form starts anew.
+ * The API's reasons are written beside the fields they name. Returns what `send` answered. */
+export function keyedSubmit(form, button, send, newKey) {
+  let key = null;
+  form.addEventListener('input', () => { key = null; });
+  return async () => {
+    key = key || newKey();
+    button.disabled = true;
+    showErrors(form, null);
+    try {
+      return await send(key);
+    } catch (error) {
+      if (error && error.status >= 400 && error.status < 500) key = null;
+      if (error && error.fields !== undefined) { showErrors(form, error); return null; }
+      throw error;
+    } finally {
+      button.disabled = false;
+    }
+  };
+}
+
+/** A table with a header row; cells are text or nodes; `numeric` names columns to align right. */
+export function dataTable(headers, rows, { numeric = [], caption = '' } = {}) {
+  return h('table', { class: 'list' },
+    caption ? h('caption', {}, caption) : null,
+    h('thead', {}, h('tr', {}, headers.map((t, i) => h('th', { scope: 'col', class: numeric.includes(i) ? 'num' : null }, t)))),
+    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) => h('td', { class: numeric.includes(i) ? 'num' : null }, c))))));
+}
+
+/** Today (plus `offsetDays`) in the chain's time zone, as the API's days are written
+ * (YYYY-MM-DD): the reports count days in the chain's calendar, not the browser's. */
+export function today(offsetDays = 0, timeZone = undefined) {
+  const when = new Date(Date.now() + offsetDays * 86400000);
+  try {
+    return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(when);
+  } catch {
+    return when.toISOString().slice(0, 10); // an unknown zone: the UTC day
+  }
+}

@@ -5,6 +5,9 @@
 import { allPages, api, ApiError, newKey } from './api.js';
 import { clear, describe, field, formatTime, h, notice, showErrors } from './dom.js';
 import { yuan, zhe } from './money.js';
+import { giftRedemptionsScreen, giftsScreen, pointsScreen } from './office-loyalty.js';
+import { notificationsScreen } from './office-notify.js';
+import { reportsScreen } from './office-reports.js';
 
 const CHAIN_MANAGERS = ['hq_admin', 'franchisee', 'store_manager'];
 
@@ -18,6 +21,13 @@ export const OFFICE_SCREENS = [
   { id: 'items', title: '项目字典', roles: ['hq_admin'], render: items },
   { id: 'access-log', title: '登录日志', roles: CHAIN_MANAGERS, render: accessLog },
   { id: 'liability', title: '储值负债', roles: ['hq_admin'], render: liability },
+  // the loyalty, message and report services: each shown to the roles its API serves (a
+  // cashier's menu stays the counter, where points and gifts are redeemed)
+  { id: 'points', title: '积分', roles: CHAIN_MANAGERS, render: pointsScreen },
+  { id: 'gifts', title: '礼品', roles: CHAIN_MANAGERS, render: giftsScreen },
+  { id: 'gift-redemptions', title: '兑换记录', roles: CHAIN_MANAGERS, render: giftRedemptionsScreen },
+  { id: 'notifications', title: '消息通知', roles: ['hq_admin'], render: notificationsScreen },
+  { id: 'reports', title: '报表', roles: CHAIN_MANAGERS, render: reportsScreen },
 ];
 
 export async function renderOffice(root, current, id) {

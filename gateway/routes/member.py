@@ -128,7 +128,7 @@ OPERATIONS: list[Operation] = [
         query=c.MemberQuery,
         response=page_of(c.Member),
         description="Exact `card_no` or `phone` finds a member anywhere in the chain, with personal data "
-        "masked outside their home store; other searches list only your stores' members.",
+        "masked outside their home store; other searches (`phone_last4` too) list only your stores' members.",
     ),
     Operation("GET", MEMBER, "Show a member of your stores", "members", get_member, response=c.Member),
     Operation(

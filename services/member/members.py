@@ -177,6 +177,7 @@ def _set_phone(codec: pii.Codec, member: Member, raw: str) -> str:
     phone = pii.normalise_phone(raw)
     member.phone_cipher = codec.encrypt(member.chain_id, "phone", phone)
     member.phone_index = codec.index(member.chain_id, "phone", phone)
+    member.phone_last4_index = pii.phone_last4_index(codec, member.chain_id, phone)
     return phone
 
 
@@ -309,7 +310,8 @@ def _like_prefix(text: str) -> str:
 
 def search(session: Session, codec: pii.Codec, actor: Actor, chain_id: str, query: dict) -> dict:
     """Exact card number or phone finds a member anywhere in the chain, masked (O-7);
-    every other search and a plain listing stays within the caller's stores."""
+    every other search (the last four digits of a phone too) and a plain listing stays
+    within the caller's stores."""
     actor.require_chain(chain_id)
     stmt = select(Member).where(Member.chain_id == chain_id)
     chain_wide = False
@@ -322,6 +324,10 @@ def search(session: Session, codec: pii.Codec, actor: Actor, chain_id: str, quer
         phone = pii.normalise_phone(query["phone"])
         stmt = stmt.where(Member.phone_index == codec.index(chain_id, "phone", phone))
         chain_wide = True
+    if query.get("phone_last4"):
+        # not an exact phone: it names many members, so it stays within the caller's stores (O-7)
+        digits = pii.normalise_last4(query["phone_last4"])
+        stmt = stmt.where(Member.phone_last4_index == pii.phone_last4_index(codec, chain_id, digits))
     if query.get("plate"):
         plate = pii.normalise_plate(query["plate"], "plate")
         drivers = select(Vehicle.member_id).where(Vehicle.chain_id == chain_id, Vehicle.plate == plate)

@@ -104,6 +104,9 @@ class Member(Timestamps, Base):
     phone_index: Mapped[str] = mapped_column(String(64))
     # optional; only ever sent to by the notification service (N-1), so no index to search by
     email_cipher: Mapped[str | None] = mapped_column(Text)
+    # keyed hash of the phone's last four digits, for the counter's "last four" search within
+    # the store (O-7); the digits themselves stay sealed in phone_cipher
+    phone_last4_index: Mapped[str] = mapped_column(String(64))
     id_number_cipher: Mapped[str | None] = mapped_column(Text)
     id_number_index: Mapped[str | None] = mapped_column(String(64))
     gender: Mapped[str] = mapped_column(String(10), default="unknown")
@@ -128,6 +131,7 @@ class Member(Timestamps, Base):
         CheckConstraint("gender IN ('male', 'female', 'unknown')", name="gender"),
         CheckConstraint("referrer_id IS NULL OR referrer_id <> id", name="not_own_referrer"),
         Index("ix_members_chain_id_number", "chain_id", "id_number_index"),
+        Index("ix_members_chain_phone_last4", "chain_id", "phone_last4_index"),
         Index("ix_members_chain_name", "chain_id", "name", "id"),
         Index("ix_members_chain_store", "chain_id", "home_store_id", "member_no"),
     )

@@ -23,6 +23,8 @@ _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _ID_18 = re.compile(r"[0-9]{17}[0-9X]")
 _ID_15 = re.compile(r"[0-9]{15}")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+_LAST4 = re.compile(r"[0-9]{4}")
+LAST4_FIELD = "phone_last4"
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -59,6 +61,19 @@ def normalise_email(raw: str) -> str:
     case-blind; the part before @ belongs to the mail server, so it is kept as written)."""
     local, _, domain = unicodedata.normalize("NFKC", raw or "").strip().rpartition("@")
     return f"{local}@{domain.lower()}"
+
+
+def normalise_last4(raw: str, field: str = "phone_last4") -> str:
+    """The last four digits of a phone as typed at the counter: exactly four ASCII digits after NFKC."""
+    text = re.sub(r"\s", "", unicodedata.normalize("NFKC", raw or ""))
+    if not _LAST4.fullmatch(text):
+        raise ValidationFailed(fields={field: ["Exactly the last four digits of a phone."]})
+    return text
+
+
+def phone_last4_index(sealer: Codec, chain_id: str, phone_or_last4: str) -> str:
+    """The blind index of a phone's last four digits (from a normalised phone or the four digits)."""
+    return sealer.index(chain_id, LAST4_FIELD, phone_or_last4[-4:])
 
 
 def id_check_char(first17: str) -> str:

@@ -7,6 +7,7 @@ yuan, and a member enrolled at store A whose phone ends in 4321 and who recharge
 Screenshots of the main screens are written to var/screenshots/.
 """
 
+import json
 import os
 import random
 import shutil
@@ -109,6 +110,10 @@ class Shop:
 
 @pytest.fixture(scope="module")
 def shop(admin) -> Shop:
+    return make_shop(admin)
+
+
+def make_shop(admin) -> Shop:
     world = build_chain(admin)
     hq = world.hq
     ok(hq.post(world.path("/tiers"), SILVER), 201)
@@ -179,6 +184,27 @@ def screenshot(driver, name: str, width: int, height: int = 900) -> None:
     driver.save_screenshot(str(SCREENSHOTS / f"{name}-{width}.png"))
 
 
+# every visible control on the page that has no label (by `for`, wrapping, or aria-label)
+UNLABELLED = """
+    return [...document.querySelectorAll('input, select, button, textarea')]
+      .filter((el) => el.offsetParent !== null)
+      .filter((el) => {
+        if (el.tagName === 'BUTTON') return !el.textContent.trim() && !el.getAttribute('aria-label');
+        const byFor = el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`);
+        return !byFor && !el.getAttribute('aria-label') && !el.closest('label');
+      })
+      .map((el) => el.outerHTML.slice(0, 120));
+"""
+
+
+def record_timings(timings: dict[str, float]) -> None:
+    """The counter's three steps, key press to result shown, in seconds (selenium's own round
+    trips included, so an upper bound): written beside the screenshots and printed."""
+    rounded = {name: round(seconds, 3) for name, seconds in timings.items()}
+    (SCREENSHOTS / "timings.json").write_text(json.dumps(rounded, indent=2) + "\n")
+    print(f"counter steps (s): {rounded}")
+
+
 def phone_ending(tail: str) -> str:
     return f"139{random.randint(0, 9999):04d}{tail}"
 
@@ -197,9 +223,15 @@ def test_cashier_finds_by_last_four_consumes_two_items_with_discount_and_prints_
     assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")] == ["前台收银"]
     assert active_id(browser) == "desk-search"
 
-    # step 1: the last four digits of the phone, Enter
-    browser.switch_to.active_element.send_keys(tail + Keys.ENTER)
+    # step 1: the last four digits of the phone, Enter (each step timed from the key press to
+    # its result on the screen: measured and reported, not asserted)
+    search = browser.switch_to.active_element
+    search.send_keys(tail)
+    timings = {}
+    started = time.perf_counter()
+    search.send_keys(Keys.ENTER)
     assert text_of(browser, "#bal-cash") == "¥500.00"
+    timings["look_up_s"] = time.perf_counter() - started
     assert text_of(browser, "#bal-bonus") == "¥20.00"
     assert text_of(browser, "#card-tier") == SILVER["name"]
     assert card["card_no"] in browser.find_element(By.CSS_SELECTOR, ".member").text
@@ -210,8 +242,12 @@ def test_cashier_finds_by_last_four_consumes_two_items_with_discount_and_prints_
     wait(browser, lambda d: active_id(d) == "item-input")
     items = browser.switch_to.active_element
     items.send_keys("W01*2" + Keys.ENTER)
-    items.send_keys("pad" + Keys.ENTER)
+    items.send_keys("pad")
+    started = time.perf_counter()
+    items.send_keys(Keys.ENTER)
     # 2 x 120 = 240 less 10 % = 216; 300 less 5 % = 285; due 501: 500 cash, then 1 bonus
+    wait(browser, lambda d: d.find_element(By.ID, "sum-gross").text == "¥540.00")
+    timings["consume_preview_s"] = time.perf_counter() - started
     assert text_of(browser, "#sum-gross") == "¥540.00"
     assert text_of(browser, "#sum-discount") == "-¥39.00"
     assert text_of(browser, "#sum-due") == "¥501.00"
@@ -224,8 +260,12 @@ def test_cashier_finds_by_last_four_consumes_two_items_with_discount_and_prints_
     browser.set_window_size(1024, 900)
 
     # step 3: confirm with Enter; the receipt comes with its print button focused
-    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    confirm = browser.switch_to.active_element
+    started = time.perf_counter()
+    confirm.send_keys(Keys.ENTER)
     assert text_of(browser, "#r-due") == "¥501.00"
+    timings["confirm_to_receipt_s"] = time.perf_counter() - started
+    record_timings(timings)
     assert text_of(browser, "#r-cash") == "¥500.00"
     assert text_of(browser, "#r-bonus") == "¥1.00"
     assert text_of(browser, "#r-bal-cash") == "¥0.00"
@@ -297,8 +337,16 @@ def test_a_cashier_cannot_see_or_reach_the_back_office(gateway, shop, browser):
     assert text_of(browser, "#notice") == "您的角色无权访问该页面。"
     assert not browser.find_elements(By.CSS_SELECTOR, ".office")
     assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")] == ["前台收银"]
+    # nor the loyalty, message and report screens
+    for screen in ("points", "gifts", "gift-redemptions", "notifications", "reports"):
+        browser.get(f"{gateway}/#/office/{screen}")
+        wait(browser, lambda d: d.current_url.endswith("#/desk"))
+        assert text_of(browser, "#notice") == "您的角色无权访问该页面。"
+        assert not browser.find_elements(By.CSS_SELECTOR, ".office")
     # and the API refuses what the console hides
     error(shop.cashier.get(shop.world.path("/access-log")), 403)
+    error(shop.cashier.get(shop.world.path("/notifications/kinds")), 403)
+    error(shop.cashier.post(shop.world.path("/gifts"), {"name": "x", "market_price": 1, "points_cost": 1}), 403)
 
 
 def test_hq_sees_the_back_office(gateway, shop, browser):
@@ -316,6 +364,11 @@ def test_hq_sees_the_back_office(gateway, shop, browser):
         "项目字典",
         "登录日志",
         "储值负债",
+        "积分",
+        "礼品",
+        "兑换记录",
+        "消息通知",
+        "报表",
     ]
     browser.find_element(By.LINK_TEXT, "门店").click()
     table = text_of(browser, ".office table")
@@ -336,6 +389,9 @@ def test_sign_in_shows_the_apis_refusals_and_lockout(gateway, shop, browser):
     assert first.startswith("未登录或登录已失效：")
     screenshot(browser, "sign-in", 1024)
     for _ in range(5):
+        # the button is disabled while a sign-in is out (argon2 takes its time on a busy machine),
+        # and Enter submits nothing then: each attempt waits for the answer to the one before
+        wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").is_enabled())
         browser.find_element(By.NAME, "password").send_keys("wrong-password-1" + Keys.ENTER)
         time.sleep(0.3)
     wait(browser, lambda d: d.find_element(By.ID, "signin-error").text.startswith("账号已锁定："))
@@ -465,17 +521,8 @@ def test_every_control_is_labelled_and_focus_is_visible(gateway, shop, browser):
     sign_in(browser, gateway, shop.world.code, shop.world.usernames["store_manager_A"])
     shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
     text_of(browser, "#bal-cash")
-    unlabelled = """
-        return [...document.querySelectorAll('input, select, button, textarea')]
-          .filter((el) => el.offsetParent !== null)
-          .filter((el) => {
-            if (el.tagName === 'BUTTON') return !el.textContent.trim() && !el.getAttribute('aria-label');
-            const byFor = el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`);
-            return !byFor && !el.getAttribute('aria-label') && !el.closest('label');
-          })
-          .map((el) => el.outerHTML.slice(0, 120));
-    """
-    for tab in ("consume", "recharge", "package", "points", "card"):
+    unlabelled = UNLABELLED
+    for tab in ("consume", "recharge", "package", "points", "gift", "card"):
         shown(browser, f"[data-tab={tab}]").click()
         time.sleep(0.3)
         assert browser.execute_script(unlabelled) == [], tab
@@ -521,7 +568,19 @@ def test_a_franchisee_opens_a_store_of_their_own_in_the_back_office(gateway, sho
     sign_in(browser, gateway, shop.world.code, shop.world.usernames["franchisee"])
     shown(browser, "#desk-search")
     menu = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")]
-    assert menu == ["前台收银", "门店", "员工", "会员", "对账单", "卡操作日志", "登录日志"]
+    assert menu == [
+        "前台收银",
+        "门店",
+        "员工",
+        "会员",
+        "对账单",
+        "卡操作日志",
+        "登录日志",
+        "积分",
+        "礼品",
+        "兑换记录",
+        "报表",
+    ]
     browser.find_element(By.LINK_TEXT, "门店").click()
     assert "Franchise store" in text_of(browser, ".office table")
     code = unique("FC")
@@ -579,3 +638,401 @@ def test_points_are_redeemed_within_the_balance_and_a_card_is_returned(gateway, 
     returned = "已退卡：退还储值 ¥500.00，作废赠送金 ¥20.00"
     wait(browser, lambda d: d.find_element(By.ID, "notice").text == returned)
     assert shop.balances(card["card_no"])["cash"] == 0
+
+
+# ---- loyalty, messages and reports in the back office ----------------------------------------
+
+
+def give_points(shop: Shop, card: dict, points: int) -> None:
+    manager = shop.hq.as_user(shop.world.usernames["store_manager_A"])
+    body = {"card_no": card["card_no"], "store_id": shop.world.stores["A"]["id"], "kind": "gift", "points": points}
+    # the points service hears of a new card by event: give once it knows the card
+    wait_for(lambda: manager.post(shop.world.path("/points/grants"), {**body, "reason": "开业"}).status_code == 201)
+
+
+def test_hq_adds_a_gift_and_a_cashier_redeems_it_at_the_desk(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 10000)
+    give_points(shop, card, 1000)
+    name = unique("保温杯")
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.set_window_size(1280, 900)
+    browser.find_element(By.LINK_TEXT, "礼品").click()
+    shown(browser, "#gift-new").click()
+    shown(browser, "#gift-name").send_keys(name)
+    browser.find_element(By.ID, "gift-points_cost").send_keys("600")
+    browser.find_element(By.ID, "gift-market_price").send_keys("49.90")
+    stock = browser.find_element(By.ID, "gift-stock")
+    stock.clear()
+    stock.send_keys("5")
+    screenshot(browser, "office-gift-new", 1280)
+    browser.find_element(By.ID, "gift-save").click()
+    assert text_of(browser, "#notice") == f"礼品已新增：{name}"
+    [gift] = [g for g in ok(shop.hq.get(shop.world.path("/gifts")))["items"] if g["name"] == name]
+    assert (gift["points_cost"], gift["market_price"], gift["stock"], gift["store_ids"]) == (600, 4990, 5, [])
+    wait(browser, lambda d: name in d.find_element(By.CSS_SELECTOR, ".office table").text)
+    assert text_of(browser, f"#gift-stock-{gift['id']}") == "5"
+    screenshot(browser, "office-gifts", 1280)
+
+    # the cashier: the card has 1000 points; the gift costs 600, so 400 are left and 4 in stock
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    assert text_of(browser, "#bal-points") == "1000"
+    shown(browser, "[data-tab=gift]").click()
+    Select(shown(browser, "#gift-pick")).select_by_value(gift["id"])
+    assert text_of(browser, "#gift-preview") == f"{name} × 1，需 600 积分，门店库存 5"
+    screenshot(browser, "desk-gift", 1024)
+    browser.find_element(By.ID, "gift-quantity").send_keys(Keys.ENTER)
+    assert text_of(browser, "#gift-done") == f"已兑换：{name} × 1，扣 600 积分"
+    wait(browser, lambda d: d.find_element(By.ID, "bal-points").text == "400")
+    Select(shown(browser, "#gift-pick")).select_by_value(gift["id"])
+    assert text_of(browser, "#gift-preview") == f"{name} × 1，需 600 积分，门店库存 4"
+    assert active_id(browser) in ("gift-pick", "gift-receipt")
+    assert ok(shop.hq.get(shop.world.path(f"/gifts/{gift['id']}")))["stock"] == 4
+    # the gift service's receipt, ready to print: the gift, its points, a signature line
+    browser.find_element(By.ID, "gift-receipt").click()
+    receipt = text_of(browser, "#receipt")
+    assert name in receipt and "600" in receipt and "会员签名" in receipt
+    wait(browser, lambda d: active_id(d) == "print-80mm")
+    screenshot(browser, "desk-gift-receipt", 1024)
+    browser.set_window_size(1024, 900)
+    # a second one is more than the 400 points left: the API's reason, beside the form
+    browser.find_element(By.ID, "confirm-gift").click()
+    assert text_of(browser, "#gift-error").startswith("积分不足")
+    assert browser.find_element(By.ID, "bal-points").text == "400"
+
+    # HQ's record shows the redemption; the catalogue shows 4 in stock
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.find_element(By.LINK_TEXT, "兑换记录").click()
+    wait(browser, lambda d: name in d.find_element(By.CSS_SELECTOR, ".office table").text)
+    rows = [r.text for r in browser.find_elements(By.XPATH, f"//table//tr[td[text()='{name}']]")]
+    # newest first: the refused second try is on the record too, with no points taken
+    assert len(rows) == 2 and "已拒绝" in rows[0] and "已完成" in rows[1]
+    assert " 1 600 " in rows[1] and card["card_no"] in rows[1]
+    screenshot(browser, "office-gift-redemptions", 1280)
+    # HQ cancels it: the 600 points and the one in stock go back
+    browser.find_element(By.CSS_SELECTOR, f"button[aria-label='取消兑换 {name}']").click()
+    shown(browser, "#gr-cancel-reason").send_keys("会员改主意" + Keys.ENTER)
+    assert text_of(browser, "#notice") == "已取消兑换，退回 600 积分"
+    wait(browser, lambda d: "会员改主意" in d.find_element(By.CSS_SELECTOR, ".office table").text)
+    balance = shop.world.path(f"/points/cards/{card['card_no']}/balance")
+    assert ok(shop.hq.get(balance))["balance"] == 1000
+    browser.find_element(By.LINK_TEXT, "礼品").click()
+    assert text_of(browser, f"#gift-stock-{gift['id']}") == "5"
+    # HQ edits it: 500 points from now on, and 2 more in stock (5 + 2 = 7)
+    browser.find_element(By.CSS_SELECTOR, f"button[aria-label='编辑 {name}']").click()
+    cost = shown(browser, "#gift-points_cost")
+    cost.clear()
+    cost.send_keys("500")
+    browser.find_element(By.ID, "gift-change").send_keys("2")
+    browser.find_element(By.ID, "gift-save").click()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == f"礼品已保存：{name}")
+    assert text_of(browser, f"#gift-stock-{gift['id']}") == "7"
+    changed = ok(shop.hq.get(shop.world.path(f"/gifts/{gift['id']}")))
+    assert (changed["points_cost"], changed["stock"]) == (500, 7)
+    # and retires it: once redeemed, it is kept as retired, not deleted
+    browser.find_element(By.CSS_SELECTOR, f"button[aria-label='编辑 {name}']").click()
+    shown(browser, "#gift-retire").click()
+    browser.switch_to.alert.accept()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == f"已下架：{name}")
+    assert ok(shop.hq.get(shop.world.path(f"/gifts/{gift['id']}")))["retired"] is True
+    wait(browser, lambda d: "已下架" in d.find_element(By.XPATH, f"//tr[td[text()='{name}']]").text)
+
+
+@pytest.fixture(scope="module")
+def report_shop(admin) -> Shop:
+    """A chain of its own, so the report shows this test's operations alone."""
+    return make_shop(admin)
+
+
+def test_hq_opens_a_report_with_the_figures_of_the_days_operations(gateway, report_shop, browser):
+    shop = report_shop
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 50000)  # 500 yuan: +20 bonus
+    wash = {"item_code": "W01", "name": "标准洗车", "category": "wash", "quantity": 1, "unit_price": 12000}
+    ok(
+        shop.cashier.post(
+            shop.world.path("/wallet/consumes"),
+            {"card_no": card["card_no"], "store_id": shop.world.stores["A"]["id"], "lines": [wash]},
+        ),
+        201,
+    )
+    # 120 yuan less 10 % (SILVER washes): 108 yuan, all from the card's cash
+    expected = {
+        "consume_count": 1,
+        "gross": 12000,
+        "discount": 1200,
+        "actual": 10800,
+        "paid_cash": 10800,
+        "recharge_count": 1,
+        "recharged": 50000,
+        "bonus_issued": 2000,
+    }
+    span = {
+        "since": time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400)),
+        "until": time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400)),
+    }
+
+    def reported():
+        totals = ok(shop.hq.get(shop.world.path("/reports/store-summary"), span))["totals"]
+        return all(totals[k] == v for k, v in expected.items())
+
+    wait_for(reported)  # the reporting service hears of the operations by event
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.set_window_size(1280, 900)
+    browser.find_element(By.LINK_TEXT, "报表").click()
+    cells = wait(
+        browser, lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, "#report-totals tbody td")] or None
+    )
+    # the totals row, in the columns' order: 1 consume of 120 less 12 = 108 from cash; 1 recharge of 500, 20 bonus
+    assert cells == [
+        "1",
+        "¥120.00",
+        "¥12.00",
+        "¥108.00",
+        "¥108.00",
+        "¥0.00",
+        "¥0.00",
+        "¥0.00",
+        "0",
+        "¥0.00",
+        "¥108.00",
+        "1",
+        "¥500.00",
+        "¥20.00",
+    ]
+    screenshot(browser, "office-report-summary", 1280)
+    screenshot(browser, "office-report-summary", 768)
+    browser.set_window_size(1280, 900)
+    # the file the API makes of the same query
+    browser.find_element(By.ID, "report-csv").click()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text.startswith("已下载："))
+    # the recharge detail: the member's 500 yuan and its 20 yuan of bonus
+    Select(browser.find_element(By.ID, "report-kind")).select_by_value("recharges")
+    wait(browser, lambda d: "¥500.00" in d.find_element(By.CSS_SELECTOR, ".report").text)
+    assert "¥20.00" in browser.find_element(By.CSS_SELECTOR, ".report table").text
+    # HQ's dashboard: today's figures are the same operations
+    Select(browser.find_element(By.ID, "report-kind")).select_by_value("dashboard")
+    today = wait(browser, lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, "#dash-today tbody td")] or None)
+    assert today == ["1", "¥108.00", "¥0.00", "¥108.00", "1", "¥500.00", "¥20.00"]
+    assert not browser.find_element(By.ID, "report-csv").is_displayed()
+    screenshot(browser, "office-report-dashboard", 1280)
+    browser.set_window_size(1280, 900)
+    Select(browser.find_element(By.ID, "report-kind")).select_by_value("store-summary")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#report-totals"))
+    # a commission rule for a level: 5 % of sales and 8 yuan per wash
+    shown(browser, "#comm-level").send_keys("高级技师")
+    browser.find_element(By.ID, "comm-percent").send_keys("5")
+    browser.find_element(By.ID, "comm-fixed").send_keys("W01=8" + Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == "提成规则已保存：高级技师")
+    rules = ok(shop.hq.get(shop.world.path("/commission-rules")))["items"]
+    assert [(r["level"], r["sales_bp"], r["item_fixed"]) for r in rules] == [("高级技师", 500, {"W01": 800})]
+    wait(browser, lambda d: "W01 ¥8.00" in d.find_element(By.CSS_SELECTOR, "section[aria-label='提成规则']").text)
+    # an impossible range: the API's reason beside the day it names
+    until = browser.find_element(By.ID, "report-until")
+    browser.execute_script("arguments[0].value = '2000-01-01'", until)
+    browser.find_element(By.ID, "report-run").click()
+    assert text_of(browser, "#report-until-error")
+
+
+def test_hq_edits_a_message_template_and_sees_an_unknown_variable_refused_beside_it(gateway, shop, browser):
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.set_window_size(1280, 900)
+    browser.find_element(By.LINK_TEXT, "消息通知").click()
+    box = shown(browser, "#kind-consume-sms_text")
+    [consume] = [k for k in ok(shop.hq.get(shop.world.path("/notifications/kinds")))["items"] if k["kind"] == "consume"]
+    assert all(f"{{{v}}}" in text_of(browser, "#kind-consume-variables") for v in consume["variables"])
+    screenshot(browser, "office-notification-kinds", 1280)
+    bad = "您好，本次消费{no_such_thing}元"
+    refusal = error(shop.hq.patch(shop.world.path("/notifications/kinds/consume"), {"sms_text": bad}), 422)
+    box.clear()
+    box.send_keys(bad)
+    browser.find_element(By.ID, "kind-consume-save").click()
+    assert text_of(browser, "#kind-consume-sms_text-error") == " ".join(refusal["fields"]["sms_text"])
+    assert box.get_attribute("aria-invalid") == "true"
+    assert active_id(browser) == "kind-consume-sms_text"
+    good = f"您好{{{consume['variables'][0]}}}，感谢光临"
+    box.clear()
+    box.send_keys(good)
+    browser.find_element(By.ID, "kind-consume-save").click()
+    assert text_of(browser, "#notice") == "已保存：消费通知"
+    [saved] = [k for k in ok(shop.hq.get(shop.world.path("/notifications/kinds")))["items"] if k["kind"] == "consume"]
+    assert saved["sms_text"] == good and saved["customised"] is True
+    # the provider settings never show a secret, and the other parts open
+    browser.find_element(By.CSS_SELECTOR, "[data-tab=provider]").click()
+    secret = shown(browser, "#prov-http_secret")
+    assert secret.get_attribute("type") == "password" and secret.get_attribute("value") == ""
+    screenshot(browser, "office-notification-provider", 1280)
+    browser.find_element(By.CSS_SELECTOR, "[data-tab=campaigns]").click()
+    shown(browser, "#camp-name")
+    screenshot(browser, "office-notification-campaigns", 1280)
+    browser.find_element(By.CSS_SELECTOR, "[data-tab=messages]").click()
+    shown(browser, "#msg-phone")
+    screenshot(browser, "office-notification-messages", 768)
+
+
+def test_points_screen_shows_the_rules_and_a_cards_points(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 10000)
+    give_points(shop, card, 250)
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.set_window_size(1280, 900)
+    browser.find_element(By.LINK_TEXT, "积分").click()
+    rules = ok(shop.hq.get(shop.world.path("/points/rules")))
+    assert shown(browser, "#rule-base_rate").get_attribute("value") == rules["base_rate"]
+    remind = browser.find_element(By.ID, "rule-remind_days")
+    remind.clear()
+    remind.send_keys("500")  # more than the 90 days the API allows: its reason beside the field
+    browser.find_element(By.ID, "rules-save").click()
+    assert text_of(browser, "#rule-remind_days-error")
+    remind.clear()
+    remind.send_keys("10")
+    browser.find_element(By.ID, "rules-save").click()
+    assert text_of(browser, "#notice") == "积分规则已保存"
+    assert ok(shop.hq.get(shop.world.path("/points/rules")))["remind_days"] == 10
+    # a promotion: double points over two days; both an effect and none are refused by the API
+    promo = unique("双倍积分")
+    shown(browser, "#promo-name").send_keys(promo)
+    for box, day in (("#promo-starts_on", "2030-05-01"), ("#promo-ends_on", "2030-05-02")):
+        browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.CSS_SELECTOR, box), day)
+    browser.find_element(By.ID, "promo-save").click()
+    assert text_of(browser, "#promo-multiplier-error")  # neither a multiplier nor extra points
+    browser.find_element(By.ID, "promo-multiplier").send_keys("2" + Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == f"积分活动已新增：{promo}")
+    row = wait(browser, lambda d: next(iter(d.find_elements(By.XPATH, f"//tr[td[text()='{promo}']]")), None))
+    assert "2 倍积分" in row.text and "进行中" in row.text
+    row.find_element(By.XPATH, ".//button[text()='停止']").click()
+    wait(browser, lambda d: "已停止" in d.find_element(By.XPATH, f"//tr[td[text()='{promo}']]").text)
+    listed = ok(shop.hq.get(shop.world.path("/points/promotions"), {"include_inactive": "true"}))["items"]
+    assert [(p["multiplier"], p["active"]) for p in listed if p["name"] == promo] == [("2", False)]
+    shown(browser, "#points-card").send_keys(card["card_no"] + Keys.ENTER)
+    assert text_of(browser, "#points-balance") == "250"
+    assert "开业" in browser.find_element(By.CSS_SELECTOR, "section[aria-label='会员积分'] table").text
+    screenshot(browser, "office-points", 1280)
+
+
+def test_hq_drafts_and_sends_a_campaign_and_finds_the_message_in_the_box(gateway, report_shop, browser):
+    shop = report_shop  # a chain whose only consenting member is this one
+    phone = phone_ending(f"{random.randint(1000, 9999)}")
+    body = {"name": "李四", "phone": phone, "marketing_consent": True}
+    member = ok(shop.cashier.post(shop.world.path("/members"), body), 201)
+    ok(shop.cashier.post(shop.world.path(f"/members/{member['id']}/cards"), {"tier_code": "WSILVER"}), 201)
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.set_window_size(1280, 900)
+    browser.find_element(By.LINK_TEXT, "消息通知").click()
+    shown(browser, "[data-tab=campaigns]").click()
+    name = unique("周末洗车")
+    shown(browser, "#camp-name").send_keys(name)
+    text = browser.find_element(By.ID, "camp-text")
+    text.send_keys("{member_name}您好，{balance}")  # a campaign offers no balance (N-4)
+    browser.find_element(By.ID, "camp-tiers").send_keys("WSILVER")
+    browser.find_element(By.XPATH, "//button[text()='保存草稿']").click()
+    refused = error(shop.hq.post(shop.world.path("/notifications/campaigns"), {"name": "x", "text": "{balance}"}), 422)
+    assert text_of(browser, "#camp-text-error") == " ".join(refused["fields"]["text"])
+    text.clear()
+    text.send_keys("{member_name}您好，本周洗车九折")
+    browser.find_element(By.XPATH, "//button[text()='保存草稿']").click()
+    assert text_of(browser, "#notice") == "草稿已保存"
+    row = wait(browser, lambda d: next((r for r in d.find_elements(By.XPATH, f"//tr[td[text()='{name}']]")), None))
+    assert "草稿" in row.text
+    row.find_element(By.XPATH, ".//button[text()='发送']").click()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == f"已开始发送：{name}")
+    [campaign] = [c for c in ok(shop.hq.get(shop.world.path("/notifications/campaigns")))["items"] if c["name"] == name]
+    path = shop.world.path(f"/notifications/campaigns/{campaign['id']}")
+    done = wait_for(lambda: (c := ok(shop.hq.get(path)))["status"] == "done" and c, 20)
+    assert done["total"] == 1 and done["progress"]["sent"] == 1
+    browser.find_element(By.CSS_SELECTOR, "[data-tab=campaigns]").click()
+    row = wait(browser, lambda d: next((r for r in d.find_elements(By.XPATH, f"//tr[td[text()='{name}']]")), None))
+    assert "已完成" in row.text and "1 已发 / 0 失败 / 0 待发（共 1）" in row.text
+    screenshot(browser, "office-notification-campaigns", 1280)
+    # the box: found by the member's full phone, masked, sent
+    browser.find_element(By.CSS_SELECTOR, "[data-tab=messages]").click()
+    shown(browser, "#msg-phone").send_keys(phone + Keys.ENTER)
+    wait(browser, lambda d: "本周洗车九折" in d.find_element(By.CSS_SELECTOR, ".office table").text)
+    listed = browser.find_element(By.CSS_SELECTOR, ".office table tbody").text
+    assert f"{phone[:3]}****{phone[-4:]}" in listed and "已发送" in listed and "营销" in listed
+
+
+def test_the_new_back_office_screens_label_every_control_and_fit_768_to_1920(gateway, shop, browser):
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.set_window_size(1280, 900)
+    for link, ready in (
+        ("积分", "#rule-base_rate"),
+        ("礼品", "#gift-new"),
+        ("兑换记录", "#gr-store"),
+        ("报表", "#report-kind"),
+    ):
+        browser.find_element(By.LINK_TEXT, link).click()
+        shown(browser, ready)
+        if link == "礼品":
+            # how long a redemption may be cancelled: out of range refused beside it, then saved
+            hours = shown(browser, "#gift-cancel_hours")
+            hours.clear()
+            hours.send_keys("-1" + Keys.ENTER)
+            assert text_of(browser, "#gift-cancel_hours-error")
+            hours.clear()
+            hours.send_keys("48" + Keys.ENTER)
+            wait(browser, lambda d: d.find_element(By.ID, "notice").text == "兑换设置已保存：48 小时内可取消")
+            assert ok(shop.hq.get(shop.world.path("/gift-settings")))["cancel_hours"] == 48
+            browser.find_element(By.ID, "gift-new").click()
+            shown(browser, "#gift-name")
+        assert browser.execute_script(UNLABELLED) == [], link
+        for width in (768, 1920):
+            screenshot(browser, f"office-{ready[1:].split('-')[0]}-fit", width)
+        browser.set_window_size(1280, 900)
+    browser.find_element(By.LINK_TEXT, "消息通知").click()
+    for tab, ready in (
+        ("kinds", "#kind-consume-sms_text"),
+        ("provider", "#prov-sms_provider"),
+        ("campaigns", "#camp-name"),
+        ("messages", "#msg-phone"),
+    ):
+        shown(browser, f"[data-tab={tab}]").click()
+        shown(browser, ready)
+        assert browser.execute_script(UNLABELLED) == [], tab
+        for width in (768, 1920):
+            screenshot(browser, f"office-notification-{tab}-fit", width)
+        browser.set_window_size(1280, 900)
+
+
+def test_hq_sets_a_provider_with_a_write_only_secret_and_retries_a_failed_message(gateway, admin, browser):
+    shop = make_shop(admin)  # a chain of its own: its SMS go to a provider that refuses them
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["hq"])
+    shown(browser, "#desk-search")
+    browser.set_window_size(1280, 900)
+    browser.find_element(By.LINK_TEXT, "消息通知").click()
+    shown(browser, "[data-tab=provider]").click()
+    Select(shown(browser, "#prov-sms_provider")).select_by_value("http")
+    # nothing listens on the discard port of this machine: every send fails at once
+    browser.find_element(By.ID, "prov-http_base_url").send_keys("http://127.0.0.1:9")
+    browser.find_element(By.ID, "prov-http_account").send_keys("acct-1")
+    browser.find_element(By.ID, "prov-http_secret").send_keys("s3cret-value")
+    attempts = browser.find_element(By.ID, "prov-max_attempts")
+    attempts.clear()
+    attempts.send_keys("1")
+    browser.find_element(By.ID, "prov-save").click()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == "服务商设置已保存")
+    provider = ok(shop.hq.get(shop.world.path("/notifications/provider")))
+    assert provider["sms_provider"] == "http" and provider["http_secret_set"] is True
+    assert "s3cret-value" not in str(provider)
+    # the redrawn form shows that a secret is kept, never the secret
+    secret = shown(browser, "#prov-http_secret")
+    assert secret.get_attribute("value") == "" and secret.get_attribute("placeholder") == "已设置，留空不变"
+    phone = phone_ending(f"{random.randint(1000, 9999)}")
+    sent = ok(shop.hq.post(shop.world.path("/notifications/test-sends"), {"kind": "consume", "phone": phone}), 201)
+    message_path = shop.world.path(f"/notifications/messages/{sent['items'][0]['id']}")
+    wait_for(lambda: ok(shop.hq.get(message_path))["status"] == "failed", 20)
+    browser.find_element(By.CSS_SELECTOR, "[data-tab=messages]").click()
+    shown(browser, "#msg-phone").send_keys(phone + Keys.ENTER)
+    retry = wait(browser, lambda d: next(iter(d.find_elements(By.XPATH, "//table//button[text()='重发']")), None))
+    assert "失败" in browser.find_element(By.CSS_SELECTOR, ".office table tbody").text
+    screenshot(browser, "office-notification-failed", 1280)
+    browser.set_window_size(1280, 900)
+    retry.click()
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text == "已重新放入发送队列")
+    # one more attempt is made (and fails again, the provider still refusing): 2 in all
+    wait_for(lambda: ok(shop.hq.get(message_path))["attempts"] == 2, 20)

@@ -75,6 +75,7 @@ def _seed(settings, chain_id: str, tag: str) -> dict[str, bool]:
                 "name": f"会员{n}",
                 "phone_cipher": codec.encrypt(chain_id, "phone", phone),
                 "phone_index": codec.index(chain_id, "phone", phone),
+                "phone_last4_index": codec.index(chain_id, "phone_last4", phone[-4:]),
                 "gender": "unknown",
                 "tags": [tag],
                 "notes": "",

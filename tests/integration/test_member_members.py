@@ -220,3 +220,45 @@ def test_a_bad_email_address_is_refused_naming_it_and_changes_nothing(mw, bad):
     refused = error(mw.cashier_a.patch(mw.path(f"/members/{member['id']}"), {"email": bad}), 422)
     assert refused["fields"] == {"email": ["An e-mail address."]}
     assert ok(mw.cashier_a.get(mw.path(f"/members/{member['id']}")))["email"] == "keep@example.com"
+
+
+def test_last_four_digits_of_a_phone_find_only_the_stores_own_members(mw, admin):
+    """O-7: the last four digits name many members, so staff find only their stores' members
+    by them (HQ the whole chain), never another chain's; anything but four digits is a 422."""
+    last4 = random_phone()[-4:]
+    at_a = enrol(mw.cashier_a, mw, phone=random_phone()[:7] + last4)
+    also_a = enrol(mw.manager_a, mw, phone=random_phone()[:7] + last4)
+    at_b = enrol(mw.cashier_b, mw, phone=random_phone()[:7] + last4)
+    other_digits = enrol(mw.cashier_a, mw, phone=random_phone()[:7] + f"{(int(last4) + 1) % 10000:04d}")
+    other = member_world(admin)
+    elsewhere = enrol(other.cashier_a, other, phone=at_a["phone"])
+
+    def found(api, world=mw, digits=last4):
+        return {m["id"] for m in ok(api.get(world.path("/members"), {"phone_last4": digits, "limit": 200}))["items"]}
+
+    assert found(mw.cashier_a) == {at_a["id"], also_a["id"]}
+    assert found(mw.cashier_b) == {at_b["id"]}
+    assert found(mw.hq) == {at_a["id"], also_a["id"], at_b["id"]}
+    assert other_digits["id"] not in found(mw.hq)
+    # the other chain's member with the very same phone is theirs alone
+    assert found(other.cashier_a, other) == {elsewhere["id"]}
+    assert elsewhere["id"] not in found(mw.hq)
+    error(other.hq.get(mw.path("/members"), {"phone_last4": last4}), 404)
+    # a changed phone is found by its new last four, no longer by the old
+    moved = ok(mw.cashier_a.patch(mw.path(f"/members/{also_a['id']}"), {"phone": random_phone()[:7] + "0000"}))
+    assert also_a["id"] not in found(mw.cashier_a) and moved["id"] in found(mw.cashier_a, digits="0000")
+    # only exactly four digits
+    for bad in ("567", "56789", "12a4", "１２３"):
+        err = error(mw.cashier_a.get(mw.path("/members"), {"phone_last4": bad}), 422)
+        assert err["fields"] == {"phone_last4": ["Exactly the last four digits of a phone."]}, bad
+
+
+def test_last_four_digits_are_stored_only_as_a_keyed_index(mw, settings):
+    from services.kit.crypto import codec as make_codec
+
+    phone = random_phone()
+    member = enrol(mw.cashier_a, mw, phone=phone)
+    (row,) = raw_rows(settings, "SELECT phone_last4_index FROM member.members WHERE id = :id", id=member["id"])
+    codec = make_codec(settings.pii_key, settings.pii_index_key)
+    assert row["phone_last4_index"] == codec.index(mw.id, "phone_last4", phone[-4:])
+    assert phone[-4:] not in row["phone_last4_index"]
