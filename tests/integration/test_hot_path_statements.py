@@ -1,0 +1,54 @@
+"""The SQL a consume costs, counted per service (issue 11: count the round trips on the hot
+path). Budgets, not timings: each is the count measured when it was set plus a little room for
+the timers and relays that poll while the consumes run; a change that adds statements to the
+money path or to a consumer of its events fails here and says where."""
+
+import collections
+
+import eventlet
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from tests.helpers import ok, raw_rows, wait_for
+from tests.points_helpers import oil, points_world
+
+pytestmark = pytest.mark.integration
+CONSUMES = 10
+# statements per consume, by the service's database role, as measured (wallet 13.3, member 4.9,
+# points 19.5, reporting 10.0, notification 19.6: the consume's SMS, its points meeting, its send)
+BUDGET = {"wallet": 15, "member": 6, "points": 22, "reporting": 11.5, "notification": 22.5}
+
+
+def test_a_consume_and_its_downstream_effects_stay_within_their_statement_budgets(admin, settings):
+    pw = points_world(admin)
+    card = pw.wallet.card("PGOLD")
+    ok(pw.wallet.recharge(card["card_no"], 300000), 201)
+    ok(pw.wallet.consume(card["card_no"], [oil(1, 1000)]), 201)  # first-use work (books, copies) done
+    pw.wait_balance(card["card_no"], 15)  # 10 yuan x 1.5 (Gold)
+    eventlet.sleep(1.0)
+    counts: collections.Counter = collections.Counter()
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        counts[conn.engine.url.username] += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        for _ in range(CONSUMES):
+            ok(pw.wallet.consume(card["card_no"], [oil(1, 1000)]), 201)
+        pw.wait_balance(card["card_no"], 15 * (CONSUMES + 1))
+        wait_for(lambda: _consume_messages_sent(settings, card["member_id"]) == CONSUMES + 1)
+        eventlet.sleep(1.0)  # the last events' relays and handlers
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    per_consume = {role.removeprefix("huiyuan_"): n / CONSUMES for role, n in counts.items()}
+    over = {s: per_consume.get(s, 0) for s, budget in BUDGET.items() if per_consume.get(s, 0) > budget}
+    assert not over, f"statements per consume over budget {BUDGET}: {per_consume}"
+    assert all(per_consume.get(s, 0) > 0 for s in BUDGET), per_consume  # each took part
+
+
+def _consume_messages_sent(settings, member_id: str) -> int:
+    sql = (
+        "SELECT count(*) AS n FROM notification.messages WHERE kind = 'consume' AND status = 'sent' AND member_id = :m"
+    )
+    return raw_rows(settings, sql, m=member_id)[0]["n"]
