@@ -62,4 +62,4 @@ def test_every_reminder_kind_has_chinese_texts_using_only_its_variables_and_samp
         assert all(v in SAMPLE_VALUES or v in ("member_name", "chain_name") for v in kind.variables), name
     assert KINDS["package_expiring"].ahead and not KINDS["points_expiring"].ahead
     filled = templates.render(KINDS["points_expiring"].sms_text, {**SAMPLE_VALUES, "member_name": "张三"})
-    assert filled == "尊敬的张三，您有200积分将于2026-02-28到期，当前积分共1350分，请及时使用。"
+    assert filled == "尊敬的张三，您有200积分将于2026-02-28到期，当前积分共1520分，请及时使用。"
