@@ -31,6 +31,7 @@ import schemathesis
 
 from contracts.base import CARD_NO_PATTERN
 from contracts.org import SignInRequest
+from services.notification.kinds import KINDS
 
 
 @cache
@@ -249,7 +250,16 @@ def map_case(context: Any, case: Any) -> Any:
         schema = case.operation.body[0].definition.get("schema", {}) if case.operation.body else {}
         properties = set(_properties(case.operation, schema))
         case.body = _body(case.body, properties)
+        _days_before_only_ahead(case)
     return case
+
+
+def _days_before_only_ahead(case: Any) -> None:
+    """A message kind's `days_before` is for a kind sent ahead of a date only (a rule between the
+    path's kind and the body, which the document cannot state)."""
+    kind = (case.path_parameters or {}).get("kind")
+    if "days_before" in case.body and kind in KINDS and not KINDS[kind].ahead:
+        case.body.pop("days_before")
 
 
 def _card_numbers(case: Any) -> None:
