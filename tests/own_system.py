@@ -26,7 +26,7 @@ from gateway.rpc import RpcPool
 from services.kit import provision
 from services.kit.config import Settings
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, _rabbitmqctl
-from tests.helpers import Api, admin_engine
+from tests.helpers import Api, admin_engine, raw_rows, wait_for
 
 
 @contextmanager
@@ -106,6 +106,14 @@ def audit_problems(settings: Settings, settle_seconds: float = 30) -> list[str]:
         return audit.audit(engine, settle_seconds=settle_seconds)
     finally:
         engine.dispose()
+
+
+def settled(settings: Settings, member_id: str, timeout: float = 30) -> None:
+    """Wait until member's lifetime points (from `points.changed`) agree with the points
+    service's for `member_id`: the last events of a run land a moment after its requests."""
+    agree = """SELECT 1 FROM points.members p JOIN member.members m ON m.id = p.member_id
+               WHERE p.member_id = :id AND m.lifetime_points = p.lifetime_points"""
+    wait_for(lambda: raw_rows(settings, agree, id=member_id), timeout=timeout)
 
 
 def queues(vhost_of: Settings) -> list[dict[str, str]]:

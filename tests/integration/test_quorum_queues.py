@@ -12,7 +12,7 @@ from kombu import Connection, Exchange
 
 from services.kit import config, provision, queues
 from tests.helpers import ok, raw_rows, wait_for
-from tests.own_system import audit_problems, in_process, own_system, own_vhost
+from tests.own_system import audit_problems, in_process, own_system, own_vhost, settled
 from tests.own_system import queues as broker_queues
 from tests.wallet_helpers import WASH, wallet_world
 
@@ -54,7 +54,8 @@ def test_the_money_path_runs_through_quorum_queues_only(quorum):
         assert not_quorum == [], not_quorum
         # what stays classic is the processes' own: reply queues and the gateway's exclusive one
         assert {q["type"] for q in listed if q["name"].startswith(PER_PROCESS)} <= {"classic"}
-    assert audit_problems(quorum) == []
+        settled(quorum, card["member_id"])
+        assert audit_problems(quorum) == []  # while the services run: events in flight land
 
 
 def test_a_classic_broker_refuses_quorum_in_place_and_migrate_moves_every_queue_with_its_messages(settings):
