@@ -90,4 +90,3 @@ def test_the_money_path_through_pgbouncer_in_transaction_mode(settings):
             settled(direct, card["member_id"])
             assert audit_problems(direct) == []  # while the services run: events in flight land
         assert "unsupported startup parameter" not in bouncer.log()
-
