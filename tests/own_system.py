@@ -69,6 +69,11 @@ def _provisioned(settings: Settings) -> Settings:
     return settings
 
 
+def admin_credentials() -> tuple[str, str]:
+    """The platform admin's username and password `own_system` provisioned."""
+    return os.environ["HUIYUAN_ADMIN_USERNAME"], os.environ["HUIYUAN_ADMIN_PASSWORD"]
+
+
 @dataclasses.dataclass
 class InProcess:
     """Every service in this process (one nameko runner) and the gateway's app on top."""
@@ -79,7 +84,7 @@ class InProcess:
     client: testing.TestClient
 
     def admin(self) -> Api:
-        return Api.sign_in(self.client, ADMIN_USERNAME, ADMIN_PASSWORD)
+        return Api.sign_in(self.client, *admin_credentials())
 
 
 @contextmanager
