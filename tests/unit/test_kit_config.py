@@ -45,3 +45,15 @@ def test_the_queue_type_is_checked_where_it_is_read(monkeypatch):
     assert config.load().queue_type == "classic"
     assert queues.durable_queue_arguments("classic") == {}
     assert queues.durable_queue_arguments("quorum") == {"x-queue-type": "quorum"}
+
+
+def test_every_durable_queue_takes_the_configured_type():
+    quorum = queues.durable_queues(config.SERVICES, "quorum")
+    assert {f"rpc-{service}" for service in config.SERVICES} <= {q.name for q in quorum}
+    assert len([q for q in quorum if q.name.startswith("evt-")]) >= 20
+    # a quorum queue must be durable, and can be neither exclusive nor auto-delete
+    assert [q.name for q in quorum if not q.durable or q.exclusive or q.auto_delete] == []
+    assert [q.name for q in quorum if q.queue_arguments != {"x-queue-type": "quorum"}] == []
+    classic = queues.durable_queues(config.SERVICES, "classic")
+    assert sorted(q.name for q in classic) == sorted(q.name for q in quorum)
+    assert [q.name for q in classic if q.queue_arguments] == []  # exactly as nameko declares them
