@@ -18,10 +18,12 @@ exclusive nor auto-delete.
 
 `classic` is the default because a queue's type cannot change in place: a broker
 that already has `rpc-wallet` as a classic queue refuses to declare it as quorum
-(`PRECONDITION_FAILED - inequivalent arg 'x-queue-type'`), and the service does
-not start. A new cluster (Kubernetes, `RabbitmqCluster`) sets `quorum` from its
-first start; an existing one moves with `python -m services.kit.queues migrate`
-(README, "Quorum queues").
+(`PRECONDITION_FAILED - inequivalent arg 'x-queue-type'`), and nameko retries the
+refused declaration every second forever, consuming nothing. `check_queue_types`
+(run by `services.kit.runner` and provisioning before anything is declared) stops
+such a process with a message saying what to do instead. A new cluster (Kubernetes,
+`RabbitmqCluster`) sets `quorum` from its first start; an existing one moves with
+`python -m services.kit.queues migrate` (README, "Quorum queues").
 
 RabbitMQ 4 gives quorum queues a delivery limit of 20 by default: a message
 requeued more often than that is dropped. The kit requeues an event whose handler
@@ -148,6 +150,37 @@ def _move(connection: Connection, source: str, target: str) -> int:
         moved += 1
 
 
+class QueueTypeMismatch(RuntimeError):
+    """Queues on the broker are of another type than the one configured."""
+
+
+def mismatched(amqp_uri: str, services: tuple[str, ...] | list[str], queue_type: str) -> dict[str, str]:
+    """The durable queues of `services` that exist on the broker with a type other than
+    `queue_type`: {name: the broker's type}. Queues not there yet are fine (they will be
+    declared as configured)."""
+    other = CLASSIC if parse_queue_type(queue_type) == QUORUM else QUORUM
+    found = {}
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        for queue in durable_queues(services, queue_type):
+            if _existing(connection.channel(), queue.name) is not None and not _declared_as(connection, queue):
+                found[queue.name] = other
+    return found
+
+
+def check_queue_types(amqp_uri: str, services: tuple[str, ...] | list[str], queue_type: str) -> None:
+    """Refuse to start `services` with `queue_type` on a broker whose queues are of the other
+    type: nameko would retry the refused declaration every second forever, consuming nothing."""
+    wrong = mismatched(amqp_uri, services, queue_type)
+    if wrong:
+        names = ", ".join(sorted(wrong))
+        raise QueueTypeMismatch(
+            f"{QUEUE_TYPE_VARIABLE}={queue_type}, but the broker has {names} as "
+            f"{'/'.join(sorted(set(wrong.values())))}; a queue's type cannot change in place. Either set "
+            f"{QUEUE_TYPE_VARIABLE}={next(iter(wrong.values()))}, or stop every instance of the services and run "
+            f"`python -m services.kit.queues migrate --to {queue_type}` (README, Quorum queues)."
+        )
+
+
 def migrate(amqp_uri: str, services: tuple[str, ...] | list[str], to_type: str) -> list[str]:
     """Redeclare every durable queue of `services` as `to_type`, keeping its messages.
 
@@ -173,7 +206,7 @@ def migrate(amqp_uri: str, services: tuple[str, ...] | list[str], to_type: str) 
         if busy:
             raise RuntimeError(f"stop every service instance first: consumers on {', '.join(busy)}")
         for queue in wanted:
-            if queue.name not in found or _type_of(connection, queue.name) == to_type:
+            if queue.name not in found or _declared_as(connection, queue):
                 continue
             channel = connection.channel()
             temporary = queue.__class__(
@@ -203,17 +236,20 @@ def _bindings(queue: Queue) -> Iterator[Any]:
     yield from queue.bindings or ()
 
 
-def _type_of(connection: Connection, name: str) -> str:
-    """An existing queue's type as the broker has it: declaring it as quorum is refused
-    (PRECONDITION_FAILED, which closes that channel) unless it is one."""
+def _declared_as(connection: Connection, queue: Queue) -> bool:
+    """Whether an existing queue is as `queue` declares it: the same declaration nameko
+    makes, which is a no-op on a queue of that type and refused (PRECONDITION_FAILED,
+    closing only this probe's channel) on one of the other type."""
     channel = connection.channel()
     try:
-        channel.queue_declare(queue=name, durable=True, auto_delete=False, arguments={"x-queue-type": QUORUM})
-        return QUORUM
-    except Exception as exc:  # noqa: BLE001 - refused: it is classic
+        channel.queue_declare(
+            queue=queue.name, durable=True, auto_delete=False, arguments=dict(queue.queue_arguments or {})
+        )
+        return True
+    except Exception as exc:  # noqa: BLE001 - refused: it is of the other type
         if getattr(exc, "reply_code", None) != 406:
             raise
-        return CLASSIC
+        return False
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,19 +5,23 @@ a broker's queues, messages kept."""
 
 import dataclasses
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import amqp.exceptions
 import pytest
 from kombu import Connection, Exchange
 
 from services.kit import config, provision, queues
-from tests.helpers import ok, raw_rows, wait_for
+from tests.helpers import ok, process_environment, raw_rows, wait_for
 from tests.own_system import audit_problems, in_process, own_system, own_vhost, settled
 from tests.own_system import queues as broker_queues
 from tests.wallet_helpers import WASH, wallet_world
 
 pytestmark = pytest.mark.integration
 
+ROOT = Path(__file__).resolve().parents[2]
 # queues that belong to one process and stay classic whatever the setting (services.kit.queues)
 PER_PROCESS = ("rpc.reply-", "gateway-principals-")
 
@@ -80,6 +84,20 @@ def test_a_classic_broker_refuses_quorum_in_place_and_migrate_moves_every_queue_
         ):
             rpc_wallet(connection.channel()).declare()  # why the default is classic: PRECONDITION_FAILED
 
+        # a process started with the other type says so and stops, rather than retrying forever
+        refused = "HUIYUAN_QUEUE_TYPE=quorum, but the broker has .*rpc-wallet"
+        with pytest.raises(queues.QueueTypeMismatch, match=refused):
+            queues.check_queue_types(system.amqp_uri, ["wallet"], "quorum")
+        started = subprocess.run(
+            [sys.executable, "-m", "services.kit.runner", "wallet"],
+            env=process_environment(system, HUIYUAN_QUEUE_TYPE="quorum", HUIYUAN_LOG_JSON="0"),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert started.returncode == 1 and "services.kit.queues migrate --to quorum" in started.stderr
+
         moved = queues.migrate(system.amqp_uri, config.SERVICES, "quorum")
         assert sorted(moved) == sorted(q.name for q in wanted)
         listed = {q["name"]: q for q in broker_queues(system)}
@@ -90,5 +108,8 @@ def test_a_classic_broker_refuses_quorum_in_place_and_migrate_moves_every_queue_
                 message = connection.channel().basic_get(queue=queue.name, no_ack=True)
                 assert message is not None and json.loads(message.body) == {"id": "e-1", "marker": 7}
         assert queues.migrate(system.amqp_uri, config.SERVICES, "quorum") == []  # nothing left to move
-        # and the services declare the same queues without complaint now
+        # and the services declare the same queues without complaint now; classic would be refused
+        queues.check_queue_types(system.amqp_uri, config.SERVICES, "quorum")
         provision.declare_topology(quorum_now)
+        with pytest.raises(queues.QueueTypeMismatch, match="as quorum"):
+            provision.declare_topology(system)
