@@ -181,7 +181,7 @@ def test_two_wallets_and_two_members_one_of_each_killed_mid_load(settings, tmp_p
                 if len(answers) >= KILL_AFTER and all(counts.values()) and busy:
                     break
                 assert time.monotonic() < deadline and len(answers) < CLIENTS * OPERATIONS, counts
-                eventlet.sleep(0.2)
+                eventlet.sleep(0.05)  # often enough to catch the wallet mid-operation
             before_kill = dict(counts)
             answered_before_kill = len(answers)
             processes.kill("wallet-1")
