@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONWARNINGS := ignore::DeprecationWarning
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test fuzz unit integration demo bench audit lint provision servers browser env clean-test help chaos chaos-short backup restore k8s
+.PHONY: run test fuzz unit integration demo bench audit lint provision servers browser pgbouncer env clean-test help chaos chaos-short backup restore k8s
 
 help:
 	@echo "make run    - set everything up and run all services and the gateway (Ctrl-C stops)"
@@ -35,6 +35,10 @@ servers:
 browser:
 	@bash deploy/ensure_browser.sh
 
+# Debian's pgbouncer, which tests/integration/test_pgbouncer.py starts in transaction mode (apt-get when missing)
+pgbouncer:
+	@bash deploy/ensure_pgbouncer.sh
+
 env: $(STAMP)
 	@$(PY) deploy/ensure_env.py
 
@@ -47,7 +51,7 @@ run: provision
 demo: provision
 	@set -a; source var/huiyuan.env; set +a; $(PY) -m deploy.demo
 
-test: $(STAMP) servers browser
+test: $(STAMP) servers browser pgbouncer
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest

@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 from nameko.extensions import DependencyProvider
 
+from services.kit.queues import CLASSIC, QUEUE_TYPE_VARIABLE, parse_queue_type
+
 SERVICES = ("org", "member", "wallet", "points", "gift", "reporting", "notification")
 
 # where a service process serves /metrics, /health and /ready (services.kit.metrics)
@@ -43,6 +45,8 @@ class Settings:
     # per-service role passwords (HUIYUAN_DB_PASSWORD_<SERVICE>), generated into var/huiyuan.env
     db_passwords: dict = field(default_factory=dict)
     amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672/"
+    # the type of every durable queue the services consume (services.kit.queues: why classic)
+    queue_type: str = CLASSIC
     max_workers: int = 10
     rpc_timeout: float = 10.0
     # personal-data keys (base64 of 32 bytes); dev defaults are set by `make run`
@@ -100,6 +104,7 @@ def load() -> Settings:
         db_password=_env("HUIYUAN_DB_PASSWORD", Settings.db_password),
         db_passwords={s: os.environ[password_variable(s)] for s in SERVICES if os.environ.get(password_variable(s))},
         amqp_uri=_env("HUIYUAN_AMQP_URI", Settings.amqp_uri),
+        queue_type=parse_queue_type(_env(QUEUE_TYPE_VARIABLE, Settings.queue_type)),
         max_workers=int(_env("HUIYUAN_MAX_WORKERS", str(Settings.max_workers))),
         rpc_timeout=float(_env("HUIYUAN_RPC_TIMEOUT", str(Settings.rpc_timeout))),
         pii_key=_env("HUIYUAN_PII_KEY", ""),

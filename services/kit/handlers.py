@@ -58,6 +58,7 @@ from contracts.events import Event, parse
 from services.kit.inbox import first_delivery
 from services.kit.logs import CORRELATION_KEY
 from services.kit.outbox import OutboxWriter
+from services.kit.queues import apply_queue_type
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # for failures that are not transient
@@ -138,7 +139,7 @@ class _Handler(EventHandler):
     """nameko's event handler, whose acknowledgement cannot stop the service: with the
     broker gone, acking or requeueing raises, and nameko would treat that as fatal. The
     unacknowledged message is delivered again once the broker is back, and the inbox
-    makes that harmless.
+    makes that harmless. Its queue is of the configured type (`services.kit.queues`).
 
     Deliveries that arrive while this handler's batch is being handled wait, and go
     together in the next one: one batch at a time per handler, so two batches of one
@@ -146,6 +147,7 @@ class _Handler(EventHandler):
 
     def setup(self) -> None:
         super().setup()
+        apply_queue_type(self.queue, self.container.config)
         self._waiting: list[tuple[Any, Any]] = []
         self._flushing = False
 

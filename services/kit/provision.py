@@ -20,7 +20,7 @@ from nameko.events import EventHandler
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from services.kit import config, db, migrations
+from services.kit import config, db, migrations, queues
 from services.kit.config import Settings
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ def declare_topology(settings: Settings, services: tuple[str, ...] = config.SERV
     nameko declares these when a consumer starts; declaring them up front means
     events published before a consumer's first start wait in its queue.
     """
+    queues.check_queue_types(settings.amqp_uri, services, settings.queue_type)  # a clear error, not a 406
     nameko_config = settings.nameko_config()
     declared = 0
     with Connection(settings.amqp_uri) as connection:

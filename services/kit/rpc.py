@@ -29,6 +29,7 @@ from contracts.errors import DeadlineExceeded, HuiyuanError, ServiceTimeout, Ser
 from services.kit.db import answering_outages
 from services.kit.deadlines import DEADLINE_KEY, seconds_left
 from services.kit.metrics import figures_of
+from services.kit.queues import RpcQueueConsumer
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,11 @@ class Rpc(NamekoRpc):
       whole service. The caller times out and retries with the same key; the request,
       unacknowledged, is delivered again after the broker is back and answered from the
       idempotency record (or refused as late).
+
+    Its queue, `rpc-<service>`, is of the configured type (`services.kit.queues`).
     """
+
+    rpc_consumer = RpcQueueConsumer()
 
     def handle_message(self, body: dict, message: Any) -> None:
         context = self.unpack_message_headers(message)

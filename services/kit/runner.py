@@ -15,12 +15,13 @@ eventlet.monkey_patch()  # before anything opens a socket
 
 import dataclasses  # noqa: E402
 import importlib  # noqa: E402
+import logging  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 
 from nameko.cli.run import run  # noqa: E402
 
-from services.kit import config, logs  # noqa: E402
+from services.kit import config, logs, queues  # noqa: E402
 
 
 def service_class(name: str) -> type:
@@ -44,6 +45,12 @@ def main(argv: list[str]) -> None:
         sys.exit(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(config.SERVICES)}")
     settings = process_settings()
     logs.setup("+".join(names), settings.log_level, settings.log_json)
+    try:
+        queues.check_queue_types(settings.amqp_uri, names, settings.queue_type)
+    except queues.QueueTypeMismatch as mismatch:
+        sys.exit(str(mismatch))
+    except Exception as exc:  # noqa: BLE001 - the broker is away: nameko waits for it, as ever
+        logging.getLogger(__name__).warning("queue types not checked (broker unreachable?): %r", exc)
     run([service_class(n) for n in names], settings.nameko_config(names))
 
 

@@ -1,9 +1,11 @@
 """Per-service secrets: each service's role has its own password, and a process is given
 only the database URLs (and passwords) of the services it hosts."""
 
+import pytest
+
 from deploy.ensure_env import GENERATED_KEYS
 from deploy.run_all import own_secrets
-from services.kit import config
+from services.kit import config, queues
 from services.kit.config import Settings
 
 
@@ -31,3 +33,27 @@ def test_children_get_only_their_own_password_and_the_gateway_none():
 
 def test_every_services_password_is_generated():
     assert {config.password_variable(s) for s in config.SERVICES} <= set(GENERATED_KEYS)
+
+
+def test_the_queue_type_is_checked_where_it_is_read(monkeypatch):
+    monkeypatch.setenv("HUIYUAN_QUEUE_TYPE", "Quorum")
+    assert config.load().queue_type == "quorum"
+    monkeypatch.setenv("HUIYUAN_QUEUE_TYPE", "stream")
+    with pytest.raises(ValueError, match="HUIYUAN_QUEUE_TYPE='stream': must be one of classic, quorum"):
+        config.load()
+    monkeypatch.delenv("HUIYUAN_QUEUE_TYPE")
+    assert config.load().queue_type == "classic"
+    assert queues.durable_queue_arguments("classic") == {}
+    assert queues.durable_queue_arguments("quorum") == {"x-queue-type": "quorum"}
+
+
+def test_every_durable_queue_takes_the_configured_type():
+    quorum = queues.durable_queues(config.SERVICES, "quorum")
+    assert {f"rpc-{service}" for service in config.SERVICES} <= {q.name for q in quorum}
+    assert len([q for q in quorum if q.name.startswith("evt-")]) >= 20
+    # a quorum queue must be durable, and can be neither exclusive nor auto-delete
+    assert [q.name for q in quorum if not q.durable or q.exclusive or q.auto_delete] == []
+    assert [q.name for q in quorum if q.queue_arguments != {"x-queue-type": "quorum"}] == []
+    classic = queues.durable_queues(config.SERVICES, "classic")
+    assert sorted(q.name for q in classic) == sorted(q.name for q in quorum)
+    assert [q.name for q in classic if q.queue_arguments] == []  # exactly as nameko declares them
