@@ -63,7 +63,12 @@ PLATFORM_SECRETS = {
 # variables read by code outside the files scanned below: the per-process metrics and health
 # server (issue 17, item 5) listens on HUIYUAN_METRICS_PORT (default 9100)
 READ_ELSEWHERE = {"HUIYUAN_METRICS_PORT"}
-CODE_READING_SETTINGS = ("services/kit/config.py", "gateway/gunicorn_conf.py", "services/org/bootstrap.py")
+CODE_READING_SETTINGS = (
+    "services/kit/config.py",
+    "services/kit/queues.py",
+    "gateway/gunicorn_conf.py",
+    "services/org/bootstrap.py",
+)
 
 
 class RenderError(RuntimeError):
