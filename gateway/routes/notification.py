@@ -125,8 +125,8 @@ OPERATIONS: list[Operation] = [
         status=201,
         roles=HQ,
         needs_key=True,
-        description="N-3. One rule a category (422 naming `category` for a second); each member is reminded "
-        "once per visit gap: a new visit in the category starts a new one." + HQ_ONLY,
+        description="N-3. One rule a category (409 `already_exists` naming `category` for a second); each "
+        "member is reminded once per visit gap: a new visit in the category starts a new one." + HQ_ONLY,
     ),
     Operation(
         "PATCH",

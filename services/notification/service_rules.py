@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from contracts.errors import NotFound, ValidationFailed
+from contracts.errors import AlreadyExists, NotFound
 from services.notification.models import ServiceRule
 
 CHANGEABLE = ("service_name", "days", "enabled")
@@ -42,7 +42,7 @@ def create(session: Session, chain_id: str, payload: dict) -> dict:
         .with_for_update()
     )
     if taken is not None:
-        raise ValidationFailed(
+        raise AlreadyExists(
             "The chain has a rule for this category.",
             {"category": [f"A rule for {payload['category']} exists ({taken}): change that one."]},
         )

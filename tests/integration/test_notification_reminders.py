@@ -289,7 +289,7 @@ def test_service_reminder_rules_are_hqs_and_checked(pw):
     assert set(error(pw.hq.post(_rules_path(pw), bad), 422)["fields"]) == {"category", "service_name", "days"}
     rule = ok(pw.hq.post(_rules_path(pw), {"category": "polish", "service_name": "抛光", "days": 90}), 201)
     assert (rule["category"], rule["service_name"], rule["days"], rule["enabled"]) == ("polish", "抛光", 90, True)
-    twice = error(pw.hq.post(_rules_path(pw), {"category": "polish", "service_name": "x", "days": 9}), 422)
+    twice = error(pw.hq.post(_rules_path(pw), {"category": "polish", "service_name": "x", "days": 9}), 409)
     assert list(twice["fields"]) == ["category"]
     assert error(pw.hq.patch(_rules_path(pw, f"/{rule['id']}"), {"days": 400}), 422)["fields"] == {
         "days": ["Must be greater than or equal to 1 and less than or equal to 365."]
