@@ -463,9 +463,12 @@ def test_the_console_signs_out_when_the_token_is_revoked(gateway, shop, browser)
     deadline = time.monotonic() + WAIT
     while not browser.find_elements(By.ID, "signin-error"):
         assert time.monotonic() < deadline, "the console did not sign out"
-        search = browser.find_element(By.ID, "desk-search")
-        search.clear()
-        search.send_keys("999999999999" + Keys.ENTER)
+        try:
+            search = browser.find_element(By.ID, "desk-search")
+            search.clear()
+            search.send_keys("999999999999" + Keys.ENTER)
+        except StaleElementReferenceException:
+            pass  # the console went to the sign-in page while the box was typed into
         time.sleep(0.5)
     assert "登录已失效" in text_of(browser, "#signin-error")
     assert browser.execute_script("return sessionStorage.getItem('huiyuan.session')") is None
@@ -628,6 +631,7 @@ def test_a_franchisee_opens_a_store_of_their_own_in_the_back_office(gateway, sho
         "会员",
         "对账单",
         "卡操作日志",
+        "挂账与结算",
         "登录日志",
         "积分",
         "礼品",
@@ -1288,10 +1292,10 @@ def test_hq_grants_credit_on_a_card_and_sees_the_settlement_between_stores(gatew
     assert text_of(browser, "#credit-result") == f"卡 {card['card_no']}：额度 ¥200.00，已用 ¥0.00，可用 ¥200.00"
     assert shop.balances(card["card_no"])["credit_limit"] == 20000
     # a wash at store B: the 100 yuan taken in at A pay 100 of it, credit the other 8
-    cashier_b = shop.hq.as_user(shop.world.usernames["cashier_B"])
+    # (rung up by HQ, who names the store: B's own staff are locked out or disabled by other tests)
     wash = {"item_code": "W01", "name": "标准洗车", "category": "wash", "quantity": 1, "unit_price": 12000}
     sale = {"card_no": card["card_no"], "store_id": shop.world.stores["B"]["id"], "lines": [wash], "allow_credit": True}
-    assert ok(cashier_b.post(shop.world.path("/wallet/consumes"), sale), 201)["paid"]["credit"] == 800
+    assert ok(shop.hq.post(shop.world.path("/wallet/consumes"), sale), 201)["paid"]["credit"] == 800
     # the member pays the 8 yuan back at store A's counter
     shown(browser, "#settle-card").send_keys(card["card_no"])
     Select(browser.find_element(By.ID, "settle-store")).select_by_value(shop.world.stores["A"]["id"])
