@@ -386,13 +386,15 @@ const RECEIPT_TITLES = { consume: '消费小票', recharge: '充值小票', refu
 /** After a consume, recharge or refund: the card redrawn, and the wallet's receipt of it
  * (chain footer, signature line) ready to print, its 80 mm button focused. */
 async function done(desk, kind, answer) {
-  await Promise.all([
+  const success = kind === 'consume' ? `收款成功：${yuan(answer.amount_due)}` : '操作成功';
+  const [, shown] = await Promise.all([
     refreshCard(desk),
     showReceipt(desk.parts.receipt, desk.path(`/wallet/transactions/${answer.transaction_id}/receipt`), {
-      label: RECEIPT_TITLES[kind], closeLabel: '下一位（Esc）', onClose: () => document.getElementById('desk-search').focus(),
+      label: RECEIPT_TITLES[kind], closeLabel: '下一位（Esc）', before: success,
+      onClose: () => document.getElementById('desk-search').focus(),
     }),
   ]);
-  notice(kind === 'consume' ? `收款成功：${yuan(answer.amount_due)}` : '操作成功', 'ok');
+  if (shown) notice(success, 'ok');
 }
 
 /** Recharge (W-3): the tier's bonus shown before confirming. */

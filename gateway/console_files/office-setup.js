@@ -86,7 +86,7 @@ function editForm(title, id, controls, send, onDone) {
 export async function tiersScreen(body, { path }) {
   const [tiers, categories] = await Promise.all([
     api('GET', path('/tiers'), { query: { include_inactive: true } }),
-    api('GET', path('/categories')),
+    api('GET', path('/categories'), { query: { include_inactive: true } }),
   ]);
   const reload = async () => { clear(body); await tiersScreen(body, { path }); };
   const holder = h('div');
@@ -112,7 +112,8 @@ function tierForm(tier, categories, path, reload) {
   const rank = field('级别（1 最低）', h('input', { id: 'tier-rank', inputmode: 'numeric', value: value(t.rank) }), 'rank');
   const discount = field('默认折扣（减免 %，10 即 9 折）', h('input', { id: 'tier-discount', inputmode: 'decimal', value: bpToPercent(t.default_discount_bp ?? 0) }), 'default_discount_bp');
   // one box a category: blank uses the default discount
-  const perCategory = categories.map((c) => ({ code: c.code, f: field(`「${c.name}」折扣（减免 %，空为默认）`,
+  // a retired category keeps its box while the tier still names it, so saving does not drop it
+  const perCategory = categories.filter((c) => c.active || c.code in (t.category_discounts || {})).map((c) => ({ code: c.code, f: field(`「${c.name}」折扣（减免 %，空为默认）`,
     h('input', { inputmode: 'decimal', dataset: { category: c.code }, value: bpToPercent((t.category_discounts || {})[c.code]) })) }));
   const categoryErrors = h('div', { class: 'field' }, h('span', { class: 'field-error', id: 'tier-categories-error', role: 'alert' }));
   const categoryAnchor = h('input', { type: 'hidden', id: 'tier-categories', dataset: { field: 'category_discounts' } });

@@ -9,15 +9,15 @@ import { clear, describe, h, notice } from './dom.js';
 const PAPERS = { '80mm': { sheet: 'print-80', label: '打印小票（80mm）', id: 'print-80mm' }, a4: { sheet: 'print-a4', label: '打印 A4', id: 'print-a4-button' } };
 
 /** The API's receipt page at `url` (under /api/v1) in `paper`, as nodes; null after a refusal
- * (shown in the status line in the API's words). */
-async function fetchReceipt(url, paper) {
+ * (shown in the status line in the API's words, after `before` when given). */
+async function fetchReceipt(url, paper, before = '') {
   const response = await fetch(`/api/v1${url}?format=${paper}`, {
     headers: { Authorization: `Bearer ${session.get()?.token}` },
   });
   if (!response.ok) {
     let data = null;
     try { data = await response.json(); } catch { data = null; }
-    notice(describe(new ApiError(response.status, data)), 'error');
+    notice(`${before}${describe(new ApiError(response.status, data))}`, 'error');
     return null;
   }
   // DOMParser builds an inert document (no scripts run, nothing loads); only its body is kept
@@ -27,9 +27,10 @@ async function fetchReceipt(url, paper) {
 
 /** Shows the receipt at `url` in `area` (80 mm first), with a print button per paper and a
  * close button (`closeLabel`, Esc too) that calls `onClose`. The 80 mm button takes the focus,
- * so Enter prints at once. */
-export async function showReceipt(area, url, { label, closeLabel = '关闭', onClose = () => {} }) {
-  const nodes = await fetchReceipt(url, '80mm');
+ * so Enter prints at once. When the receipt cannot be had, the status line says so after
+ * `before` (what was done: a sale stands even when its receipt does not come). */
+export async function showReceipt(area, url, { label, closeLabel = '关闭', onClose = () => {}, before = '' }) {
+  const nodes = await fetchReceipt(url, '80mm', before ? `${before}；小票未能取得：` : '');
   if (!nodes) return false;
   const receipt = h('article', { class: 'receipt api-receipt', id: 'receipt', 'aria-label': label, dataset: { paper: '80mm' } }, nodes);
   const print = (paper) => async () => {
