@@ -1327,3 +1327,26 @@ def test_hq_grants_credit_on_a_card_and_sees_the_settlement_between_stores(gatew
         f"¥{a_to_b[0] // 100:,}.{a_to_b[0] % 100:02d}"
     ]
     screenshot(browser, "office-credit", 1280)
+
+
+def test_a_sale_whose_receipt_cannot_be_fetched_still_says_it_was_made(gateway, shop, browser):
+    card = shop.member_with_card(phone_ending(f"{random.randint(1000, 9999)}"), 50000)
+    sign_in(browser, gateway, shop.world.code, shop.world.usernames["cashier_A"])
+    shown(browser, "#desk-search").send_keys(card["card_no"] + Keys.ENTER)
+    wait(browser, lambda d: active_id(d) == "item-input")
+    # the receipt route answers 503 (the browser's fetch stands in for a wallet that has just gone away)
+    browser.execute_script(
+        """
+        const real = window.fetch;
+        window.fetch = (url, init) => String(url).includes('/receipt?') ? Promise.resolve(new Response(
+          JSON.stringify({error: {code: 'service_unavailable', message: 'wallet is not answering'}}),
+          {status: 503, headers: {'Content-Type': 'application/json'}})) : real(url, init);
+        """
+    )
+    browser.switch_to.active_element.send_keys("W01" + Keys.ENTER)
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "notice").text.startswith("收款成功：¥108.00；小票未能取得："))
+    assert "wallet is not answering" in text_of(browser, "#notice")
+    assert text_of(browser, "#bal-cash") == "¥392.00"  # 500 less the wash's 108: the sale stands
+    assert [e["kind"] for e in shop.statement(card["card_no"])].count("consume") == 1
