@@ -5,7 +5,7 @@
 import { allPages, api, ApiError, newKey } from './api.js';
 import { clear, describe, field, formatTime, h, notice, showErrors } from './dom.js';
 import { parseYuan, previewConsume, rechargeBonus, yuan, zhe } from './money.js';
-import { renderReceipt } from './receipt.js';
+import { showReceipt } from './receipt.js';
 import { showGiftReceipt } from './office-loyalty.js';
 
 const STATUS = { active: '正常', frozen: '已冻结', replaced: '已换卡', returned: '已退卡', expired: '已过期' };
@@ -343,8 +343,7 @@ function showConsume(desk) {
     if (!receipt) return;
     desk.consumeKey = null;
     desk.cart = [];
-    const employeeName = desk.staff.find((s) => s.id === receipt.serving_employee_id)?.display_name;
-    await done(desk, 'consume', receipt, { employeeName });
+    await done(desk, 'consume', receipt);
   });
   draw();
   item.input.focus();
@@ -382,12 +381,20 @@ async function submit(desk, form, button, method, url, body, key, forgetKey = ()
   }
 }
 
-async function done(desk, kind, answer, extra = {}) {
-  await refreshCard(desk);
-  renderReceipt(desk.parts.receipt, kind, answer, {
-    chain: desk.chain, store: desk.store, operator: desk.current.principal.display_name, ...extra,
-  });
-  notice(kind === 'consume' ? `收款成功：${yuan(answer.amount_due)}` : '操作成功', 'ok');
+const RECEIPT_TITLES = { consume: '消费小票', recharge: '充值小票', refund: '退款小票' };
+
+/** After a consume, recharge or refund: the card redrawn, and the wallet's receipt of it
+ * (chain footer, signature line) ready to print, its 80 mm button focused. */
+async function done(desk, kind, answer) {
+  const success = kind === 'consume' ? `收款成功：${yuan(answer.amount_due)}` : '操作成功';
+  const [, shown] = await Promise.all([
+    refreshCard(desk),
+    showReceipt(desk.parts.receipt, desk.path(`/wallet/transactions/${answer.transaction_id}/receipt`), {
+      label: RECEIPT_TITLES[kind], closeLabel: '下一位（Esc）', before: success,
+      onClose: () => document.getElementById('desk-search').focus(),
+    }),
+  ]);
+  if (shown) notice(success, 'ok');
 }
 
 /** Recharge (W-3): the tier's bonus shown before confirming. */

@@ -43,7 +43,7 @@ export function showErrors(form, apiError) {
   const unplaced = [];
   for (const [name, reasons] of Object.entries(apiError.fields || {})) {
     const control = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
-    const text = [].concat(reasons).map(String).join(' ');
+    const text = reasonText(reasons);
     if (control) {
       control.setAttribute('aria-invalid', 'true');
       document.getElementById(`${control.id}-error`).textContent = text;
@@ -52,6 +52,16 @@ export function showErrors(form, apiError) {
   }
   if (general) general.textContent = [describe(apiError), ...unplaced].join(' ');
   if (firstBad) firstBad.focus();
+}
+
+/** The API's reasons for one field as text: a list of sentences, or for a nested field (a
+ * map's key, a list's entry) each part named before its reasons: "wash: Must be ...". */
+function reasonText(reasons) {
+  if (Array.isArray(reasons)) return reasons.map(reasonText).join(' ');
+  if (reasons && typeof reasons === 'object') {
+    return Object.entries(reasons).map(([part, inner]) => `${/^\d+$/.test(part) ? `第${Number(part) + 1}条` : part}：${reasonText(inner)}`).join(' ');
+  }
+  return String(reasons);
 }
 
 const CODES = {

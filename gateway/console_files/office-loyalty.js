@@ -2,9 +2,10 @@
 // (P-3), the gift catalogue with its stock and stores (G-1, G-2) and the redemption record
 // (G-3, G-4). HQ changes rules and the catalogue; managers see them and their stores' record.
 
-import { allPages, api, ApiError, newKey, session } from './api.js';
+import { allPages, api, ApiError, newKey } from './api.js';
 import { clear, dataTable, describe, field, formatTime, h, keyedSubmit, notice, showErrors } from './dom.js';
 import { parseYuan, yuan } from './money.js';
+import { showReceipt } from './receipt.js';
 
 const POINT_KINDS = {
   earn: '消费积分', reverse: '退款扣回', cash: '现金积分', gift: '赠送', rebate: '返还', referral: '推荐奖励',
@@ -368,32 +369,7 @@ function cancelForm(out, path, redemption, reload) {
   reason.input.focus();
 }
 
-/** The API renders the receipt (S-3: chain, store, the redemption, a signature line, the
- * footer). It needs the token, so it is fetched, parsed without running anything, and its
- * body shown here as the receipt; the console's print stylesheets print it on 80 mm or A4. */
-export async function showGiftReceipt(area, path, redemptionId) {
-  const response = await fetch(`/api/v1${path(`/gift-redemptions/${redemptionId}/receipt`)}?format=80mm`, {
-    headers: { Authorization: `Bearer ${session.get()?.token}` },
-  });
-  if (!response.ok) {
-    let data = null;
-    try { data = await response.json(); } catch { data = null; }
-    notice(describe(new ApiError(response.status, data)), 'error');
-    return;
-  }
-  // DOMParser builds an inert document (no scripts run, nothing loads); only its body is kept
-  const page = new DOMParser().parseFromString(await response.text(), 'text/html');
-  const receipt = h('article', { class: 'receipt gift-receipt', id: 'receipt', 'aria-label': '礼品兑换小票' },
-    [...page.body.childNodes].map((node) => document.importNode(node, true)));
-  const print = (size) => () => {
-    document.getElementById('print-80').disabled = size !== '80';
-    document.getElementById('print-a4').disabled = size !== 'a4';
-    window.print();
-  };
-  const print80 = h('button', { type: 'button', class: 'primary', id: 'print-80mm', onclick: print('80') }, '打印小票（80mm）');
-  const printA4 = h('button', { type: 'button', id: 'print-a4-button', onclick: print('a4') }, '打印 A4');
-  const close = h('button', { type: 'button', onclick: () => { area.hidden = true; clear(area); } }, '关闭');
-  area.hidden = false;
-  clear(area).append(h('div', { class: 'no-print toolbar' }, print80, printA4, close), receipt);
-  print80.focus();
+/** The gift service's receipt of a redemption (S-3), shown in the console's receipt frame. */
+export function showGiftReceipt(area, path, redemptionId) {
+  return showReceipt(area, path(`/gift-redemptions/${redemptionId}/receipt`), { label: '礼品兑换小票' });
 }

@@ -4,10 +4,11 @@
 
 import { allPages, api, ApiError, newKey } from './api.js';
 import { clear, describe, field, formatTime, h, notice, showErrors } from './dom.js';
-import { yuan, zhe } from './money.js';
+import { yuan } from './money.js';
 import { giftRedemptionsScreen, giftsScreen, pointsScreen } from './office-loyalty.js';
 import { notificationsScreen } from './office-notify.js';
 import { reportsScreen } from './office-reports.js';
+import { creditScreen, dictionariesScreen, settingsScreen, tiersScreen } from './office-setup.js';
 
 const CHAIN_MANAGERS = ['hq_admin', 'franchisee', 'store_manager'];
 
@@ -17,8 +18,11 @@ export const OFFICE_SCREENS = [
   { id: 'members', title: '会员', roles: CHAIN_MANAGERS, render: members },
   { id: 'statement', title: '对账单', roles: CHAIN_MANAGERS, render: statement },
   { id: 'card-log', title: '卡操作日志', roles: CHAIN_MANAGERS, render: cardLog },
-  { id: 'tiers', title: '会员等级', roles: ['hq_admin'], render: tiers },
-  { id: 'items', title: '项目字典', roles: ['hq_admin'], render: items },
+  // what HQ sets the chain up with (the member, org and wallet services refuse anyone else)
+  { id: 'tiers', title: '会员等级', roles: ['hq_admin'], render: tiersScreen },
+  { id: 'items', title: '项目字典', roles: ['hq_admin'], render: dictionariesScreen },
+  { id: 'settings', title: '连锁设置', roles: ['hq_admin'], render: settingsScreen },
+  { id: 'credit', title: '挂账与结算', roles: CHAIN_MANAGERS, render: creditScreen },
   { id: 'access-log', title: '登录日志', roles: CHAIN_MANAGERS, render: accessLog },
   { id: 'liability', title: '储值负债', roles: ['hq_admin'], render: liability },
   // the loyalty, message and report services: each shown to the roles its API serves (a
@@ -195,20 +199,6 @@ async function members(body, { path }) {
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
   body.append(form, out);
   await load();
-}
-
-async function tiers(body, { path }) {
-  const list = (await api('GET', path('/tiers'))).items;
-  body.append(table(['编码', '名称', '级别', '默认折扣', '分类折扣', '开卡费', '充值赠送'],
-    list.map((t) => [t.code, t.name, String(t.rank), zhe(t.default_discount_bp),
-      Object.entries(t.category_discounts).map(([c, bp]) => `${c} ${zhe(bp)}`).join('，'), yuan(t.issue_fee),
-      t.recharge_bonus_rules.map((r) => `满${yuan(r.threshold)}送${r.bonus_fixed != null ? yuan(r.bonus_fixed) : `${r.bonus_rate_bp / 100}%`}`).join('，')])));
-}
-
-async function items(body, { path }) {
-  const list = (await api('GET', path('/items'), { query: { include_inactive: true } })).items;
-  body.append(table(['编码', '名称', '类型', '分类', '价格', '状态'],
-    list.map((i) => [i.code, i.name, i.kind === 'service' ? '服务' : '商品', i.category_code, yuan(i.price), i.active ? '在用' : '停用'])));
 }
 
 const EVENTS = { sign_in: '登录', sign_out: '退出', sign_in_failed: '登录失败', locked: '锁定' };
