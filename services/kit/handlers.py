@@ -232,7 +232,7 @@ def handles(source: str, event_type: str) -> Callable:
             events = [(payload, _parsed(self, payload, source, event_type)) for payload in payloads]
             try:
                 with self.db.begin():
-                    for _, event in events:
+                    for _, event in sorted(events, key=_lock_order):
                         if event is not None:
                             _apply(self, method, event, (self.name, event.id) in _attempts)
             except Exception as exc:  # noqa: BLE001 - judged below: paused, or each event alone
@@ -258,6 +258,16 @@ def handles(source: str, event_type: str) -> Callable:
         )(handler)
 
     return decorate
+
+
+def _lock_order(item: tuple[Any, Event | None]) -> tuple[str, str]:
+    """A batch is applied in member order (a stable sort: one member's events keep theirs). Most
+    handlers lock the member's rows, so two batches of one service (its handlers of different
+    events run side by side) take them in the same order and wait for each other rather than
+    deadlock."""
+    event = item[1]
+    data = event.data if event is not None else {}
+    return (str(data.get("chain_id") or ""), str(data.get("member_id") or ""))
 
 
 def _parsed(service: Any, payload: Any, source: str, event_type: str) -> Event | None:
