@@ -20,7 +20,7 @@ from bench.seed import prepare_database, seed
 from bench.system import ROOT, System, ensure_vhost
 from deploy import audit
 from deploy.ensure_env import DEFAULT_PATH, ensure_env_file, load_env_file
-from services.kit import config
+from services.kit import config, queues
 
 APP = "huiyuan-bench"  # the bench's own connections, never counted as the system's
 
@@ -70,6 +70,7 @@ def git_commit() -> str:
 class Bench:
     def __init__(self, opts: bench_options.Options, settings: config.Settings, system: System) -> None:
         self.o, self.settings, self.system = opts, settings, system
+        self.queue_names: list[str] | None = None
         self.monitor = engine_for(settings, "postgres", pool=2)
         self.engine = engine_for(settings, opts.db_name, pool=6)
         self.ctx: Context | None = None
@@ -122,6 +123,18 @@ class Bench:
             "first_error": None if scenario == "pgbench" else self.ctx.first_error,
         }
 
+    def settle(self, seconds: float = 60.0) -> None:
+        """Wait until the work the last scenario left is done: every outbox sent and every event
+        queue drained (the services' consumers may still be at it when the load stops, and
+        would take CPU from the next scenario, pgbench included)."""
+        deadline = time.monotonic() + seconds
+        audit.settle(self.engine, seconds)
+        if self.queue_names is None:
+            self.queue_names = [q.name for q in queues.durable_queues(config.SERVICES, self.settings.queue_type)]
+        while time.monotonic() < deadline and any(queues.ready_messages(self.o.amqp_uri, self.queue_names).values()):
+            time.sleep(0.5)
+        audit.settle(self.engine, max(1.0, deadline - time.monotonic()))
+
     def run(self) -> tuple[list[dict], list[str], dict]:
         o = self.o
         self.ctx = Context(seed(self.settings, o.port, max(o.clients)), o.port, o.floor_port)
@@ -130,7 +143,7 @@ class Bench:
         for round_no in range(1, o.rounds + 1):
             for clients in o.clients:
                 for scenario in o.scenarios_at(clients):
-                    audit.settle(self.engine, 20)  # the last scenario's events are not this one's work
+                    self.settle()  # the last scenario's events are not this one's work
                     run = self.run_one(scenario, clients, round_no)
                     runs.append(run)
                     print(progress(run, o.rounds), flush=True)

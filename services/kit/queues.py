@@ -123,6 +123,14 @@ def durable_queues(services: tuple[str, ...] | list[str], queue_type: str) -> li
     return queues
 
 
+def ready_messages(amqp_uri: str, names: list[str]) -> dict[str, int]:
+    """Messages waiting in each of these queues (not yet delivered to a consumer); a queue not
+    there counts none."""
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        found = {name: _existing(connection.channel(), name) for name in names}
+    return {name: f.messages if f is not None else 0 for name, f in found.items()}
+
+
 def _existing(channel: Any, name: str) -> Found | None:
     try:
         _, messages, consumers = channel.queue_declare(queue=name, passive=True)
