@@ -115,8 +115,6 @@ def test_the_api_does_what_its_document_says(gateway, admin, role, tmp_path):
         f"{gateway}/api/v1/openapi.json",
         "--checks",
         "all",
-        "--max-time",
-        str(SECONDS),
         "--seed",
         str(fuzz_seed),
         # nothing carried over from earlier runs (examples found then would replay first): the seed says it all
@@ -133,9 +131,25 @@ def test_the_api_does_what_its_document_says(gateway, admin, role, tmp_path):
         "HUIYUAN_FUZZ_SEED": str(fuzz_seed),
         "PYTHONPATH": str(ROOT),
     }
-    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=SECONDS + 600)
-    report = run.stdout + run.stderr
-    (tmp_path / "report.txt").write_text(report)
-    summary = report[report.find("=== SUMMARY") - 40 :] if "=== SUMMARY" in report else report[-3000:]
-    print(summary)
-    assert run.returncode == 0, report[-30000:]
+    for part, arguments in enumerate(_passes(SECONDS)):
+        run = subprocess.run(
+            command + arguments, cwd=ROOT, env=env, capture_output=True, text=True, timeout=SECONDS + 600
+        )
+        report = run.stdout + run.stderr
+        (tmp_path / f"report-{part}.txt").write_text(report)
+        summary = report[report.find("=== SUMMARY") - 40 :] if "=== SUMMARY" in report else report[-3000:]
+        print(" ".join(arguments), summary)
+        assert run.returncode == 0, report[-30000:]
+
+
+LONG_RUN_SECONDS = 60
+
+
+def _passes(seconds: int) -> list[list[str]]:
+    """The budget as Schemathesis runs it. A long budget repeats the phases until time is up,
+    and Schemathesis 4.32 fails inside itself when the stateful phase comes round a second time
+    (`assert self.stateful_tests_manager is not None`): a long run repeats the other phases for
+    the budget and then runs the stateful phase once, in a run of its own."""
+    if seconds <= LONG_RUN_SECONDS:
+        return [["--max-time", str(seconds)]]
+    return [["--phases", "examples,coverage,fuzzing", "--max-time", str(seconds)], ["--phases", "stateful"]]
