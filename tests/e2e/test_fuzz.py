@@ -123,6 +123,8 @@ def test_the_api_does_what_its_document_says(gateway, admin, role, tmp_path):
         # one worker: CPython 3.11's parser is not safe when Hypothesis describes strategies from two threads
         "--workers",
         "1",
+        "--suppress-health-check",
+        "filter_too_much",
     ]
     env = {
         **os.environ,
@@ -142,14 +144,13 @@ def test_the_api_does_what_its_document_says(gateway, admin, role, tmp_path):
         assert run.returncode == 0, report[-30000:]
 
 
-LONG_RUN_SECONDS = 60
-
-
 def _passes(seconds: int) -> list[list[str]]:
-    """The budget as Schemathesis runs it. A long budget repeats the phases until time is up,
-    and Schemathesis 4.32 fails inside itself when the stateful phase comes round a second time
-    (`assert self.stateful_tests_manager is not None`): a long run repeats the other phases for
-    the budget and then runs the stateful phase once, in a run of its own."""
-    if seconds <= LONG_RUN_SECONDS:
-        return [["--max-time", str(seconds)]]
-    return [["--phases", "examples,coverage,fuzzing", "--max-time", str(seconds)], ["--phases", "stateful"]]
+    """The budget as Schemathesis runs it: examples, coverage and fuzzing, repeated until the
+    time is up. No stateful phase: the document declares no links, so it covered none, and
+    Schemathesis 4.32 fails inside itself (`assert self.stateful_tests_manager is not None`)
+    when that phase comes round a second time, which a budget longer than one pass makes it do.
+
+    `filter_too_much` is suppressed: on repeated passes Hypothesis throws away too many of the
+    queries it draws for two reports (member-stats export, gift redemptions), a limit of the
+    generator on those query fields, not an answer of the API; every case sent is still checked."""
+    return [["--phases", "examples,coverage,fuzzing", "--max-time", str(seconds)]]
