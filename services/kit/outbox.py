@@ -5,9 +5,13 @@ so an event exists if and only if the change it describes was committed. A
 relay in every service instance publishes unsent rows to the service's nameko
 events exchange (with publisher confirms) and marks them sent, with no
 transaction open while it publishes: it claims a batch for a lease (one
-statement), publishes, marks (one statement). Instances share the table
-safely (`FOR UPDATE SKIP LOCKED` and the lease); if a row is published twice
-(crash between publish and mark) consumers' inboxes drop the duplicate.
+statement) and publishes; what got out is marked sent by the relay's next
+claim (the same statement: one round trip a batch instead of two), which comes
+with the next worker that writes events or the poll a second later, and a
+stopping relay marks what is left. Instances share the table safely (`FOR
+UPDATE SKIP LOCKED` and the lease); if a row is published twice (a crash
+between publish and mark: its lease runs out and it goes again) consumers'
+inboxes drop the duplicate.
 
 Two kinds of failure, told apart by `broker_away`:
 - the broker cannot be reached (refused, lost, shutting down, a nack): the
@@ -124,33 +128,29 @@ class OutboxWriter:
         return event
 
 
-def relay_batch(engine: Engine, table: Table, publish: Callable[[dict, str], None], limit: int = BATCH_SIZE) -> int:
+def relay_batch(
+    engine: Engine,
+    table: Table,
+    publish: Callable[[dict, str], None],
+    limit: int = BATCH_SIZE,
+    unmarked: list[int] | None = None,
+) -> int:
     """Publish up to `limit` due events in order; returns how many were sent.
 
     No transaction is open while publishing: one statement claims the due rows for
     `LEASE_SECONDS` (their `retry_at`; instances skip rows another is claiming), the
-    publishes follow, one statement marks what got out. Re-raises a broker failure after
-    marking what got out and handing the rest back; a refused row is recorded (pause,
-    perhaps parked) and the batch goes on without it. A relay that dies mid-batch leaves
-    its rows to be claimed again when the lease ends (consumers drop a duplicate)."""
+    publishes follow, and what got out is marked sent. Without `unmarked` that is one
+    more statement now. With it (the relay's own list of rows it published and has not
+    marked yet) the claim marks those rows, and the rows this batch publishes join the
+    list for the next claim: one statement a batch. A broker failure is re-raised after
+    handing the rest back; a refused row is recorded (pause, perhaps parked) and the
+    batch goes on without it. A relay that dies mid-batch, or before marking, leaves its
+    rows to be claimed again when the lease ends (consumers drop a duplicate)."""
+    marks = list(unmarked) if unmarked else []
     with engine.connect() as conn, _autocommit(conn):
-        due = (
-            select(table.c.seq)
-            .where(
-                table.c.sent_at.is_(None),
-                table.c.parked_at.is_(None),
-                or_(table.c.retry_at.is_(None), table.c.retry_at <= func.now()),
-            )
-            .order_by(table.c.seq)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        rows = conn.execute(
-            update(table)
-            .where(table.c.seq.in_(due))
-            .values(retry_at=func.now() + timedelta(seconds=LEASE_SECONDS))
-            .returning(table.c.seq, table.c.event_id, table.c.event_type, table.c.payload, table.c.rejections)
-        ).all()
+        rows = conn.execute(_claim(table, limit, marks)).all()
+        if unmarked is not None:
+            del unmarked[: len(marks)]  # marked by the claim
         rows.sort(key=lambda row: row.seq)
         sent: list[int] = []
         failure: Exception | None = None
@@ -173,12 +173,46 @@ def relay_batch(engine: Engine, table: Table, publish: Callable[[dict, str], Non
                 _refused(conn, table, row, exc)
                 continue
             sent.append(row.seq)
-        # whatever got out is marked sent, even when a later publish failed
-        if sent:
-            conn.execute(update(table).where(table.c.seq.in_(sent)).values(sent_at=func.now(), retry_at=None))
+        # whatever got out is marked sent (now, or by the next claim), even when a later publish failed
+        if unmarked is not None:
+            unmarked.extend(sent)
+        else:
+            mark_sent(conn, table, sent)
     if failure is not None:
         raise failure
     return len(sent)
+
+
+def _claim(table: Table, limit: int, marks: list[int]):
+    """The due rows, now leased to this relay; the rows in `marks` marked sent in passing."""
+    due = (
+        select(table.c.seq)
+        .where(
+            table.c.sent_at.is_(None),
+            table.c.parked_at.is_(None),
+            or_(table.c.retry_at.is_(None), table.c.retry_at <= func.now()),
+        )
+        .order_by(table.c.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claim = update(table).values(retry_at=func.now() + timedelta(seconds=LEASE_SECONDS))
+    if marks:
+        # one statement sees one snapshot: a marked row whose lease ran out must not be claimed too
+        due = due.where(table.c.seq.not_in(marks))
+        claim = claim.add_cte(_marking(table, marks).cte("marked"))
+    return claim.where(table.c.seq.in_(due)).returning(
+        table.c.seq, table.c.event_id, table.c.event_type, table.c.payload, table.c.rejections
+    )
+
+
+def _marking(table: Table, seqs: list[int]):
+    return update(table).where(table.c.seq.in_(seqs)).values(sent_at=func.now(), retry_at=None)
+
+
+def mark_sent(conn: Connection, table: Table, seqs: list[int]) -> None:
+    if seqs:
+        conn.execute(_marking(table, seqs))
 
 
 @contextmanager
@@ -277,6 +311,7 @@ class Outbox(DependencyProvider):
             retry=False,  # the relay retries the whole batch itself
         )
         self.kicks: LightQueue = LightQueue(maxsize=1)
+        self.unmarked: list[int] = []  # published, to be marked sent by the next claim
         self.stopping = GreenEvent()
         self.running = False
 
@@ -295,9 +330,12 @@ class Outbox(DependencyProvider):
             except Exception:  # noqa: BLE001 - it ended; how does not matter here
                 pass
         self.thread.kill()
-        # one last flush, so a clean shutdown leaves nothing behind
+        # one last flush, so a clean shutdown leaves nothing behind, not even a row unmarked
         try:
             self.flush()
+            with self.engine.connect() as conn, _autocommit(conn):
+                mark_sent(conn, self.table, self.unmarked)
+            self.unmarked.clear()
         except Exception:  # noqa: BLE001 - the next start publishes what is left
             log.warning("outbox flush at stop failed; rows stay for the next start")
         self.engine.dispose()
@@ -337,7 +375,7 @@ class Outbox(DependencyProvider):
     def flush(self) -> int:
         total = 0
         while True:
-            sent = relay_batch(self.engine, self.table, self._publish)
+            sent = relay_batch(self.engine, self.table, self._publish, unmarked=self.unmarked)
             total += sent
             figures = figures_of(self.container)
             if figures is not None:

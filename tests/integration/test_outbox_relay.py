@@ -169,3 +169,31 @@ def test_backlog_counts_unsent_rows_their_oldest_age_and_parked_events(relay, pr
     finally:
         with engine.begin() as conn:
             conn.execute(failures.delete().where(failures.c.event_id == parked_id))
+
+
+def test_a_relay_marks_what_it_published_with_its_next_claim(relay):
+    engine, table = relay
+    first = add_events(engine, table, 2)
+    published, unmarked = [], []
+
+    def publish(payload, _type):
+        published.append(payload["id"])
+
+    assert outbox.relay_batch(engine, table, publish, unmarked=unmarked) == 2
+    state = rows(engine, table)
+    # out, not marked yet: still leased to this relay, so no instance publishes them again
+    assert [state[i].sent_at for i in first] == [None, None]
+    assert unmarked == [state[i].seq for i in first]
+    # the lease runs out before the next claim: the claim that marks them does not take them too
+    due_now(engine, table)
+    later = add_events(engine, table, 1)
+    assert outbox.relay_batch(engine, table, publish, unmarked=unmarked) == 1
+    assert published == first + later
+    state = rows(engine, table)
+    assert all(state[i].sent_at is not None and state[i].retry_at is None for i in first)
+    assert state[later[0]].sent_at is None and unmarked == [state[later[0]].seq]
+    # a claim that finds nothing due still marks
+    assert outbox.relay_batch(engine, table, publish, unmarked=unmarked) == 0
+    assert rows(engine, table)[later[0]].sent_at is not None and unmarked == []
+    with engine.connect() as conn:
+        assert outbox.backlog(conn, table, org_kit.event_failures)["outbox_unsent"] == 0
