@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import cache
 from weakref import WeakKeyDictionary
 
 import amqp.exceptions
@@ -42,9 +43,11 @@ from eventlet.queue import Empty, LightQueue
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import BigInteger, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from contracts import events as contracts_events
 from services.kit.db import make_engine, pool_budget
@@ -122,10 +125,17 @@ class OutboxWriter:
             occurred_at=occurred_at,
         )
         session.execute(
-            insert(self.table).values(event_id=event["id"], event_type=event_type, chain_id=chain_id, payload=event)
+            _adding(self.table),
+            {"event_id": event["id"], "event_type": event_type, "chain_id": chain_id, "payload": event},
         )
         self.added += 1
         return event
+
+
+@cache
+def _adding(table: Table) -> Insert:
+    """Built once per outbox (building a statement afresh costs more than running it)."""
+    return insert(table).values({name: bindparam(name) for name in ("event_id", "event_type", "chain_id", "payload")})
 
 
 def relay_batch(
@@ -148,7 +158,7 @@ def relay_batch(
     rows to be claimed again when the lease ends (consumers drop a duplicate)."""
     marks = list(unmarked) if unmarked else []
     with engine.connect() as conn, _autocommit(conn):
-        rows = conn.execute(_claim(table, limit, marks)).all()
+        rows = conn.execute(*_claim(table, limit, marks)).all()
         if unmarked is not None:
             del unmarked[: len(marks)]  # marked by the claim
         rows.sort(key=lambda row: row.seq)
@@ -183,36 +193,41 @@ def relay_batch(
     return len(sent)
 
 
-def _claim(table: Table, limit: int, marks: list[int]):
+def _claim(table: Table, limit: int, marks: list[int]) -> tuple[Update, dict]:
     """The due rows, now leased to this relay; the rows in `marks` marked sent in passing."""
-    due = (
-        select(table.c.seq)
-        .where(
-            table.c.sent_at.is_(None),
-            table.c.parked_at.is_(None),
-            or_(table.c.retry_at.is_(None), table.c.retry_at <= func.now()),
-        )
-        .order_by(table.c.seq)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    return _claiming(table, bool(marks)), {"limit": limit, "marks": marks}
+
+
+@cache
+def _claiming(table: Table, marking: bool) -> Update:
+    """Built once per outbox, with and without marks: a relay claims every second."""
+    due = select(table.c.seq).where(
+        table.c.sent_at.is_(None),
+        table.c.parked_at.is_(None),
+        or_(table.c.retry_at.is_(None), table.c.retry_at <= func.now()),
     )
     claim = update(table).values(retry_at=func.now() + timedelta(seconds=LEASE_SECONDS))
-    if marks:
+    if marking:
         # one statement sees one snapshot: a marked row whose lease ran out must not be claimed too
-        due = due.where(table.c.seq.not_in(marks))
-        claim = claim.add_cte(_marking(table, marks).cte("marked"))
+        due = due.where(table.c.seq != func.all(_SEQS))
+        claim = claim.add_cte(_marking(table).cte("marked"))
+    due = due.order_by(table.c.seq).limit(bindparam("limit")).with_for_update(skip_locked=True)
     return claim.where(table.c.seq.in_(due)).returning(
         table.c.seq, table.c.event_id, table.c.event_type, table.c.payload, table.c.rejections
     )
 
 
-def _marking(table: Table, seqs: list[int]):
-    return update(table).where(table.c.seq.in_(seqs)).values(sent_at=func.now(), retry_at=None)
+_SEQS = bindparam("marks", type_=ARRAY(BigInteger))
+
+
+@cache
+def _marking(table: Table) -> Update:
+    return update(table).where(table.c.seq == func.any(_SEQS)).values(sent_at=func.now(), retry_at=None)
 
 
 def mark_sent(conn: Connection, table: Table, seqs: list[int]) -> None:
     if seqs:
-        conn.execute(_marking(table, seqs))
+        conn.execute(_marking(table), {"marks": seqs})
 
 
 @contextmanager
