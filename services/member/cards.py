@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from contracts import member as c
 from contracts.auth import Actor
@@ -478,9 +480,11 @@ def _upgrade(session: Session, events: OutboxWriter, chain_id: str, member_id: s
     return {"tier_changed": changed, "tier_code": tier_code}
 
 
-def _tier_reads(chain_id: str, member_id: str) -> tuple:
+def _tier_reads() -> tuple:
     """The chain's tier steps (as JSON) and the ranks of the member's active cards, as scalar
-    subqueries, so the UPDATE that keeps a new total also returns what judges an upgrade."""
+    subqueries of the parameters `the_chain` and `the_member` (an UPDATE keeps a column's own
+    name for its SET), so the UPDATE that keeps a new total also returns what judges an upgrade."""
+    chain_id, member_id = bindparam("the_chain"), bindparam("the_member")
     steps = (
         select(
             func.json_agg(
@@ -498,6 +502,38 @@ def _tier_reads(chain_id: str, member_id: str) -> tuple:
         .scalar_subquery()
     )
     return steps.label("steps"), ranks.label("ranks")
+
+
+@cache
+def _keeping_spend() -> Update:
+    """Built once (it runs on every consume and refund): the new total kept if newer."""
+    m = Member.__table__
+    return (
+        update(m)
+        .where(
+            m.c.chain_id == bindparam("the_chain"),
+            m.c.id == bindparam("the_member"),
+            or_(m.c.spend_as_of.is_(None), m.c.spend_as_of < bindparam("as_of")),
+        )
+        .values(cumulative_spend=bindparam("total"), spend_as_of=bindparam("as_of"))
+        .returning(m.c.lifetime_points, *_tier_reads())
+    )
+
+
+@cache
+def _keeping_points() -> Update:
+    """Built once (it runs on every points change): the new lifetime total kept if newer."""
+    m = Member.__table__
+    return (
+        update(m)
+        .where(
+            m.c.chain_id == bindparam("the_chain"),
+            m.c.id == bindparam("the_member"),
+            m.c.points_version < bindparam("version"),
+        )
+        .values(lifetime_points=bindparam("total"), points_version=bindparam("version"))
+        .returning(m.c.cumulative_spend, *_tier_reads())
+    )
 
 
 def _upgrade_if_reached(
@@ -520,15 +556,7 @@ def record_spend(
     On every consume, so the usual case is one statement: the total kept (an UPDATE that also
     judges the order), returning the chain's tier steps and the ranks of the member's active cards."""
     kept = session.execute(
-        update(Member)
-        .where(
-            Member.chain_id == chain_id,
-            Member.id == member_id,
-            or_(Member.spend_as_of.is_(None), Member.spend_as_of < as_of),
-        )
-        .values(cumulative_spend=cumulative_spend, spend_as_of=as_of)
-        .returning(Member.lifetime_points, *_tier_reads(chain_id, member_id))
-        .execution_options(synchronize_session=False)
+        _keeping_spend(), {"the_chain": chain_id, "the_member": member_id, "as_of": as_of, "total": cumulative_spend}
     ).first()
     if kept is None:
         return None  # an older total than the one kept (or no such member here)
@@ -543,11 +571,8 @@ def record_points(
     changes nothing) and upgrade a card if it now reaches a higher tier (M-7). Upgrades only:
     points reversed or expired never take a tier away."""
     kept = session.execute(
-        update(Member)
-        .where(Member.chain_id == chain_id, Member.id == member_id, Member.points_version < version)
-        .values(lifetime_points=lifetime_points, points_version=version)
-        .returning(Member.cumulative_spend, *_tier_reads(chain_id, member_id))
-        .execution_options(synchronize_session=False)
+        _keeping_points(),
+        {"the_chain": chain_id, "the_member": member_id, "version": version, "total": lifetime_points},
     ).first()
     if kept is None:
         return None
