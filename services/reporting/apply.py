@@ -13,9 +13,10 @@ Wallet events become facts (`money`), member and org events copies (`copies`); p
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
-from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, func
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
@@ -54,11 +55,16 @@ def apply(session: Session, event: Event) -> None:
     APPLIERS[(event.source, event.type)](session, event)
     if event.chain_id is None:
         return
-    statement = insert(Freshness.__table__).values(chain_id=event.chain_id, newest_event_at=money.at(event))
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Freshness.chain_id],
-            set_={"newest_event_at": statement.excluded.newest_event_at, "applied_at": func.now()},
-            where=Freshness.newest_event_at < statement.excluded.newest_event_at,
-        )
+    session.execute(_freshening(), {"chain_id": event.chain_id, "newest_event_at": money.at(event)})
+
+
+@cache
+def _freshening() -> Insert:
+    """Built once: it runs for every event."""
+    table = Freshness.__table__
+    statement = insert(table).values(chain_id=bindparam("chain_id"), newest_event_at=bindparam("newest_event_at"))
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.chain_id],
+        set_={"newest_event_at": statement.excluded.newest_event_at, "applied_at": func.now()},
+        where=table.c.newest_event_at < statement.excluded.newest_event_at,
     )

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
+from services.kit.built import insert_rows
 from services.reporting.models import CardCopy, GiftRedemptionFact, PointsFact
 from services.reporting.money import at
 
@@ -28,7 +29,7 @@ def _points(session: Session, event: Event, kind: str, store_id: str | None, con
         "consume_id": consume_id,
         "points": d["points"],
     }
-    session.execute(insert(PointsFact.__table__).values(**row).on_conflict_do_nothing())
+    insert_rows(session, PointsFact.__table__, [row])
 
 
 def earned(session: Session, event: Event) -> None:

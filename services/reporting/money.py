@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
+from services.kit.built import insert_rows
 from services.reporting import rollup
 from services.reporting.models import FactLine, LotMove, MoneyFact
 
@@ -32,9 +32,7 @@ def _fact(session: Session, event: Event, kind: str, **figures: object) -> None:
         "card_no": data.get("card_no"),
         **figures,
     }
-    inserted = session.execute(
-        insert(MoneyFact.__table__).values(**row).on_conflict_do_nothing().returning(MoneyFact.tx_id)
-    ).first()
+    inserted = insert_rows(session, MoneyFact.__table__, [row], returning=("tx_id",)).first()
     if inserted is None:
         return  # applied before: its lines, lot moves and daily totals are there too
     rollup.add(session, row)
@@ -51,17 +49,14 @@ def _fact(session: Session, event: Event, kind: str, **figures: object) -> None:
         for lot in data.get("lots", [])
     ]
     if moves:
-        session.execute(insert(LotMove.__table__).values(moves).on_conflict_do_nothing())
+        insert_rows(session, LotMove.__table__, moves)
 
 
 def _lines(session: Session, event: Event, lines: list[dict]) -> None:
     if not lines:
         return
-    session.execute(
-        insert(FactLine.__table__)
-        .values([{"tx_id": event.data["transaction_id"], "chain_id": event.data["chain_id"], **line} for line in lines])
-        .on_conflict_do_nothing()
-    )
+    tx = {"tx_id": event.data["transaction_id"], "chain_id": event.data["chain_id"]}
+    insert_rows(session, FactLine.__table__, [{**tx, **line} for line in lines])
 
 
 def _paid(paid: dict) -> dict:

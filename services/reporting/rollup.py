@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, literal, select
+from sqlalchemy import Select, bindparam, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
@@ -63,17 +63,24 @@ def lock_zone(session: Session, chain_id: str, *, exclusive: bool = False) -> st
     """The chain's zone, its row locked; a chain not heard of yet gets the default until org's
     event comes (`keep_newest` overwrites a row that has no `as_of`). One statement once the
     chain is known."""
-    query = select(ChainCopy.time_zone).where(ChainCopy.chain_id == chain_id)
-    query = query.with_for_update() if exclusive else query.with_for_update(read=True)
-    zone = session.scalar(query)
+    query, key = _zone_locking(exclusive), {"chain_id": chain_id}
+    zone = session.scalar(query, key)
     if zone is None:
         session.execute(
             insert(ChainCopy.__table__)
             .values(chain_id=chain_id, time_zone=clock.DEFAULT_TIME_ZONE)
             .on_conflict_do_nothing()
         )
-        zone = session.scalar(query)
+        zone = session.scalar(query, key)
     return zone
+
+
+@cache
+def _zone_locking(exclusive: bool) -> Select:
+    """Built once: a shared lock is taken for every fact added."""
+    table = ChainCopy.__table__
+    query = select(table.c.time_zone).where(table.c.chain_id == bindparam("chain_id"))
+    return query.with_for_update() if exclusive else query.with_for_update(read=True)
 
 
 def add(session: Session, fact: dict) -> None:
