@@ -24,12 +24,14 @@ import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from nameko.exceptions import deserialize, serialize
-from sqlalchemy import Table, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, Table, bindparam, select, update
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from contracts.errors import HuiyuanError, IdempotencyMismatch, ValidationFailed
 from services.kit.crypto import Codec
@@ -87,8 +89,8 @@ class KeyedRequest:
     def request_hash(self) -> str:
         return fingerprint(self.operation, self.request, self.fingerprint_key)
 
-    def _where(self) -> tuple:
-        return self.table.c.scope == self.scope, self.table.c.key == self.key
+    def _key(self) -> dict:
+        return {"the_scope": self.scope, "the_key": self.key}
 
     def _stored(self, answer: Any) -> Any:
         if self.seal is None:
@@ -97,25 +99,18 @@ class KeyedRequest:
 
     def _claim(self, session: Session, response: Any = None) -> bool:
         """Insert the key's row (with `response`, if known); False if it was there already."""
-        claimed = session.execute(
-            insert(self.table)
-            .values(
-                scope=self.scope,
-                key=self.key,
-                operation=self.operation,
-                request_hash=self.request_hash,
-                response=response,
-            )
-            .on_conflict_do_nothing(index_elements=[self.table.c.scope, self.table.c.key])
-            .returning(self.table.c.key)
-        ).first()
-        return claimed is not None
+        row = {
+            "scope": self.scope,
+            "key": self.key,
+            "operation": self.operation,
+            "request_hash": self.request_hash,
+            "response": response,
+        }
+        return session.execute(_claiming(self.table), row).first() is not None
 
     def prior(self, session: Session) -> Any:
         """The first answer given under the key (raised again if it was a refusal), or `NEW_KEY`."""
-        row = session.execute(
-            select(self.table.c.operation, self.table.c.request_hash, self.table.c.response).where(*self._where())
-        ).first()
+        row = session.execute(_reading(self.table), self._key()).first()
         if row is None:
             return NEW_KEY
         if row.request_hash != self.request_hash:
@@ -142,7 +137,7 @@ class KeyedRequest:
             if is_definite_refusal(exc):
                 exc.huiyuan_unrecorded = True  # the caller's transaction rolls back; `final_refusals` records it
             raise
-        session.execute(update(self.table).where(*self._where()).values(response=self._stored(result)))
+        session.execute(_answering(self.table), {**self._key(), "response": self._stored(result)})
         return result
 
     def in_transaction(self, session: Session, action: Callable[[], Any]) -> Any:
@@ -177,3 +172,30 @@ class KeyedRequest:
                 return self.prior(session)
         exc.huiyuan_unrecorded = False
         raise exc
+
+
+# Built once per table: every mutation runs them (see services.kit.built). A column's own
+# name is the SET or VALUES parameter of an UPDATE or INSERT, so the key's are `the_*`.
+@cache
+def _claiming(table: Table) -> Insert:
+    names = ("scope", "key", "operation", "request_hash", "response")
+    return (
+        insert(table)
+        .values({name: bindparam(name) for name in names})
+        .on_conflict_do_nothing(index_elements=[table.c.scope, table.c.key])
+        .returning(table.c.key)
+    )
+
+
+def _keyed(table: Table) -> tuple:
+    return table.c.scope == bindparam("the_scope"), table.c.key == bindparam("the_key")
+
+
+@cache
+def _reading(table: Table) -> Select:
+    return select(table.c.operation, table.c.request_hash, table.c.response).where(*_keyed(table))
+
+
+@cache
+def _answering(table: Table) -> Update:
+    return update(table).where(*_keyed(table)).values(response=bindparam("response"))
