@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import BigInteger, column, func, select, text, update
+from sqlalchemy import BigInteger, Select, bindparam, column, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -109,8 +110,20 @@ def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) ->
     the wallet row (whose values are then the last committed). The zone and the package
     probe are read as of the statement's start: a package bought by an operation this one
     waited for is not used by it (it is ordered before that sale; no money is at stake)."""
-    clocks = ChainClock.__table__  # Core, not the ORM: no ORM compile step on the hot path
+    return session.execute(_member_reading(lock), {"the_chain": chain_id, "the_member": member_id}).all()
+
+
+@cache
+def _member_reading(lock: bool) -> Select:
+    """Built once (every money operation reads the member so), Core rather than the ORM."""
+    chain_id, member_id = bindparam("the_chain"), bindparam("the_member")
+    clocks, entitlements = ChainClock.__table__, Entitlement.__table__
     zone = select(clocks.c.time_zone).where(clocks.c.chain_id == chain_id).scalar_subquery()
+    has_packages = (
+        select(entitlements.c.id)
+        .where(entitlements.c.chain_id == chain_id, entitlements.c.member_id == member_id)
+        .exists()
+    )
     same_member = (wallets.c.chain_id == accounts.c.chain_id) & (wallets.c.member_id == accounts.c.member_id)
     stmt = (
         select(
@@ -121,7 +134,7 @@ def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) ->
             wallets.c.status.label("wallet_status"),
             wallets.c.cumulative_spend,
             zone.label("time_zone"),
-            _has_packages(chain_id, member_id).label("has_packages"),
+            has_packages.label("has_packages"),
         )
         .select_from(accounts.join(wallets, same_member, isouter=not lock))
         .where(accounts.c.chain_id == chain_id, accounts.c.member_id == member_id)
@@ -131,16 +144,7 @@ def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) ->
         # the wallet row is locked too: a row read with a lock that was waited for is read
         # again as the holder left it, a row merely joined is not (its spend would be stale)
         stmt = stmt.with_for_update(of=[accounts, wallets])
-    return session.execute(stmt).all()
-
-
-def _has_packages(chain_id: str, member_id: str):
-    entitlements = Entitlement.__table__
-    return (
-        select(entitlements.c.id)
-        .where(entitlements.c.chain_id == chain_id, entitlements.c.member_id == member_id)
-        .exists()
-    )
+    return stmt
 
 
 def _open_member(session: Session, chain_id: str, member_id: str) -> None:
