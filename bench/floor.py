@@ -1,5 +1,7 @@
 """The transport's floor: HTTP through the gateway's own Falcon app and middleware,
-one nameko RPC to a service that does nothing, no database.
+one nameko RPC to a service that does nothing, no database. The service answers through
+the services' own RPC entrypoint (`services.kit.rpc`), so the floor's transport is theirs
+(its replies, for one, are sent without publisher confirms).
 
 Started only by the bench, never by `make run`:
 - `python -m bench.floor` runs the do-nothing service (as `services.kit.runner` runs ours);
@@ -16,7 +18,7 @@ PATH = "/bench/floor"
 
 
 def _service_class() -> type:
-    from nameko.rpc import rpc
+    from services.kit.rpc import rpc
 
     class FloorService:
         name = SERVICE
