@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
-from services.kit.built import insert_rows
+from services.kit.built import insert_family
 from services.reporting import rollup
 from services.reporting.models import FactLine, LotMove, MoneyFact
 
@@ -19,7 +19,15 @@ def at(event: Event) -> datetime:
     return datetime.fromisoformat(event.occurred_at)
 
 
-def _fact(session: Session, event: Event, kind: str, **figures: object) -> None:
+LINE_COLUMNS = (
+    *("tx_id", "chain_id", "line_no", "item_code", "name", "category"),
+    *("quantity", "unit_price", "gross", "discount", "net"),
+)
+MOVE_COLUMNS = ("tx_id", "chain_id", "kind", "lot_store_id", "store_id", "amount", "occurred_at")
+
+
+def _fact(session: Session, event: Event, kind: str, lines: list[dict] | None = None, **figures: object) -> None:
+    """The fact with its lines and lot moves in one statement, then its share of the day."""
     data = event.data
     row = {
         "tx_id": data["transaction_id"],
@@ -32,14 +40,10 @@ def _fact(session: Session, event: Event, kind: str, **figures: object) -> None:
         "card_no": data.get("card_no"),
         **figures,
     }
-    inserted = insert_rows(session, MoneyFact.__table__, [row], returning=("tx_id",)).first()
-    if inserted is None:
-        return  # applied before: its lines, lot moves and daily totals are there too
-    rollup.add(session, row)
+    tx = {"tx_id": row["tx_id"], "chain_id": row["chain_id"]}
     moves = [
         {
-            "tx_id": data["transaction_id"],
-            "chain_id": data["chain_id"],
+            **tx,
             "kind": lot["kind"],
             "lot_store_id": lot["lot_store_id"],
             "store_id": data.get("store_id"),
@@ -48,15 +52,12 @@ def _fact(session: Session, event: Event, kind: str, **figures: object) -> None:
         }
         for lot in data.get("lots", [])
     ]
-    if moves:
-        insert_rows(session, LotMove.__table__, moves)
-
-
-def _lines(session: Session, event: Event, lines: list[dict]) -> None:
-    if not lines:
-        return
-    tx = {"tx_id": event.data["transaction_id"], "chain_id": event.data["chain_id"]}
-    insert_rows(session, FactLine.__table__, [{**tx, **line} for line in lines])
+    children = [(LotMove.__table__, MOVE_COLUMNS, moves)]
+    if lines:  # a line's figures not given are the column's default (a refund line has no price)
+        given = ("tx_id", "chain_id", *lines[0])
+        children.append((FactLine.__table__, given, [{**tx, **line} for line in lines]))
+    if insert_family(session, MoneyFact.__table__, row, "tx_id", children):
+        rollup.add(session, row)  # a repeat or a replay adds nothing: its lines and moves came with it
 
 
 def _paid(paid: dict) -> dict:
@@ -95,19 +96,21 @@ def consumed(session: Session, event: Event) -> None:
         gross=d["gross"],
         discount=d["discount"],
         amount=d["amount_due"],
+        lines=[{k: line[k] for k in LINE_COLUMNS[2:]} for line in d["lines"]],
         **_paid(d["paid"]),
     )
-    keys = ("line_no", "item_code", "name", "category", "quantity", "unit_price", "gross", "discount", "net")
-    _lines(session, event, [{k: line[k] for k in keys} for line in d["lines"]])
 
 
 def refunded(session: Session, event: Event) -> None:
     d = event.data
-    _fact(session, event, "refund", ref_tx_id=d["consume_id"], amount=d["amount"], **_paid(d["refunded"]))
-    _lines(
+    _fact(
         session,
         event,
-        [{"line_no": x["line_no"], "quantity": x["quantity"], "net": x["amount"]} for x in d["lines"]],
+        "refund",
+        lines=[{"line_no": x["line_no"], "quantity": x["quantity"], "net": x["amount"]} for x in d["lines"]],
+        ref_tx_id=d["consume_id"],
+        amount=d["amount"],
+        **_paid(d["refunded"]),
     )
 
 
