@@ -193,6 +193,9 @@ def relay_batch(
     return len(sent)
 
 
+_SEQS = bindparam("marks", type_=ARRAY(BigInteger))  # rows published and not marked yet
+
+
 def _claim(table: Table, limit: int, marks: list[int]) -> tuple[Update, dict]:
     """The due rows, now leased to this relay; the rows in `marks` marked sent in passing."""
     return _claiming(table, bool(marks)), {"limit": limit, "marks": marks}
@@ -215,9 +218,6 @@ def _claiming(table: Table, marking: bool) -> Update:
     return claim.where(table.c.seq.in_(due)).returning(
         table.c.seq, table.c.event_id, table.c.event_type, table.c.payload, table.c.rejections
     )
-
-
-_SEQS = bindparam("marks", type_=ARRAY(BigInteger))
 
 
 @cache
