@@ -41,6 +41,13 @@ def promotions(session: Session, chain_id: str) -> list[r.PromotionTerms]:
     ]
 
 
+def spend_for_level(totals: MemberTotals, zone: str, moment: datetime) -> int:
+    """The year's spend a consume at `moment` reads its level from (P-2), without touching the
+    totals: zero in a new year; a consume dated in a past year reads the spend kept."""
+    year = r.local_day(zone, moment).year
+    return 0 if year > totals.spend_year else totals.year_spend
+
+
 def count_spend(totals: MemberTotals, zone: str, moment: datetime, delta: int) -> None:
     """The year's spend (P-2 levels) in the chain's calendar year; a new year starts from zero."""
     year = r.local_day(zone, moment).year
@@ -62,18 +69,16 @@ def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at:
     lines = [r.Line(x["line_no"], x["item_code"], x["category"], x["net"]) for x in data["lines"]]
     share = r.earning_share(data["paid"], data["amount_due"], ruleset.bonus_earns)
     totals = book.totals
-    count_spend(totals, zone, moment, 0)  # roll the year over before reading its level
     earned = r.earn(
         ruleset,
         promotions(session, chain_id),
         lines,
         share,
         data["tier_code"],
-        totals.year_spend,
+        spend_for_level(totals, zone, moment),
         data["store_id"],
         moment.astimezone(r.ZoneInfo(zone)),
     )
-    count_spend(totals, zone, moment, data["amount_due"])
     cause = books.Cause(
         "earn",
         reference=consume_id,
@@ -102,9 +107,14 @@ def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at:
     session.flush()
     if earned.total:
         events.add(session, "earned", _earned_event(book, tx, "earn"), chain_id=chain_id, occurred_at=book.now)
-    books.changed(session, events, book, tx)
-    if totals.first_consume_id is None:
+    # the totals change after the statements above (each flushes the session), so the
+    # member's row is written once, by `books.changed`
+    count_spend(totals, zone, moment, data["amount_due"])
+    first = totals.first_consume_id is None
+    if first:
         totals.first_consume_id = consume_id
+    books.changed(session, events, book, tx)
+    if first:
         reward_referrer(session, events, chain_id, member_id, stored)
     for early in session.scalars(select(EarlyRefund).where(EarlyRefund.consume_id == consume_id)).all():
         _reverse(session, events, book, early.payload, zone)
@@ -143,7 +153,6 @@ def _reverse(session: Session, events: OutboxWriter, book: books.Book, data: dic
             line["reversed"] = after
         lines.append(line)
     earning.lines, earning.reversed = lines, earning.reversed + points
-    count_spend(book.totals, zone, datetime.fromisoformat(data["spend_as_of"]), -data["amount"])
     first_lot = session.scalar(select(books.lots.c.id).where(books.lots.c.tx_id == earning.tx_id))
     cause = books.Cause(
         "reverse",
@@ -156,6 +165,8 @@ def _reverse(session: Session, events: OutboxWriter, book: books.Book, data: dic
     tx = books.debit(session, book, cause, points, partial=True, first_lot=first_lot)
     event = {**_base_event(book, tx), "consume_id": earning.consume_id, "shortfall": tx.shortfall}
     events.add(session, "reversed", event, chain_id=book.chain_id, occurred_at=book.now)
+    # after the statements above, so the member's row is written once, by `books.changed`
+    count_spend(book.totals, zone, datetime.fromisoformat(data["spend_as_of"]), -data["amount"])
     books.changed(session, events, book, tx)
 
 
