@@ -10,7 +10,8 @@ consume arrives, so the order of arrival does not change the outcome.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -19,26 +20,27 @@ from sqlalchemy.orm import Session
 from services.kit.outbox import OutboxWriter
 from services.points import book as books
 from services.points import rules as r
-from services.points.models import EarlyRefund, Earning, MemberTotals, Promotion, Rules, Transaction
-from services.points.settings import rules_and_zone, time_zone
+from services.points.models import EarlyRefund, Earning, MemberTotals, Rules, Transaction
+from services.points.settings import active_promotions, rules_zone_and_promotions, time_zone
+
+
+def promotion_terms(p: dict) -> r.PromotionTerms:
+    """A promotion as `settings.active_promotions` gives it."""
+    return r.PromotionTerms(
+        id=p["id"],
+        starts_on=date.fromisoformat(p["starts_on"]),
+        ends_on=date.fromisoformat(p["ends_on"]),
+        store_ids=frozenset(p["store_ids"]),
+        categories=frozenset(p["categories"]),
+        item_codes=frozenset(p["item_codes"]),
+        weekdays=frozenset(p["weekdays"]),
+        multiplier=r.Fraction(Decimal(p["multiplier"])) if p["multiplier"] is not None else None,
+        extra_points=p["extra_points"],
+    )
 
 
 def promotions(session: Session, chain_id: str) -> list[r.PromotionTerms]:
-    rows = session.scalars(select(Promotion).where(Promotion.chain_id == chain_id, Promotion.active.is_(True)))
-    return [
-        r.PromotionTerms(
-            id=p.id,
-            starts_on=p.starts_on,
-            ends_on=p.ends_on,
-            store_ids=frozenset(p.store_ids),
-            categories=frozenset(p.categories),
-            item_codes=frozenset(p.item_codes),
-            weekdays=frozenset(p.weekdays),
-            multiplier=r.Fraction(p.multiplier) if p.multiplier is not None else None,
-            extra_points=p.extra_points,
-        )
-        for p in rows
-    ]
+    return [promotion_terms(p) for p in session.scalar(select(active_promotions(chain_id)))]
 
 
 def spend_for_level(totals: MemberTotals, zone: str, moment: datetime) -> int:
@@ -63,7 +65,7 @@ def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at:
     book = books.open_book(session, chain_id, member_id)
     if session.get(Earning, (chain_id, consume_id)) is not None:
         return  # earned already (the same consume under another envelope)
-    stored, zone = rules_and_zone(session, chain_id)
+    stored, zone, offers = rules_zone_and_promotions(session, chain_id)
     moment = datetime.fromisoformat(occurred_at)
     ruleset = r.RuleSet.from_stored(stored)
     lines = [r.Line(x["line_no"], x["item_code"], x["category"], x["net"]) for x in data["lines"]]
@@ -71,7 +73,7 @@ def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at:
     totals = book.totals
     earned = r.earn(
         ruleset,
-        promotions(session, chain_id),
+        [promotion_terms(p) for p in offers],
         lines,
         share,
         data["tier_code"],
