@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, exists, func, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
 from services.kit.outbox import OutboxWriter
@@ -63,8 +63,9 @@ def count_spend(totals: MemberTotals, zone: str, moment: datetime, delta: int) -
 def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at: str) -> None:
     chain_id, member_id, consume_id = data["chain_id"], data["member_id"], data["transaction_id"]
     book = books.open_book(session, chain_id, member_id)
-    if session.get(Earning, (chain_id, consume_id)) is not None:
-        return  # earned already (the same consume under another envelope)
+    earned_already, waiting = _earned_and_waiting(session, chain_id, consume_id)
+    if earned_already:
+        return  # the same consume under another envelope (the earning's key is the real guard)
     stored, zone, offers = rules_zone_and_promotions(session, chain_id)
     moment = datetime.fromisoformat(occurred_at)
     ruleset = r.RuleSet.from_stored(stored)
@@ -118,9 +119,25 @@ def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at:
     books.changed(session, events, book, tx)
     if first:
         reward_referrer(session, events, chain_id, member_id, stored)
-    for early in session.scalars(select(EarlyRefund).where(EarlyRefund.consume_id == consume_id)).all():
-        _reverse(session, events, book, early.payload, zone)
-        session.execute(delete(EarlyRefund.__table__).where(EarlyRefund.refund_id == early.refund_id))
+    for early in waiting:
+        _reverse(session, events, book, early["payload"], zone)
+        session.execute(delete(EarlyRefund.__table__).where(EarlyRefund.refund_id == early["refund_id"]))
+
+
+def _earned_and_waiting(session: Session, chain_id: str, consume_id: str) -> tuple[bool, list[dict]]:
+    """Whether the consume has earned already, and the refunds kept for it ({refund_id,
+    payload}), in one statement. Read under the member's lock, which `on_refunded` takes
+    too: no refund is kept for this consume while the consume is being earned."""
+    early = EarlyRefund.__table__
+    kept = func.jsonb_build_object("refund_id", early.c.refund_id, "payload", early.c.payload)
+    waiting = (
+        select(func.coalesce(func.jsonb_agg(kept), literal_column("'[]'::jsonb"), type_=JSONB))
+        .where(early.c.consume_id == consume_id)
+        .scalar_subquery()
+    )
+    earned = exists().where(Earning.chain_id == chain_id, Earning.consume_id == consume_id)
+    row = session.execute(select(earned, waiting)).one()
+    return row[0], row[1]
 
 
 def on_refunded(session: Session, events: OutboxWriter, data: dict) -> None:
