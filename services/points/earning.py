@@ -108,15 +108,13 @@ def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at:
         )
     )
     session.flush()
-    if earned.total:
-        events.add(session, "earned", _earned_event(book, tx, "earn"), chain_id=chain_id, occurred_at=book.now)
-    # the totals change after the statements above (each flushes the session), so the
-    # member's row is written once, by `books.changed`
+    # the totals change after the flushes above, so the member's row is written once, by `books.changed`
     count_spend(totals, zone, moment, data["amount_due"])
     first = totals.first_consume_id is None
     if first:
         totals.first_consume_id = consume_id
-    books.changed(session, events, book, tx)
+    earned_events = [("earned", _earned_event(book, tx, "earn"))] if earned.total else []
+    books.changed(session, events, book, tx, before=earned_events)
     if first:
         reward_referrer(session, events, chain_id, member_id, stored)
     for early in waiting:
@@ -182,11 +180,10 @@ def _reverse(session: Session, events: OutboxWriter, book: books.Book, data: dic
         card_id=data["card_id"],
     )
     tx = books.debit(session, book, cause, points, partial=True, first_lot=first_lot)
-    event = {**_base_event(book, tx), "consume_id": earning.consume_id, "shortfall": tx.shortfall}
-    events.add(session, "reversed", event, chain_id=book.chain_id, occurred_at=book.now)
-    # after the statements above, so the member's row is written once, by `books.changed`
+    # after the debit's flush, so the member's row is written once, by `books.changed`
     count_spend(book.totals, zone, datetime.fromisoformat(data["spend_as_of"]), -data["amount"])
-    books.changed(session, events, book, tx)
+    event = {**_base_event(book, tx), "consume_id": earning.consume_id, "shortfall": tx.shortfall}
+    books.changed(session, events, book, tx, before=[("reversed", event)])
 
 
 def reward_referrer(
@@ -210,8 +207,7 @@ def reward_referrer(
     zone = time_zone(session, chain_id)
     cause = books.Cause("referral", reference=reference, reason=f"Referred member {member_id} first consumed")
     tx = books.credit(session, book, cause, points, r.expires_at(zone, book.now, stored.expiry_months))
-    events.add(session, "earned", _earned_event(book, tx, "referral"), chain_id=chain_id, occurred_at=book.now)
-    books.changed(session, events, book, tx)
+    books.changed(session, events, book, tx, before=[("earned", _earned_event(book, tx, "referral"))])
 
 
 def _base_event(book: books.Book, tx) -> dict:
