@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cache
@@ -94,7 +94,7 @@ def row_pause(rejections: int) -> float:
 
 
 class OutboxWriter:
-    """What a worker sees: `add(session, type, data, chain_id=...)`."""
+    """What a worker sees: `add(session, type, data, chain_id=...)`, or `add_many` for several."""
 
     def __init__(self, table: Table, source: str, context_data: dict | None = None) -> None:
         self.table = table
@@ -130,6 +130,30 @@ class OutboxWriter:
         )
         self.added += 1
         return event
+
+    def add_many(self, session: Session, events: Sequence[tuple[str, dict, str | None, datetime | None]]) -> list[dict]:
+        """Several events, each as `add` writes it, in one multi-row INSERT: a round trip for
+        the lot. `events` are (event type, data, chain id, occurred at), in the order they
+        are to be published (their `seq` follows the list)."""
+        envelopes = [
+            contracts_events.envelope(
+                self.source,
+                event_type,
+                data,
+                chain_id=chain_id,
+                correlation_id=self.correlation_id,
+                occurred_at=occurred_at,
+            )
+            for event_type, data, chain_id, occurred_at in events
+        ]
+        if envelopes:
+            rows = [
+                {"event_id": e["id"], "event_type": e["type"], "chain_id": e["chain_id"], "payload": e}
+                for e in envelopes
+            ]
+            session.execute(insert(self.table).values(rows))
+            self.added += len(envelopes)
+        return envelopes
 
 
 @cache

@@ -9,6 +9,7 @@ caller's database transaction, and says so in a `points.changed` event.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -255,30 +256,28 @@ def restore(session: Session, book: Book, cause: Cause, tx_id: str, expires: dat
     return _record(session, book, cause, new_id, total)
 
 
-def changed(session: Session, events: OutboxWriter, book: Book, tx: Transaction) -> None:
-    """Count the move in the member's totals and say so (`points.changed`, P-7)."""
+def changed(
+    session: Session, events: OutboxWriter, book: Book, tx: Transaction, before: Sequence[tuple[str, dict]] = ()
+) -> None:
+    """Count the move in the member's totals and say so (`points.changed`, P-7); the move's
+    own events (type, data) in `before` go out ahead of it, all in one INSERT."""
     totals = book.totals
     if tx.kind in LIFETIME:
         totals.lifetime_points = max(0, totals.lifetime_points + tx.points)
     totals.version += 1
     session.flush()
-    events.add(
-        session,
-        "changed",
-        {
-            "chain_id": book.chain_id,
-            "member_id": book.member_id,
-            "kind": tx.kind,
-            "points": tx.points,
-            "balance": book.balance,
-            "lifetime_points": totals.lifetime_points,
-            "year_spend": totals.year_spend,
-            "version": totals.version,
-            "reference": tx.reference,
-        },
-        chain_id=book.chain_id,
-        occurred_at=book.now,
-    )
+    change = {
+        "chain_id": book.chain_id,
+        "member_id": book.member_id,
+        "kind": tx.kind,
+        "points": tx.points,
+        "balance": book.balance,
+        "lifetime_points": totals.lifetime_points,
+        "year_spend": totals.year_spend,
+        "version": totals.version,
+        "reference": tx.reference,
+    }
+    events.add_many(session, [(t, data, book.chain_id, book.now) for t, data in [*before, ("changed", change)]])
 
 
 def move_view(tx: Transaction, card: dict | None) -> dict:

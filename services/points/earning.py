@@ -10,35 +10,44 @@ consume arrives, so the order of arrival does not change the outcome.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, exists, func, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
 from services.kit.outbox import OutboxWriter
 from services.points import book as books
 from services.points import rules as r
-from services.points.models import EarlyRefund, Earning, MemberTotals, Promotion, Rules, Transaction
-from services.points.settings import rules_and_zone, time_zone
+from services.points.models import EarlyRefund, Earning, MemberTotals, Rules, Transaction
+from services.points.settings import active_promotions, rules_zone_and_promotions, time_zone
+
+
+def promotion_terms(p: dict) -> r.PromotionTerms:
+    """A promotion as `settings.active_promotions` gives it."""
+    return r.PromotionTerms(
+        id=p["id"],
+        starts_on=date.fromisoformat(p["starts_on"]),
+        ends_on=date.fromisoformat(p["ends_on"]),
+        store_ids=frozenset(p["store_ids"]),
+        categories=frozenset(p["categories"]),
+        item_codes=frozenset(p["item_codes"]),
+        weekdays=frozenset(p["weekdays"]),
+        multiplier=r.Fraction(Decimal(p["multiplier"])) if p["multiplier"] is not None else None,
+        extra_points=p["extra_points"],
+    )
 
 
 def promotions(session: Session, chain_id: str) -> list[r.PromotionTerms]:
-    rows = session.scalars(select(Promotion).where(Promotion.chain_id == chain_id, Promotion.active.is_(True)))
-    return [
-        r.PromotionTerms(
-            id=p.id,
-            starts_on=p.starts_on,
-            ends_on=p.ends_on,
-            store_ids=frozenset(p.store_ids),
-            categories=frozenset(p.categories),
-            item_codes=frozenset(p.item_codes),
-            weekdays=frozenset(p.weekdays),
-            multiplier=r.Fraction(p.multiplier) if p.multiplier is not None else None,
-            extra_points=p.extra_points,
-        )
-        for p in rows
-    ]
+    return [promotion_terms(p) for p in session.scalar(select(active_promotions(chain_id)))]
+
+
+def spend_for_level(totals: MemberTotals, zone: str, moment: datetime) -> int:
+    """The year's spend a consume at `moment` reads its level from (P-2), without touching the
+    totals: zero in a new year; a consume dated in a past year reads the spend kept."""
+    year = r.local_day(zone, moment).year
+    return 0 if year > totals.spend_year else totals.year_spend
 
 
 def count_spend(totals: MemberTotals, zone: str, moment: datetime, delta: int) -> None:
@@ -54,26 +63,25 @@ def count_spend(totals: MemberTotals, zone: str, moment: datetime, delta: int) -
 def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at: str) -> None:
     chain_id, member_id, consume_id = data["chain_id"], data["member_id"], data["transaction_id"]
     book = books.open_book(session, chain_id, member_id)
-    if session.get(Earning, (chain_id, consume_id)) is not None:
-        return  # earned already (the same consume under another envelope)
-    stored, zone = rules_and_zone(session, chain_id)
+    earned_already, waiting = _earned_and_waiting(session, chain_id, consume_id)
+    if earned_already:
+        return  # the same consume under another envelope (the earning's key is the real guard)
+    stored, zone, offers = rules_zone_and_promotions(session, chain_id)
     moment = datetime.fromisoformat(occurred_at)
     ruleset = r.RuleSet.from_stored(stored)
     lines = [r.Line(x["line_no"], x["item_code"], x["category"], x["net"]) for x in data["lines"]]
     share = r.earning_share(data["paid"], data["amount_due"], ruleset.bonus_earns)
     totals = book.totals
-    count_spend(totals, zone, moment, 0)  # roll the year over before reading its level
     earned = r.earn(
         ruleset,
-        promotions(session, chain_id),
+        [promotion_terms(p) for p in offers],
         lines,
         share,
         data["tier_code"],
-        totals.year_spend,
+        spend_for_level(totals, zone, moment),
         data["store_id"],
         moment.astimezone(r.ZoneInfo(zone)),
     )
-    count_spend(totals, zone, moment, data["amount_due"])
     cause = books.Cause(
         "earn",
         reference=consume_id,
@@ -100,15 +108,34 @@ def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at:
         )
     )
     session.flush()
-    if earned.total:
-        events.add(session, "earned", _earned_event(book, tx, "earn"), chain_id=chain_id, occurred_at=book.now)
-    books.changed(session, events, book, tx)
-    if totals.first_consume_id is None:
+    # the totals change after the flushes above, so the member's row is written once, by `books.changed`
+    count_spend(totals, zone, moment, data["amount_due"])
+    first = totals.first_consume_id is None
+    if first:
         totals.first_consume_id = consume_id
+    earned_events = [("earned", _earned_event(book, tx, "earn"))] if earned.total else []
+    books.changed(session, events, book, tx, before=earned_events)
+    if first:
         reward_referrer(session, events, chain_id, member_id, stored)
-    for early in session.scalars(select(EarlyRefund).where(EarlyRefund.consume_id == consume_id)).all():
-        _reverse(session, events, book, early.payload, zone)
-        session.execute(delete(EarlyRefund.__table__).where(EarlyRefund.refund_id == early.refund_id))
+    for early in waiting:
+        _reverse(session, events, book, early["payload"], zone)
+        session.execute(delete(EarlyRefund.__table__).where(EarlyRefund.refund_id == early["refund_id"]))
+
+
+def _earned_and_waiting(session: Session, chain_id: str, consume_id: str) -> tuple[bool, list[dict]]:
+    """Whether the consume has earned already, and the refunds kept for it ({refund_id,
+    payload}), in one statement. Read under the member's lock, which `on_refunded` takes
+    too: no refund is kept for this consume while the consume is being earned."""
+    early = EarlyRefund.__table__
+    kept = func.jsonb_build_object("refund_id", early.c.refund_id, "payload", early.c.payload)
+    waiting = (
+        select(func.coalesce(func.jsonb_agg(kept), literal_column("'[]'::jsonb"), type_=JSONB))
+        .where(early.c.consume_id == consume_id)
+        .scalar_subquery()
+    )
+    earned = exists().where(Earning.chain_id == chain_id, Earning.consume_id == consume_id)
+    row = session.execute(select(earned, waiting)).one()
+    return row[0], row[1]
 
 
 def on_refunded(session: Session, events: OutboxWriter, data: dict) -> None:
@@ -143,7 +170,6 @@ def _reverse(session: Session, events: OutboxWriter, book: books.Book, data: dic
             line["reversed"] = after
         lines.append(line)
     earning.lines, earning.reversed = lines, earning.reversed + points
-    count_spend(book.totals, zone, datetime.fromisoformat(data["spend_as_of"]), -data["amount"])
     first_lot = session.scalar(select(books.lots.c.id).where(books.lots.c.tx_id == earning.tx_id))
     cause = books.Cause(
         "reverse",
@@ -154,9 +180,10 @@ def _reverse(session: Session, events: OutboxWriter, book: books.Book, data: dic
         card_id=data["card_id"],
     )
     tx = books.debit(session, book, cause, points, partial=True, first_lot=first_lot)
+    # after the debit's flush, so the member's row is written once, by `books.changed`
+    count_spend(book.totals, zone, datetime.fromisoformat(data["spend_as_of"]), -data["amount"])
     event = {**_base_event(book, tx), "consume_id": earning.consume_id, "shortfall": tx.shortfall}
-    events.add(session, "reversed", event, chain_id=book.chain_id, occurred_at=book.now)
-    books.changed(session, events, book, tx)
+    books.changed(session, events, book, tx, before=[("reversed", event)])
 
 
 def reward_referrer(
@@ -180,8 +207,7 @@ def reward_referrer(
     zone = time_zone(session, chain_id)
     cause = books.Cause("referral", reference=reference, reason=f"Referred member {member_id} first consumed")
     tx = books.credit(session, book, cause, points, r.expires_at(zone, book.now, stored.expiry_months))
-    events.add(session, "earned", _earned_event(book, tx, "referral"), chain_id=chain_id, occurred_at=book.now)
-    books.changed(session, events, book, tx)
+    books.changed(session, events, book, tx, before=[("earned", _earned_event(book, tx, "referral"))])
 
 
 def _base_event(book: books.Book, tx) -> dict:

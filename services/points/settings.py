@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Text, cast, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ScalarSelect
 
 from contracts.errors import NotFound
 from services.kit import clock
@@ -27,16 +29,39 @@ DEFAULTS = {
 }
 
 
-def rules_and_zone(session: Session, chain_id: str) -> tuple[Rules | None, str]:
-    """The chain's stored rules (None: the defaults) and its time zone, in one statement."""
+def active_promotions(chain_id: str) -> ScalarSelect:
+    """The chain's active promotions as one JSON array (a scalar subquery, `[]` when none);
+    the multiplier as text, so it stays exact."""
+    fields = {
+        "id": Promotion.id,
+        "starts_on": Promotion.starts_on,
+        "ends_on": Promotion.ends_on,
+        "store_ids": Promotion.store_ids,
+        "categories": Promotion.categories,
+        "item_codes": Promotion.item_codes,
+        "weekdays": Promotion.weekdays,
+        "multiplier": cast(Promotion.multiplier, Text),
+        "extra_points": Promotion.extra_points,
+    }
+    promotion = func.jsonb_build_object(*(part for pair in fields.items() for part in pair))
+    return (
+        select(func.coalesce(func.jsonb_agg(promotion), literal_column("'[]'::jsonb"), type_=JSONB))
+        .where(Promotion.chain_id == chain_id, Promotion.active.is_(True))
+        .scalar_subquery()
+    )
+
+
+def rules_zone_and_promotions(session: Session, chain_id: str) -> tuple[Rules | None, str, list[dict]]:
+    """The chain's stored rules (None: the defaults), its time zone and its active promotions
+    (as `active_promotions` gives them): what a consume earns by, in one statement."""
     chain = select(literal(chain_id).label("chain_id")).subquery()
-    stored, zone = session.execute(
-        select(Rules, ChainClock.time_zone)
+    stored, zone, promotions = session.execute(
+        select(Rules, ChainClock.time_zone, active_promotions(chain_id))
         .select_from(chain)
         .outerjoin(Rules, Rules.chain_id == chain.c.chain_id)
         .outerjoin(ChainClock, ChainClock.chain_id == chain.c.chain_id)
     ).one()
-    return stored, zone or clock.DEFAULT_TIME_ZONE
+    return stored, zone or clock.DEFAULT_TIME_ZONE, promotions
 
 
 def time_zone(session: Session, chain_id: str) -> str:

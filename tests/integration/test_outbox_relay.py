@@ -8,7 +8,8 @@ import uuid
 import amqp.exceptions
 import kombu.exceptions
 import pytest
-from sqlalchemy import MetaData, Table, func, insert, select, text, update
+from sqlalchemy import MetaData, Table, event, func, insert, select, text, update
+from sqlalchemy.orm import Session
 
 from services.kit import outbox
 from services.kit.db import make_engine
@@ -34,8 +35,6 @@ def relay(provisioned):
 def add_events(engine, table, count: int) -> list[str]:
     writer = outbox.OutboxWriter(table, "org", {"correlation_id": "corr-relay"})
     ids = []
-    from sqlalchemy.orm import Session
-
     with Session(engine) as session, session.begin():
         for n in range(count):
             chain_id = str(uuid.uuid4())
@@ -129,6 +128,35 @@ def test_a_refused_row_is_paused_then_parked_and_the_rows_behind_it_go_out(relay
     with engine.connect() as conn:
         figures = outbox.backlog(conn, table, org_kit.event_failures)
     assert (figures["outbox_unsent"], figures["outbox_parked"]) == (0, 1)
+
+
+def test_add_many_writes_its_events_in_one_insert_in_the_order_given(relay):
+    engine, table = relay
+    writer = outbox.OutboxWriter(table, "org", {"correlation_id": "corr-many"})
+    chains = [str(uuid.uuid4()) for _ in range(3)]
+    batch = [
+        ("chain_created", {"chain_id": c, "code": f"M{n}", "name": "M", "currency": "CNY", "time_zone": "UTC"}, c, None)
+        for n, c in enumerate(chains)
+    ]
+    inserts = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement)
+
+    with Session(engine) as session, session.begin():
+        assert writer.add_many(session, []) == [] and writer.added == 0
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            envelopes = writer.add_many(session, batch)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len(inserts) == 1 and writer.added == 3
+    stored = rows(engine, table)  # in seq order
+    assert list(stored) == [e["id"] for e in envelopes]
+    assert [r.payload for r in stored.values()] == envelopes
+    assert [(r.event_type, r.chain_id) for r in stored.values()] == [("chain_created", c) for c in chains]
+    assert {e["correlation_id"] for e in envelopes} == {"corr-many"}
 
 
 def test_row_pauses_double_from_one_second_to_five_minutes():
