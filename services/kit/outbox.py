@@ -116,20 +116,7 @@ class OutboxWriter:
         chain_id: str | None,
         occurred_at: datetime | None = None,
     ) -> dict:
-        event = contracts_events.envelope(
-            self.source,
-            event_type,
-            data,
-            chain_id=chain_id,
-            correlation_id=self.correlation_id,
-            occurred_at=occurred_at,
-        )
-        session.execute(
-            _adding(self.table),
-            {"event_id": event["id"], "event_type": event_type, "chain_id": chain_id, "payload": event},
-        )
-        self.added += 1
-        return event
+        return self.add_many(session, [(event_type, data, chain_id, occurred_at)])[0]
 
     def add_many(self, session: Session, events: Sequence[tuple[str, dict, str | None, datetime | None]]) -> list[dict]:
         """Several events, each as `add` writes it, in one multi-row INSERT: a round trip for
@@ -146,13 +133,12 @@ class OutboxWriter:
             )
             for event_type, data, chain_id, occurred_at in events
         ]
-        if envelopes:
-            rows = [
-                {"event_id": e["id"], "event_type": e["type"], "chain_id": e["chain_id"], "payload": e}
-                for e in envelopes
-            ]
-            session.execute(insert(self.table).values(rows))
-            self.added += len(envelopes)
+        rows = [
+            {"event_id": e["id"], "event_type": e["type"], "chain_id": e["chain_id"], "payload": e} for e in envelopes
+        ]
+        if rows:  # several rows go as one INSERT ... VALUES (...), (...) in list order (the driver's executemany)
+            session.execute(_adding(self.table), rows[0] if len(rows) == 1 else rows)
+            self.added += len(rows)
         return envelopes
 
 
