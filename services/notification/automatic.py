@@ -11,8 +11,10 @@ only the points service knows: it answers every consume it books (`points.change
 arrive in either order and either may come twice; they meet in one `consume_points` row,
 whose upsert serialises the two handlers. Whichever comes second completes the message:
 the consume finds the figures there, or the points answer puts them into the message that
-is `waiting` for them and lets it go. If points does not answer within the wait, the
-dispatcher sends the message as it is, its optional points part left out.
+is `waiting` for them and lets it go. In the common order (the consume first) the points
+answer just deletes the consume's meeting; it upserts only when there is none to take. If
+points does not answer within the wait, the dispatcher sends the message as it is, its
+optional points part left out.
 """
 
 from __future__ import annotations
@@ -148,14 +150,23 @@ def points_answered(session: Session, event: Event) -> int:
     if data["kind"] != "earn" or not data.get("reference"):
         return 0
     chain_id, consume_id = data["chain_id"], data["reference"]
-    figures = {"points_earned": data["points"], "points_total": data["balance"]}
-    meeting = insert(MEETINGS).values(chain_id=chain_id, consume_id=consume_id, **figures)
-    met = session.execute(
-        meeting.on_conflict_do_update(index_elements=MEETING_KEY, set_=figures).returning(MEETINGS.c.consumed)
-    ).one()
-    if not met.consumed:
-        return 0  # kept for the consume's event
-    _forget_meeting(session, chain_id, consume_id)
+    # the common order: the consume's event came first and its meeting waits; taking it is all
+    taken = session.execute(
+        delete(MEETINGS)
+        .where(MEETINGS.c.chain_id == chain_id, MEETINGS.c.consume_id == consume_id, MEETINGS.c.consumed)
+        .returning(MEETINGS.c.consume_id)
+    ).first()
+    if taken is None:
+        # nothing to take (points first, or the consume's meeting not committed yet): the upsert
+        # waits for a consume handler making the meeting now, so one of the two sees the other
+        figures = {"points_earned": data["points"], "points_total": data["balance"]}
+        meeting = insert(MEETINGS).values(chain_id=chain_id, consume_id=consume_id, **figures)
+        met = session.execute(
+            meeting.on_conflict_do_update(index_elements=MEETING_KEY, set_=figures).returning(MEETINGS.c.consumed)
+        ).one()
+        if not met.consumed:
+            return 0  # kept for the consume's event
+        _forget_meeting(session, chain_id, consume_id)
     values = _points_values(data["points"], data["balance"])
     # only a message still waiting: one the wait already let go was sent (or is being sent) without
     released = session.execute(
