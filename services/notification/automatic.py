@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from services.kit.clock import DEFAULT_TIME_ZONE
 from services.notification import chain_settings
 from services.notification.kinds import KINDS, yuan
 from services.notification.messages import enqueue
-from services.notification.models import ChainCopy, ConsumePoints, Message, StoreCopy, TierCopy
+from services.notification.models import ChainCopy, ConsumePoints, KindSettings, Message, StoreCopy, TierCopy
 
 MEETINGS = ConsumePoints.__table__
 MEETING_KEY = [MEETINGS.c.chain_id, MEETINGS.c.consume_id]
@@ -39,7 +39,11 @@ MEETING_KEY = [MEETINGS.c.chain_id, MEETINGS.c.consume_id]
 
 def switched_on(session: Session, chain_id: str, kind: str) -> tuple[bool, str]:
     """Whether the chain sends this kind, and on which channel (sms, email or both)."""
-    view = chain_settings.kind_view(KINDS[kind], chain_settings.kind_settings(session, chain_id, kind))
+    return _switch(kind, chain_settings.kind_settings(session, chain_id, kind))
+
+
+def _switch(kind: str, row: KindSettings | None) -> tuple[bool, str]:
+    view = chain_settings.kind_view(KINDS[kind], row)
     return view["enabled"], view["channel"]
 
 
@@ -50,8 +54,11 @@ def source_keys(cause: str) -> dict[str, str]:
 
 def local_time(session: Session, chain_id: str, moment: str) -> str:
     chain = session.get(ChainCopy, chain_id)
-    zone = ZoneInfo(chain.time_zone if chain is not None else DEFAULT_TIME_ZONE)
-    return datetime.fromisoformat(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return _local(chain.time_zone if chain is not None else None, moment)
+
+
+def _local(zone: str | None, moment: str) -> str:
+    return datetime.fromisoformat(moment).astimezone(ZoneInfo(zone or DEFAULT_TIME_ZONE)).strftime("%Y-%m-%d %H:%M")
 
 
 def _store_name(session: Session, store_id: str | None) -> str:
@@ -84,10 +91,12 @@ def make(
     variables: dict,
     cause: str,
     wait_seconds: float | None = None,
+    switch: tuple[bool, str] | None = None,
 ) -> list[str]:
     """The kind's message to a member on each channel the chain chose for it, once per cause;
-    the ids of those made now (none if the kind is off or the cause made them before)."""
-    enabled, channel = switched_on(session, chain_id, kind)
+    the ids of those made now (none if the kind is off or the cause made them before).
+    `switch`: the kind's (enabled, channel) if the caller has read them already."""
+    enabled, channel = switch if switch is not None else switched_on(session, chain_id, kind)
     if not enabled:
         return []
     keys = source_keys(cause)
@@ -115,6 +124,24 @@ def _points_values(earned: int, total: int) -> dict:
     return {"points_earned": str(earned), "points_total": str(total)}
 
 
+def _consume_facts(
+    session: Session, chain_id: str, store_id: str | None
+) -> tuple[str, str | None, KindSettings | None]:
+    """What a consume's message needs of the copies, in one query: the store's name ("" if not
+    known), the chain's time zone (None if not known) and the chain's settings row for the
+    consume kind (None if never changed). Made from a one-row FROM: a row comes back whatever
+    is missing."""
+    store_name = select(StoreCopy.name).where(StoreCopy.store_id == store_id).scalar_subquery()
+    zone = select(ChainCopy.time_zone).where(ChainCopy.chain_id == chain_id).scalar_subquery()
+    settings = (KindSettings.chain_id == chain_id) & (KindSettings.kind == "consume")
+    row = session.execute(
+        select(store_name, zone, KindSettings)
+        .select_from(select(literal(1)).subquery())
+        .outerjoin(KindSettings, settings)
+    ).one()
+    return row[0] or "", row[1], row[2]
+
+
 def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
     """The consume's message: complete if its points answer came first, else `waiting` for it
     for up to `wait_seconds`. One message per consume (named by the wallet's transaction id,
@@ -127,11 +154,12 @@ def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
             MEETINGS.c.points_earned, MEETINGS.c.points_total
         )
     ).one()
+    store_name, zone, settings = _consume_facts(session, chain_id, data["store_id"])
     variables = {
         "card_tail": _card_tail(data["card_no"]),
-        "store_name": _store_name(session, data["store_id"]),
+        "store_name": store_name,
         "amount": yuan(data["amount_due"]),
-        "time": local_time(session, chain_id, event.occurred_at),
+        "time": _local(zone, event.occurred_at),
         **_balance_values(data["balances"]),
     }
     answered = met.points_earned is not None
@@ -139,7 +167,7 @@ def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
         variables.update(_points_values(met.points_earned, met.points_total))
         _forget_meeting(session, chain_id, consume_id)
     cause, wait = f"consume:{consume_id}", None if answered else wait_seconds
-    return make(session, chain_id, "consume", data["member_id"], variables, cause, wait)
+    return make(session, chain_id, "consume", data["member_id"], variables, cause, wait, _switch("consume", settings))
 
 
 def points_answered(session: Session, event: Event) -> int:
