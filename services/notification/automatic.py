@@ -11,8 +11,10 @@ only the points service knows: it answers every consume it books (`points.change
 arrive in either order and either may come twice; they meet in one `consume_points` row,
 whose upsert serialises the two handlers. Whichever comes second completes the message:
 the consume finds the figures there, or the points answer puts them into the message that
-is `waiting` for them and lets it go. If points does not answer within the wait, the
-dispatcher sends the message as it is, its optional points part left out.
+is `waiting` for them and lets it go. In the common order (the consume first) the points
+answer just deletes the consume's meeting; it upserts only when there is none to take. If
+points does not answer within the wait, the dispatcher sends the message as it is, its
+optional points part left out.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -29,7 +31,7 @@ from services.kit.clock import DEFAULT_TIME_ZONE
 from services.notification import chain_settings
 from services.notification.kinds import KINDS, yuan
 from services.notification.messages import enqueue
-from services.notification.models import ChainCopy, ConsumePoints, Message, StoreCopy, TierCopy
+from services.notification.models import ChainCopy, ConsumePoints, KindSettings, Message, StoreCopy, TierCopy
 
 MEETINGS = ConsumePoints.__table__
 MEETING_KEY = [MEETINGS.c.chain_id, MEETINGS.c.consume_id]
@@ -37,7 +39,11 @@ MEETING_KEY = [MEETINGS.c.chain_id, MEETINGS.c.consume_id]
 
 def switched_on(session: Session, chain_id: str, kind: str) -> tuple[bool, str]:
     """Whether the chain sends this kind, and on which channel (sms, email or both)."""
-    view = chain_settings.kind_view(KINDS[kind], chain_settings.kind_settings(session, chain_id, kind))
+    return _switch(kind, chain_settings.kind_settings(session, chain_id, kind))
+
+
+def _switch(kind: str, row: KindSettings | None) -> tuple[bool, str]:
+    view = chain_settings.kind_view(KINDS[kind], row)
     return view["enabled"], view["channel"]
 
 
@@ -48,8 +54,11 @@ def source_keys(cause: str) -> dict[str, str]:
 
 def local_time(session: Session, chain_id: str, moment: str) -> str:
     chain = session.get(ChainCopy, chain_id)
-    zone = ZoneInfo(chain.time_zone if chain is not None else DEFAULT_TIME_ZONE)
-    return datetime.fromisoformat(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return _local(chain.time_zone if chain is not None else None, moment)
+
+
+def _local(zone: str | None, moment: str) -> str:
+    return datetime.fromisoformat(moment).astimezone(ZoneInfo(zone or DEFAULT_TIME_ZONE)).strftime("%Y-%m-%d %H:%M")
 
 
 def _store_name(session: Session, store_id: str | None) -> str:
@@ -82,10 +91,12 @@ def make(
     variables: dict,
     cause: str,
     wait_seconds: float | None = None,
+    switch: tuple[bool, str] | None = None,
 ) -> list[str]:
     """The kind's message to a member on each channel the chain chose for it, once per cause;
-    the ids of those made now (none if the kind is off or the cause made them before)."""
-    enabled, channel = switched_on(session, chain_id, kind)
+    the ids of those made now (none if the kind is off or the cause made them before).
+    `switch`: the kind's (enabled, channel) if the caller has read them already."""
+    enabled, channel = switch if switch is not None else switched_on(session, chain_id, kind)
     if not enabled:
         return []
     keys = source_keys(cause)
@@ -113,6 +124,24 @@ def _points_values(earned: int, total: int) -> dict:
     return {"points_earned": str(earned), "points_total": str(total)}
 
 
+def _consume_facts(
+    session: Session, chain_id: str, store_id: str | None
+) -> tuple[str, str | None, KindSettings | None]:
+    """What a consume's message needs of the copies, in one query: the store's name ("" if not
+    known), the chain's time zone (None if not known) and the chain's settings row for the
+    consume kind (None if never changed). Made from a one-row FROM: a row comes back whatever
+    is missing."""
+    store_name = select(StoreCopy.name).where(StoreCopy.store_id == store_id).scalar_subquery()
+    zone = select(ChainCopy.time_zone).where(ChainCopy.chain_id == chain_id).scalar_subquery()
+    settings = (KindSettings.chain_id == chain_id) & (KindSettings.kind == "consume")
+    row = session.execute(
+        select(store_name, zone, KindSettings)
+        .select_from(select(literal(1)).subquery())
+        .outerjoin(KindSettings, settings)
+    ).one()
+    return row[0] or "", row[1], row[2]
+
+
 def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
     """The consume's message: complete if its points answer came first, else `waiting` for it
     for up to `wait_seconds`. One message per consume (named by the wallet's transaction id,
@@ -125,11 +154,12 @@ def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
             MEETINGS.c.points_earned, MEETINGS.c.points_total
         )
     ).one()
+    store_name, zone, settings = _consume_facts(session, chain_id, data["store_id"])
     variables = {
         "card_tail": _card_tail(data["card_no"]),
-        "store_name": _store_name(session, data["store_id"]),
+        "store_name": store_name,
         "amount": yuan(data["amount_due"]),
-        "time": local_time(session, chain_id, event.occurred_at),
+        "time": _local(zone, event.occurred_at),
         **_balance_values(data["balances"]),
     }
     answered = met.points_earned is not None
@@ -137,7 +167,7 @@ def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
         variables.update(_points_values(met.points_earned, met.points_total))
         _forget_meeting(session, chain_id, consume_id)
     cause, wait = f"consume:{consume_id}", None if answered else wait_seconds
-    return make(session, chain_id, "consume", data["member_id"], variables, cause, wait)
+    return make(session, chain_id, "consume", data["member_id"], variables, cause, wait, _switch("consume", settings))
 
 
 def points_answered(session: Session, event: Event) -> int:
@@ -148,14 +178,23 @@ def points_answered(session: Session, event: Event) -> int:
     if data["kind"] != "earn" or not data.get("reference"):
         return 0
     chain_id, consume_id = data["chain_id"], data["reference"]
-    figures = {"points_earned": data["points"], "points_total": data["balance"]}
-    meeting = insert(MEETINGS).values(chain_id=chain_id, consume_id=consume_id, **figures)
-    met = session.execute(
-        meeting.on_conflict_do_update(index_elements=MEETING_KEY, set_=figures).returning(MEETINGS.c.consumed)
-    ).one()
-    if not met.consumed:
-        return 0  # kept for the consume's event
-    _forget_meeting(session, chain_id, consume_id)
+    # the common order: the consume's event came first and its meeting waits; taking it is all
+    taken = session.execute(
+        delete(MEETINGS)
+        .where(MEETINGS.c.chain_id == chain_id, MEETINGS.c.consume_id == consume_id, MEETINGS.c.consumed)
+        .returning(MEETINGS.c.consume_id)
+    ).first()
+    if taken is None:
+        # nothing to take (points first, or the consume's meeting not committed yet): the upsert
+        # waits for a consume handler making the meeting now, so one of the two sees the other
+        figures = {"points_earned": data["points"], "points_total": data["balance"]}
+        meeting = insert(MEETINGS).values(chain_id=chain_id, consume_id=consume_id, **figures)
+        met = session.execute(
+            meeting.on_conflict_do_update(index_elements=MEETING_KEY, set_=figures).returning(MEETINGS.c.consumed)
+        ).one()
+        if not met.consumed:
+            return 0  # kept for the consume's event
+        _forget_meeting(session, chain_id, consume_id)
     values = _points_values(data["points"], data["balance"])
     # only a message still waiting: one the wait already let go was sent (or is being sent) without
     released = session.execute(

@@ -55,24 +55,20 @@ def tier(session: Session, event: Event, member_id: str, tier_code: str) -> None
 
 
 def visit(session: Session, event: Event) -> None:
-    at = datetime.fromisoformat(event.occurred_at)
-    member_id = event.data["member_id"]
-    statement = insert(M).values(member_id=member_id, chain_id=event.chain_id, last_visit_at=at)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[M.c.member_id],
-            set_={"last_visit_at": func.greatest(M.c.last_visit_at, statement.excluded.last_visit_at)},
-        )
-    )
-
-
-def category_visits(session: Session, event: Event) -> None:
-    """The member's last visit in each category the consume's lines were in (service reminders)."""
+    """A consume: the member's last visit, and their last visit in each category its lines were
+    in (service reminders). One statement: the member's upsert rides as a CTE of the categories'
+    (PostgreSQL runs a data-modifying CTE whether or not it is read)."""
     data = event.data
+    at = datetime.fromisoformat(event.occurred_at)
+    member = insert(M).values(member_id=data["member_id"], chain_id=event.chain_id, last_visit_at=at)
+    member = member.on_conflict_do_update(
+        index_elements=[M.c.member_id],
+        set_={"last_visit_at": func.greatest(M.c.last_visit_at, member.excluded.last_visit_at)},
+    )
     categories = sorted({line["category"] for line in data["lines"] if line["category"]})
     if not categories:
+        session.execute(member)
         return
-    at = datetime.fromisoformat(event.occurred_at)
     statement = insert(V).values(
         [
             {"member_id": data["member_id"], "category": category, "chain_id": data["chain_id"], "last_visit_at": at}
@@ -83,7 +79,7 @@ def category_visits(session: Session, event: Event) -> None:
         statement.on_conflict_do_update(
             index_elements=[V.c.member_id, V.c.category],
             set_={"last_visit_at": func.greatest(V.c.last_visit_at, statement.excluded.last_visit_at)},
-        )
+        ).add_cte(member.cte("visit"))
     )
 
 

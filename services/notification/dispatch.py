@@ -79,17 +79,20 @@ def claim(session: Session, limit: int = BATCH) -> list[Message]:
         )
         per_timeout = (BATCH // PARALLEL_SENDS) / 1000.0
         lease = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, timeout_ms * per_timeout + LEASE_MARGIN_SECONDS)
-        ids = session.scalars(
+        claimed = session.scalars(
             update(Message)
             .where(Message.id.in_(due.scalar_subquery()))
             .values(
                 status="sending", attempts=Message.attempts + 1, claimed_until=lease, next_attempt_at=lease, held=False
             )
-            .returning(Message.id)
+            .returning(Message),
+            execution_options={"synchronize_session": False},
         ).all()
-        if not ids:
-            return []
-        return list(session.scalars(select(Message).where(Message.id.in_(ids))).all())
+        # detached: what `prepare` sets on them (text, recipient) is written by `record` alone, in
+        # its own UPDATE, never flushed on the way; and a later round's claim gets fresh objects
+        for message in claimed:
+            session.expunge(message)
+        return list(claimed)
 
 
 def _signature(chain: ChainCopy | None) -> str:
@@ -307,10 +310,9 @@ def run_once(
     claimed = claim(session, limit)
     if not claimed:
         return 0
-    ids = [m.id for m in claimed]  # read now: a rollback expires the objects
+    ids = [m.id for m in claimed]
     try:
         with session.begin():
-            session.add_all(claimed)
             prepared = prepare(session, codec, claimed, contacts)
     except Exception:
         release(session, ids)

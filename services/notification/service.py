@@ -231,7 +231,6 @@ class NotificationService(HealthCheck):
     @handles("wallet", "consumed")
     def on_consumed(self, event: Event) -> None:
         copies.visit(self.db, event)
-        copies.category_visits(self.db, event)
         automatic.consumed(self.db, event, self.settings.points_wait_seconds)
 
     @handles("points", "changed")
