@@ -15,11 +15,11 @@ from tests.points_helpers import oil, points_world
 
 pytestmark = pytest.mark.integration
 CONSUMES = 10
-# statements per consume, by the service's database role, as measured (wallet 13.3, member 4.9,
-# points 19.5, reporting 10.0). Notification (19.6 alone) is not budgeted here: its scheduled
+# statements per consume, by the service's database role, as measured (wallet 12.2, member 4.9,
+# points 14.7, reporting 8.0). Notification (14.0 alone) is not budgeted here: its scheduled
 # reminders run every few seconds over every chain in the database, and the suite's shared
 # database holds hundreds, so a tick inside the window doubled its count (45 in a full run).
-BUDGET = {"wallet": 15, "member": 6, "points": 22, "reporting": 11.5}
+BUDGET = {"wallet": 14, "member": 6, "points": 17, "reporting": 10}
 
 
 def test_a_consume_and_its_downstream_effects_stay_within_their_statement_budgets(admin, settings):
