@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import eventlet
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from contracts.base import load
@@ -229,10 +229,10 @@ def send_all(prepared: Iterable[Prepared]) -> list[tuple[Prepared, providers.Out
     return list(pool.imap(one, prepared))
 
 
-def record(session: Session, events: OutboxWriter, item: Prepared, outcome: providers.Outcome) -> str:
-    """The outcome of one attempt, with its event; returns the message's new status."""
+def outcome_values(item: Prepared, outcome: providers.Outcome, settings: ProviderSettings) -> dict:
+    """What one attempt's outcome makes of its message: sent, queued again after a pause
+    (`pause_ms`) or failed, with the text and recipient fixed at the attempt."""
     message = item.message
-    settings = chain_settings.provider(session, message.chain_id)
     made = message.attempts - message.retried_at_attempt
     values: dict = {
         "body": message.body,
@@ -240,35 +240,92 @@ def record(session: Session, events: OutboxWriter, item: Prepared, outcome: prov
         "recipient_index": message.recipient_index,
         "recipient_masked": message.recipient_masked,
         "provider": item.provider,
-        "claimed_until": None,
+        "last_error": None,
+        "provider_message_id": None,
+        "provider_status": None,
+        "pause_ms": 0,
     }
     if isinstance(outcome, providers.Delivered):
         values.update(
             status="sent",
-            sent_at=func.now(),
-            last_error=None,
             provider_message_id=outcome.provider_message_id,
             provider_status=outcome.provider_status,
         )
     elif isinstance(outcome, providers.Retry) and made < settings.max_attempts:
-        pause = timedelta(milliseconds=settings.retry_base_ms * 2 ** (made - 1))
-        values.update(status="queued", last_error=outcome.reason, next_attempt_at=func.now() + pause)
+        values.update(status="queued", last_error=outcome.reason, pause_ms=settings.retry_base_ms * 2 ** (made - 1))
     else:
         values.update(status="failed", last_error=outcome.reason)
-    done = session.execute(
-        update(Message)
-        .where(Message.id == message.id, Message.status == "sending", Message.attempts == message.attempts)
-        .values(**values)
-        .returning(Message.id)
-    ).first()
-    if done is None:  # taken over after our lease ran out; its new holder records the outcome
-        return message.status
-    if values["status"] in ("sent", "failed"):
-        _announce(session, events, message, item.provider, values)
-    return values["status"]
+    return values
 
 
-def _announce(session: Session, events: OutboxWriter, message: Message, provider: str, values: dict) -> None:
+def record(
+    session: Session, events: OutboxWriter, outcomes: list[tuple[Prepared, providers.Outcome]]
+) -> dict[str, str]:
+    """The outcomes of a round's attempts, in one UPDATE, and their `sent` / `failed` events in
+    one INSERT; returns each message's new status. A message whose lease ran out and was taken
+    over meanwhile keeps its new holder's state (its holder records that outcome)."""
+    if not outcomes:
+        return {}
+    settings = {
+        chain_id: chain_settings.provider(session, chain_id) for chain_id in {i.message.chain_id for i, _ in outcomes}
+    }
+    rows = [
+        {
+            "id": item.message.id,
+            "attempts": item.message.attempts,
+            **outcome_values(item, outcome, settings[item.message.chain_id]),
+        }
+        for item, outcome in outcomes
+    ]
+    params = {f"o_{name}": [row[name] for row in rows] for name in _OUTCOME_COLUMNS}
+    done = set(session.scalars(_RECORDING, params))
+    statuses, announced = {}, []
+    for (item, _), row in zip(outcomes, rows, strict=True):
+        message = item.message
+        if message.id not in done:  # taken over after our lease ran out; its new holder records the outcome
+            statuses[message.id] = message.status
+            continue
+        statuses[message.id] = row["status"]
+        if row["status"] in ("sent", "failed"):
+            announced.append(_announcement(message, item.provider, row))
+    events.add_many(session, announced)
+    return statuses
+
+
+_OUTCOME_COLUMNS = {
+    "id": "text",
+    "attempts": "int",
+    "status": "text",
+    "body": "text",
+    "subject": "text",
+    "recipient_index": "text",
+    "recipient_masked": "text",
+    "provider": "text",
+    "last_error": "text",
+    "provider_message_id": "text",
+    "provider_status": "text",
+    "pause_ms": "bigint",
+}
+_ARRAYS = ", ".join(f"CAST(:o_{name} AS {kind}[])" for name, kind in _OUTCOME_COLUMNS.items())
+# only a message still ours (sending, at this attempt); a sent one keeps no error, a failed or
+# queued one keeps its provider ids as they were, a queued one is due again after its pause
+_RECORDING = text(f"""
+UPDATE {Message.__table__.fullname} AS m SET
+    status = o.status, body = o.body, subject = o.subject,
+    recipient_index = o.recipient_index, recipient_masked = o.recipient_masked,
+    provider = o.provider, last_error = o.last_error, claimed_until = NULL, updated_at = now(),
+    sent_at = CASE WHEN o.status = 'sent' THEN now() ELSE m.sent_at END,
+    provider_message_id = CASE WHEN o.status = 'sent' THEN o.provider_message_id ELSE m.provider_message_id END,
+    provider_status = CASE WHEN o.status = 'sent' THEN o.provider_status ELSE m.provider_status END,
+    next_attempt_at = CASE WHEN o.status = 'queued'
+        THEN now() + o.pause_ms * interval '1 millisecond' ELSE m.next_attempt_at END
+FROM unnest({_ARRAYS}) AS o({", ".join(_OUTCOME_COLUMNS)})
+WHERE m.id = o.id AND m.status = 'sending' AND m.attempts = o.attempts
+RETURNING m.id
+""")
+
+
+def _announcement(message: Message, provider: str, row: dict) -> tuple[str, dict, str, None]:
     data = {
         "message_id": message.id,
         "chain_id": message.chain_id,
@@ -278,12 +335,9 @@ def _announce(session: Session, events: OutboxWriter, message: Message, provider
         "provider": provider,
         "attempts": message.attempts,
     }
-    if values["status"] == "sent":
-        events.add(
-            session, "sent", {**data, "provider_message_id": values["provider_message_id"]}, chain_id=data["chain_id"]
-        )
-    else:
-        events.add(session, "failed", {**data, "reason": values["last_error"] or ""}, chain_id=data["chain_id"])
+    if row["status"] == "sent":
+        return "sent", {**data, "provider_message_id": row["provider_message_id"]}, message.chain_id, None
+    return "failed", {**data, "reason": row["last_error"] or ""}, message.chain_id, None
 
 
 def release(session: Session, ids: list[str], until: datetime | None = None, *, held: bool = False) -> None:
@@ -321,7 +375,6 @@ def run_once(
         if item.held_until is not None:
             release(session, [item.message.id], item.held_until, held=True)
     outcomes = send_all(p for p in prepared if p.held_until is None)
-    with session.begin():  # one commit for the round's outcomes: the per-message cost stays small
-        for item, outcome in outcomes:
-            record(session, events, item, outcome)
+    with session.begin():  # one statement for the round's outcomes, one for their events
+        record(session, events, outcomes)
     return len(claimed)
