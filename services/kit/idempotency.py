@@ -28,7 +28,7 @@ from functools import cache
 from typing import Any
 
 from nameko.exceptions import deserialize, serialize
-from sqlalchemy import Select, Table, bindparam, select, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
@@ -110,14 +110,25 @@ class KeyedRequest:
 
     def prior(self, session: Session) -> Any:
         """The first answer given under the key (raised again if it was a refusal), or `NEW_KEY`."""
-        row = session.execute(_reading(self.table), self._key()).first()
-        if row is None:
+        return self.answer_of(session.execute(_reading(self.table), self._key()).first())
+
+    def prior_column(self) -> Any:
+        """The key's record as a scalar subquery, to be read in one statement with other things;
+        `answer_of` makes its value the answer `prior` gives."""
+        t = self.table
+        return (
+            select(func.json_build_array(t.c.operation, t.c.request_hash, t.c.response))
+            .where(t.c.scope == self.scope, t.c.key == self.key)
+            .scalar_subquery()
+        )
+
+    def answer_of(self, record: Any) -> Any:
+        """`prior`'s answer from the key's record (operation, request hash, response; None: no record)."""
+        if record is None:
             return NEW_KEY
-        if row.request_hash != self.request_hash:
-            raise IdempotencyMismatch(
-                fields={"idempotency_key": [f"Already used for another {row.operation} request."]}
-            )
-        response = row.response
+        operation, request_hash, response = record
+        if request_hash != self.request_hash:
+            raise IdempotencyMismatch(fields={"idempotency_key": [f"Already used for another {operation} request."]})
         if self.seal is not None and isinstance(response, dict) and set(response) == {SEALED}:
             response = json.loads(self.seal.decrypt(self.scope, "idempotency", response[SEALED]))
         if isinstance(response, dict) and set(response) == {REFUSAL}:

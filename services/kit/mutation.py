@@ -34,7 +34,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import Any, Protocol
+
+from sqlalchemy import select
 
 from contracts.auth import Actor
 from services.kit import crypto
@@ -73,10 +75,9 @@ def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None
 
             def run() -> Any:
                 with self.db.begin(), _standalone_reads(self.db):  # the first answer, what the checks need
-                    first = keyed.prior(self.db)
+                    first, seen = _first_and_early(self, keyed, early, actor, request)
                     if first is not NEW_KEY:
                         return first
-                    seen = early(self, actor, *request) if early is not None else None
                 self.mutation = Mutation(actor, key, seen)
                 work = body(**{**arguments, "actor": actor})
                 ran: list[bool] = []
@@ -97,6 +98,33 @@ def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None
         return entrypoint
 
     return decorate(method) if method is not None else decorate
+
+
+class EarlyReads(Protocol):
+    """An `early` reader whose reads go in one statement with the look-up of the first answer
+    (one round trip less on every call): `queries` gives what its reads are about and the
+    scalar subqueries to read, by name; `seen` makes the body's `early` of their values."""
+
+    def queries(self, service: Any, actor: Actor, *request: Any) -> tuple[Any, dict]: ...
+
+    def seen(self, service: Any, actor: Actor, about: Any, values: dict) -> Any: ...
+
+
+FIRST_ANSWER = "first_answer"
+
+
+def _first_and_early(service: Any, keyed: KeyedRequest, early: Any, actor: Actor, request: list) -> tuple[Any, Any]:
+    """The key's first answer (or `NEW_KEY`) and, for a new key, what the early reader read."""
+    if not hasattr(early, "queries"):
+        first = keyed.prior(service.db)
+        if first is not NEW_KEY or early is None:
+            return first, None
+        return first, early(service, actor, *request)
+    about, wanted = early.queries(service, actor, *request)
+    columns = [keyed.prior_column().label(FIRST_ANSWER), *(query.label(name) for name, query in wanted.items())]
+    values = service.db.execute(select(*columns)).one()._asdict()
+    first = keyed.answer_of(values.pop(FIRST_ANSWER))
+    return first, (early.seen(service, actor, about, values) if first is NEW_KEY else None)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ and outbox events.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -50,12 +51,16 @@ from services.wallet import (
 from services.wallet.models import ChainClock, DictionaryEntry, StaffState, StoreState, kit
 
 
-def read_ahead(contract: type) -> Callable:
-    """What a money operation's checks need of the wallet's own copies, read with the look-up
-    of an earlier answer: the request, what is known of its store, staff and codes."""
+@dataclass(frozen=True)
+class ReadAhead:
+    """What a money operation's checks need of the wallet's own copies, read in one statement
+    with the look-up of an earlier answer (`EarlyReads`): the request, what is known of its
+    store, staff and codes, and the card."""
 
-    def read(service: WalletService, actor: Actor, chain_id: str, data: dict) -> tuple:
-        payload = load(contract, data)
+    contract: type
+
+    def queries(self, service: WalletService, actor: Actor, chain_id: str, data: dict) -> tuple[dict, dict]:
+        payload = load(self.contract, data)
         wanted = references.queries(chain_id, payload)
         store_id = payload.get("store_id")
         if store_id is not None:
@@ -68,11 +73,10 @@ def read_ahead(contract: type) -> Callable:
         card = cards.kept(chain_id, payload.get("card_no"))
         if card is not None:
             wanted["card"] = card
-        # every copy in one statement
-        values = service.db.execute(select(*(q.label(k) for k, q in wanted.items()))).one()._asdict() if wanted else {}
-        return payload, values.get("store"), references.known(values), values.get("card")
+        return payload, wanted
 
-    return read
+    def seen(self, service: WalletService, actor: Actor, payload: dict, values: dict) -> tuple:
+        return payload, values.get("store"), references.known(values), values.get("card")
 
 
 def _refund_ahead(service: WalletService, actor: Actor, chain_id: str, data: dict) -> tuple:
@@ -160,29 +164,29 @@ class WalletService(HealthCheck, History):
     # ---- money in (W-3) ----------------------------------------------------------
 
     @rpc
-    @mutation(early=read_ahead(c.RechargeRequest))
+    @mutation(early=ReadAhead(c.RechargeRequest))
     def recharge(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
         return self._money(recharge.recharge, actor, chain_id, idempotency_key)
 
     @rpc
-    @mutation(early=read_ahead(c.BonusGrantRequest))
+    @mutation(early=ReadAhead(c.BonusGrantRequest))
     def grant_bonus(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
         return self._money(recharge.grant_bonus, actor, chain_id, idempotency_key)
 
     # ---- money out (W-4, W-5, W-6, W-7) ---------------------------------------------
 
     @rpc
-    @mutation(early=read_ahead(c.ConsumeRequest))
+    @mutation(early=ReadAhead(c.ConsumeRequest))
     def consume(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
         return self._money(consume.consume, actor, chain_id, idempotency_key)
 
     @rpc
-    @mutation(early=read_ahead(c.PackageSaleRequest))
+    @mutation(early=ReadAhead(c.PackageSaleRequest))
     def sell_package(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
         return self._money(packages.sell, actor, chain_id, idempotency_key)
 
     @rpc
-    @mutation(early=read_ahead(c.PackageRefundRequest))
+    @mutation(early=ReadAhead(c.PackageRefundRequest))
     def refund_package(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
         return self._money(packages.refund_unused, actor, chain_id, idempotency_key)
 
@@ -196,19 +200,19 @@ class WalletService(HealthCheck, History):
         return lambda: refunds.refund(self.db, self.events, actor, chain_id, card, payload, idempotency_key)
 
     @rpc
-    @mutation(early=read_ahead(c.CardReturnRequest))
+    @mutation(early=ReadAhead(c.CardReturnRequest))
     def return_card(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
         return self._money(returns.return_card, actor, chain_id, idempotency_key)
 
     # ---- credit -------------------------------------------------------------------------
 
     @rpc
-    @mutation(early=read_ahead(c.CreditLimitRequest))
+    @mutation(early=ReadAhead(c.CreditLimitRequest))
     def set_credit_limit(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
         return self._money(credit.set_limit, actor, chain_id, idempotency_key)
 
     @rpc
-    @mutation(early=read_ahead(c.CreditSettlementRequest))
+    @mutation(early=ReadAhead(c.CreditSettlementRequest))
     def settle_credit(self, actor: Actor, chain_id: str, data: dict, idempotency_key: str) -> Work:
         return self._money(credit.settle, actor, chain_id, idempotency_key)
 
