@@ -81,11 +81,12 @@ def birthdays(session: Session, chain: ChainCopy, today: date) -> int:
     days = _claim_days(session, chain.chain_id, "birthday", today)
     if not days:
         return 0
-    enabled, _ = switched_on(session, chain.chain_id, "birthday")
+    switch = switched_on(session, chain.chain_id, "birthday")  # read once for all the day's members
     made = 0
-    for day in days if enabled else []:
+    for day in days if switch[0] else []:
         for member_id in _born_on(session, chain.chain_id, day):
-            made += len(make(session, chain.chain_id, "birthday", member_id, {}, f"birthday:{member_id}:{day.year}"))
+            cause = f"birthday:{member_id}:{day.year}"
+            made += len(make(session, chain.chain_id, "birthday", member_id, {}, cause, switch=switch))
     return made
 
 
@@ -95,8 +96,9 @@ def packages(session: Session, chain: ChainCopy, today: date) -> int:
     _claim_days(session, chain.chain_id, "package_expiring", today)  # one instance at a time
     kind = KINDS["package_expiring"]
     row = chain_settings.kind_settings(session, chain.chain_id, kind.name)
-    enabled, _ = switched_on(session, chain.chain_id, kind.name)
-    if not enabled:
+    view = chain_settings.kind_view(kind, row)
+    switch = (view["enabled"], view["channel"])
+    if not view["enabled"]:
         return 0
     first, last = reminders.package_window(today, chain_settings.days_before(kind, row))
     due = session.scalars(
@@ -115,7 +117,7 @@ def packages(session: Session, chain: ChainCopy, today: date) -> int:
             "remaining_count": "不限" if package.kind == "pass" else str(package.remaining_count),
         }
         cause = f"package:{package.entitlement_id}:{package.valid_until.isoformat()}"
-        made += len(make(session, chain.chain_id, kind.name, package.member_id, variables, cause))
+        made += len(make(session, chain.chain_id, kind.name, package.member_id, variables, cause, switch=switch))
     return made
 
 
@@ -123,8 +125,8 @@ def service_reminders(session: Session, chain: ChainCopy, today: date) -> int:
     """Remind the members whose visit gap in a rule's category reaches the rule's days on a day
     not yet done: once per rule and last visit (a new visit starts a new gap)."""
     days = _claim_days(session, chain.chain_id, "service_reminder", today)
-    enabled, _ = switched_on(session, chain.chain_id, "service_reminder")
-    if not days or not enabled:
+    switch = switched_on(session, chain.chain_id, "service_reminder")
+    if not days or not switch[0]:
         return 0
     rules = session.scalars(
         select(ServiceRule).where(ServiceRule.chain_id == chain.chain_id, ServiceRule.enabled.is_(True))
@@ -147,7 +149,9 @@ def service_reminders(session: Session, chain: ChainCopy, today: date) -> int:
                 "days": str(rule.days),
             }
             cause = f"service:{rule.id}:{visit.member_id}:{int(visit.last_visit_at.timestamp())}"
-            made += len(make(session, chain.chain_id, "service_reminder", visit.member_id, variables, cause))
+            made += len(
+                make(session, chain.chain_id, "service_reminder", visit.member_id, variables, cause, switch=switch)
+            )
     return made
 
 
