@@ -10,9 +10,10 @@ that the member event completes.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import case, func
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import DateTime, String, bindparam, case, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
@@ -59,28 +60,36 @@ def visit(session: Session, event: Event) -> None:
     in (service reminders). One statement: the member's upsert rides as a CTE of the categories'
     (PostgreSQL runs a data-modifying CTE whether or not it is read)."""
     data = event.data
-    at = datetime.fromisoformat(event.occurred_at)
-    member = insert(M).values(member_id=data["member_id"], chain_id=event.chain_id, last_visit_at=at)
-    member = member.on_conflict_do_update(
-        index_elements=[M.c.member_id],
-        set_={"last_visit_at": func.greatest(M.c.last_visit_at, member.excluded.last_visit_at)},
-    )
     categories = sorted({line["category"] for line in data["lines"] if line["category"]})
-    if not categories:
-        session.execute(member)
-        return
-    statement = insert(V).values(
-        [
-            {"member_id": data["member_id"], "category": category, "chain_id": data["chain_id"], "last_visit_at": at}
-            for category in categories
-        ]
+    params = {
+        "the_member": data["member_id"],
+        "the_chain": data["chain_id"],
+        "the_time": datetime.fromisoformat(event.occurred_at),
+        "the_categories": categories,
+    }
+    session.execute(_visiting(bool(categories)), params)
+
+
+@cache
+def _visiting(in_categories: bool) -> Insert:
+    """Built once (it runs on every consume). Parameters `the_*`: an INSERT keeps a column's own
+    name for its VALUES."""
+    member, chain = bindparam("the_member", type_=String()), bindparam("the_chain", type_=String())
+    at = bindparam("the_time", type_=DateTime(timezone=True))
+    visit = insert(M).values(member_id=member, chain_id=chain, last_visit_at=at)
+    visit = visit.on_conflict_do_update(
+        index_elements=[M.c.member_id],
+        set_={"last_visit_at": func.greatest(M.c.last_visit_at, visit.excluded.last_visit_at)},
     )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[V.c.member_id, V.c.category],
-            set_={"last_visit_at": func.greatest(V.c.last_visit_at, statement.excluded.last_visit_at)},
-        ).add_cte(member.cte("visit"))
-    )
+    if not in_categories:
+        return visit
+    category = func.unnest(bindparam("the_categories", type_=ARRAY(String())))
+    rows = select(member, category, chain, at)
+    statement = insert(V).from_select(["member_id", "category", "chain_id", "last_visit_at"], rows)
+    return statement.on_conflict_do_update(
+        index_elements=[V.c.member_id, V.c.category],
+        set_={"last_visit_at": func.greatest(V.c.last_visit_at, statement.excluded.last_visit_at)},
+    ).add_cte(visit.cte("visit"))
 
 
 def package_sold(session: Session, event: Event) -> None:
