@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import String, bindparam, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -178,39 +178,57 @@ def points_answered(session: Session, event: Event) -> int:
     if data["kind"] != "earn" or not data.get("reference"):
         return 0
     chain_id, consume_id = data["chain_id"], data["reference"]
+    key = {"the_chain": chain_id, "the_consume": consume_id}
+    figures = {"points_earned": data["points"], "points_total": data["balance"]}
     # the common order: the consume's event came first and its meeting waits; taking it is all
-    taken = session.execute(
-        delete(MEETINGS)
-        .where(MEETINGS.c.chain_id == chain_id, MEETINGS.c.consume_id == consume_id, MEETINGS.c.consumed)
-        .returning(MEETINGS.c.consume_id)
-    ).first()
-    if taken is None:
+    if session.execute(_TAKING, key).first() is None:
         # nothing to take (points first, or the consume's meeting not committed yet): the upsert
         # waits for a consume handler making the meeting now, so one of the two sees the other
-        figures = {"points_earned": data["points"], "points_total": data["balance"]}
-        meeting = insert(MEETINGS).values(chain_id=chain_id, consume_id=consume_id, **figures)
-        met = session.execute(
-            meeting.on_conflict_do_update(index_elements=MEETING_KEY, set_=figures).returning(MEETINGS.c.consumed)
-        ).one()
-        if not met.consumed:
+        if not session.execute(_MEETING_POINTS, {**key, **figures}).one().consumed:
             return 0  # kept for the consume's event
         _forget_meeting(session, chain_id, consume_id)
-    values = _points_values(data["points"], data["balance"])
     # only a message still waiting: one the wait already let go was sent (or is being sent) without
-    released = session.execute(
-        update(Message)
-        .where(
-            Message.chain_id == chain_id,
-            Message.source_key.in_(list(source_keys(f"consume:{consume_id}").values())),
-            Message.status == "waiting",
-        )
-        .values(
-            variables=Message.variables.op("||")(func.jsonb_build_object(*(x for kv in values.items() for x in kv))),
-            status="queued",
-            next_attempt_at=func.now(),
-        )
-    )
+    keys = source_keys(f"consume:{consume_id}")
+    values = {"the_chain": chain_id, "sms_key": keys["sms"], "email_key": keys["email"]}
+    released = session.execute(_RELEASING, {**values, **_points_values(data["points"], data["balance"])})
     return released.rowcount
+
+
+# built once: a points answer comes for every consume (parameters `the_*`: a column's own name is
+# the VALUES or SET parameter of an INSERT or UPDATE)
+_MEETING = (MEETINGS.c.chain_id == bindparam("the_chain")) & (MEETINGS.c.consume_id == bindparam("the_consume"))
+_TAKING = delete(MEETINGS).where(_MEETING, MEETINGS.c.consumed).returning(MEETINGS.c.consume_id)
+_POINTS_MET = insert(MEETINGS).values(
+    chain_id=bindparam("the_chain"),
+    consume_id=bindparam("the_consume"),
+    points_earned=bindparam("points_earned"),
+    points_total=bindparam("points_total"),
+)
+_MEETING_POINTS = _POINTS_MET.on_conflict_do_update(
+    index_elements=MEETING_KEY,
+    set_={"points_earned": _POINTS_MET.excluded.points_earned, "points_total": _POINTS_MET.excluded.points_total},
+).returning(MEETINGS.c.consumed)
+_MESSAGES = Message.__table__
+_RELEASING = (
+    update(_MESSAGES)
+    .where(
+        _MESSAGES.c.chain_id == bindparam("the_chain"),
+        _MESSAGES.c.source_key.in_([bindparam("sms_key"), bindparam("email_key")]),
+        _MESSAGES.c.status == "waiting",
+    )
+    .values(
+        variables=_MESSAGES.c.variables.op("||")(
+            func.jsonb_build_object(
+                "points_earned",
+                bindparam("points_earned", type_=String()),
+                "points_total",
+                bindparam("points_total", type_=String()),
+            )
+        ),
+        status="queued",
+        next_attempt_at=func.now(),
+    )
+)
 
 
 def _forget_meeting(session: Session, chain_id: str, consume_id: str) -> None:
