@@ -112,15 +112,9 @@ class KeyedRequest:
         """The first answer given under the key (raised again if it was a refusal), or `NEW_KEY`."""
         return self.answer_of(session.execute(_reading(self.table), self._key()).first())
 
-    def prior_column(self) -> Any:
-        """The key's record as a scalar subquery, to be read in one statement with other things;
-        `answer_of` makes its value the answer `prior` gives."""
-        t = self.table
-        return (
-            select(func.json_build_array(t.c.operation, t.c.request_hash, t.c.response))
-            .where(t.c.scope == self.scope, t.c.key == self.key)
-            .scalar_subquery()
-        )
+    def record_parameters(self) -> dict:
+        """The parameters of `record_column`: this key."""
+        return {"first_scope": self.scope, "first_key": self.key}
 
     def answer_of(self, record: Any) -> Any:
         """`prior`'s answer from the key's record (operation, request hash, response; None: no record)."""
@@ -183,6 +177,18 @@ class KeyedRequest:
                 return self.prior(session)
         exc.huiyuan_unrecorded = False
         raise exc
+
+
+@cache
+def record_column(table: Table) -> Any:
+    """A key's record (operation, request hash, response) as a scalar subquery of the parameters
+    `KeyedRequest.record_parameters` gives, to be read in one statement with other things;
+    `KeyedRequest.answer_of` makes its value the answer `prior` gives. Built once per table."""
+    return (
+        select(func.json_build_array(table.c.operation, table.c.request_hash, table.c.response))
+        .where(table.c.scope == bindparam("first_scope"), table.c.key == bindparam("first_key"))
+        .scalar_subquery()
+    )
 
 
 # Built once per table: every mutation runs them (see services.kit.built). A column's own

@@ -30,17 +30,17 @@ its result is `self.mutation.early` in the body.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Select, Table, select
 
 from contracts.auth import Actor
 from services.kit import crypto
-from services.kit.idempotency import NEW_KEY, KeyedRequest, check_key
+from services.kit.idempotency import NEW_KEY, KeyedRequest, check_key, record_column
 
 Work = Callable[[], Any]  # what a mutation's body returns: the work, run once per key
 
@@ -102,10 +102,14 @@ def mutation(method: Callable | None = None, *, early: Callable[..., Any] | None
 
 class EarlyReads(Protocol):
     """An `early` reader whose reads go in one statement with the look-up of the first answer
-    (one round trip less on every call): `queries` gives what its reads are about and the
-    scalar subqueries to read, by name; `seen` makes the body's `early` of their values."""
+    (one round trip less on every call), built once per shape: `queries` gives what its reads
+    are about, their shape (hashable) and their parameters; `build` the scalar subqueries of a
+    shape, by name (of parameters only: it runs once per shape); `seen` makes the body's
+    `early` of their values. The reader itself must be hashable (a frozen dataclass)."""
 
-    def queries(self, service: Any, actor: Actor, *request: Any) -> tuple[Any, dict]: ...
+    def queries(self, service: Any, actor: Actor, *request: Any) -> tuple[Any, Hashable, dict]: ...
+
+    def build(self, shape: Any) -> dict: ...
 
     def seen(self, service: Any, actor: Actor, about: Any, values: dict) -> Any: ...
 
@@ -120,11 +124,17 @@ def _first_and_early(service: Any, keyed: KeyedRequest, early: Any, actor: Actor
         if first is not NEW_KEY or early is None:
             return first, None
         return first, early(service, actor, *request)
-    about, wanted = early.queries(service, actor, *request)
-    columns = [keyed.prior_column().label(FIRST_ANSWER), *(query.label(name) for name, query in wanted.items())]
-    values = service.db.execute(select(*columns)).one()._asdict()
+    about, shape, params = early.queries(service, actor, *request)
+    statement = _read_together(keyed.table, early, shape)
+    values = service.db.execute(statement, {**params, **keyed.record_parameters()}).one()._asdict()
     first = keyed.answer_of(values.pop(FIRST_ANSWER))
     return first, (early.seen(service, actor, about, values) if first is NEW_KEY else None)
+
+
+@cache
+def _read_together(table: Table, early: EarlyReads, shape: Hashable) -> Select:
+    reads = early.build(shape)
+    return select(record_column(table).label(FIRST_ANSWER), *(query.label(name) for name, query in reads.items()))
 
 
 @contextmanager

@@ -17,8 +17,10 @@ How a copy stays true:
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -47,13 +49,17 @@ def read(session: Session, chain_id: str, card_no: str) -> dict | None:
     return row.context
 
 
-def kept(chain_id: str, card_no: str | None):
-    """`read` as a scalar subquery (the context, or NULL), to be read with other copies."""
-    if not isinstance(card_no, str):
-        return None
+@cache
+def kept() -> Any:
+    """`read` as a scalar subquery of the parameters `the_chain` and `card_number` (the context,
+    or NULL), to be read with other copies; built once."""
     return (
         select(cards.c.context)
-        .where(cards.c.chain_id == chain_id, cards.c.card_no == number(card_no), cards.c.valid_until > func.now())
+        .where(
+            cards.c.chain_id == bindparam("the_chain"),
+            cards.c.card_no == bindparam("card_number"),
+            cards.c.valid_until > func.now(),
+        )
         .scalar_subquery()
     )
 

@@ -5,8 +5,10 @@ events, asking org only about what has never been seen (non-negotiables 8, 12)."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import String, bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from contracts.auth import Actor
@@ -32,29 +34,46 @@ def _wanted_codes(payload: dict) -> set[tuple[str, str]]:
     return {(dictionary, line[key]) for line in payload.get("lines") or () for key, dictionary in LINE_CODES}
 
 
-def queries(chain_id: str, payload: dict) -> dict:
-    """What `read` reads, as scalar subqueries to be read together with other copies in one
-    statement; `known` makes a `Known` of their values."""
-    wanted: dict = {}
-    staff, entries = StaffState.__table__, DictionaryEntry.__table__  # Core: no ORM compile step
+def wanted(chain_id: str, payload: dict) -> tuple[tuple[bool, bool], dict]:
+    """What `read` reads for this request, as (the shape of `queries`: staff?, codes?) and the
+    parameters of those queries."""
     staff_id = payload.get("serving_employee_id")
-    if staff_id:
-        wanted["staff"] = (
+    codes = sorted(_wanted_codes(payload))
+    params = {
+        "the_chain": chain_id,
+        "staff_id": staff_id,
+        "dictionaries": [dictionary for dictionary, _ in codes],
+        "codes": [code for _, code in codes],
+    }
+    return (bool(staff_id), bool(codes)), params
+
+
+@cache
+def queries(with_staff: bool, with_codes: bool) -> dict:
+    """What `read` reads, as scalar subqueries of the parameters `wanted` gives, to be read
+    together with other copies in one statement (built once per shape); `known` makes a
+    `Known` of their values."""
+    found: dict = {}
+    staff, entries = StaffState.__table__, DictionaryEntry.__table__  # Core: no ORM compile step
+    if with_staff:
+        found["staff"] = (
             select(func.json_build_array(staff.c.chain_id, staff.c.status))
-            .where(staff.c.staff_id == staff_id)
+            .where(staff.c.staff_id == bindparam("staff_id"))
             .scalar_subquery()
         )
-    codes = _wanted_codes(payload)
-    if codes:
-        wanted["codes"] = (
+    if with_codes:
+        listed = select(
+            func.unnest(bindparam("dictionaries", type_=ARRAY(String()))),
+            func.unnest(bindparam("codes", type_=ARRAY(String()))),
+        )
+        found["codes"] = (
             select(func.json_agg(func.json_build_array(entries.c.dictionary, entries.c.code, entries.c.active)))
             .where(
-                entries.c.chain_id == chain_id,
-                tuple_(entries.c.dictionary, entries.c.code).in_(sorted(codes)),
+                entries.c.chain_id == bindparam("the_chain"), tuple_(entries.c.dictionary, entries.c.code).in_(listed)
             )
             .scalar_subquery()
         )
-    return wanted
+    return found
 
 
 def known(values: dict) -> Known:

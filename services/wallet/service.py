@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from contracts import member as member_contracts  # CardContext; also registers member's events
 from contracts import org as org_contracts  # noqa: F401 - registers org's events for the handlers
@@ -59,21 +59,27 @@ class ReadAhead:
 
     contract: type
 
-    def queries(self, service: WalletService, actor: Actor, chain_id: str, data: dict) -> tuple[dict, dict]:
+    def queries(self, service: WalletService, actor: Actor, chain_id: str, data: dict) -> tuple[dict, tuple, dict]:
         payload = load(self.contract, data)
-        wanted = references.queries(chain_id, payload)
-        store_id = payload.get("store_id")
-        if store_id is not None:
+        shape, params = references.wanted(chain_id, payload)
+        store_id, card_no = payload.get("store_id"), payload.get("card_no")
+        card_number = cards.number(card_no) if isinstance(card_no, str) else None
+        params.update(store_id=store_id, card_number=card_number)
+        return payload, (shape, store_id is not None, card_number is not None), params
+
+    def build(self, shape: tuple) -> dict:
+        (with_staff, with_codes), with_store, with_card = shape
+        wanted = dict(references.queries(with_staff, with_codes))
+        if with_store:
             stores = StoreState.__table__  # Core, not the ORM: no ORM compile step on the hot path
             wanted["store"] = (
                 select(stores.c.status)
-                .where(stores.c.chain_id == chain_id, stores.c.store_id == store_id)
+                .where(stores.c.chain_id == bindparam("the_chain"), stores.c.store_id == bindparam("store_id"))
                 .scalar_subquery()
             )
-        card = cards.kept(chain_id, payload.get("card_no"))
-        if card is not None:
-            wanted["card"] = card
-        return payload, wanted
+        if with_card:
+            wanted["card"] = cards.kept()
+        return wanted
 
     def seen(self, service: WalletService, actor: Actor, payload: dict, values: dict) -> tuple:
         return payload, values.get("store"), references.known(values), values.get("card")
