@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Row, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -508,31 +509,28 @@ def _tier_reads() -> tuple:
 def _keeping_spend() -> Update:
     """Built once (it runs on every consume and refund): the new total kept if newer."""
     m = Member.__table__
-    return (
-        update(m)
-        .where(
-            m.c.chain_id == bindparam("the_chain"),
-            m.c.id == bindparam("the_member"),
-            or_(m.c.spend_as_of.is_(None), m.c.spend_as_of < bindparam("as_of")),
-        )
-        .values(cumulative_spend=bindparam("total"), spend_as_of=bindparam("as_of"))
-        .returning(m.c.lifetime_points, *_tier_reads())
-    )
+    newer = or_(m.c.spend_as_of.is_(None), m.c.spend_as_of < bindparam("as_of"))
+    kept = {"cumulative_spend": bindparam("total"), "spend_as_of": bindparam("as_of")}
+    return _keeping(newer, kept, m.c.lifetime_points)
 
 
 @cache
 def _keeping_points() -> Update:
     """Built once (it runs on every points change): the new lifetime total kept if newer."""
     m = Member.__table__
+    newer = m.c.points_version < bindparam("version")
+    kept = {"lifetime_points": bindparam("total"), "points_version": bindparam("version")}
+    return _keeping(newer, kept, m.c.cumulative_spend)
+
+
+def _keeping(newer: Any, values: dict, returned: Any) -> Update:
+    """The member's row updated with `values` if `newer`, returning `returned` and what judges an upgrade."""
+    m = Member.__table__
     return (
         update(m)
-        .where(
-            m.c.chain_id == bindparam("the_chain"),
-            m.c.id == bindparam("the_member"),
-            m.c.points_version < bindparam("version"),
-        )
-        .values(lifetime_points=bindparam("total"), points_version=bindparam("version"))
-        .returning(m.c.cumulative_spend, *_tier_reads())
+        .where(m.c.chain_id == bindparam("the_chain"), m.c.id == bindparam("the_member"), newer)
+        .values(values)
+        .returning(returned, *_tier_reads())
     )
 
 
