@@ -117,8 +117,9 @@ def prepare(
         settings = chain_settings.provider(session, chain_id)
         wanted = sorted({m.member_id for m in group if m.member_id and m.recipient_cipher is None})
         known = {c["member_id"]: c for c in (load(Contact, c) for c in contacts(chain_id, wanted))} if wanted else {}
+        kinds: dict[str, dict] = {}  # each kind's settings read once per chain and round
         for message in group:
-            prepared.append(_prepare_one(session, codec, chain, settings, message, known))
+            prepared.append(_prepare_one(session, codec, chain, settings, message, known, kinds))
     return prepared
 
 
@@ -129,6 +130,7 @@ def _prepare_one(
     settings: ProviderSettings,
     message: Message,
     known: dict[str, dict],
+    kinds: dict[str, dict],
 ) -> Prepared:
     contact = known.get(message.member_id) if message.member_id else None
     provider = settings.sms_provider if message.channel == "sms" else settings.email_provider
@@ -147,9 +149,10 @@ def _prepare_one(
         message.body = _signature(chain) + templates.render(campaigns.text_of(session, message.campaign_id), values)
     elif message.body is None:
         name = message.variables.get("template", message.kind)  # a test send shows another kind's text
-        kind = chain_settings.kind_view(
-            chain_settings.kind_of(name), chain_settings.kind_settings(session, message.chain_id, name)
-        )
+        if name not in kinds:
+            row = chain_settings.kind_settings(session, message.chain_id, name)
+            kinds[name] = chain_settings.kind_view(chain_settings.kind_of(name), row)
+        kind = kinds[name]
         values = {
             **message.variables,
             "chain_name": chain.name if chain is not None else "",
