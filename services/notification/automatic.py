@@ -39,10 +39,10 @@ MEETING_KEY = [MEETINGS.c.chain_id, MEETINGS.c.consume_id]
 
 def switched_on(session: Session, chain_id: str, kind: str) -> tuple[bool, str]:
     """Whether the chain sends this kind, and on which channel (sms, email or both)."""
-    return _switch(kind, chain_settings.kind_settings(session, chain_id, kind))
+    return switch_of(kind, chain_settings.kind_settings(session, chain_id, kind))
 
 
-def _switch(kind: str, row: KindSettings | None) -> tuple[bool, str]:
+def switch_of(kind: str, row: KindSettings | None) -> tuple[bool, str]:
     view = chain_settings.kind_view(KINDS[kind], row)
     return view["enabled"], view["channel"]
 
@@ -167,7 +167,7 @@ def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
         variables.update(_points_values(met.points_earned, met.points_total))
         _forget_meeting(session, chain_id, consume_id)
     cause, wait = f"consume:{consume_id}", None if answered else wait_seconds
-    return make(session, chain_id, "consume", data["member_id"], variables, cause, wait, _switch("consume", settings))
+    return make(session, chain_id, "consume", data["member_id"], variables, cause, wait, switch_of("consume", settings))
 
 
 def points_answered(session: Session, event: Event) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from services.kit import clock
 from services.notification import chain_settings, reminders
-from services.notification.automatic import make, switched_on
+from services.notification.automatic import make, switch_of, switched_on
 from services.notification.kinds import KINDS
 from services.notification.models import CategoryVisit, ChainCopy, MemberCopy, PackageCopy, ScheduleRun, ServiceRule
 
@@ -96,9 +96,8 @@ def packages(session: Session, chain: ChainCopy, today: date) -> int:
     _claim_days(session, chain.chain_id, "package_expiring", today)  # one instance at a time
     kind = KINDS["package_expiring"]
     row = chain_settings.kind_settings(session, chain.chain_id, kind.name)
-    view = chain_settings.kind_view(kind, row)
-    switch = (view["enabled"], view["channel"])
-    if not view["enabled"]:
+    switch = switch_of(kind.name, row)
+    if not switch[0]:
         return 0
     first, last = reminders.package_window(today, chain_settings.days_before(kind, row))
     due = session.scalars(
