@@ -131,14 +131,7 @@ def _consume_facts(
     known), the chain's time zone (None if not known) and the chain's settings row for the
     consume kind (None if never changed). Made from a one-row FROM: a row comes back whatever
     is missing."""
-    store_name = select(StoreCopy.name).where(StoreCopy.store_id == store_id).scalar_subquery()
-    zone = select(ChainCopy.time_zone).where(ChainCopy.chain_id == chain_id).scalar_subquery()
-    settings = (KindSettings.chain_id == chain_id) & (KindSettings.kind == "consume")
-    row = session.execute(
-        select(store_name, zone, KindSettings)
-        .select_from(select(literal(1)).subquery())
-        .outerjoin(KindSettings, settings)
-    ).one()
+    row = session.execute(_CONSUME_FACTS, {"the_chain": chain_id, "the_store": store_id}).one()
     return row[0] or "", row[1], row[2]
 
 
@@ -148,12 +141,7 @@ def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
     so even a copy of the event under another envelope makes none)."""
     data = event.data
     chain_id, consume_id = data["chain_id"], data["transaction_id"]
-    meeting = insert(MEETINGS).values(chain_id=chain_id, consume_id=consume_id, consumed=True)
-    met = session.execute(
-        meeting.on_conflict_do_update(index_elements=MEETING_KEY, set_={"consumed": True}).returning(
-            MEETINGS.c.points_earned, MEETINGS.c.points_total
-        )
-    ).one()
+    met = session.execute(_MEETING_CONSUME, {"the_chain": chain_id, "the_consume": consume_id}).one()
     store_name, zone, settings = _consume_facts(session, chain_id, data["store_id"])
     variables = {
         "card_tail": _card_tail(data["card_no"]),
@@ -198,6 +186,23 @@ def points_answered(session: Session, event: Event) -> int:
 # the VALUES or SET parameter of an INSERT or UPDATE)
 _MEETING = (MEETINGS.c.chain_id == bindparam("the_chain")) & (MEETINGS.c.consume_id == bindparam("the_consume"))
 _TAKING = delete(MEETINGS).where(_MEETING, MEETINGS.c.consumed).returning(MEETINGS.c.consume_id)
+_FORGETTING = delete(MEETINGS).where(_MEETING)
+_CONSUME_MET = insert(MEETINGS).values(
+    chain_id=bindparam("the_chain"), consume_id=bindparam("the_consume"), consumed=True
+)
+_MEETING_CONSUME = _CONSUME_MET.on_conflict_do_update(index_elements=MEETING_KEY, set_={"consumed": True}).returning(
+    MEETINGS.c.points_earned, MEETINGS.c.points_total
+)
+# a consume's facts from a one-row FROM: a row comes back whatever is missing
+_CONSUME_FACTS = (
+    select(
+        select(StoreCopy.name).where(StoreCopy.store_id == bindparam("the_store")).scalar_subquery(),
+        select(ChainCopy.time_zone).where(ChainCopy.chain_id == bindparam("the_chain")).scalar_subquery(),
+        KindSettings,
+    )
+    .select_from(select(literal(1)).subquery())
+    .outerjoin(KindSettings, (KindSettings.chain_id == bindparam("the_chain")) & (KindSettings.kind == "consume"))
+)
 _POINTS_MET = insert(MEETINGS).values(
     chain_id=bindparam("the_chain"),
     consume_id=bindparam("the_consume"),
@@ -232,7 +237,7 @@ _RELEASING = (
 
 
 def _forget_meeting(session: Session, chain_id: str, consume_id: str) -> None:
-    session.execute(delete(MEETINGS).where(MEETINGS.c.chain_id == chain_id, MEETINGS.c.consume_id == consume_id))
+    session.execute(_FORGETTING, {"the_chain": chain_id, "the_consume": consume_id})
 
 
 def forget_unmet(session: Session, older_than_days: int = 7) -> int:

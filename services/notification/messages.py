@@ -8,9 +8,9 @@ makes one message.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Float, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -44,27 +44,54 @@ def enqueue(
     message until its points are known); None if its cause already made one."""
     cipher, index, masked = recipient
     waiting = wait_seconds is not None
-    return session.execute(
-        insert(Message)
-        .values(
-            id=new_id(),
-            chain_id=chain_id,
-            kind=kind,
-            channel=channel,
-            source_key=source_key[:120],
-            member_id=member_id,
-            variables=variables,
-            status="waiting" if waiting else "queued",
-            next_attempt_at=func.now() + timedelta(seconds=wait_seconds) if waiting else func.now(),
-            attempts=0,
-            recipient_cipher=cipher,
-            recipient_index=index,
-            recipient_masked=masked,
-            created_by=created_by,
-        )
-        .on_conflict_do_nothing(index_elements=[Message.chain_id, Message.source_key])
-        .returning(Message.id)
-    ).scalar()
+    message = {
+        "id": new_id(),
+        "chain_id": chain_id,
+        "kind": kind,
+        "channel": channel,
+        "source_key": source_key[:120],
+        "member_id": member_id,
+        "variables": variables,
+        "status": "waiting" if waiting else "queued",
+        "attempts": 0,
+        "recipient_cipher": cipher,
+        "recipient_index": index,
+        "recipient_masked": masked,
+        "created_by": created_by,
+    }
+    params = {f"the_{name}": value for name, value in message.items()}
+    return session.execute(_ENQUEUING, {**params, "wait_seconds": wait_seconds or 0}).scalar()
+
+
+# built once: a consume makes a message (see services.kit.built); parameters `the_*` (a column's
+# own name is the VALUES parameter of an INSERT)
+_MESSAGE_COLUMNS = (
+    "id",
+    "chain_id",
+    "kind",
+    "channel",
+    "source_key",
+    "member_id",
+    "variables",
+    "status",
+    "attempts",
+    "recipient_cipher",
+    "recipient_index",
+    "recipient_masked",
+    "created_by",
+)
+_WAIT = func.make_interval(0, 0, 0, 0, 0, 0, bindparam("wait_seconds", type_=Float))  # 0: due now
+_ENQUEUING = (
+    insert(Message)
+    .values(
+        {
+            **{name: bindparam(f"the_{name}") for name in _MESSAGE_COLUMNS},
+            "next_attempt_at": func.now() + _WAIT,
+        }
+    )
+    .on_conflict_do_nothing(index_elements=[Message.chain_id, Message.source_key])
+    .returning(Message.id)
+)
 
 
 def phone_index(codec: Codec, chain_id: str, phone: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -76,24 +76,29 @@ def open_book(session: Session, chain_id: str, member_id: str) -> Book:
 
 def _lock_accounts(session: Session, chain_id: str, member_id: str) -> dict[str, tuple[int, int]]:
     """kind -> (account id, balance), locked FOR UPDATE in id order (the kit ledger's order)."""
-    rows = session.execute(
-        select(accounts.c.kind, accounts.c.id, accounts.c.balance)
-        .where(accounts.c.chain_id == chain_id, accounts.c.member_id == member_id)
-        .order_by(accounts.c.id)
-        .with_for_update()
-    ).all()
+    rows = session.execute(_LOCKING, {"the_chain": chain_id, "the_member": member_id}).all()
     return {r.kind: (r.id, r.balance) for r in rows}
 
 
 def _totals_now(session: Session, chain_id: str, member_id: str) -> tuple[MemberTotals | None, datetime]:
-    row = session.execute(
-        select(MemberTotals, func.clock_timestamp())
-        .where(MemberTotals.chain_id == chain_id, MemberTotals.member_id == member_id)
-        .execution_options(populate_existing=True)
-    ).first()
+    row = session.execute(_TOTALS_NOW, {"the_chain": chain_id, "the_member": member_id}).first()
     if row is None:
         return None, session.scalar(select(func.clock_timestamp()))
     return row[0], row[1]
+
+
+# built once: every earn and every spend of points opens the member's book (see services.kit.built)
+_LOCKING = (
+    select(accounts.c.kind, accounts.c.id, accounts.c.balance)
+    .where(accounts.c.chain_id == bindparam("the_chain"), accounts.c.member_id == bindparam("the_member"))
+    .order_by(accounts.c.id)
+    .with_for_update()
+)
+_TOTALS_NOW = (
+    select(MemberTotals, func.clock_timestamp())
+    .where(MemberTotals.chain_id == bindparam("the_chain"), MemberTotals.member_id == bindparam("the_member"))
+    .execution_options(populate_existing=True)
+)
 
 
 def read_balance(session: Session, chain_id: str, member_id: str) -> int:
@@ -146,22 +151,24 @@ def credit(session: Session, book: Book, cause: Cause, points: int, expires: dat
     """Give `points` in a new lot (earn, cash points, gift, rebate, referral, a positive adjustment)."""
     tx_id = str(uuid.uuid4())
     if points > 0:
-        lot_id = session.execute(
-            insert(lots)
-            .values(
-                chain_id=book.chain_id,
-                member_id=book.member_id,
-                tx_id=tx_id,
-                points=points,
-                remaining=points,  # a new lot is full: its move is written, not applied
-                earned_at=book.now,
-                expires_at=expires,
-            )
-            .returning(lots.c.id)
-        ).scalar_one()
-        session.execute(insert(moves).values(tx_id=tx_id, lot_id=lot_id, amount=points))
+        lot = {"chain_id": book.chain_id, "member_id": book.member_id, "tx_id": tx_id, "points": points}
+        session.execute(_NEW_LOT, {**lot, "earned_at": book.now, "expires_at": expires})
     _post(session, book, tx_id, points)
     return _record(session, book, cause, tx_id, points)
+
+
+# a new lot and its move in one statement, built once: a new lot is full, so its move is
+# written, not applied
+_NEW_LOT = text(
+    f"""
+    WITH lot AS (
+        INSERT INTO {lots.fullname} (chain_id, member_id, tx_id, points, remaining, earned_at, expires_at)
+        VALUES (:chain_id, :member_id, :tx_id, :points, :points, :earned_at, :expires_at)
+        RETURNING id
+    )
+    INSERT INTO {moves.fullname} (tx_id, lot_id, amount) SELECT :tx_id, id, :points FROM lot
+    """
+)
 
 
 def open_lots(session: Session, book: Book, first: int | None = None) -> list[tuple[int, int]]:

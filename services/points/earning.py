@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import delete, exists, func, literal_column, select
+from sqlalchemy import Select, String, bindparam, delete, exists, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
@@ -126,16 +127,23 @@ def _earned_and_waiting(session: Session, chain_id: str, consume_id: str) -> tup
     """Whether the consume has earned already, and the refunds kept for it ({refund_id,
     payload}), in one statement. Read under the member's lock, which `on_refunded` takes
     too: no refund is kept for this consume while the consume is being earned."""
+    row = session.execute(_earned_and_waiting_statement(), {"the_chain": chain_id, "the_consume": consume_id}).one()
+    return row[0], row[1]
+
+
+@cache
+def _earned_and_waiting_statement() -> Select:
+    """Built once: every consume reads it (see services.kit.built)."""
     early = EarlyRefund.__table__
     kept = func.jsonb_build_object("refund_id", early.c.refund_id, "payload", early.c.payload)
+    consume_id = bindparam("the_consume", type_=String)
     waiting = (
         select(func.coalesce(func.jsonb_agg(kept), literal_column("'[]'::jsonb"), type_=JSONB))
         .where(early.c.consume_id == consume_id)
         .scalar_subquery()
     )
-    earned = exists().where(Earning.chain_id == chain_id, Earning.consume_id == consume_id)
-    row = session.execute(select(earned, waiting)).one()
-    return row[0], row[1]
+    earned = exists().where(Earning.chain_id == bindparam("the_chain", type_=String), Earning.consume_id == consume_id)
+    return select(earned, waiting)
 
 
 def on_refunded(session: Session, events: OutboxWriter, data: dict) -> None:

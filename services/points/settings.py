@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import Text, cast, func, literal, literal_column, select
+from sqlalchemy import Select, String, Text, bindparam, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ScalarSelect
+from sqlalchemy.sql.expression import ColumnElement, ScalarSelect
 
 from contracts.errors import NotFound
 from services.kit import clock
@@ -29,7 +30,7 @@ DEFAULTS = {
 }
 
 
-def active_promotions(chain_id: str) -> ScalarSelect:
+def active_promotions(chain_id: str | ColumnElement) -> ScalarSelect:
     """The chain's active promotions as one JSON array (a scalar subquery, `[]` when none);
     the multiplier as text, so it stays exact."""
     fields = {
@@ -54,14 +55,20 @@ def active_promotions(chain_id: str) -> ScalarSelect:
 def rules_zone_and_promotions(session: Session, chain_id: str) -> tuple[Rules | None, str, list[dict]]:
     """The chain's stored rules (None: the defaults), its time zone and its active promotions
     (as `active_promotions` gives them): what a consume earns by, in one statement."""
-    chain = select(literal(chain_id).label("chain_id")).subquery()
-    stored, zone, promotions = session.execute(
-        select(Rules, ChainClock.time_zone, active_promotions(chain_id))
+    stored, zone, promotions = session.execute(_rules_zone_and_promotions(), {"the_chain": chain_id}).one()
+    return stored, zone or clock.DEFAULT_TIME_ZONE, promotions
+
+
+@cache
+def _rules_zone_and_promotions() -> Select:
+    """Built once: every consume earns by it (see services.kit.built)."""
+    chain = select(bindparam("the_chain", type_=String).label("chain_id")).subquery()
+    return (
+        select(Rules, ChainClock.time_zone, active_promotions(bindparam("the_chain", type_=String)))
         .select_from(chain)
         .outerjoin(Rules, Rules.chain_id == chain.c.chain_id)
         .outerjoin(ChainClock, ChainClock.chain_id == chain.c.chain_id)
-    ).one()
-    return stored, zone or clock.DEFAULT_TIME_ZONE, promotions
+    )
 
 
 def time_zone(session: Session, chain_id: str) -> str:
