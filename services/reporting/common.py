@@ -39,7 +39,7 @@ def _names(session: Session, column, name, ids: Iterable[str | None]) -> dict[st
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
-    return dict(session.execute(select(column, name).where(column.in_(wanted))).tuples().all())
+    return dict(session.execute(select(column, name).where(column.in_(wanted))).all())
 
 
 def store_names(session: Session, ids: Iterable[str | None]) -> dict[str, str]:

@@ -73,9 +73,7 @@ def consumptions(session: Session, chain_id: str, query: dict, scope: Scope, lim
                 select(F.ref_tx_id, func.sum(F.amount))
                 .where(F.kind == "refund", F.ref_tx_id.in_(ids))
                 .group_by(F.ref_tx_id)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         # what each consume earned, and what its refunds took back (points.earned / reversed)
         points = {
@@ -84,7 +82,7 @@ def consumptions(session: Session, chain_id: str, query: dict, scope: Scope, lim
                 select(P.consume_id, P.kind, func.sum(P.points))
                 .where(P.consume_id.in_(ids), P.kind.in_(("earn", "reverse")))
                 .group_by(P.consume_id, P.kind)
-            ).tuples()
+            )
         }
     stores, staff, members = _names(session, facts)
     items = []
@@ -140,9 +138,7 @@ def recharges(session: Session, chain_id: str, query: dict, scope: Scope, limit:
             select(MemberTier.member_id, MemberTier.tier_code).where(
                 MemberTier.member_id.in_([f.member_id for f in facts])
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     items = [
         {

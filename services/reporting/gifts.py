@@ -52,18 +52,14 @@ def redemptions(session: Session, chain_id: str, query: dict, scope: Scope, limi
         cards = dict(
             session.execute(
                 select(CardCopy.card_id, CardCopy.card_no).where(CardCopy.card_id.in_({f.card_id for f in facts}))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         tiers = dict(
             session.execute(
                 select(MemberTier.member_id, MemberTier.tier_code).where(
                     MemberTier.member_id.in_({f.member_id for f in facts})
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     items = [
         {

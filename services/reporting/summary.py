@@ -125,13 +125,13 @@ def member_stats(session: Session, chain_id: str, query: dict, scope: Scope) -> 
         new = new.where(t.tier_code == query["tier_code"])
     if scope.stores is not None:
         new = new.where(m.home_store_id.in_(scope.stores))
-    new_counts = dict(session.execute(_in_range(new, m.enrolled_at, zone, query).group_by(new_period)).tuples().all())
+    new_counts = dict(session.execute(_in_range(new, m.enrolled_at, zone, query).group_by(new_period)).all())
     act_period = _period(F.occurred_at, zone, query["group"]).label("period")
     active = select(act_period, func.count(distinct(F.member_id))).where(F.chain_id == chain_id, F.kind == "consume")
     if query.get("tier_code"):
         active = active.where(F.tier_code == query["tier_code"])
     active = common.scoped(_in_range(active, F.occurred_at, zone, query), scope)
-    active_counts = dict(session.execute(active.group_by(act_period)).tuples().all())
+    active_counts = dict(session.execute(active.group_by(act_period)).all())
     periods = sorted(set(new_counts) | set(active_counts))
     return {
         **common.head(session, chain_id),
