@@ -87,9 +87,8 @@ def cash_points(
         card_id=card["card_id"],
     )
     tx = books.credit(session, book, cause, earned.total, _expiry(session, chain_id, book.now))
-    if tx.points:
-        events.add(session, "earned", _earned_event(book, tx, "cash"), chain_id=chain_id, occurred_at=book.now)
-    books.changed(session, events, book, tx)
+    earned_events = [("earned", _earned_event(book, tx, "cash"))] if tx.points else []
+    books.changed(session, events, book, tx, before=earned_events)  # both events in one INSERT
     return books.move_view(tx, card)
 
 
