@@ -222,9 +222,10 @@ def test_a_bad_email_address_is_refused_naming_it_and_changes_nothing(mw, bad):
     assert ok(mw.cashier_a.get(mw.path(f"/members/{member['id']}")))["email"] == "keep@example.com"
 
 
-def test_last_four_digits_of_a_phone_find_only_the_stores_own_members(mw, admin):
+def test_last_four_digits_of_a_phone_find_only_the_stores_own_members(admin):
     """O-7: the last four digits name many members, so staff find only their stores' members
     by them (HQ the whole chain), never another chain's; anything but four digits is a 422."""
+    mw = member_world(admin)  # a chain of its own: the shared one's members may end in the same digits
     last4 = random_phone()[-4:]
     at_a = enrol(mw.cashier_a, mw, phone=random_phone()[:7] + last4)
     also_a = enrol(mw.manager_a, mw, phone=random_phone()[:7] + last4)
