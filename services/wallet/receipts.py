@@ -21,12 +21,18 @@ class Facts:
     time_zone: str
     footer: str
     staff_names: dict[str, str] = field(default_factory=dict)  # staff id -> display name
+    method_names: dict[str, str] = field(default_factory=dict)  # payment method code -> its name
     # a refund's consume: its id and when it was made
     original: dict | None = None
 
 
 def _staff(facts: Facts, staff_id: str | None) -> str:
     return facts.staff_names.get(staff_id, staff_id) if staff_id else ""
+
+
+def _method(facts: Facts, code: str | None) -> str:
+    """The payment method as the chain names it (S-2); its code when the name is not known."""
+    return facts.method_names.get(code, code) if code else ""
 
 
 def _head(tx: dict, facts: Facts) -> list[tuple[str, str]]:
@@ -45,7 +51,7 @@ def _balances(tx: dict) -> Section:
     return Section(rows, "余额 Balances after")
 
 
-def _sources(paid: dict, payment_method: str | None) -> list[tuple[str, str]]:
+def _sources(paid: dict, payment_method: str) -> list[tuple[str, str]]:
     counter = f"柜台 Counter ({payment_method})" if paid["external"] and payment_method else "柜台 Counter"
     return [
         ("本金 Cash", yuan(paid["cash"])),
@@ -59,11 +65,11 @@ def _remark(tx: dict, label: str = "备注 Remark") -> list[tuple[str, str]]:
     return [(label, tx["remark"])] if tx["remark"] else []
 
 
-def _recharge(tx: dict) -> list[Section]:
+def _recharge(tx: dict, facts: Facts) -> list[Section]:
     rows = [
         ("充值金额 Amount", yuan(tx["amount"])),
         ("赠送金额 Bonus", yuan(tx["bonus"])),
-        ("支付方式 Paid by", tx["payment_method"] or ""),
+        ("支付方式 Paid by", _method(facts, tx["payment_method"])),
         *_remark(tx),
     ]
     return [Section(rows, "充值 Recharge"), _balances(tx)]
@@ -100,7 +106,7 @@ def _consume(tx: dict, facts: Facts) -> list[Section]:
         *([Section(sale)] if sale else []),
         Section(items, "商品 Items"),
         Section(totals),
-        Section(_sources(tx["paid"], tx["payment_method"]), "支付 Paid from"),
+        Section(_sources(tx["paid"], _method(facts, tx["payment_method"])), "支付 Paid from"),
         _balances(tx),
     ]
 
@@ -115,7 +121,7 @@ def _refund(tx: dict, facts: Facts) -> list[Section]:
     ]
     return [
         Section(rows, "退款 Refund"),
-        Section(_sources(tx["paid"], tx["payment_method"]), "退回 Back to"),
+        Section(_sources(tx["paid"], _method(facts, tx["payment_method"])), "退回 Back to"),
         _balances(tx),
     ]
 
@@ -124,7 +130,7 @@ def receipt(tx: dict, facts: Facts, paper: str) -> str:
     """The page for a transaction of one of `KINDS` (`tx`: `views.receipt_record`)."""
     if tx["kind"] not in KINDS:
         raise ValueError(f"a {tx['kind']} has no receipt")
-    body = {"recharge": _recharge, "consume": lambda t: _consume(t, facts), "refund": lambda t: _refund(t, facts)}
-    sections = [Section(_head(tx, facts)), *body[tx["kind"]](tx)]
+    body = {"recharge": _recharge, "consume": _consume, "refund": _refund}
+    sections = [Section(_head(tx, facts)), *body[tx["kind"]](tx, facts)]
     title = TITLES[tx["kind"]]
     return render(Receipt(title, facts.chain_name, facts.store_name, sections, facts.footer), paper)

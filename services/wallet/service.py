@@ -20,7 +20,7 @@ from contracts import org as org_contracts  # noqa: F401 - registers org's event
 from contracts import wallet as c
 from contracts.auth import HQ, Actor
 from contracts.base import load
-from contracts.errors import Forbidden, ValidationFailed
+from contracts.errors import Forbidden, ServiceTimeout, ServiceUnavailable, ValidationFailed
 from contracts.events import Event
 from services.kit.config import SettingsDependency
 from services.kit.copies import keep_newest
@@ -287,8 +287,21 @@ class WalletService(HealthCheck, History):
             time_zone=zone,
             footer=footer,
             staff_names=names,
+            method_names=self._method_names(who, chain_id, reads.record["payment_method"]),
             original=reads.original,
         )
+
+    def _method_names(self, who: Actor, chain_id: str, code: str | None) -> dict[str, str]:
+        """The chain's names of its payment methods, retired ones too (a receipt reprinted after a
+        method is retired still names it); none to ask for when the receipt names no method. With
+        org away the receipt prints the code: a receipt at the counter beats a 503."""
+        if not code:
+            return {}
+        try:
+            methods = self.org.list_dictionary(who.to_dict(), chain_id, "payment_methods", {"include_inactive": "true"})
+        except (ServiceUnavailable, ServiceTimeout):
+            return {}
+        return {m["code"]: m["name"] for m in methods["items"]}
 
     def _hq(self, actor: dict, chain_id: str) -> Actor:
         who = Actor.from_dict(actor)

@@ -115,7 +115,7 @@ def test_a_recharge_receipt_prints_amount_bonus_and_balances_after(w, story, pap
     assert "<h2>Store A · 充值 Recharge</h2>" in page
     assert row("充值金额 Amount", "100.00") in page
     assert row("赠送金额 Bonus", "20.00") in page
-    assert row("支付方式 Paid by", "cash") in page
+    assert row("支付方式 Paid by", "现金 Cash") in page  # the method as the chain names it, not its code
     assert row("备注 Remark", "开卡") in page
     assert heading("余额 Balances after") + row("本金 Cash", "100.00") + row("赠送金 Bonus", "20.00") in page
 

@@ -15,6 +15,7 @@ FACTS = Facts(
     time_zone="Asia/Shanghai",
     footer="谢谢惠顾",
     staff_names={"op-1": "Li <Cashier>", "emp-1": "Wang"},
+    method_names={"wechat": "微信 WeChat Pay", "alipay": "支付宝 Alipay"},
 )
 
 
@@ -73,7 +74,7 @@ def test_a_recharge_prints_amount_bonus_and_balances_in_the_chain_zone():
     page = receipt(tx, FACTS, "80mm")
     assert row("时间 Time", "2026-05-01 23:59:59") in page  # 15:59:59 UTC is the same day in Shanghai
     assert row("充值金额 Amount", "1000.00") in page and row("赠送金额 Bonus", "50.00") in page
-    assert row("支付方式 Paid by", "wechat") in page
+    assert row("支付方式 Paid by", "微信 WeChat Pay") in page and "wechat" not in page  # named as the chain names it
     assert row("本金 Cash", "1000.50") in page and row("赠送金 Bonus", "50.00") in page
     assert row("卡号 Card", "********0017") in page and "620000000017" not in page
     assert row("操作员 Operator", "Li <Cashier>") in page and "<Cashier>" not in page
@@ -115,7 +116,7 @@ def test_a_consume_prints_a_package_line_credit_and_the_counter_with_its_method(
     # an unnamed line prints its code; its package count instead of money
     assert row("WASH", "") + row("  1 × 120.00", "0.00") + row("  次卡 Package, 1 used", "") in page
     assert row("应付 Amount due", "87.49") in page
-    assert row("挂账 Credit", "50.00") + row("柜台 Counter (alipay)", "37.49") in page
+    assert row("挂账 Credit", "50.00") + row("柜台 Counter (支付宝 Alipay)", "37.49") in page
     assert row("已用信用 Credit used", "50.00") in page
     # a serving employee the copies have not named yet is printed by id, not left out
     assert row("服务员工 Served by", "emp-9") in page and row("车牌 Plate", "粤B12345") in page
@@ -139,6 +140,16 @@ def test_a_refund_prints_its_consume_even_before_it_is_looked_up():
     assert row("本金 Cash", "37.00") + row("赠送金 Bonus", "17.00") in page
     assert row("原因 Reason", "not done") in page
     assert row("原单号 Original No.", "t-0") in receipt(tx, FACTS, "80mm")
+
+
+def test_a_refund_to_the_counter_names_its_method_or_prints_its_code_when_the_name_is_not_known():
+    # 30.00 of a consume paid 20.00 at the counter by Alipay goes back: 10.00 to cash, 20.00 to the counter
+    tx = record(
+        "refund", amount=3000, payment_method="alipay", paid={"cash": 1000, "bonus": 0, "credit": 0, "external": 2000}
+    )
+    assert row("柜台 Counter (支付宝 Alipay)", "20.00") in receipt(tx, FACTS, "80mm")
+    unnamed = Facts(**{**FACTS.__dict__, "method_names": {}})
+    assert row("柜台 Counter (alipay)", "20.00") in receipt(tx, unnamed, "80mm")
 
 
 def test_only_recharges_consumes_and_refunds_have_a_receipt():
