@@ -63,6 +63,9 @@ class Settings:
     # None: no metrics server (the test suite, which hosts every service in one process)
     metrics_port: int | None = None
     metrics_host: str = DEFAULT_METRICS_HOST
+    # statements run again and again are prepared on the server (services.kit.prepared);
+    # off behind a pooler in transaction mode (PgBouncer), where a session's statements are lost
+    db_prepared: bool = True
     extra: dict = field(default_factory=dict)
 
     def role(self, service: str) -> str:
@@ -113,6 +116,7 @@ def load() -> Settings:
         trusted_proxies=int(_env("HUIYUAN_TRUSTED_PROXIES", str(Settings.trusted_proxies))),
         log_level=_env("HUIYUAN_LOG_LEVEL", Settings.log_level),
         log_json=_env("HUIYUAN_LOG_JSON", "1") not in ("0", "false", "no"),
+        db_prepared=_env("HUIYUAN_DB_PREPARED", "1") not in ("0", "false", "no"),
         points_wait_seconds=float(_env("HUIYUAN_POINTS_WAIT_SECONDS", str(Settings.points_wait_seconds))),
         metrics_port=metrics_port(os.environ.get(METRICS_PORT_VARIABLE), default=None),
         metrics_host=_env(METRICS_HOST_VARIABLE, DEFAULT_METRICS_HOST),

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from contracts.errors import DependencyUnavailable, HuiyuanError, ServiceTimeout
 from services.kit.deadlines import guard_commits
+from services.kit.prepared import install as install_prepared
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,19 @@ def pool_budget(max_workers: int) -> dict[str, int]:
     return {"workers": max_workers, "relay": 1, "total": max_workers + 1}
 
 
-def make_engine(url: str, pool_size: int, application_name: str, settings: dict[str, str] | None = None) -> Engine:
+def make_engine(
+    url: str,
+    pool_size: int,
+    application_name: str,
+    settings: dict[str, str] | None = None,
+    *,
+    prepared: bool = False,
+) -> Engine:
     """An engine that never holds more than `pool_size` connections. `settings`: further
     PostgreSQL settings of its connections, as startup options (a pooler may drop them:
-    only for what changes speed, never behaviour)."""
+    only for what changes speed, never behaviour). `prepared`: the statements it runs
+    again and again are prepared on the server (services.kit.prepared; not behind a
+    pooler in transaction mode)."""
     extra = "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
     if not url.startswith("postgresql+psycopg2://"):
         raise ValueError("use postgresql+psycopg2:// (psycopg 3 blocks the eventlet hub)")
@@ -108,6 +118,8 @@ def make_engine(url: str, pool_size: int, application_name: str, settings: dict[
         },
     )
     _track_commits(engine)
+    if prepared:
+        install_prepared(engine)
     return engine
 
 
@@ -178,6 +190,12 @@ def answering_outages(method: Callable) -> Callable:
     return wrapper
 
 
+def prepares(config: dict) -> bool:
+    """Whether a service's engines prepare statements (`Settings.db_prepared`; on by default)."""
+    settings = config.get("HUIYUAN")
+    return True if settings is None else settings.db_prepared
+
+
 class Database(DependencyProvider):
     """Injects a `Session`; the worker commits with `session.begin()` blocks."""
 
@@ -188,6 +206,7 @@ class Database(DependencyProvider):
             config["DATABASE_URLS"][service],
             pool_size=pool_budget(int(config.get("max_workers", 10)))["workers"],
             application_name=f"huiyuan-{service}",
+            prepared=prepares(config),
         )
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.sessions: WeakKeyDictionary = WeakKeyDictionary()

@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
 from contracts import events as contracts_events
-from services.kit.db import make_engine, pool_budget
+from services.kit.db import make_engine, pool_budget, prepares
 from services.kit.logs import CORRELATION_KEY
 from services.kit.metrics import PUBLISHED_AT_HEADER, figures_of
 
@@ -325,6 +325,7 @@ class Outbox(DependencyProvider):
             pool_size=pool_budget(int(config.get("max_workers", 10)))["relay"],
             application_name=f"huiyuan-{service}-relay",
             settings=RELAY_SETTINGS,
+            prepared=prepares(config),
         )
         self.exchange = get_event_exchange(service, config)
         self.publisher = Publisher(

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, bindparam, delete, func, literal, select, update
+from sqlalchemy import String, Text, bindparam, cast, delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -200,7 +200,7 @@ _CONSUME_FACTS = (
         select(ChainCopy.time_zone).where(ChainCopy.chain_id == bindparam("the_chain")).scalar_subquery(),
         KindSettings,
     )
-    .select_from(select(literal(1)).subquery())
+    .select_from(select(literal_column("1")).subquery())
     .outerjoin(KindSettings, (KindSettings.chain_id == bindparam("the_chain")) & (KindSettings.kind == "consume"))
 )
 _POINTS_MET = insert(MEETINGS).values(
@@ -223,11 +223,12 @@ _RELEASING = (
     )
     .values(
         variables=_MESSAGES.c.variables.op("||")(
+            # keys as SQL text and values cast: a prepared statement cannot type a parameter there
             func.jsonb_build_object(
-                "points_earned",
-                bindparam("points_earned", type_=String()),
-                "points_total",
-                bindparam("points_total", type_=String()),
+                literal_column("'points_earned'"),
+                cast(bindparam("points_earned", type_=String()), Text),
+                literal_column("'points_total'"),
+                cast(bindparam("points_total", type_=String()), Text),
             )
         ),
         status="queued",

@@ -135,7 +135,10 @@ def _earned_and_waiting(session: Session, chain_id: str, consume_id: str) -> tup
 def _earned_and_waiting_statement() -> Select:
     """Built once: every consume reads it (see services.kit.built)."""
     early = EarlyRefund.__table__
-    kept = func.jsonb_build_object("refund_id", early.c.refund_id, "payload", early.c.payload)
+    # the keys as SQL text, not parameters: a prepared statement cannot type a parameter there
+    kept = func.jsonb_build_object(
+        literal_column("'refund_id'"), early.c.refund_id, literal_column("'payload'"), early.c.payload
+    )
     consume_id = bindparam("the_consume", type_=String)
     waiting = (
         select(func.coalesce(func.jsonb_agg(kept), literal_column("'[]'::jsonb"), type_=JSONB))

@@ -44,12 +44,17 @@ def active_promotions(chain_id: str | ColumnElement) -> ScalarSelect:
         "multiplier": cast(Promotion.multiplier, Text),
         "extra_points": Promotion.extra_points,
     }
-    promotion = func.jsonb_build_object(*(part for pair in fields.items() for part in pair))
+    # the keys as SQL text, not parameters: a prepared statement cannot type a parameter there
+    promotion = func.jsonb_build_object(*(part for key, value in fields.items() for part in (_key(key), value)))
     return (
         select(func.coalesce(func.jsonb_agg(promotion), literal_column("'[]'::jsonb"), type_=JSONB))
         .where(Promotion.chain_id == chain_id, Promotion.active.is_(True))
         .scalar_subquery()
     )
+
+
+def _key(name: str) -> ColumnElement:
+    return literal_column(f"'{name}'", type_=Text)
 
 
 def rules_zone_and_promotions(session: Session, chain_id: str) -> tuple[Rules | None, str, list[dict]]:

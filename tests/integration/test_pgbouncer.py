@@ -28,7 +28,8 @@ def refund(w, tx_id: str):
 
 def test_the_money_path_through_pgbouncer_in_transaction_mode(settings):
     with own_system(settings, "pgb") as direct, pgbouncer(direct.db_host, direct.db_port) as bouncer:
-        pooled = dataclasses.replace(direct, db_port=bouncer.port)
+        # no prepared statements: a transaction-mode pooler gives each transaction any server connection
+        pooled = dataclasses.replace(direct, db_port=bouncer.port, db_prepared=False)
 
         # a service's connection through the pooler: the role's settings, not the startup
         # options PgBouncer drops, make its search path and timeouts
