@@ -57,3 +57,16 @@ def test_every_durable_queue_takes_the_configured_type():
     classic = queues.durable_queues(config.SERVICES, "classic")
     assert sorted(q.name for q in classic) == sorted(q.name for q in quorum)
     assert [q.name for q in classic if q.queue_arguments] == []  # exactly as nameko declares them
+
+
+@pytest.mark.parametrize(("value", "prepared"), [(None, True), ("1", True), ("0", False), ("false", False)])
+def test_prepared_statements_are_on_unless_turned_off_for_a_pooler(monkeypatch, value, prepared):
+    from services.kit.db import prepares
+
+    if value is None:
+        monkeypatch.delenv("HUIYUAN_DB_PREPARED", raising=False)
+    else:
+        monkeypatch.setenv("HUIYUAN_DB_PREPARED", value)
+    settings = config.load()
+    assert settings.db_prepared is prepared
+    assert prepares(settings.nameko_config(["wallet"])) is prepared
