@@ -25,7 +25,7 @@ from contracts.notification import MARKETING_VARIABLES
 from services.kit.clock import DEFAULT_TIME_ZONE
 from services.kit.paging import keyset_page
 from services.notification import chain_settings, templates
-from services.notification.messages import OUTBOX
+from services.notification.messages import MESSAGE_HEAD, OUTBOX
 from services.notification.models import Campaign, ChainCopy, MemberCopy, Message
 
 SEGMENT_KEYS = ("tier_codes", "store_ids", "tags", "birthday_month", "inactive_since", "points_expiring_within_days")
@@ -194,20 +194,7 @@ def materialise(session: Session, row: Campaign, expiring_members: ExpiringMembe
         literal(row.id),
         start + func.make_interval(0, 0, 0, 0, 0, 0, cast(place, Integer) * (60.0 / pace)),
     ).where(_members(row.segment or {}, row.chain_id, zone, expiring))
-    columns = [
-        "id",
-        "chain_id",
-        "kind",
-        "channel",
-        "source_key",
-        "member_id",
-        "variables",
-        "status",
-        "attempts",
-        "retried_at_attempt",
-        "campaign_id",
-        "next_attempt_at",
-    ]
+    columns = [*MESSAGE_HEAD, "retried_at_attempt", "campaign_id", "next_attempt_at"]
     session.execute(
         insert(Message)
         .from_select(columns, members)

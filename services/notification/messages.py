@@ -63,18 +63,12 @@ def enqueue(
     return session.execute(_ENQUEUING, {**params, "wait_seconds": wait_seconds or 0}).scalar()
 
 
+# what every way of making messages writes (this one, a campaign's in one statement)
+MESSAGE_HEAD = ("id", "chain_id", "kind", "channel", "source_key", "member_id", "variables", "status", "attempts")
 # built once: a consume makes a message (see services.kit.built); parameters `the_*` (a column's
 # own name is the VALUES parameter of an INSERT)
 _MESSAGE_COLUMNS = (
-    "id",
-    "chain_id",
-    "kind",
-    "channel",
-    "source_key",
-    "member_id",
-    "variables",
-    "status",
-    "attempts",
+    *MESSAGE_HEAD,
     "recipient_cipher",
     "recipient_index",
     "recipient_masked",
