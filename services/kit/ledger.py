@@ -183,7 +183,8 @@ class Ledger:
         if not locked:
             self.lock(session, ids)  # in id order, so two transactions cannot deadlock
         amounts = [merged[i] for i in ids]
-        rows = session.execute(_posting(self.accounts, self.postings), {"tx_id": tx_id, "ids": ids, "amounts": amounts})
+        legs = {"moved_ids": ids, "moved_amounts": amounts, "posted_ids": ids, "posted_amounts": amounts}
+        rows = session.execute(_posting(self.accounts, self.postings), {"tx_id": tx_id, **legs})
         return {r.id: r.balance for r in rows}
 
 
@@ -196,24 +197,30 @@ def _locking(accounts: Table) -> TextClause:
     ).columns(column("id", BigInteger), column("balance", BigInteger))
 
 
-@cache
-def _posting(accounts: Table, postings: Table) -> TextClause:
-    """The balances moved and the postings written, in one statement."""
-    return text(
-        f"""
-        WITH moved AS (
+def moving_and_posting(accounts: Table, postings: Table) -> str:
+    """Two CTEs of one statement over arrays: `moved`, the balances of `:moved_ids` moved by
+    `:moved_amounts` (RETURNING id, balance), and `written`, the postings `:posted_ids` /
+    `:posted_amounts` of transaction `:tx_id`. The ledger's own posting uses them, and a
+    service that moves only some balances here (the wallet leaves a store's for last) too."""
+    return f"""
+        moved AS (
             UPDATE {accounts.fullname} AS a SET balance = a.balance + d.amount
-            FROM unnest(CAST(:ids AS bigint[]), CAST(:amounts AS bigint[])) AS d(id, amount)
+            FROM unnest(CAST(:moved_ids AS bigint[]), CAST(:moved_amounts AS bigint[])) AS d(id, amount)
             WHERE a.id = d.id
             RETURNING a.id, a.balance
         ), written AS (
             INSERT INTO {postings.fullname} (tx_id, account_id, amount)
             SELECT :tx_id, p.id, p.amount
-            FROM unnest(CAST(:ids AS bigint[]), CAST(:amounts AS bigint[])) AS p(id, amount)
-        )
-        SELECT id, balance FROM moved
-        """
-    ).columns(column("id", BigInteger), column("balance", BigInteger))
+            FROM unnest(CAST(:posted_ids AS bigint[]), CAST(:posted_amounts AS bigint[])) AS p(id, amount)
+        )"""
+
+
+@cache
+def _posting(accounts: Table, postings: Table) -> TextClause:
+    """The balances moved and the postings written, in one statement."""
+    return text(f"WITH {moving_and_posting(accounts, postings)} SELECT id, balance FROM moved").columns(
+        column("id", BigInteger), column("balance", BigInteger)
+    )
 
 
 HELD, CONFIRMED, CANCELLED = "held", "confirmed", "cancelled"

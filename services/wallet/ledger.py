@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from contracts.base import MONEY_MAX
 from contracts.errors import InvalidState, ValidationFailed
 from services.kit import clock
-from services.kit.ledger import Ledger, Unbalanced, net_legs  # noqa: F401 - the wallet's names for them
+from services.kit.ledger import Ledger, Unbalanced, moving_and_posting, net_legs  # noqa: F401 - the wallet's names for them
 from services.wallet.models import (
     MEMBER_BONUS,
     MEMBER_CASH,
@@ -251,16 +251,7 @@ def post(session: Session, tx_id: str, legs: Iterable[tuple[int, int]]) -> dict[
 # text for any number of legs, compiled once, no cache key to build per call.
 _POST = text(
     f"""
-    WITH moved AS (
-        UPDATE {accounts.fullname} AS a SET balance = a.balance + d.delta
-        FROM unnest(CAST(:member_ids AS bigint[]), CAST(:member_deltas AS bigint[])) AS d(id, delta)
-        WHERE a.id = d.id
-        RETURNING a.id, a.balance
-    ), written AS (
-        INSERT INTO {LEDGER.postings.fullname} (tx_id, account_id, amount)
-        SELECT :tx_id, p.account_id, p.amount
-        FROM unnest(CAST(:posting_ids AS bigint[]), CAST(:posting_amounts AS bigint[])) AS p(account_id, amount)
-    ), spent AS (
+    WITH {moving_and_posting(accounts, LEDGER.postings)}, spent AS (
         UPDATE {wallets.fullname} SET cumulative_spend = :spend
         WHERE :with_spend AND chain_id = :chain_id AND member_id = :member_id
     )
@@ -294,11 +285,11 @@ def post_member_now(
     rows = session.execute(
         _POST,
         {
-            "member_ids": mine,
-            "member_deltas": [merged[a] for a in mine],
+            "moved_ids": mine,
+            "moved_amounts": [merged[a] for a in mine],
             "tx_id": tx_id,
-            "posting_ids": ids,
-            "posting_amounts": [merged[a] for a in ids],
+            "posted_ids": ids,
+            "posted_amounts": [merged[a] for a in ids],
             "with_spend": spend is not None,
             "spend": spend.cumulative_spend if spend is not None else 0,
             "chain_id": spend.chain_id if spend is not None else "",
