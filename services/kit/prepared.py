@@ -88,10 +88,7 @@ def _form_of(statement: str) -> tuple[str, str, str] | None:
     if not head.startswith(_KINDS) or "%%" in statement or ";" in statement or "$" in statement:
         _refused.add(statement)
         return None
-    names: list[str] = []
-    for found in _PARAMETER.findall(statement):
-        if found not in names:
-            names.append(found)
+    names = _parameter_names(statement)
     body = _PARAMETER.sub(lambda m: f"${names.index(m.group(1)) + 1}", statement)
     name = "hy_" + hashlib.sha1(statement.encode()).hexdigest()[:20]
     arguments = f"({', '.join(f'%({n})s' for n in names)})" if names else ""
@@ -99,6 +96,11 @@ def _form_of(statement: str) -> tuple[str, str, str] | None:
     _forms[statement] = form
     _seen.pop(statement, None)
     return form
+
+
+def _parameter_names(statement: str) -> list[str]:
+    """The statement's named parameters in the order of their first place: `$1`, `$2`, ..."""
+    return list(dict.fromkeys(_PARAMETER.findall(statement)))
 
 
 def _prepare(conn: Connection, cursor: Any, statement: str, prepare: str, name: str, parameters: dict) -> bool:
@@ -156,11 +158,7 @@ def _type_problem(types: list[str] | None, statement: str, parameters: dict) -> 
     """Why the prepared statement would read a parameter otherwise than its literal (None: it would not)."""
     if types is None:
         return "not found after PREPARE"
-    names: list[str] = []
-    for found in _PARAMETER.findall(statement):
-        if found not in names:
-            names.append(found)
-    for index, (name, inferred) in enumerate(zip(names, types, strict=True)):
+    for index, (name, inferred) in enumerate(zip(_parameter_names(statement), types, strict=True)):
         value = parameters.get(name)
         if value is None or isinstance(value, str):  # a quoted literal takes the type its place gives it either way
             continue
