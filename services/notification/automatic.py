@@ -124,15 +124,14 @@ def _points_values(earned: int, total: int) -> dict:
     return {"points_earned": str(earned), "points_total": str(total)}
 
 
-def _consume_facts(
-    session: Session, chain_id: str, store_id: str | None
-) -> tuple[str, str | None, KindSettings | None]:
+def _consume_facts(session: Session, chain_id: str, store_id: str | None) -> tuple[str, str | None, tuple[bool, str]]:
     """What a consume's message needs of the copies, in one query: the store's name ("" if not
-    known), the chain's time zone (None if not known) and the chain's settings row for the
-    consume kind (None if never changed). Made from a one-row FROM: a row comes back whatever
-    is missing."""
+    known), the chain's time zone (None if not known) and the consume kind's switch, (enabled,
+    channel), from the chain's settings row (the defaults if never changed). Made from a
+    one-row FROM: a row comes back whatever is missing."""
     row = session.execute(_CONSUME_FACTS, {"the_chain": chain_id, "the_store": store_id}).one()
-    return row[0] or "", row[1], row[2]
+    switch = switch_of("consume", None) if row.enabled is None else (row.enabled, row.channel)
+    return row[0] or "", row[1], switch
 
 
 def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
@@ -142,7 +141,7 @@ def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
     data = event.data
     chain_id, consume_id = data["chain_id"], data["transaction_id"]
     met = session.execute(_MEETING_CONSUME, {"the_chain": chain_id, "the_consume": consume_id}).one()
-    store_name, zone, settings = _consume_facts(session, chain_id, data["store_id"])
+    store_name, zone, switch = _consume_facts(session, chain_id, data["store_id"])
     variables = {
         "card_tail": _card_tail(data["card_no"]),
         "store_name": store_name,
@@ -155,7 +154,7 @@ def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
         variables.update(_points_values(met.points_earned, met.points_total))
         _forget_meeting(session, chain_id, consume_id)
     cause, wait = f"consume:{consume_id}", None if answered else wait_seconds
-    return make(session, chain_id, "consume", data["member_id"], variables, cause, wait, switch_of("consume", settings))
+    return make(session, chain_id, "consume", data["member_id"], variables, cause, wait, switch)
 
 
 def points_answered(session: Session, event: Event) -> int:
@@ -194,14 +193,18 @@ _MEETING_CONSUME = _CONSUME_MET.on_conflict_do_update(index_elements=MEETING_KEY
     MEETINGS.c.points_earned, MEETINGS.c.points_total
 )
 # a consume's facts from a one-row FROM: a row comes back whatever is missing
+# tables, not the mapped classes: a statement of mapped classes goes through the ORM's compile
+# state and loading on every run, which a row of values does not need
+_STORES, _CHAINS, _KINDS = StoreCopy.__table__, ChainCopy.__table__, KindSettings.__table__
 _CONSUME_FACTS = (
     select(
-        select(StoreCopy.name).where(StoreCopy.store_id == bindparam("the_store")).scalar_subquery(),
-        select(ChainCopy.time_zone).where(ChainCopy.chain_id == bindparam("the_chain")).scalar_subquery(),
-        KindSettings,
+        select(_STORES.c.name).where(_STORES.c.store_id == bindparam("the_store")).scalar_subquery(),
+        select(_CHAINS.c.time_zone).where(_CHAINS.c.chain_id == bindparam("the_chain")).scalar_subquery(),
+        _KINDS.c.enabled,
+        _KINDS.c.channel,
     )
     .select_from(select(literal_column("1")).subquery())
-    .outerjoin(KindSettings, (KindSettings.chain_id == bindparam("the_chain")) & (KindSettings.kind == "consume"))
+    .outerjoin(_KINDS, (_KINDS.c.chain_id == bindparam("the_chain")) & (_KINDS.c.kind == "consume"))
 )
 _POINTS_MET = insert(MEETINGS).values(
     chain_id=bindparam("the_chain"),

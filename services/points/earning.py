@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from services.kit.outbox import OutboxWriter
 from services.points import book as books
 from services.points import rules as r
-from services.points.models import EarlyRefund, Earning, MemberTotals, Rules, Transaction
-from services.points.settings import active_promotions, rules_zone_and_promotions, time_zone
+from services.points.models import EarlyRefund, Earning, Rules, Transaction
+from services.points.settings import StoredRules, active_promotions, rules_zone_and_promotions, time_zone
 
 
 def promotion_terms(p: dict) -> r.PromotionTerms:
@@ -44,14 +44,14 @@ def promotions(session: Session, chain_id: str) -> list[r.PromotionTerms]:
     return [promotion_terms(p) for p in session.scalar(select(active_promotions(chain_id)))]
 
 
-def spend_for_level(totals: MemberTotals, zone: str, moment: datetime) -> int:
+def spend_for_level(totals: books.Totals, zone: str, moment: datetime) -> int:
     """The year's spend a consume at `moment` reads its level from (P-2), without touching the
     totals: zero in a new year; a consume dated in a past year reads the spend kept."""
     year = r.local_day(zone, moment).year
     return 0 if year > totals.spend_year else totals.year_spend
 
 
-def count_spend(totals: MemberTotals, zone: str, moment: datetime, delta: int) -> None:
+def count_spend(totals: books.Totals, zone: str, moment: datetime, delta: int) -> None:
     """The year's spend (P-2 levels) in the chain's calendar year; a new year starts from zero."""
     year = r.local_day(zone, moment).year
     if totals.spend_year != year:
@@ -94,22 +94,22 @@ def on_consumed(session: Session, events: OutboxWriter, data: dict, occurred_at:
     )
     expiry = r.expires_at(zone, book.now, stored.expiry_months if stored else None)
     tx = books.credit(session, book, cause, earned.total, expiry)
-    session.add(
-        Earning(
-            chain_id=chain_id,
-            consume_id=consume_id,
-            member_id=member_id,
-            tx_id=tx.id,
-            points=earned.total,
-            lines=[
+    books.record_earning(
+        session,
+        {
+            "chain_id": chain_id,
+            "consume_id": consume_id,
+            "member_id": member_id,
+            "tx_id": tx.id,
+            "points": earned.total,
+            "lines": [
                 {"line_no": x.line_no, "net": x.net, "points": earned.lines[x.line_no], "refunded": 0, "reversed": 0}
                 for x in lines
             ],
-            reversed=0,
-        )
+            "reversed": 0,
+        },
     )
-    session.flush()
-    # the totals change after the flushes above, so the member's row is written once, by `books.changed`
+    # the member's totals row is written once, by `books.changed`
     count_spend(totals, zone, moment, data["amount_due"])
     first = totals.first_consume_id is None
     if first:
@@ -145,7 +145,10 @@ def _earned_and_waiting_statement() -> Select:
         .where(early.c.consume_id == consume_id)
         .scalar_subquery()
     )
-    earned = exists().where(Earning.chain_id == bindparam("the_chain", type_=String), Earning.consume_id == consume_id)
+    earnings = books.earnings
+    earned = exists().where(
+        earnings.c.chain_id == bindparam("the_chain", type_=String), earnings.c.consume_id == consume_id
+    )
     return select(earned, waiting)
 
 
@@ -191,18 +194,23 @@ def _reverse(session: Session, events: OutboxWriter, book: books.Book, data: dic
         card_id=data["card_id"],
     )
     tx = books.debit(session, book, cause, points, partial=True, first_lot=first_lot)
-    # after the debit's flush, so the member's row is written once, by `books.changed`
+    # the member's totals row is written once, by `books.changed`
     count_spend(book.totals, zone, datetime.fromisoformat(data["spend_as_of"]), -data["amount"])
     event = {**_base_event(book, tx), "consume_id": earning.consume_id, "shortfall": tx.shortfall}
     books.changed(session, events, book, tx, before=[("reversed", event)])
 
 
 def reward_referrer(
-    session: Session, events: OutboxWriter, chain_id: str, member_id: str, stored: Rules | None
+    session: Session, events: OutboxWriter, chain_id: str, member_id: str, stored: Rules | StoredRules | None
 ) -> None:
     """P-4: the referrer earns the chain's referral points when the referred member first
     consumes; once per referred member (the referral's cause is unique), never oneself."""
-    totals = session.get(MemberTotals, (chain_id, member_id))
+    # read afresh, not through the session: the consume's move wrote the row with a Core UPDATE
+    totals = session.execute(
+        select(books.members.c.referrer_id, books.members.c.first_consume_id).where(
+            books.members.c.chain_id == chain_id, books.members.c.member_id == member_id
+        )
+    ).first()
     referrer = totals.referrer_id if totals else None
     if referrer is None or referrer == member_id or totals.first_consume_id is None:
         return

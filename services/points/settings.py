@@ -4,6 +4,7 @@ and the chain's time zone as org last said it."""
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from decimal import Decimal
 from functools import cache
 
@@ -33,22 +34,23 @@ DEFAULTS = {
 def active_promotions(chain_id: str | ColumnElement) -> ScalarSelect:
     """The chain's active promotions as one JSON array (a scalar subquery, `[]` when none);
     the multiplier as text, so it stays exact."""
+    p = Promotion.__table__.c  # columns of the table: no ORM compile on the path of every consume
     fields = {
-        "id": Promotion.id,
-        "starts_on": Promotion.starts_on,
-        "ends_on": Promotion.ends_on,
-        "store_ids": Promotion.store_ids,
-        "categories": Promotion.categories,
-        "item_codes": Promotion.item_codes,
-        "weekdays": Promotion.weekdays,
-        "multiplier": cast(Promotion.multiplier, Text),
-        "extra_points": Promotion.extra_points,
+        "id": p.id,
+        "starts_on": p.starts_on,
+        "ends_on": p.ends_on,
+        "store_ids": p.store_ids,
+        "categories": p.categories,
+        "item_codes": p.item_codes,
+        "weekdays": p.weekdays,
+        "multiplier": cast(p.multiplier, Text),
+        "extra_points": p.extra_points,
     }
     # the keys as SQL text, not parameters: a prepared statement cannot type a parameter there
     promotion = func.jsonb_build_object(*(part for key, value in fields.items() for part in (_key(key), value)))
     return (
         select(func.coalesce(func.jsonb_agg(promotion), literal_column("'[]'::jsonb"), type_=JSONB))
-        .where(Promotion.chain_id == chain_id, Promotion.active.is_(True))
+        .where(p.chain_id == chain_id, p.active.is_(True))
         .scalar_subquery()
     )
 
@@ -57,22 +59,33 @@ def _key(name: str) -> ColumnElement:
     return literal_column(f"'{name}'", type_=Text)
 
 
-def rules_zone_and_promotions(session: Session, chain_id: str) -> tuple[Rules | None, str, list[dict]]:
+# the chain's `rules` row as a consume reads it: its values by the columns' names, not a mapped
+# `Rules` (loading mapped objects costs several times the read on the path of every consume)
+_RULES = Rules.__table__
+StoredRules = namedtuple("StoredRules", list(_RULES.columns.keys()))  # noqa: PYI024 - fields from the table
+
+
+def rules_zone_and_promotions(session: Session, chain_id: str) -> tuple[StoredRules | None, str, list[dict]]:
     """The chain's stored rules (None: the defaults), its time zone and its active promotions
     (as `active_promotions` gives them): what a consume earns by, in one statement."""
-    stored, zone, promotions = session.execute(_rules_zone_and_promotions(), {"the_chain": chain_id}).one()
+    *rules, zone, promotions = session.execute(_rules_zone_and_promotions(), {"the_chain": chain_id}).one()
+    stored = StoredRules(*rules) if rules[_RULES_KEY] is not None else None  # no row: an outer join's nulls
     return stored, zone or clock.DEFAULT_TIME_ZONE, promotions
+
+
+_RULES_KEY = list(_RULES.columns.keys()).index("chain_id")
 
 
 @cache
 def _rules_zone_and_promotions() -> Select:
     """Built once: every consume earns by it (see services.kit.built)."""
     chain = select(bindparam("the_chain", type_=String).label("chain_id")).subquery()
+    clocks = ChainClock.__table__
     return (
-        select(Rules, ChainClock.time_zone, active_promotions(bindparam("the_chain", type_=String)))
+        select(*_RULES.columns, clocks.c.time_zone, active_promotions(bindparam("the_chain", type_=String)))
         .select_from(chain)
-        .outerjoin(Rules, Rules.chain_id == chain.c.chain_id)
-        .outerjoin(ChainClock, ChainClock.chain_id == chain.c.chain_id)
+        .outerjoin(_RULES, _RULES.c.chain_id == chain.c.chain_id)
+        .outerjoin(clocks, clocks.c.chain_id == chain.c.chain_id)
     )
 
 
