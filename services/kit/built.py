@@ -17,6 +17,8 @@ from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
+from services.kit import direct
+
 
 @cache
 def insert_new(table: Table, names: tuple[str, ...], returning: tuple[str, ...] = ()) -> Insert:
@@ -28,7 +30,7 @@ def insert_new(table: Table, names: tuple[str, ...], returning: tuple[str, ...] 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict], returning: tuple[str, ...] = ()) -> Result:
     """Insert rows that are not there yet, in one round trip (every row has the same keys)."""
     statement = insert_new(table, tuple(rows[0]), returning)
-    return session.execute(statement, rows[0] if len(rows) == 1 else list(rows))
+    return direct.run(session, statement, rows[0] if len(rows) == 1 else list(rows))
 
 
 @cache
@@ -58,7 +60,7 @@ def insert_family(
     for table, columns, rows in children:
         params.update({f"{table.name}_{c}": [r.get(c) for r in rows] for c in columns})
     shape = tuple((table, columns) for table, columns, _ in children)
-    return session.execute(insert_with_children(parent, tuple(row), key, shape), params).first() is not None
+    return direct.run(session, insert_with_children(parent, tuple(row), key, shape), params).first() is not None
 
 
 def _unbounded(type_: TypeEngine) -> TypeEngine:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
 from contracts.errors import HuiyuanError, IdempotencyMismatch, ValidationFailed
+from services.kit import direct
 from services.kit.crypto import Codec
 
 MAX_KEY_LENGTH = 200
@@ -106,11 +107,11 @@ class KeyedRequest:
             "request_hash": self.request_hash,
             "response": response,
         }
-        return session.execute(_claiming(self.table), row).first() is not None
+        return direct.run(session, _claiming(self.table), row).first() is not None
 
     def prior(self, session: Session) -> Any:
         """The first answer given under the key (raised again if it was a refusal), or `NEW_KEY`."""
-        return self.answer_of(session.execute(_reading(self.table), self._key()).first())
+        return self.answer_of(direct.run(session, _reading(self.table), self._key()).first())
 
     def record_parameters(self) -> dict:
         """The parameters of `record_column`: this key."""
@@ -142,7 +143,7 @@ class KeyedRequest:
             if is_definite_refusal(exc):
                 exc.huiyuan_unrecorded = True  # the caller's transaction rolls back; `final_refusals` records it
             raise
-        session.execute(_answering(self.table), {**self._key(), "response": self._stored(result)})
+        direct.run(session, _answering(self.table), {**self._key(), "response": self._stored(result)})
         return result
 
     def in_transaction(self, session: Session, action: Callable[[], Any]) -> Any:

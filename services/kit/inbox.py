@@ -13,11 +13,14 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
+from services.kit import direct
 
 
 def first_delivery(session: Session, table: Table, event: Event) -> bool:
     """Record `event` as handled; False if it was handled before."""
-    inserted = session.execute(_recording(table), {"event_id": event.id, "source": event.source, "type": event.type})
+    inserted = direct.run(
+        session, _recording(table), {"event_id": event.id, "source": event.source, "type": event.type}
+    )
     return inserted.first() is not None
 
 

@@ -49,6 +49,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
+from services.kit import direct
+
 
 class Unbalanced(ValueError):
     """A programming error: legs that do not sum to zero never reach the database."""
@@ -168,7 +170,7 @@ class Ledger:
         ids = sorted(set(account_ids))
         if not ids:
             return {}
-        rows = session.execute(_locking(self.accounts), {"ids": ids}).all()
+        rows = direct.run(session, _locking(self.accounts), {"ids": ids}).all()
         return {r.id: r.balance for r in rows}
 
     def post(
@@ -184,7 +186,7 @@ class Ledger:
             self.lock(session, ids)  # in id order, so two transactions cannot deadlock
         amounts = [merged[i] for i in ids]
         legs = {"moved_ids": ids, "moved_amounts": amounts, "posted_ids": ids, "posted_amounts": amounts}
-        rows = session.execute(_posting(self.accounts, self.postings), {"tx_id": tx_id, **legs})
+        rows = direct.run(session, _posting(self.accounts, self.postings), {"tx_id": tx_id, **legs})
         return {r.id: r.balance for r in rows}
 
 

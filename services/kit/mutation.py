@@ -39,7 +39,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, Table, select
 
 from contracts.auth import Actor
-from services.kit import crypto
+from services.kit import crypto, direct
 from services.kit.idempotency import NEW_KEY, KeyedRequest, check_key, record_column
 
 Work = Callable[[], Any]  # what a mutation's body returns: the work, run once per key
@@ -126,7 +126,7 @@ def _first_and_early(service: Any, keyed: KeyedRequest, early: Any, actor: Actor
         return first, early(service, actor, *request)
     about, shape, params = early.queries(service, actor, *request)
     statement = _read_together(keyed.table, early, shape)
-    values = service.db.execute(statement, {**params, **keyed.record_parameters()}).one()._asdict()
+    values = direct.run(service.db, statement, {**params, **keyed.record_parameters()}).one()._asdict()
     first = keyed.answer_of(values.pop(FIRST_ANSWER))
     return first, (early.seen(service, actor, about, values) if first is NEW_KEY else None)
 

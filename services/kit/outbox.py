@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
 from contracts import events as contracts_events
+from services.kit import direct
 from services.kit.db import make_engine, pool_budget, prepares
 from services.kit.logs import CORRELATION_KEY
 from services.kit.metrics import PUBLISHED_AT_HEADER, figures_of
@@ -137,7 +138,7 @@ class OutboxWriter:
             {"event_id": e["id"], "event_type": e["type"], "chain_id": e["chain_id"], "payload": e} for e in envelopes
         ]
         if rows:  # several rows go as one INSERT ... VALUES (...), (...) in list order (the driver's executemany)
-            session.execute(_adding(self.table), rows[0] if len(rows) == 1 else rows)
+            direct.run(session, _adding(self.table), rows[0] if len(rows) == 1 else rows)
             self.added += len(rows)
         return envelopes
 
@@ -168,7 +169,7 @@ def relay_batch(
     rows to be claimed again when the lease ends (consumers drop a duplicate)."""
     marks = list(unmarked) if unmarked else []
     with engine.connect() as conn, _autocommit(conn):
-        rows = conn.execute(*_claim(table, limit, marks)).all()
+        rows = direct.run(conn, *_claim(table, limit, marks)).all()
         if unmarked is not None:
             del unmarked[: len(marks)]  # marked by the claim
         rows.sort(key=lambda row: row.seq)
@@ -237,7 +238,7 @@ def _marking(table: Table) -> Update:
 
 def mark_sent(conn: Connection, table: Table, seqs: list[int]) -> None:
     if seqs:
-        conn.execute(_marking(table), {"marks": seqs})
+        direct.run(conn, _marking(table), {"marks": seqs})
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from contracts import member as c
 from contracts.auth import Actor
 from contracts.base import dump
 from contracts.errors import CardNotActive, Forbidden, InvalidState, NotFound, ValidationFailed
-from services.kit import clock
+from services.kit import clock, direct
 from services.kit.outbox import OutboxWriter
 from services.member import card_numbers, chain_state, members, oplog, pii, rules, tiers, views
 from services.member.models import Card, ChainState, Member, Tier
@@ -553,8 +553,10 @@ def record_spend(
 
     On every consume, so the usual case is one statement: the total kept (an UPDATE that also
     judges the order), returning the chain's tier steps and the ranks of the member's active cards."""
-    kept = session.execute(
-        _keeping_spend(), {"the_chain": chain_id, "the_member": member_id, "as_of": as_of, "total": cumulative_spend}
+    kept = direct.run(
+        session,
+        _keeping_spend(),
+        {"the_chain": chain_id, "the_member": member_id, "as_of": as_of, "total": cumulative_spend},
     ).first()
     if kept is None:
         return None  # an older total than the one kept (or no such member here)
@@ -568,7 +570,8 @@ def record_points(
     (by the points service's own count of the member's changes, so a late or repeated event
     changes nothing) and upgrade a card if it now reaches a higher tier (M-7). Upgrades only:
     points reversed or expired never take a tier away."""
-    kept = session.execute(
+    kept = direct.run(
+        session,
         _keeping_points(),
         {"the_chain": chain_id, "the_member": member_id, "version": version, "total": lifetime_points},
     ).first()

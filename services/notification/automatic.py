@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
+from services.kit import direct
 from services.kit.clock import DEFAULT_TIME_ZONE
 from services.notification import chain_settings
 from services.notification.kinds import KINDS, yuan
@@ -129,7 +130,7 @@ def _consume_facts(session: Session, chain_id: str, store_id: str | None) -> tup
     known), the chain's time zone (None if not known) and the consume kind's switch, (enabled,
     channel), from the chain's settings row (the defaults if never changed). Made from a
     one-row FROM: a row comes back whatever is missing."""
-    row = session.execute(_CONSUME_FACTS, {"the_chain": chain_id, "the_store": store_id}).one()
+    row = direct.run(session, _CONSUME_FACTS, {"the_chain": chain_id, "the_store": store_id}).one()
     switch = switch_of("consume", None) if row.enabled is None else (row.enabled, row.channel)
     return row[0] or "", row[1], switch
 
@@ -140,7 +141,7 @@ def consumed(session: Session, event: Event, wait_seconds: float) -> list[str]:
     so even a copy of the event under another envelope makes none)."""
     data = event.data
     chain_id, consume_id = data["chain_id"], data["transaction_id"]
-    met = session.execute(_MEETING_CONSUME, {"the_chain": chain_id, "the_consume": consume_id}).one()
+    met = direct.run(session, _MEETING_CONSUME, {"the_chain": chain_id, "the_consume": consume_id}).one()
     store_name, zone, switch = _consume_facts(session, chain_id, data["store_id"])
     variables = {
         "card_tail": _card_tail(data["card_no"]),
@@ -168,16 +169,16 @@ def points_answered(session: Session, event: Event) -> int:
     key = {"the_chain": chain_id, "the_consume": consume_id}
     figures = {"points_earned": data["points"], "points_total": data["balance"]}
     # the common order: the consume's event came first and its meeting waits; taking it is all
-    if session.execute(_TAKING, key).first() is None:
+    if direct.run(session, _TAKING, key).first() is None:
         # nothing to take (points first, or the consume's meeting not committed yet): the upsert
         # waits for a consume handler making the meeting now, so one of the two sees the other
-        if not session.execute(_MEETING_POINTS, {**key, **figures}).one().consumed:
+        if not direct.run(session, _MEETING_POINTS, {**key, **figures}).one().consumed:
             return 0  # kept for the consume's event
         _forget_meeting(session, chain_id, consume_id)
     # only a message still waiting: one the wait already let go was sent (or is being sent) without
     keys = source_keys(f"consume:{consume_id}")
     values = {"the_chain": chain_id, "sms_key": keys["sms"], "email_key": keys["email"]}
-    released = session.execute(_RELEASING, {**values, **_points_values(data["points"], data["balance"])})
+    released = direct.run(session, _RELEASING, {**values, **_points_values(data["points"], data["balance"])})
     return released.rowcount
 
 
@@ -241,7 +242,7 @@ _RELEASING = (
 
 
 def _forget_meeting(session: Session, chain_id: str, consume_id: str) -> None:
-    session.execute(_FORGETTING, {"the_chain": chain_id, "the_consume": consume_id})
+    direct.run(session, _FORGETTING, {"the_chain": chain_id, "the_consume": consume_id})
 
 
 def forget_unmet(session: Session, older_than_days: int = 7) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
+from services.kit import direct
 from services.notification.models import CategoryVisit, MemberCopy, PackageCopy
 
 M = MemberCopy.__table__
@@ -67,7 +68,7 @@ def visit(session: Session, event: Event) -> None:
         "the_time": datetime.fromisoformat(event.occurred_at),
         "the_categories": categories,
     }
-    session.execute(_visiting(bool(categories)), params)
+    direct.run(session, _visiting(bool(categories)), params)
 
 
 @cache

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.errors import InvalidState, NotFound
+from services.kit import direct
 from services.kit.crypto import Codec
 from services.kit.db import new_id
 from services.kit.paging import keyset_page
@@ -60,7 +61,7 @@ def enqueue(
         "created_by": created_by,
     }
     params = {f"the_{name}": value for name, value in message.items()}
-    return session.execute(_ENQUEUING, {**params, "wait_seconds": wait_seconds or 0}).scalar()
+    return direct.run(session, _ENQUEUING, {**params, "wait_seconds": wait_seconds or 0}).scalar()
 
 
 # what every way of making messages writes (this one, a campaign's in one statement)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from contracts.errors import InsufficientPoints
+from services.kit import direct
 from services.kit.ledger import Ledger, give_back, take_fifo
 from services.kit.outbox import OutboxWriter
 from services.points.models import (
@@ -104,12 +105,12 @@ def open_book(session: Session, chain_id: str, member_id: str) -> Book:
 
 def _lock_accounts(session: Session, chain_id: str, member_id: str) -> dict[str, tuple[int, int]]:
     """kind -> (account id, balance), locked FOR UPDATE in id order (the kit ledger's order)."""
-    rows = session.execute(_LOCKING, {"the_chain": chain_id, "the_member": member_id}).all()
+    rows = direct.run(session, _LOCKING, {"the_chain": chain_id, "the_member": member_id}).all()
     return {r.kind: (r.id, r.balance) for r in rows}
 
 
 def _totals_now(session: Session, chain_id: str, member_id: str) -> tuple[Totals | None, datetime]:
-    row = session.execute(_TOTALS_NOW, {"the_chain": chain_id, "the_member": member_id}).first()
+    row = direct.run(session, _TOTALS_NOW, {"the_chain": chain_id, "the_member": member_id}).first()
     if row is None:
         return None, session.scalar(select(func.clock_timestamp()))
     *values, now = row
@@ -169,7 +170,7 @@ def _record(session: Session, book: Book, cause: Cause, tx_id: str, points: int,
         "reason": cause.reason,
         "created_at": book.now,
     }
-    session.execute(_RECORDING, row)
+    direct.run(session, _RECORDING, row)
     return Transaction(**row)
 
 
@@ -178,7 +179,7 @@ _RECORDING = insert(transactions).values({c.name: bindparam(c.name) for c in tra
 
 def record_earning(session: Session, row: dict) -> None:
     """What a consume earned, line by line (an `Earning` row)."""
-    session.execute(_EARNING, row)
+    direct.run(session, _EARNING, row)
 
 
 _EARNING = insert(earnings).values({c.name: bindparam(c.name) for c in earnings.columns})
@@ -196,7 +197,7 @@ def credit(session: Session, book: Book, cause: Cause, points: int, expires: dat
     tx_id = str(uuid.uuid4())
     if points > 0:
         lot = {"chain_id": book.chain_id, "member_id": book.member_id, "tx_id": tx_id, "points": points}
-        session.execute(_NEW_LOT, {**lot, "earned_at": book.now, "expires_at": expires})
+        direct.run(session, _NEW_LOT, {**lot, "earned_at": book.now, "expires_at": expires})
     _post(session, book, tx_id, points)
     return _record(session, book, cause, tx_id, points)
 
@@ -317,7 +318,7 @@ def changed(
         totals.lifetime_points = max(0, totals.lifetime_points + tx.points)
     totals.version += 1
     moved = {f"the_{name}": getattr(totals, name) for name in _MOVED}
-    session.execute(_TOTALS_MOVED, {"the_chain": book.chain_id, "the_member": book.member_id, **moved})
+    direct.run(session, _TOTALS_MOVED, {"the_chain": book.chain_id, "the_member": book.member_id, **moved})
     change = {
         "chain_id": book.chain_id,
         "member_id": book.member_id,

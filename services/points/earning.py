@@ -18,6 +18,7 @@ from sqlalchemy import Select, String, bindparam, delete, exists, func, literal_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
+from services.kit import direct
 from services.kit.outbox import OutboxWriter
 from services.points import book as books
 from services.points import rules as r
@@ -127,7 +128,7 @@ def _earned_and_waiting(session: Session, chain_id: str, consume_id: str) -> tup
     """Whether the consume has earned already, and the refunds kept for it ({refund_id,
     payload}), in one statement. Read under the member's lock, which `on_refunded` takes
     too: no refund is kept for this consume while the consume is being earned."""
-    row = session.execute(_earned_and_waiting_statement(), {"the_chain": chain_id, "the_consume": consume_id}).one()
+    row = direct.run(session, _earned_and_waiting_statement(), {"the_chain": chain_id, "the_consume": consume_id}).one()
     return row[0], row[1]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, ScalarSelect
 
 from contracts.errors import NotFound
-from services.kit import clock
+from services.kit import clock, direct
 from services.points.models import ChainClock, Promotion, Rules
 
 DEFAULTS = {
@@ -68,7 +68,7 @@ StoredRules = namedtuple("StoredRules", list(_RULES.columns.keys()))  # noqa: PY
 def rules_zone_and_promotions(session: Session, chain_id: str) -> tuple[StoredRules | None, str, list[dict]]:
     """The chain's stored rules (None: the defaults), its time zone and its active promotions
     (as `active_promotions` gives them): what a consume earns by, in one statement."""
-    *rules, zone, promotions = session.execute(_rules_zone_and_promotions(), {"the_chain": chain_id}).one()
+    *rules, zone, promotions = direct.run(session, _rules_zone_and_promotions(), {"the_chain": chain_id}).one()
     stored = StoredRules(*rules) if rules[_RULES_KEY] is not None else None  # no row: an outer join's nulls
     return stored, zone or clock.DEFAULT_TIME_ZONE, promotions
 

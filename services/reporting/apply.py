@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
+from services.kit import direct
 from services.reporting import copies, loyalty, money
 from services.reporting.models import Freshness
 
@@ -55,7 +56,7 @@ def apply(session: Session, event: Event) -> None:
     APPLIERS[(event.source, event.type)](session, event)
     if event.chain_id is None:
         return
-    session.execute(_freshening(), {"chain_id": event.chain_id, "newest_event_at": money.at(event)})
+    direct.run(session, _freshening(), {"chain_id": event.chain_id, "newest_event_at": money.at(event)})
 
 
 @cache

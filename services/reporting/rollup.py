@@ -17,7 +17,7 @@ from sqlalchemy import Select, bindparam, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
-from services.kit import clock
+from services.kit import clock, direct
 from services.reporting.models import ChainCopy, DailyTotals, MoneyFact
 
 FIGURES = (
@@ -64,14 +64,14 @@ def lock_zone(session: Session, chain_id: str, *, exclusive: bool = False) -> st
     event comes (`keep_newest` overwrites a row that has no `as_of`). One statement once the
     chain is known."""
     query, key = _zone_locking(exclusive), {"chain_id": chain_id}
-    zone = session.scalar(query, key)
+    zone = direct.run(session, query, key).scalar()
     if zone is None:
         session.execute(
             insert(ChainCopy.__table__)
             .values(chain_id=chain_id, time_zone=clock.DEFAULT_TIME_ZONE)
             .on_conflict_do_nothing()
         )
-        zone = session.scalar(query, key)
+        zone = direct.run(session, query, key).scalar()
     return zone
 
 
@@ -91,8 +91,10 @@ def add(session: Session, fact: dict) -> None:
     zone = lock_zone(session, fact["chain_id"])
     occurred: datetime = fact["occurred_at"]
     day = occurred.astimezone(ZoneInfo(zone)).date()
-    session.execute(
-        _add_to_day(tuple(figures)), {"chain_id": fact["chain_id"], "store_id": fact["store_id"], "day": day, **figures}
+    direct.run(
+        session,
+        _add_to_day(tuple(figures)),
+        {"chain_id": fact["chain_id"], "store_id": fact["store_id"], "day": day, **figures},
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from contracts.auth import CHAIN_STAFF, Actor
 from contracts.errors import CardNotActive, Forbidden, NotFound
-from services.kit import clock
+from services.kit import clock, direct
 from services.kit.db import new_id
 from services.wallet.ledger import MemberAccounts
 from services.wallet.models import ChainClock, Transaction
@@ -111,7 +111,7 @@ def new_tx(
     }
     # one INSERT (no unit of work); the clock is read after the member's rows are locked:
     # statement order is the order balances moved in
-    row = session.execute(_NEW_TX, values).one()
+    row = direct.run(session, _NEW_TX, values).one()
     tx = Transaction(**row._mapping)
     make_transient_to_detached(tx)
     session.add(tx)  # persistent, as inserted: a later change of it (the snapshot) is an UPDATE

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from contracts.base import MONEY_MAX
 from contracts.errors import InvalidState, ValidationFailed
-from services.kit import clock
+from services.kit import clock, direct
 from services.kit.ledger import Ledger, Unbalanced, moving_and_posting, net_legs  # noqa: F401 - the wallet's names for them
 from services.wallet.models import (
     MEMBER_BONUS,
@@ -110,7 +110,7 @@ def _member_rows(session: Session, chain_id: str, member_id: str, lock: bool) ->
     the wallet row (whose values are then the last committed). The zone and the package
     probe are read as of the statement's start: a package bought by an operation this one
     waited for is not used by it (it is ordered before that sale; no money is at stake)."""
-    return session.execute(_member_reading(lock), {"the_chain": chain_id, "the_member": member_id}).all()
+    return direct.run(session, _member_reading(lock), {"the_chain": chain_id, "the_member": member_id}).all()
 
 
 @cache
@@ -282,7 +282,8 @@ def post_member_now(
         return {}
     ids = sorted(merged)
     mine = [a for a in ids if a in member_ids]
-    rows = session.execute(
+    rows = direct.run(
+        session,
         _POST,
         {
             "moved_ids": mine,
@@ -310,7 +311,7 @@ def move_balances(session: Session, deltas: dict[int, int]) -> None:
     them in id order (two operations at the same stores cannot deadlock)."""
     ids = sorted(a for a, v in deltas.items() if v)
     if ids:
-        session.execute(_MOVE, {"ids": ids, "deltas": [deltas[a] for a in ids]})
+        direct.run(session, _MOVE, {"ids": ids, "deltas": [deltas[a] for a in ids]})
 
 
 def set_credit_limit(session: Session, member: MemberAccounts, limit: int) -> None:

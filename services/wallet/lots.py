@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from services.kit import direct
 from services.kit.ledger import give_back
 from services.wallet.models import Lot, LotMove, Transaction
 
@@ -146,7 +147,8 @@ def spend(session: Session, tx: Transaction, kind: str, amount: int) -> None:
     the lots updated."""
     if amount <= 0:
         return
-    moved = session.execute(
+    moved = direct.run(
+        session,
         _SPEND,
         {
             "chain_id": tx.chain_id,
