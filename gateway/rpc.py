@@ -25,6 +25,7 @@ import os
 import queue
 import socket
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
@@ -42,10 +43,31 @@ log = logging.getLogger(__name__)
 # stays away fails the call well inside the deadline instead of after kombu's default waits
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
+# the failures kombu retried past in this thread's publish (its `errback`). One function for every
+# call: kombu copies the retry policy into the connection's options, which key its pools, so a
+# function made per call would make a pool, and a broker connection, per call
+_publishing = threading.local()
 
-def never_sent(exc: BaseException) -> bool:
-    """True when a failed publish certainly did not hand the request to the broker:
-    the connection to it was refused (or its name did not resolve)."""
+
+def _retried_past(failure: BaseException, _interval: float) -> None:
+    failures = getattr(_publishing, "failures", None)
+    if failures is not None:
+        failures.append(failure)
+
+
+PUBLISH_RETRY_POLICY["errback"] = _retried_past
+
+
+def never_sent(exc: BaseException, earlier: Sequence[BaseException] = ()) -> bool:
+    """True when a failed publish certainly did not hand the request to the broker: every
+    attempt failed to connect (refused, or the name did not resolve). `earlier`: the failures
+    of the attempts before the last (kombu retries a publish on a new connection). One that
+    failed otherwise (reset, broken, timed out) may have written the request before the
+    broker went away, and the broker may have delivered it: the outcome is not known."""
+    return all(_refused(failure) for failure in (*earlier, exc))
+
+
+def _refused(exc: BaseException) -> bool:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -114,6 +136,7 @@ class RpcPool:
         )
         keep = False
         try:
+            _publishing.failures = attempts = []
             try:
                 reply = proxy.call_async(*args)
             except UnknownService:
@@ -122,9 +145,11 @@ class RpcPool:
             except Exception as exc:  # noqa: BLE001 - the publish failed: was it sent?
                 log.warning("RPC %s.%s failed to publish: %r", service, method, exc)
                 self._discard_idle()
-                if never_sent(exc):
+                if never_sent(exc, attempts):
                     raise ServiceUnavailable("The message broker is not reachable; nothing was done.") from None
                 raise ServiceTimeout() from None
+            finally:
+                _publishing.failures = None
             try:
                 result = reply.result()
             except HuiyuanError:

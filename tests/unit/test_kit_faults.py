@@ -5,10 +5,12 @@ import random
 import socket
 
 import eventlet
+from kombu import Connection
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from contracts.errors import NotFound, ServiceTimeout, ServiceUnavailable
+from gateway import rpc
 from gateway.rpc import never_sent
 from services.kit.deadlines import deadline_after, seconds_left
 from services.kit.handlers import is_transient, pause_before_retry
@@ -31,6 +33,44 @@ def test_a_refused_connection_sent_nothing_but_a_lost_one_may_have():
     assert not never_sent(_raised_from(ConnectionResetError(104, "reset"), BrokerError("lost")))
     assert not never_sent(BrokenPipeError(32, "broken pipe"))
     assert not never_sent(TimeoutError("timed out"))
+
+
+def test_a_publish_retried_after_a_lost_connection_may_have_sent_even_if_the_retry_was_refused():
+    refused = _raised_from(ConnectionRefusedError(111, "refused"), BrokerError("cannot connect"))
+    # the first attempt wrote the request and lost the broker waiting for its confirm; kombu
+    # reconnected for the retry and was refused: the broker may have delivered the first
+    assert not never_sent(refused, [ConnectionResetError(104, "reset"), ConnectionRefusedError(111, "refused")])
+    assert not never_sent(refused, [TimeoutError("timed out")])
+    # every attempt refused: nothing was ever written
+    assert never_sent(refused, [ConnectionRefusedError(111, "refused"), ConnectionRefusedError(111, "refused")])
+
+
+def test_the_gateways_publish_policy_hands_never_sent_every_attempt_kombu_retried_past():
+    """Through kombu's own retry loop (`Connection.ensure`, as a publish runs it): a first
+    attempt lost after writing, then reconnections refused (a closed port), is not "never sent"."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conn = Connection(f"amqp://guest:guest@127.0.0.1:{port}//", connect_timeout=1)
+
+    class Lost:
+        def revive(self, channel):  # kombu's contract for the retried object
+            pass
+
+    def publish_lost_after_writing():
+        raise ConnectionResetError(104, "reset while waiting for the confirm")
+
+    rpc._publishing.failures = failures = []
+    try:
+        conn.ensure(Lost(), publish_lost_after_writing, **rpc.PUBLISH_RETRY_POLICY)()
+    except Exception as final:  # noqa: BLE001 - the refusal of the last reconnection
+        assert any(isinstance(f, ConnectionResetError) for f in failures)
+        assert not never_sent(final, failures)
+    else:
+        raise AssertionError("the publish cannot succeed")
+    finally:
+        rpc._publishing.failures = None
+        conn.release()
 
 
 def test_transient_failures_are_those_that_pass_by_themselves():
