@@ -21,7 +21,7 @@ import sys  # noqa: E402
 
 from nameko.cli.run import run  # noqa: E402
 
-from services.kit import config, logs, queues  # noqa: E402
+from services.kit import config, logs, producers, queues  # noqa: E402
 
 
 def service_class(name: str) -> type:
@@ -45,6 +45,7 @@ def main(argv: list[str]) -> None:
         sys.exit(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(config.SERVICES)}")
     settings = process_settings()
     logs.setup("+".join(names), settings.log_level, settings.log_json)
+    producers.install()
     try:
         queues.check_queue_types(settings.amqp_uri, names, settings.queue_type)
     except queues.QueueTypeMismatch as mismatch:
