@@ -119,10 +119,16 @@ def new_tx(
 
 
 def snapshot(tx: Transaction, member: MemberAccounts) -> None:
-    """Balances after `tx`, so a statement reads running balances off each row (W-10)."""
-    tx.cash_after = member.cash
-    tx.bonus_after = member.bonus
-    tx.credit_used_after = member.credit_used
+    """Balances after `tx`, so a statement reads running balances off each row (W-10). Set
+    only where they differ: a consume knows them when it writes the row, and an unchanged
+    row leaves the operation's flush with nothing to do (no unit of work on that path)."""
+    for name, value in (
+        ("cash_after", member.cash),
+        ("bonus_after", member.bonus),
+        ("credit_used_after", member.credit_used),
+    ):
+        if getattr(tx, name) != value:
+            setattr(tx, name, value)
 
 
 def event_base(tx: Transaction, member: MemberAccounts) -> dict:
