@@ -39,10 +39,6 @@ from services.kit.logs import CORRELATION_KEY, new_correlation_id
 
 log = logging.getLogger(__name__)
 
-# a publish to a broker that has just restarted reconnects once, quickly; a broker that
-# stays away fails the call well inside the deadline instead of after kombu's default waits
-PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
-
 # the failures kombu retried past in this thread's publish (its `errback`). One function for every
 # call: kombu copies the retry policy into the connection's options, which key its pools, so a
 # function made per call would make a pool, and a broker connection, per call
@@ -55,7 +51,15 @@ def _retried_past(failure: BaseException, _interval: float) -> None:
         failures.append(failure)
 
 
-PUBLISH_RETRY_POLICY["errback"] = _retried_past
+# a publish to a broker that has just restarted reconnects once, quickly; a broker that
+# stays away fails the call well inside the deadline instead of after kombu's default waits
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+    "errback": _retried_past,
+}
 
 
 def never_sent(exc: BaseException, earlier: Sequence[BaseException] = ()) -> bool:
