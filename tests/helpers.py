@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 
 from falcon import testing
 from sqlalchemy import create_engine, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
 DEFAULT_PASSWORD = "correct-horse-battery"
@@ -219,3 +221,29 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.1):
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: last value {value!r}")
         time.sleep(interval)
+
+
+def generic_plan(conn, statement, params: dict) -> str:
+    """EXPLAIN ANALYZE of `statement` as PostgreSQL runs a prepared statement after its fifth
+    run, the generic plan the services' prepared statements settle on (planned for any
+    parameters, not these), in the caller's transaction."""
+    compiled = statement.compile(dialect=postgresql.dialect())
+    values = {**compiled.params, **params}
+    names: list[str] = []
+
+    def numbered(match: re.Match) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    sql = re.sub(r"%\((\w+)\)s", numbered, compiled.string)
+    conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    conn.exec_driver_sql(f"PREPARE generic_plan_probe AS {sql}")
+    try:
+        arguments = ", ".join(f"%({name})s" for name in names)
+        rows = conn.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, COSTS OFF) EXECUTE generic_plan_probe({arguments})", {n: values[n] for n in names}
+        )
+        return "\n".join(row[0] for row in rows)
+    finally:
+        conn.exec_driver_sql("DEALLOCATE generic_plan_probe")

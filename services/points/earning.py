@@ -167,12 +167,23 @@ def on_refunded(session: Session, events: OutboxWriter, data: dict) -> None:
     _reverse(session, events, book, data, time_zone(session, chain_id))
 
 
+# A refund's reads, by index whatever the chain's history: the cause's unique index (chain, kind,
+# reference), and the earn's one move into the lot it made (moves are indexed by transaction,
+# lots are not). Without the chain, and by the lot's transaction, each was a scan of the table.
+REVERSED_ALREADY = select(Transaction.id).where(
+    Transaction.chain_id == bindparam("chain_id"),
+    Transaction.kind == "reverse",
+    Transaction.reference == bindparam("refund_id"),
+)
+EARNED_LOT = select(books.moves.c.lot_id).where(books.moves.c.tx_id == bindparam("tx_id"), books.moves.c.amount > 0)
+
+
 def _reverse(session: Session, events: OutboxWriter, book: books.Book, data: dict, zone: str) -> None:
     """Reverse the refunded lines' share of what their consume earned; what the member has
     spent already is recorded as the shortfall (the balance never goes below zero)."""
     refund_id = data["transaction_id"]
     earning = session.get(Earning, (book.chain_id, data["consume_id"]), with_for_update=True)
-    if session.scalar(select(Transaction.id).where(Transaction.kind == "reverse", Transaction.reference == refund_id)):
+    if direct.run(session, REVERSED_ALREADY, {"chain_id": book.chain_id, "refund_id": refund_id}).first():
         return  # reversed already
     refunded = {x["line_no"]: x["amount"] for x in data["lines"]}
     lines, points = [], 0
@@ -185,7 +196,7 @@ def _reverse(session: Session, events: OutboxWriter, book: books.Book, data: dic
             line["reversed"] = after
         lines.append(line)
     earning.lines, earning.reversed = lines, earning.reversed + points
-    first_lot = session.scalar(select(books.lots.c.id).where(books.lots.c.tx_id == earning.tx_id))
+    first_lot = direct.run(session, EARNED_LOT, {"tx_id": earning.tx_id}).scalar()
     cause = books.Cause(
         "reverse",
         reference=refund_id,
@@ -220,7 +231,9 @@ def reward_referrer(
         return
     reference = f"referral:{member_id}"
     if session.scalar(
-        select(Transaction.id).where(Transaction.chain_id == chain_id, Transaction.reference == reference)
+        select(Transaction.id).where(
+            Transaction.chain_id == chain_id, Transaction.kind == "referral", Transaction.reference == reference
+        )
     ):
         return
     book = books.open_book(session, chain_id, referrer)

@@ -11,8 +11,8 @@ lot moves.
 from __future__ import annotations
 
 from sqlalchemy import BigInteger as BigIntegerType
+from sqlalchemy import any_, bindparam, func, select, text, update, values
 from sqlalchemy import column as sql_column
-from sqlalchemy import func, select, text, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -174,16 +174,26 @@ def drain(session: Session, tx: Transaction, kind: str) -> int:
     return sum(remaining for _, remaining in open_lots)
 
 
+# Per lot, what a consume took (negative) net of its refunds so far. The consume and its
+# refunds are found first (an InitPlan through two indexes), then their moves by index: written
+# as `tx_id IN (consume or its refunds)`, PostgreSQL's generic plan (a prepared statement's,
+# after five runs) scanned every lot move of the chain and compared each with each related
+# transaction (53 ms over 5,700 moves, growing with the chain's history; 1.4 ms now).
+CONSUMED_OR_REFUNDS = select(Transaction.id).where(
+    (Transaction.id == bindparam("consume_id")) | (Transaction.ref_tx_id == bindparam("consume_id"))
+)
+CONSUMED_NET = (
+    select(moves.c.lot_id, func.sum(moves.c.amount).label("net"))
+    .where(moves.c.tx_id == any_(func.array(CONSUMED_OR_REFUNDS.scalar_subquery())), moves.c.kind == bindparam("kind"))
+    .group_by(moves.c.lot_id)
+)
+
+
 def restore(session: Session, tx: Transaction, consume_id: str, kind: str, amount: int) -> None:
     """A refund of `consume_id`: put `amount` back where the consume took it."""
     if amount <= 0:
         return
-    related = select(Transaction.id).where((Transaction.id == consume_id) | (Transaction.ref_tx_id == consume_id))
-    rows = session.execute(
-        select(moves.c.lot_id, func.sum(moves.c.amount).label("net"))
-        .where(moves.c.tx_id.in_(related), moves.c.kind == kind)
-        .group_by(moves.c.lot_id)
-    ).all()
+    rows = direct.run(session, CONSUMED_NET, {"consume_id": consume_id, "kind": kind}).all()
     # what the consume took from each lot and earlier refunds have not yet put back
     spent = [(r.lot_id, -int(r.net)) for r in rows if r.net < 0]
     plan = give_back(spent, amount)
