@@ -11,6 +11,10 @@ from services.points.models import MemberTotals, PointsLot, Transaction
 
 
 def balance(session: Session, chain_id: str, card: dict) -> dict:
+    """The balance, lots and totals as of one moment. Read committed would take a snapshot per
+    statement, and an earn committing between them showed its lots and balance with the
+    lifetime points before it (600 points held, 0 earned for good). Call first in the transaction."""
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     member_id = card["member_id"]
     totals = session.get(MemberTotals, (chain_id, member_id))
     open_lots = session.scalars(
