@@ -22,6 +22,9 @@ pause that grows with each failure (non-negotiable 13):
 Failures are counted in `event_failures`; parked events stay there and are
 acknowledged, for `python -m services.kit.parked` to list and replay.
 
+A service may define `events_applied()`: it runs in the same transaction after
+the events (one or a batch), just before COMMIT.
+
 Under load the deliveries waiting for one handler are taken together, up to
 `BATCH_LIMIT`, and handled in one worker and one transaction (one BEGIN/COMMIT
 and one worker for several events, rather than one each); each event still
@@ -221,6 +224,7 @@ def handles(source: str, event_type: str) -> Callable:
             try:
                 with self.db.begin():
                     _apply(self, method, event, failed_before)
+                    _events_applied(self)
             except Exception as exc:
                 if _parked_after(self, payload, event, exc):
                     return  # acknowledged; kept in event_failures for replay
@@ -235,6 +239,7 @@ def handles(source: str, event_type: str) -> Callable:
                     for _, event in sorted(events, key=_lock_order):
                         if event is not None:
                             _apply(self, method, event, (self.name, event.id) in _attempts)
+                    _events_applied(self)
             except Exception as exc:  # noqa: BLE001 - judged below: paused, or each event alone
                 if is_transient(exc):  # the database or a service away: each alone would fail the same way
                     return _pause_all(self, events, exc)
@@ -293,6 +298,15 @@ def _apply(service: Any, method: Callable, event: Event, failed_before: bool) ->
     if failed_before:  # handled at last: it is no longer failing
         table = service.kit_tables.event_failures
         service.db.execute(delete(table).where(table.c.event_id == event.id))
+
+
+def _events_applied(service: Any) -> None:
+    """The service's `events_applied()`, if it has one: its work once per transaction of
+    events, after them and just before COMMIT (reporting's freshness: one row per chain,
+    written once a batch and locked only while it commits)."""
+    hook = getattr(service, "events_applied", None)
+    if hook is not None:
+        hook()
 
 
 def _pause_all(service: Any, events: list[tuple[Any, Event | None]], exc: Exception) -> list[bool]:

@@ -13,6 +13,7 @@ Wallet events become facts (`money`), member and org events copies (`copies`); p
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 
 from sqlalchemy import bindparam, func
@@ -52,16 +53,44 @@ APPLIERS: dict[tuple[str, str], Apply] = {
 
 
 def apply(session: Session, event: Event) -> None:
-    """The event's effect on the read model, and the chain's freshness (`as of`)."""
+    """The event's effect on the read model; the chain's freshness (`as of`) is noted for
+    `freshen`, which writes it once for all the events of the transaction."""
     APPLIERS[(event.source, event.type)](session, event)
     if event.chain_id is None:
         return
-    direct.run(session, _freshening(), {"chain_id": event.chain_id, "newest_event_at": money.at(event)})
+    newest = _pending(session)
+    at = money.at(event)
+    if event.chain_id not in newest or newest[event.chain_id] < at:
+        newest[event.chain_id] = at
+
+
+def freshen(session: Session) -> None:
+    """Write the freshness of each chain the transaction's events touched, last: every event
+    of a chain moves that one row, so each event writing it held the row from its statement
+    to COMMIT and a chain's batches queued behind one another (3.7 ms of waiting an event
+    at 8 clients)."""
+    newest = _pending(session)
+    for chain_id in sorted(newest):  # two transactions lock their chains' rows in one order
+        direct.run(session, _freshening(), {"chain_id": chain_id, "newest_event_at": newest[chain_id]})
+    newest.clear()
+
+
+_PENDING = "reporting_freshness"
+
+
+def _pending(session: Session) -> dict[str, datetime]:
+    """chain id -> its newest event applied in the session's current transaction (what a
+    transaction rolled back noted goes with it)."""
+    current = session.get_transaction()
+    held = session.info.get(_PENDING)
+    if held is None or held[0] is not current:
+        held = session.info[_PENDING] = (current, {})
+    return held[1]
 
 
 @cache
 def _freshening() -> Insert:
-    """Built once: it runs for every event."""
+    """Built once: it runs for every transaction of events."""
     table = Freshness.__table__
     statement = insert(table).values(chain_id=bindparam("chain_id"), newest_event_at=bindparam("newest_event_at"))
     return statement.on_conflict_do_update(

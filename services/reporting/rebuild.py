@@ -93,6 +93,7 @@ def replay(session: Session, events: Iterable[Event], *, inbox: bool = True) -> 
             continue
         apply.apply(session, event)
         applied += 1
+    apply.freshen(session)
     return applied
 
 

@@ -128,6 +128,10 @@ class ReportingService(HealthCheck):
 
     # ---- commission rules (R-7) -----------------------------------------------------------
 
+    def events_applied(self) -> None:
+        """After a transaction's events (services.kit.handlers): each chain's freshness, once."""
+        apply.freshen(self.db)
+
     def _hq(self, actor: dict, chain_id: str) -> None:
         who = Actor.from_dict(actor)
         who.require_chain(chain_id)

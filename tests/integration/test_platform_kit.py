@@ -340,6 +340,8 @@ class Batches:
     kit_tables = org_kit
     target: str | None = None
     calls: list[tuple[str, int]] = []  # (store code, the worker's service instance)
+    # per `events_applied`: (the store codes its worker had handled, whether inside their transaction)
+    applied: list[tuple[list[str], bool]] = []
 
     @handles("org", "store_changed")
     def on_store_changed(self, event):
@@ -351,6 +353,11 @@ class Batches:
         if event.data["code"].startswith("BAD"):
             raise RuntimeError("a bug in one event")
 
+    def events_applied(self):
+        handled = [code for code, worker in Batches.calls if worker == id(self)]
+        if handled:
+            Batches.applied.append((handled, self.db.in_transaction()))
+
 
 def _run_batches(provisioned, admin, codes: list[str]) -> tuple[object, dict[str, str]]:
     config = provisioned.nameko_config()
@@ -359,7 +366,7 @@ def _run_batches(provisioned, admin, codes: list[str]) -> tuple[object, dict[str
     runner.add_service(Batches)
     runner.start()
     world = build_chain(admin)
-    Batches.target, Batches.calls = world.id, []
+    Batches.target, Batches.calls, Batches.applied = world.id, [], []
     ids = {}
     for code in codes:
         store = ok(world.hq.post(world.path("/stores"), {"code": code, "name": code, "kind": "direct"}), 201)
@@ -389,6 +396,9 @@ def test_events_that_wait_for_a_handler_are_handled_together_each_once(provision
             workers.setdefault(worker, []).append(code)
         # all five waited behind the chain's first store and went in one worker, one transaction
         assert sorted(len(v) for v in workers.values()) == [5]
+        # the service's `events_applied` ran once for them, after all five, inside their transaction
+        [(seen, inside)] = [(seen, inside) for seen, inside in Batches.applied if set(codes) & set(seen)]
+        assert set(codes) <= set(seen) and inside
         assert all(_handled(provisioned, ids[c]) == 1 for c in codes)
     finally:
         runner.stop()

@@ -2,8 +2,10 @@
 (tests/reporting_helpers.py), checked against the day's own sums."""
 
 import csv
+import dataclasses
 import io
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -202,11 +204,15 @@ def figures(day) -> dict:
     return found
 
 
+def fresh(day) -> datetime:
+    return datetime.fromisoformat(day.report(day.w.hq, "store-summary")["as_of"]["newest_event_at"])
+
+
 def test_events_twice_in_reverse_order_and_a_rebuild_give_the_same_figures(day, settings, rpc_pool):
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from services.reporting import rebuild
+    from services.reporting import apply, rebuild
 
     before = figures(day)
     assert before["liability"][1] == {"cash": 117600, "bonus": 7000}
@@ -223,6 +229,19 @@ def test_events_twice_in_reverse_order_and_a_rebuild_give_the_same_figures(day, 
             backwards = [event for event in reversed(events) for _ in range(2)]
             assert rebuild.replay(session, backwards, inbox=False) == 2 * len(events)
         assert figures(day) == before
+        # the chain's freshness is its newest event, written once for the whole replay
+        ours = [event for event in events if event.chain_id == day.w.world.id]
+        newest = max(datetime.fromisoformat(event.occurred_at) for event in ours)
+        assert fresh(day) == newest
+        # what a transaction rolled back noted of it is not written by the next one
+        with Session(engine) as session:
+            later = dataclasses.replace(ours[-1], occurred_at=(newest + timedelta(days=1)).isoformat())
+            session.begin()
+            apply.apply(session, later)
+            session.rollback()
+            with session.begin():
+                apply.freshen(session)
+        assert fresh(day) == newest
         with Session(engine) as session:
             assert rebuild.rebuild(session, fetch) >= len(events)
         assert figures(day) == before
