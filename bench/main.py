@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from bench import options as bench_options
-from bench import pgbench, procs, report, stats
+from bench import pgbench, procs, report, scans, stats
 from bench.load import LagProbe, drive
 from bench.scenarios import Context, expected_status, factories
 from bench.seed import prepare_database, seed
@@ -22,6 +22,7 @@ from deploy import audit
 from deploy.ensure_env import DEFAULT_PATH, ensure_env_file, load_env_file
 from services.kit import config, queues
 
+MONEY = ("consume", "recharge", "refund")  # the scenarios that are money requests
 APP = "huiyuan-bench"  # the bench's own connections, never counted as the system's
 
 
@@ -74,6 +75,8 @@ class Bench:
         self.monitor = engine_for(settings, "postgres", pool=2)
         self.engine = engine_for(settings, opts.db_name, pool=6)
         self.ctx: Context | None = None
+        self.scans_before: dict[str, scans.Counters] = {}
+        self.scans: list[dict] = []
 
     def tracker(self, database: str) -> procs.Tracker:
         groups = {
@@ -148,6 +151,9 @@ class Bench:
         o = self.o
         self.ctx = Context(seed(self.settings, o.port, max(o.clients)), o.port, o.floor_port)
         print(f"bench: chain {self.ctx.world.code} seeded with {len(self.ctx.world.seats)} stores, cashiers and cards")
+        self.settle()
+        time.sleep(scans.STATS_FLUSH_SECONDS)  # the seeding's scans counted before, not during
+        self.scans_before = scans.snapshot(self.engine)
         runs = []
         for round_no in range(1, o.rounds + 1):
             for clients in o.clients:
@@ -157,6 +163,10 @@ class Bench:
                     runs.append(run)
                     print(progress(run, o.rounds), flush=True)
         peaks = self.system.peak_rss_mb()
+        self.settle()
+        time.sleep(scans.STATS_FLUSH_SECONDS)
+        money = sum(r["requests"] for r in runs if r["scenario"].split(".")[0] in MONEY)
+        self.scans = scans.read_in_full(self.scans_before, scans.snapshot(self.engine), money)
         problems = audit.audit(self.engine)
         return runs, problems, peaks
 
@@ -194,7 +204,7 @@ def wallet_shares(runs: list[dict]) -> dict[str, float]:
     """CPU ms each wallet instance spent in the money scenarios: both took work if both are well above 0."""
     totals: dict[str, float] = {}
     for r in runs:
-        if r["scenario"].split(".")[0] in ("consume", "recharge", "refund"):
+        if r["scenario"].split(".")[0] in MONEY:
             for group, ms in r["cpu_ms"].items():
                 if group.startswith("wallet"):
                     totals[group] = round(totals.get(group, 0) + ms, 1)
@@ -253,6 +263,7 @@ def main() -> int:
         "runs": [{**r, "lag_ms": stats.lag_summary(r["lag_ms"])} for r in runs],
         "peak_rss_mb": peaks,
         "wallet_instances": wallet_shares(runs) if opts.wallets > 1 else {},
+        "sequential_scans": bench.scans if bench is not None else [],
         "audit": problems,
     }
     md_path, json_path = report.write(document)

@@ -128,6 +128,21 @@ def render(report: Mapping) -> str:
             f"{'yes' if all_took_work(shares) else 'NO'}.",
             "",
         ]
+    scanned = report.get("sequential_scans") or []
+    if scanned:
+        parts += [
+            "## Tables read by sequential scans (the whole run, per money request)",
+            "",
+            "From `pg_stat_user_tables` before the first scenario and after the last: a small table read "
+            "whole is the planner's right choice; a large one read per request is a statement whose cost "
+            "grows with the chain's history.",
+            "",
+            markdown_table(
+                ["table", "scans per 1,000 requests", "rows read per request", "live rows"],
+                [[t["table"], t["scans_per_1000"], t["rows_per_request"], t["live_rows"]] for t in scanned],
+            ),
+            "",
+        ]
     audit = report["audit"]
     parts += ["## Audit", "", "clean" if not audit else "\n".join(f"- {line}" for line in audit), ""]
     return "\n".join(parts)
