@@ -152,6 +152,21 @@ def _post(session: Session, book: Book, tx_id: str, points: int) -> None:
         book.balance = balances[book.held_id]
 
 
+# a cause (kind and reference) is recorded once per chain: looked up by its unique index
+# (chain_id, kind, reference) from the leading column; without the chain, a walk of the whole index
+CAUSE_RECORDED = select(Transaction.id).where(
+    Transaction.chain_id == bindparam("chain_id"),
+    Transaction.kind == bindparam("kind"),
+    Transaction.reference == bindparam("reference"),
+)
+
+
+def cause_recorded(session: Session, chain_id: str, kind: str, reference: str) -> bool:
+    """Whether the chain has a transaction of this cause already (a refund reversed, a receipt entered)."""
+    found = direct.run(session, CAUSE_RECORDED, {"chain_id": chain_id, "kind": kind, "reference": reference})
+    return found.first() is not None
+
+
 def _record(session: Session, book: Book, cause: Cause, tx_id: str, points: int, shortfall: int = 0) -> Transaction:
     """The move's typed transaction, written; returned as a `Transaction` outside the session
     (what it says is what was written)."""

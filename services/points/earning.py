@@ -22,7 +22,7 @@ from services.kit import direct
 from services.kit.outbox import OutboxWriter
 from services.points import book as books
 from services.points import rules as r
-from services.points.models import EarlyRefund, Earning, Rules, Transaction
+from services.points.models import EarlyRefund, Earning, Rules
 from services.points.settings import StoredRules, active_promotions, rules_zone_and_promotions, time_zone
 
 
@@ -167,14 +167,8 @@ def on_refunded(session: Session, events: OutboxWriter, data: dict) -> None:
     _reverse(session, events, book, data, time_zone(session, chain_id))
 
 
-# A refund's reads, by index whatever the chain's history: the cause's unique index (chain, kind,
-# reference), and the earn's one move into the lot it made (moves are indexed by transaction,
-# lots are not). Without the chain, and by the lot's transaction, each was a scan of the table.
-REVERSED_ALREADY = select(Transaction.id).where(
-    Transaction.chain_id == bindparam("chain_id"),
-    Transaction.kind == "reverse",
-    Transaction.reference == bindparam("refund_id"),
-)
+# the lot a refund's earn made, by the earn's one move into it (moves are indexed by
+# transaction, lots are not: by the lot's transaction it was a scan of every chain's lots)
 EARNED_LOT = select(books.moves.c.lot_id).where(books.moves.c.tx_id == bindparam("tx_id"), books.moves.c.amount > 0)
 
 
@@ -183,7 +177,7 @@ def _reverse(session: Session, events: OutboxWriter, book: books.Book, data: dic
     spent already is recorded as the shortfall (the balance never goes below zero)."""
     refund_id = data["transaction_id"]
     earning = session.get(Earning, (book.chain_id, data["consume_id"]), with_for_update=True)
-    if direct.run(session, REVERSED_ALREADY, {"chain_id": book.chain_id, "refund_id": refund_id}).first():
+    if books.cause_recorded(session, book.chain_id, "reverse", refund_id):
         return  # reversed already
     refunded = {x["line_no"]: x["amount"] for x in data["lines"]}
     lines, points = [], 0
@@ -230,11 +224,7 @@ def reward_referrer(
     if points <= 0:
         return
     reference = f"referral:{member_id}"
-    if session.scalar(
-        select(Transaction.id).where(
-            Transaction.chain_id == chain_id, Transaction.kind == "referral", Transaction.reference == reference
-        )
-    ):
+    if books.cause_recorded(session, chain_id, "referral", reference):
         return
     book = books.open_book(session, chain_id, referrer)
     zone = time_zone(session, chain_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contracts.auth import Actor
@@ -29,10 +28,7 @@ def _expiry(session: Session, chain_id: str, now: datetime) -> datetime | None:
 
 
 def _cause_taken(session: Session, chain_id: str, kind: str, reference: str, field: str, what: str) -> None:
-    taken = select(Transaction.id).where(
-        Transaction.chain_id == chain_id, Transaction.kind == kind, Transaction.reference == reference
-    )
-    if session.scalar(taken) is not None:
+    if books.cause_recorded(session, chain_id, kind, reference):
         raise AlreadyExists(f"{what} was already entered.", {field: [f"{what} was already entered."]})
 
 

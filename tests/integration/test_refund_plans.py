@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from services.points import book as books
 from services.points import earning
 from services.wallet import lots
 from tests.helpers import admin_engine, generic_plan
@@ -54,7 +55,9 @@ def test_a_refunds_points_reversal_is_looked_up_by_its_cause(padded):
         f" SELECT md5(g::text), 'c' || mod(g, 50), 'm', 'reverse', -1, 0 FROM generate_series(1, {OTHER_ROWS}) g",
         "points.transactions",
     )
-    plan = generic_plan(conn, earning.REVERSED_ALREADY, {"chain_id": "c1", "refund_id": str(uuid.uuid4())})
+    plan = generic_plan(
+        conn, books.CAUSE_RECORDED, {"chain_id": "c1", "kind": "reverse", "reference": str(uuid.uuid4())}
+    )
     assert "Seq Scan on transactions" not in plan, plan
     assert "uq_transactions_cause" in plan, plan
     assert "Index Cond: (((chain_id)::text = " in plan, plan  # its leading column: not a walk of the whole index
