@@ -16,7 +16,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from contracts.base import Contract, Id, instance, load
+from contracts.base import Contract, Id, load, load_nul_free, problems
 
 
 class EventEnvelope(Contract):
@@ -91,7 +91,7 @@ def envelope(
     """A complete, validated event ready for the outbox. `occurred_at`: when the fact became
     true (a money operation's own transaction time); now, if not given."""
     event_spec = spec(source, type_)
-    errors = instance(event_spec.schema).validate(data)
+    errors = problems(event_spec.schema, data)
     if errors:
         raise ValueError(f"event {source}.{type_} breaks its contract: {errors}")
     return {
@@ -111,7 +111,7 @@ def parse(payload: Any, source: str, type_: str) -> Event:
     env = load(EventEnvelope, payload)
     if (env["source"], env["type"]) != (source, type_):
         raise ValueError(f"expected {source}.{type_}, got {env['source']}.{env['type']}")
-    data = load(spec(source, type_).schema, env["data"])
+    data = load_nul_free(spec(source, type_).schema, env["data"])  # the envelope's load checked all of it
     return Event(
         id=env["id"],
         source=env["source"],

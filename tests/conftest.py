@@ -14,8 +14,12 @@ with warnings.catch_warnings():
 
 eventlet.monkey_patch()  # before anything opens a socket
 
-import dataclasses  # noqa: E402
 import os  # noqa: E402
+
+# every compiled contract load is checked against marshmallow's, here and in the systems tests start
+os.environ["HUIYUAN_FASTLOAD_CHECK"] = "1"
+
+import dataclasses  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import uuid  # noqa: E402
