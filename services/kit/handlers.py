@@ -28,9 +28,10 @@ the events (one or a batch), just before COMMIT.
 Under load the deliveries waiting for one handler are taken together, up to
 `BATCH_LIMIT`, and handled in one worker and one transaction (one BEGIN/COMMIT
 and one worker for several events, rather than one each); each event still
-goes through the inbox. If the batch fails, its transaction is undone and each
-event is handled on its own as above, so one bad event never holds back or
-parks the others. At a quiet counter a batch is one event.
+goes through the inbox, the batch's records written in one statement. If the
+batch fails, its transaction is undone and each event is handled on its own as
+above, so one bad event never holds back or parks the others. At a quiet
+counter a batch is one event.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from sqlalchemy.orm import Session
 
 from contracts.errors import ServiceTimeout, ServiceUnavailable, ValidationFailed
 from contracts.events import Event, parse
-from services.kit.inbox import first_delivery
+from services.kit.inbox import first_deliveries, first_delivery
 from services.kit.logs import CORRELATION_KEY
 from services.kit.outbox import OutboxWriter
 from services.kit.queues import apply_queue_type
@@ -236,9 +237,13 @@ def handles(source: str, event_type: str) -> Callable:
             events = [(payload, _parsed(self, payload, source, event_type)) for payload in payloads]
             try:
                 with self.db.begin():
-                    for _, event in sorted(events, key=_lock_order):
-                        if event is not None:
-                            _apply(self, method, event, (self.name, event.id) in _attempts)
+                    ordered = [event for _, event in sorted(events, key=_lock_order) if event is not None]
+                    # the batch's inbox records in one statement, not one each
+                    fresh = first_deliveries(self.db, self.kit_tables.inbox, ordered) if ordered else set()
+                    for event in ordered:
+                        first = event.id in fresh
+                        fresh.discard(event.id)  # delivered twice in one batch: applied once
+                        _apply(self, method, event, (self.name, event.id) in _attempts, first=first)
                     _events_applied(self)
             except Exception as exc:  # noqa: BLE001 - judged below: paused, or each event alone
                 if is_transient(exc):  # the database or a service away: each alone would fail the same way
@@ -285,9 +290,12 @@ def _parsed(service: Any, payload: Any, source: str, event_type: str) -> Event |
         return None
 
 
-def _apply(service: Any, method: Callable, event: Event, failed_before: bool) -> None:
-    """The event's effect with its inbox record, in the caller's transaction; nothing twice."""
-    if not first_delivery(service.db, service.kit_tables.inbox, event):
+def _apply(service: Any, method: Callable, event: Event, failed_before: bool, first: bool | None = None) -> None:
+    """The event's effect with its inbox record, in the caller's transaction; nothing twice.
+    `first`: whether the batch's inbox statement recorded it now (None: record it here)."""
+    if first is None:
+        first = first_delivery(service.db, service.kit_tables.inbox, event)
+    if not first:
         log.info("event %s %s.%s already handled", event.id, event.source, event.type)
         return
     # the events it writes carry its correlation id (in a batch, the worker's is the first's)

@@ -6,10 +6,11 @@ redelivered event finds its id already there and changes nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
-from sqlalchemy import Table, bindparam
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import String, Table, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
@@ -31,6 +32,39 @@ def _recording(table: Table) -> Insert:
     return (
         insert(table)
         .values(event_id=bindparam("event_id"), source=bindparam("source"), event_type=bindparam("type"))
+        .on_conflict_do_nothing(index_elements=[table.c.event_id])
+        .returning(table.c.event_id)
+    )
+
+
+def first_deliveries(session: Session, table: Table, events: Sequence[Event]) -> set[str]:
+    """Record a batch of events as handled, in one statement; the ids of those not handled
+    before. In event-id order: two transactions recording overlapping batches (a redelivery
+    racing the first delivery) wait for each other in one order rather than deadlock."""
+    rows = sorted({(event.id, event.source, event.type) for event in events})
+    inserted = direct.run(
+        session,
+        _recording_many(table),
+        {"ids": [r[0] for r in rows], "sources": [r[1] for r in rows], "types": [r[2] for r in rows]},
+    )
+    return {row[0] for row in inserted}
+
+
+@cache
+def _recording_many(table: Table) -> Insert:
+    text_array = ARRAY(String)
+    given = (
+        func.unnest(
+            bindparam("ids", type_=text_array),
+            bindparam("sources", type_=text_array),
+            bindparam("types", type_=text_array),
+        )
+        .table_valued("event_id", "source", "event_type")
+        .render_derived()
+    )
+    return (
+        insert(table)
+        .from_select(["event_id", "source", "event_type"], select(given.c.event_id, given.c.source, given.c.event_type))
         .on_conflict_do_nothing(index_elements=[table.c.event_id])
         .returning(table.c.event_id)
     )

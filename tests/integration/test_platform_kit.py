@@ -127,6 +127,78 @@ def test_inbox_accepts_an_event_once(provisioned):
         engine.dispose()
 
 
+def test_a_batchs_inbox_records_are_one_statement_and_name_only_the_new(provisioned):
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="inbox-test")
+    made = [
+        Event(str(uuid.uuid4()), "member", "member_enrolled", 1, "2026-01-01T00:00:00+00:00", None, None, {})
+        for _ in range(4)
+    ]
+    statements = []
+    sa_event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        with Session(engine) as session, session.begin():
+            assert inbox.first_delivery(session, org_kit.inbox, made[0]) is True
+        statements.clear()
+        with Session(engine) as session, session.begin():
+            # one handled before, one delivered twice in the batch: the other three are new, each once
+            fresh = inbox.first_deliveries(session, org_kit.inbox, [made[2], made[0], made[1], made[2], made[3]])
+        assert fresh == {made[1].id, made[2].id, made[3].id}
+        assert len([s for s in statements if "inbox" in s]) == 1
+        with Session(engine) as session, session.begin():
+            assert inbox.first_deliveries(session, org_kit.inbox, made) == set()
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(org_kit.inbox.c.event_id, org_kit.inbox.c.source, org_kit.inbox.c.event_type).where(
+                    org_kit.inbox.c.event_id.in_([e.id for e in made])
+                )
+            ).all()
+        assert sorted(rows) == sorted((e.id, "member", "member_enrolled") for e in made)
+    finally:
+        engine.dispose()
+
+
+def test_an_event_delivered_twice_in_one_batch_is_applied_once(provisioned):
+    from sqlalchemy.orm import Session
+
+    applied = []
+
+    class Counting:
+        name = "counting"
+        kit_tables = org_kit
+
+        @handles("org", "dictionary_changed")
+        def on_changed(self, event):
+            applied.append(event.id)
+
+    engine = make_engine(provisioned.database_url("org"), pool_size=1, application_name="batch-dup-test")
+
+    def payload() -> dict:
+        return {
+            "id": str(uuid.uuid4()),
+            "source": "org",
+            "type": "dictionary_changed",
+            "version": 1,
+            "occurred_at": "2026-01-01T00:00:00+00:00",
+            "chain_id": None,
+            "correlation_id": None,
+            "data": {"dictionary": "items", "code": "W01", "entry": {}},
+        }
+
+    one, other = payload(), payload()
+    service = Counting()
+    try:
+        with Session(engine) as session:
+            service.db = session
+            # none goes back on the queue; the twice-delivered one applied once
+            assert Counting.on_changed(service, [one, other, one]) == [False, False, False]
+        assert sorted(applied) == sorted([one["id"], other["id"]])
+    finally:
+        engine.dispose()
+
+
 def test_concurrent_requests_with_one_key_create_one_store(admin, rpc_pool):
     world = build_chain(admin)
     key = uuid.uuid4().hex
