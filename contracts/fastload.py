@@ -48,6 +48,7 @@ _NOT_COMPILED = object()
 
 Load = Callable[[Any], dict]
 Convert = Callable[[Any, Any], Any]  # (value, the parent's data) -> loaded value
+Converter = tuple[Convert, bool]  # and whether it is the field's own `deserialize` (None judged there)
 
 _loaders: weakref.WeakKeyDictionary[Schema, Any] = weakref.WeakKeyDictionary()
 
@@ -92,8 +93,7 @@ def _compile(schema: Schema, unknown: str) -> Load | None:
         if "." in out_key:  # marshmallow would nest the value under each part
             return None
         in_key = field.data_key if field.data_key is not None else attr_name
-        convert = _converter(field)
-        steps.append((in_key, out_key, field, convert, convert is _delegate_convert(field)))
+        steps.append((in_key, out_key, field, *_converter(field, in_key)))
     refuse_unknown = unknown == RAISE
     # the schema's own checks, in marshmallow's order: those that would take a collection first
     checks = [
@@ -141,39 +141,32 @@ def _compile(schema: Schema, unknown: str) -> Load | None:
     return load
 
 
-def _converter(field: fields.Field) -> Convert:
-    """What the field makes of a present value, or `Slow`."""
+def _converter(field: fields.Field, name: str | None) -> Converter:
+    """What the field makes of a present value, or `Slow`. `name` is what marshmallow passes
+    the field's own `deserialize`: its key in a schema, None as an item of a List."""
+    delegate = _delegate(field, name)
     if field.pre_load or field.post_load:
-        return _delegate_convert(field)
+        return delegate, True
     kind = type(field)
-    validate = _validation(field)
     if kind is fields.String:
-        plain: Any = str
+        plain, make = str, _same
     elif kind is fields.Integer:
-        plain = int
+        plain, make = int, _same
     elif kind is fields.Boolean and True in field.truthy and False in field.falsy:
-        plain = bool
+        plain, make = bool, _same
     elif kind is fields.Dict and field.key_field is None and field.value_field is None:
-        plain = dict
+        plain, make = dict, dict
     elif kind is fields.Nested and not field.many and not field.schema.many:
         inner = _compile(field.schema, field.unknown or field.schema.unknown)
         if inner is None:
-            return _delegate_convert(field)
-        return _checked(dict, inner, validate, field)
+            return delegate, True
+        plain, make = dict, inner
     elif kind is fields.List:
         item = _item(field.inner)
-        return _checked(list, lambda values: [item(value) for value in values], validate, field)
+        plain, make = list, lambda values: [item(value) for value in values]
     else:
-        return _delegate_convert(field)
-    return _checked(plain, _same if plain is not dict else dict, validate, field)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _checked(plain: type, make: Callable[[Any], Any], validate: Callable[[Any], None], field: fields.Field) -> Convert:
-    delegate = _delegate_convert(field)
+        return delegate, True
+    validate = _validation(field)
 
     def convert(value: Any, data: Any) -> Any:
         if type(value) is not plain:  # another type: marshmallow's own conversion, or its refusal
@@ -182,25 +175,20 @@ def _checked(plain: type, make: Callable[[Any], Any], validate: Callable[[Any], 
         validate(loaded)
         return loaded
 
-    return convert
+    return convert, False
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _item(field: fields.Field) -> Callable[[Any], Any]:
-    """A List's item: its field as above (None only where allowed), or the field's own
-    `deserialize` called as List calls it, with no name or parent data."""
-    convert = _converter(field)
-    if convert is _delegate_convert(field):
-
-        def delegated(value: Any) -> Any:
-            try:
-                return field.deserialize(value)
-            except ValidationError:
-                raise Slow from None
-
-        return delegated
+    """A List's item: its field as above (None only where allowed), or its own `deserialize`
+    called as List calls it, with no name or parent data."""
+    convert, delegated = _converter(field, None)
 
     def item(value: Any) -> Any:
-        if value is None:
+        if value is None and not delegated:
             if not field.allow_none:
                 raise Slow
             return None
@@ -226,20 +214,13 @@ def _validation(field: fields.Field) -> Callable[[Any], None]:
     return validate
 
 
-_delegates: weakref.WeakKeyDictionary[fields.Field, Convert] = weakref.WeakKeyDictionary()
-
-
-def _delegate_convert(field: fields.Field) -> Convert:
+def _delegate(field: fields.Field, name: str | None) -> Convert:
     """The field's own `deserialize` (missing and None handled there too); its refusal is `Slow`."""
-    found = _delegates.get(field)
-    if found is None:
-        name = field.data_key if field.data_key is not None else field.name
 
-        def found(value: Any, data: Any) -> Any:
-            try:
-                return field.deserialize(value, name, data)
-            except ValidationError:
-                raise Slow from None
+    def convert(value: Any, data: Any) -> Any:
+        try:
+            return field.deserialize(value, name, data)
+        except ValidationError:
+            raise Slow from None
 
-        _delegates[field] = found
-    return found
+    return convert

@@ -224,7 +224,7 @@ def handles(source: str, event_type: str) -> Callable:
             failed_before = (self.name, event.id) in _attempts
             try:
                 with self.db.begin():
-                    _apply(self, method, event, failed_before)
+                    _apply(self, method, event, failed_before, first_delivery(self.db, self.kit_tables.inbox, event))
                     _events_applied(self)
             except Exception as exc:
                 if _parked_after(self, payload, event, exc):
@@ -243,7 +243,7 @@ def handles(source: str, event_type: str) -> Callable:
                     for event in ordered:
                         first = event.id in fresh
                         fresh.discard(event.id)  # delivered twice in one batch: applied once
-                        _apply(self, method, event, (self.name, event.id) in _attempts, first=first)
+                        _apply(self, method, event, (self.name, event.id) in _attempts, first)
                     _events_applied(self)
             except Exception as exc:  # noqa: BLE001 - judged below: paused, or each event alone
                 if is_transient(exc):  # the database or a service away: each alone would fail the same way
@@ -290,11 +290,9 @@ def _parsed(service: Any, payload: Any, source: str, event_type: str) -> Event |
         return None
 
 
-def _apply(service: Any, method: Callable, event: Event, failed_before: bool, first: bool | None = None) -> None:
-    """The event's effect with its inbox record, in the caller's transaction; nothing twice.
-    `first`: whether the batch's inbox statement recorded it now (None: record it here)."""
-    if first is None:
-        first = first_delivery(service.db, service.kit_tables.inbox, event)
+def _apply(service: Any, method: Callable, event: Event, failed_before: bool, first: bool) -> None:
+    """The event's effect, in the caller's transaction, if its inbox record was made just now
+    (`first`); nothing twice."""
     if not first:
         log.info("event %s %s.%s already handled", event.id, event.source, event.type)
         return

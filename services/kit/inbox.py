@@ -19,39 +19,26 @@ from services.kit import direct
 
 def first_delivery(session: Session, table: Table, event: Event) -> bool:
     """Record `event` as handled; False if it was handled before."""
-    inserted = direct.run(
-        session, _recording(table), {"event_id": event.id, "source": event.source, "type": event.type}
-    )
-    return inserted.first() is not None
-
-
-@cache
-def _recording(table: Table) -> Insert:
-    """Built once per inbox: every event of every handler runs it, and building and keying a
-    statement afresh costs about twice what running a built one does."""
-    return (
-        insert(table)
-        .values(event_id=bindparam("event_id"), source=bindparam("source"), event_type=bindparam("type"))
-        .on_conflict_do_nothing(index_elements=[table.c.event_id])
-        .returning(table.c.event_id)
-    )
+    return event.id in first_deliveries(session, table, [event])
 
 
 def first_deliveries(session: Session, table: Table, events: Sequence[Event]) -> set[str]:
-    """Record a batch of events as handled, in one statement; the ids of those not handled
-    before. In event-id order: two transactions recording overlapping batches (a redelivery
+    """Record events as handled (one, or a batch), in one statement; the ids of those not
+    handled before. In event-id order: two transactions recording overlapping batches (a redelivery
     racing the first delivery) wait for each other in one order rather than deadlock."""
     rows = sorted({(event.id, event.source, event.type) for event in events})
     inserted = direct.run(
         session,
-        _recording_many(table),
+        _recording(table),
         {"ids": [r[0] for r in rows], "sources": [r[1] for r in rows], "types": [r[2] for r in rows]},
     )
     return {row[0] for row in inserted}
 
 
 @cache
-def _recording_many(table: Table) -> Insert:
+def _recording(table: Table) -> Insert:
+    """Built once per inbox: every event of every handler runs it, and building and keying a
+    statement afresh costs about twice what running a built one does."""
     text_array = ARRAY(String)
     given = (
         func.unnest(
