@@ -33,6 +33,7 @@ from contracts.auth import Actor
 from contracts.errors import HuiyuanError, NotFound, OutOfStock
 from services.gift import catalogue, rules
 from services.gift.models import Gift, Redemption, Stock, kit
+from services.kit.built import constant
 from services.kit.db import new_id
 from services.kit.idempotency import REFUSAL, is_definite_refusal
 from services.kit.outbox import OutboxWriter
@@ -324,7 +325,7 @@ def stuck(session: Session, settle_seconds: int = SETTLE_SECONDS, limit: int = 1
     since = func.now() - timedelta(seconds=settle_seconds)
     rows = session.execute(
         select(Redemption.chain_id, Redemption.id, Redemption.status)
-        .where(Redemption.status.in_(("pending", "cancelling")), Redemption.step_at <= since)
+        .where(Redemption.status.in_([constant("pending"), constant("cancelling")]), Redemption.step_at <= since)
         .order_by(Redemption.step_at)
         .limit(limit)
     ).all()

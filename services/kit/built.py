@@ -11,13 +11,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from sqlalchemy import Select, String, Table, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, Select, String, Table, bindparam, exists, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from services.kit import direct
+
+
+def constant(value: str | int) -> ColumnElement:
+    """`value` written into the statement's text rather than sent as a parameter, for the
+    conditions a partial index is built on. A prepared statement settles on one plan for any
+    parameters (PostgreSQL's generic plan), and that plan cannot use an index `WHERE
+    remaining > 0` for `remaining > $1`, which might be -1: it scans the table instead, or
+    is planned again on every run."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"a constant is a str or an int, not {value!r}")
+    return literal_column(str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'")
 
 
 @cache

@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
 from services.kit import direct
+from services.kit.built import constant
 
 
 class Unbalanced(ValueError):
@@ -269,7 +270,7 @@ class Holds:
         """What is set aside on the account now."""
         return session.scalar(
             select(func.coalesce(func.sum(self.table.c.amount), 0)).where(
-                self.table.c.account_id == account_id, self.table.c.status == HELD
+                self.table.c.account_id == account_id, self.table.c.status == constant(HELD)
             )
         )
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from contracts.events import Event
 from services.kit import direct
+from services.kit.built import constant
 from services.kit.clock import DEFAULT_TIME_ZONE
 from services.notification import chain_settings
 from services.notification.kinds import KINDS, yuan
@@ -223,7 +224,7 @@ _RELEASING = (
     .where(
         _MESSAGES.c.chain_id == bindparam("the_chain"),
         _MESSAGES.c.source_key.in_([bindparam("sms_key"), bindparam("email_key")]),
-        _MESSAGES.c.status == "waiting",
+        _MESSAGES.c.status == constant("waiting"),
     )
     .values(
         variables=_MESSAGES.c.variables.op("||")(

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from contracts.auth import Actor
 from contracts.errors import InvalidState, NotFound, ValidationFailed
 from contracts.notification import MARKETING_VARIABLES
+from services.kit.built import constant
 from services.kit.clock import DEFAULT_TIME_ZONE
 from services.kit.paging import keyset_page
 from services.notification import chain_settings, templates
@@ -208,7 +209,7 @@ def start_due(session: Session, expiring_members: ExpiringMembers | None = None,
     with session.begin():
         due = session.scalars(
             select(Campaign)
-            .where(Campaign.status == "scheduled", Campaign.send_at <= func.now())
+            .where(Campaign.status == constant("scheduled"), Campaign.send_at <= func.now())
             .order_by(Campaign.send_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from contracts.errors import NotFound, ValidationFailed
 from contracts.notification import DEFAULT_DAYS_BEFORE
+from services.kit.built import constant
 from services.kit.crypto import Codec
 from services.notification import templates
 from services.notification.kinds import KINDS, Kind
@@ -79,7 +80,7 @@ def update_provider(session: Session, codec: Codec, chain_id: str, changes: dict
         # what quiet hours held is judged again by the new ones at once
         session.execute(
             update(Message)
-            .where(Message.chain_id == chain_id, Message.status == "queued", Message.held.is_(True))
+            .where(Message.chain_id == chain_id, Message.status == constant("queued"), Message.held.is_(True))
             .values(next_attempt_at=func.now(), held=False)
         )
     return provider_view(row)

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import eventlet
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from contracts.base import load
 from contracts.notification import Contact
+from services.kit.built import constant
 from services.kit.clock import DEFAULT_TIME_ZONE
 from services.kit.crypto import Codec
 from services.kit.outbox import OutboxWriter
@@ -59,18 +60,21 @@ def lease_seconds(timeout_ms: int) -> float:
     return (BATCH // PARALLEL_SENDS) * timeout_ms / 1000 + LEASE_MARGIN_SECONDS
 
 
+# what is due to send, through the partial index ix_messages_due (its statuses in the text)
+DUE_IDS = (
+    select(Message.id)
+    .where(Message.status.in_([constant(s) for s in DUE]), Message.next_attempt_at <= func.now())
+    .order_by(Message.next_attempt_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+
+
 def claim(session: Session, limit: int = BATCH) -> list[Message]:
     """Due messages, now ours for the lease: queued ones whose time has come, waiting ones whose
     wait for their points is over (sent without them), and claimed ones whose lease ran out
     (their sender died)."""
     with session.begin():
-        due = (
-            select(Message.id)
-            .where(Message.status.in_(DUE), Message.next_attempt_at <= func.now())
-            .order_by(Message.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
         timeout_ms = func.coalesce(
             select(ProviderSettings.http_timeout_ms)
             .where(ProviderSettings.chain_id == Message.chain_id)
@@ -81,11 +85,12 @@ def claim(session: Session, limit: int = BATCH) -> list[Message]:
         lease = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, timeout_ms * per_timeout + LEASE_MARGIN_SECONDS)
         claimed = session.scalars(
             update(Message)
-            .where(Message.id.in_(due.scalar_subquery()))
+            .where(Message.id.in_(DUE_IDS.scalar_subquery()))
             .values(
                 status="sending", attempts=Message.attempts + 1, claimed_until=lease, next_attempt_at=lease, held=False
             )
             .returning(Message),
+            {"limit": limit},
             execution_options={"synchronize_session": False},
         ).all()
         # detached: what `prepare` sets on them (text, recipient) is written by `record` alone, in

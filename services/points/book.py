@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from contracts.errors import InsufficientPoints
 from services.kit import direct
+from services.kit.built import constant
 from services.kit.ledger import Ledger, give_back, take_fifo
 from services.kit.outbox import OutboxWriter
 from services.points.models import (
@@ -231,15 +232,21 @@ _NEW_LOT = text(
 )
 
 
+# the condition of the partial indexes ix_lots_open and ix_lots_due, with its 0 in the text
+LOT_IS_OPEN = lots.c.remaining > constant(0)
+# the member's open lots, oldest first, through ix_lots_open
+OPEN_LOTS = (
+    select(lots.c.id, lots.c.remaining)
+    .where(lots.c.chain_id == bindparam("chain_id"), lots.c.member_id == bindparam("member_id"), LOT_IS_OPEN)
+    .order_by(lots.c.earned_at, lots.c.id)
+    .with_for_update()
+)
+
+
 def open_lots(session: Session, book: Book, first: int | None = None) -> list[tuple[int, int]]:
     """(lot id, remaining), oldest first; lot `first` ahead of the rest. Locked: the job
     that expires lots and the moves of this member agree on what remains."""
-    rows = session.execute(
-        select(lots.c.id, lots.c.remaining)
-        .where(lots.c.chain_id == book.chain_id, lots.c.member_id == book.member_id, lots.c.remaining > 0)
-        .order_by(lots.c.earned_at, lots.c.id)
-        .with_for_update()
-    ).all()
+    rows = direct.run(session, OPEN_LOTS, {"chain_id": book.chain_id, "member_id": book.member_id})
     pairs = [(r.id, r.remaining) for r in rows]
     return sorted(pairs, key=lambda p: p[0] != first)  # stable: the rest keep their order
 

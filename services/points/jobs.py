@@ -34,7 +34,7 @@ def run(session: Session, events: OutboxWriter, now: datetime | None = None) -> 
     Each member is a short transaction of its own, so one pass never holds many locks."""
     counts = {"expired": 0, "reset": 0, "reminded": 0}
     with session.begin():
-        chains = session.scalars(select(lots.c.chain_id).where(lots.c.remaining > 0).distinct()).all()
+        chains = session.scalars(select(lots.c.chain_id).where(books.LOT_IS_OPEN).distinct()).all()
         now = now or session.scalar(select(func.now()))
     for chain_id in chains:
         with session.begin():
@@ -64,7 +64,7 @@ def _due(now: datetime, reset_at: datetime | None):
 def _members_due(session: Session, chain_id: str, now: datetime, reset_at: datetime | None) -> list[str]:
     return session.scalars(
         select(lots.c.member_id)
-        .where(lots.c.chain_id == chain_id, lots.c.remaining > 0, _due(now, reset_at))
+        .where(lots.c.chain_id == chain_id, books.LOT_IS_OPEN, _due(now, reset_at))
         .distinct()
         .limit(BATCH * 50)
     ).all()
@@ -78,7 +78,7 @@ def expire_member(
     book = books.open_book(session, chain_id, member_id)
     rows = session.execute(
         select(lots.c.id, lots.c.remaining, lots.c.earned_at)
-        .where(lots.c.chain_id == chain_id, lots.c.member_id == member_id, lots.c.remaining > 0, _due(now, reset_at))
+        .where(lots.c.chain_id == chain_id, lots.c.member_id == member_id, books.LOT_IS_OPEN, _due(now, reset_at))
         .order_by(lots.c.id)
         .with_for_update()
     ).all()
@@ -126,7 +126,7 @@ def upcoming(
         select(lots.c.member_id, lots.c.expires_at, func.sum(lots.c.remaining), balance)
         .where(
             lots.c.chain_id == chain_id,
-            lots.c.remaining > 0,
+            books.LOT_IS_OPEN,
             lots.c.expires_at > now,
             lots.c.expires_at <= horizon,
         )

@@ -19,7 +19,7 @@ def balance(session: Session, chain_id: str, card: dict) -> dict:
     totals = session.get(MemberTotals, (chain_id, member_id))
     open_lots = session.scalars(
         select(PointsLot)
-        .where(PointsLot.chain_id == chain_id, PointsLot.member_id == member_id, PointsLot.remaining > 0)
+        .where(PointsLot.chain_id == chain_id, PointsLot.member_id == member_id, books.LOT_IS_OPEN)
         .order_by(PointsLot.earned_at, PointsLot.id)
         .limit(500)
     ).all()

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.kit import direct
+from services.kit.built import constant
 from services.kit.ledger import give_back
 from services.wallet.models import Lot, LotMove, Transaction
 
@@ -108,13 +109,22 @@ def _move(session: Session, tx: Transaction, kind: str, changes: list[tuple[int,
         _note(tx, kind, store_of[lot_id], amount)
 
 
+# the member's open lots of a kind, oldest first, through the partial index ix_lots_open
+OPEN_LOTS = (
+    select(lots.c.id, lots.c.remaining)
+    .where(
+        lots.c.chain_id == bindparam("chain_id"),
+        lots.c.member_id == bindparam("member_id"),
+        lots.c.kind == bindparam("kind"),
+        lots.c.remaining > constant(0),
+    )
+    .order_by(lots.c.id)
+    .with_for_update()
+)
+
+
 def _open_lots(session: Session, chain_id: str, member_id: str, kind: str) -> list[tuple[int, int]]:
-    rows = session.execute(
-        select(lots.c.id, lots.c.remaining)
-        .where(lots.c.chain_id == chain_id, lots.c.member_id == member_id, lots.c.kind == kind, lots.c.remaining > 0)
-        .order_by(lots.c.id)
-        .with_for_update()
-    ).all()
+    rows = direct.run(session, OPEN_LOTS, {"chain_id": chain_id, "member_id": member_id, "kind": kind})
     return [(r.id, r.remaining) for r in rows]
 
 
