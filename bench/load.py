@@ -82,9 +82,9 @@ def drive(factories: list[Callable[[], Step]], seconds: float, on_start: Callabl
 
 class LagProbe:
     """Every `every` seconds one consume's answer is followed to its effect: the wallet's
-    cumulative spend for that member is read right after the answer (nobody else uses
-    that member's card, so it is exactly this consume's), then member.members is polled
-    until its copy reaches it."""
+    cumulative spend for that member is read right after the answer (no other client uses
+    that member's card, and its own client reads it before its next request, so it is
+    exactly this consume's), then member.members is polled until its copy reaches it."""
 
     def __init__(self, engine: Engine, every: float, poll: float = 0.005, give_up: float = 30.0) -> None:
         self.engine, self.every, self.poll, self.give_up = engine, every, poll, give_up

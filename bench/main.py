@@ -149,8 +149,10 @@ class Bench:
 
     def run(self) -> tuple[list[dict], list[str], dict]:
         o = self.o
-        self.ctx = Context(seed(self.settings, o.port, max(o.clients)), o.port, o.floor_port)
-        print(f"bench: chain {self.ctx.world.code} seeded with {len(self.ctx.world.seats)} stores, cashiers and cards")
+        self.ctx = Context(seed(self.settings, o.port, max(o.clients), o.cards), o.port, o.floor_port)
+        seats = self.ctx.world.seats
+        cards = sum(len(seat.cards) for seat in seats)
+        print(f"bench: chain {self.ctx.world.code} seeded with {len(seats)} stores and cashiers, {cards} cards")
         self.settle()
         time.sleep(scans.STATS_FLUSH_SECONDS)  # the seeding's scans counted before, not during
         self.scans_before = scans.snapshot(self.engine)

@@ -15,6 +15,7 @@ MAKE_RUN_DB = "huiyuan"
 DEFAULT_DB = "huiyuan_bench"
 DEFAULT_VHOST = "huiyuan_bench"
 DEFAULT_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
+CARDS_PER_CLIENT = 16  # members served in turn by each client (bench.seed says why)
 
 # every scenario, in the order of one round; `.onestore` is skipped at 1 client (it is `.stores` then)
 SCENARIOS = (
@@ -38,6 +39,7 @@ class Options:
     port: int
     floor_port: int
     wallets: int
+    cards: int  # per client
     db_name: str
     db_named_by: str
     amqp_uri: str
@@ -112,6 +114,9 @@ def load(env: Mapping[str, str]) -> Options:
     unknown = [o for o in only if not any(selected(s, (o,)) for s in SCENARIOS)]
     if unknown:
         raise SystemExit(f"HUIYUAN_BENCH_ONLY: unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
+    cards = int(env.get("HUIYUAN_BENCH_CARDS") or CARDS_PER_CLIENT)
+    if cards < 1:
+        raise SystemExit(f"HUIYUAN_BENCH_CARDS must be at least 1, not {cards}")
     return Options(
         clients=int_list(env.get("HUIYUAN_BENCH_CLIENTS") or "1,8,32"),
         seconds=float(env.get("HUIYUAN_BENCH_SECONDS") or 8),
@@ -120,6 +125,7 @@ def load(env: Mapping[str, str]) -> Options:
         port=port,
         floor_port=int(env.get("HUIYUAN_BENCH_FLOOR_PORT") or port + 1),
         wallets=int(env.get("HUIYUAN_BENCH_WALLETS") or 1),
+        cards=cards,
         db_name=db_name,
         db_named_by=named_by,
         amqp_uri=amqp_uri,

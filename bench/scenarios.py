@@ -1,11 +1,14 @@
 """The money scenarios through the real HTTP API, and the transport floor.
 
-Two shapes: `.stores`, each client at its own store with its own cashier and card;
-`.onestore`, every client at the first store (its cashier), each with its own card."""
+Two shapes: `.stores`, each client at its own store with its own cashier and cards;
+`.onestore`, every client at the first store (its cashier), each with its own cards. A
+client serves its cards in turn, one per request, as a counter serves one member after
+another."""
 
 from __future__ import annotations
 
 import http.client
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,13 +69,15 @@ def consume_factory(ctx: Context, i: int, shape: str) -> Callable[[], Step]:
     def make() -> Step:
         seat, store_id, token = _seat_and_store(ctx, i, shape)
         client = Client(ctx.port, token)
-        body = {"card_no": seat.card_no, "store_id": store_id, "lines": [ITEM]}
+        cards = itertools.cycle(seat.cards)
         path = ctx.world.path("/wallet/consumes")
 
         def step() -> int | str:
+            card = next(cards)
+            body = {"card_no": card.card_no, "store_id": store_id, "lines": [ITEM]}
             status = _status(ctx, lambda: client.call("POST", path, body, key=True))
             if status == 201 and ctx.lag is not None:
-                ctx.lag.answered(ctx.world.chain_id, seat.member_id, time.monotonic())
+                ctx.lag.answered(ctx.world.chain_id, card.member_id, time.monotonic())
             return status
 
         return step
@@ -84,23 +89,28 @@ def recharge_factory(ctx: Context, i: int, shape: str) -> Callable[[], Step]:
     def make() -> Step:
         seat, store_id, token = _seat_and_store(ctx, i, shape)
         client = Client(ctx.port, token)
-        body = {"card_no": seat.card_no, "store_id": store_id, "amount": 100, "payment_method": "cash"}
+        cards = itertools.cycle(seat.cards)
         path = ctx.world.path("/wallet/recharges")
-        return lambda: _status(ctx, lambda: client.call("POST", path, body, key=True))
+
+        def step() -> int | str:
+            body = {"card_no": next(cards).card_no, "store_id": store_id, "amount": 100, "payment_method": "cash"}
+            return _status(ctx, lambda: client.call("POST", path, body, key=True))
+
+        return step
 
     return make
 
 
 def _new_refundable(ctx: Context, client: Client, seat: Seat, store_id: str) -> Refundable:
     line = {**ITEM, "quantity": REFUNDABLE_UNITS, "unit_price": 1}
-    body = {"card_no": seat.card_no, "store_id": store_id, "lines": [line]}
+    body = {"card_no": seat.cards[0].card_no, "store_id": store_id, "lines": [line]}
     answer = client.ok("POST", ctx.world.path("/wallet/consumes"), body)
     return Refundable(answer["transaction_id"], REFUNDABLE_UNITS)
 
 
 def refund_factory(ctx: Context, i: int, shape: str, seconds: float) -> Callable[[], Step]:
     """Each request refunds one unit of a consume made before the clock (a new one
-    when the last has too few units left for a run of `seconds`)."""
+    when the last has too few units left for a run of `seconds`), of the client's first card."""
 
     def make() -> Step:
         seat, store_id, token = _seat_and_store(ctx, i, shape)

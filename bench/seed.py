@@ -1,11 +1,15 @@
 """A chain to load: provisioned database, a new chain each run (so a database can be
-benched again and again without being recreated), one store, cashier, member and
-funded card per client."""
+benched again and again without being recreated), one store and cashier per client, and
+`cards` members with a funded card each per client.
+
+Cards per client: a counter serves many members, one after another. With one card per
+client the bench made a member consume five times a second, every downstream handler of
+one consume waited on the row locks of the last one's (the member's spend, points and
+message rows), and those few rows were updated thousands of times between vacuums."""
 
 from __future__ import annotations
 
 import os
-import random
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,14 +28,20 @@ SEED_THREADS = 4
 
 
 @dataclass(frozen=True)
+class Card:
+    card_no: str
+    member_id: str
+
+
+@dataclass(frozen=True)
 class Seat:
-    """One bench client's card, and the cashier and store it works at."""
+    """One bench client's cards, and the cashier and store it works at; no other client
+    uses these cards."""
 
     index: int
     store_id: str
     token: str
-    card_no: str
-    member_id: str
+    cards: tuple[Card, ...]
 
 
 @dataclass(frozen=True)
@@ -104,7 +114,7 @@ def until_ok(action, timeout: float = 30.0):
             time.sleep(0.2)
 
 
-def seed(settings: Settings, port: int, seats: int) -> World:
+def seed(settings: Settings, port: int, seats: int, cards: int) -> World:
     code = f"B{time.strftime('%m%d%H%M%S')}{secrets.token_hex(2).upper()}"
     password = secrets.token_urlsafe(18)
     chain_id = create_chain(settings, code, password)
@@ -125,12 +135,16 @@ def seed(settings: Settings, port: int, seats: int) -> World:
         }
         client.ok("POST", f"{base}/staff", staff)
         cashier = Client(port, sign_in(port, code, staff["username"], password))
-        phone = f"139{random.randrange(10**8):08d}"
-        member = until_ok(lambda: cashier.ok("POST", f"{base}/members", {"name": f"Bench {i}", "phone": phone}))
-        card = cashier.ok("POST", f"{base}/members/{member['id']}/cards", {"store_id": store["id"]})
-        funding = {"card_no": card["card_no"], "store_id": store["id"], "amount": FUNDS, "payment_method": "cash"}
+        made = tuple(one_card(cashier, store["id"], i, n) for n in range(cards))
+        return Seat(i, store["id"], cashier.token or "", made)
+
+    def one_card(cashier: Client, store_id: str, i: int, n: int) -> Card:
+        body = {"name": f"Bench {i}.{n}", "phone": f"139{i:04d}{n:04d}"}
+        member = until_ok(lambda: cashier.ok("POST", f"{base}/members", body))
+        card = cashier.ok("POST", f"{base}/members/{member['id']}/cards", {"store_id": store_id})
+        funding = {"card_no": card["card_no"], "store_id": store_id, "amount": FUNDS, "payment_method": "cash"}
         until_ok(lambda: cashier.ok("POST", f"{base}/wallet/recharges", funding))
-        return Seat(i, store["id"], cashier.token or "", card["card_no"], member["id"])
+        return Card(card["card_no"], member["id"])
 
     with ThreadPoolExecutor(SEED_THREADS) as pool:
         made = tuple(pool.map(one_seat, range(seats)))
