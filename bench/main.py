@@ -98,6 +98,8 @@ class Bench:
             summary = stats.summarize(out["latencies"], statuses, o.seconds, ok=0)
             summary["req_per_s"] = round(out["tps"], 1) if out["tps"] is not None else None
             lags: list[float] = []
+            points_lags: list[float] = []
+            lost = 0
         else:
             assert self.ctx is not None
             tracker = self.tracker(o.db_name)
@@ -111,7 +113,8 @@ class Bench:
 
             outcome = drive(factories(self.ctx, scenario, clients, o.seconds), o.seconds, on_start)
             cpu = tracker.stop()
-            lags = probe.finish() if probe is not None else []
+            lags, points_lags = probe.finish() if probe is not None else ([], [])
+            lost = probe.lost if probe is not None else 0
             summary = stats.summarize(outcome.latencies, outcome.statuses, outcome.elapsed, expected_status(scenario))
         per = stats.cpu_per_request(cpu, summary["requests"])
         return {
@@ -123,6 +126,8 @@ class Bench:
             "cpu_ms_per_req": per,
             "cpu_ms_per_req_total": round(sum(v for k, v in per.items() if k != "client"), 2) if per else None,
             "lag_ms": lags,
+            "points_lag_ms": points_lags,
+            "lag_lost": lost,
             "first_error": None if scenario == "pgbench" else self.ctx.first_error,
         }
 
@@ -262,7 +267,10 @@ def main() -> int:
         "headline": headlines,
         "results": results,
         # each round as measured; the lag samples summarised (the medians above used them all)
-        "runs": [{**r, "lag_ms": stats.lag_summary(r["lag_ms"])} for r in runs],
+        "runs": [
+            {**r, "lag_ms": stats.lag_summary(r["lag_ms"]), "points_lag_ms": stats.lag_summary(r["points_lag_ms"])}
+            for r in runs
+        ],
         "peak_rss_mb": peaks,
         "wallet_instances": wallet_shares(runs) if opts.wallets > 1 else {},
         "sequential_scans": bench.scans if bench is not None else [],

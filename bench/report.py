@@ -44,14 +44,17 @@ def errors_text(errors: Mapping[str, int]) -> str:
     return ", ".join(f"{status}×{n}" for status, n in errors.items()) or "0"
 
 
+def _lag(lag: Mapping | None) -> str:
+    return f"{cell(lag['p50'])} / {cell(lag['max'])} ({lag['samples']})" if lag else "–"
+
+
 def results_table(results: Sequence[Mapping]) -> str:
     columns = process_columns(results)
     headers = ["scenario", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "CPU ms/req, all"]
-    headers += [f"{c}" for c in columns] + ["client", "lag p50 / max ms"]
+    headers += [f"{c}" for c in columns] + ["client", "lag to spend, p50 / max ms", "lag to points, p50 / max ms"]
     rows = []
     for r in results:
         per = r.get("cpu_ms_per_req", {})
-        lag = r.get("lag_ms")
         rows.append(
             [
                 r["scenario"],
@@ -64,7 +67,8 @@ def results_table(results: Sequence[Mapping]) -> str:
                 r.get("cpu_ms_per_req_total"),
                 *[per.get(c) for c in columns],
                 per.get("client"),
-                f"{cell(lag['p50'])} / {cell(lag['max'])} ({lag['samples']})" if lag else "–",
+                _lag(r.get("lag_ms")),
+                _lag(r.get("points_lag_ms")) + (f", {r['lag_lost']} lost" if r.get("lag_lost") else ""),
             ]
         )
     return markdown_table(headers, rows)
@@ -107,8 +111,9 @@ def render(report: Mapping) -> str:
         "CPU is ms per request (pgbench: per transaction) from /proc utime+stime of each process group; "
         "`all` sums every group but the client (the bench itself, or pgbench). "
         "`postgres` is the client backends of the database measured; `pg-aux` the cluster's background "
-        "processes; `rabbitmq` the whole broker. Lag: from a consume's answer to the member's cumulative "
-        "spend reflecting it (samples).",
+        "processes; `rabbitmq` the whole broker. Lag: from a consume's answer to the member service's "
+        "cumulative spend reflecting it, and to the points service's earning on it (samples; a sample "
+        "not seen within 30 s is counted as lost).",
         "",
         results_table(report["results"]),
         "",

@@ -75,9 +75,15 @@ def consume_factory(ctx: Context, i: int, shape: str) -> Callable[[], Step]:
         def step() -> int | str:
             card = next(cards)
             body = {"card_no": card.card_no, "store_id": store_id, "lines": [ITEM]}
-            status = _status(ctx, lambda: client.call("POST", path, body, key=True))
+            answer: list = []
+
+            def call() -> tuple[int, object]:
+                answer[:] = client.call("POST", path, body, key=True)
+                return answer[0], answer[1]
+
+            status = _status(ctx, call)
             if status == 201 and ctx.lag is not None:
-                ctx.lag.answered(ctx.world.chain_id, card.member_id, time.monotonic())
+                ctx.lag.answered(ctx.world.chain_id, card.member_id, answer[1]["transaction_id"], time.monotonic())
             return status
 
         return step

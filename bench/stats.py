@@ -62,9 +62,11 @@ def combine_rounds(runs: Sequence[Mapping]) -> dict:
     processes = sorted({p for r in runs for p in r.get("cpu_ms_per_req", {})})
     combined["cpu_ms_per_req"] = {p: median_of(r.get("cpu_ms_per_req", {}).get(p) for r in runs) for p in processes}
     combined["cpu_ms_per_req_total"] = median_of(r.get("cpu_ms_per_req_total") for r in runs)
-    lags = [lag for r in runs for lag in r.get("lag_ms", [])]
-    if lags:
-        combined["lag_ms"] = lag_summary(lags)
+    combined["lag_lost"] = sum(r.get("lag_lost", 0) for r in runs)
+    for name in ("lag_ms", "points_lag_ms"):
+        lags = [lag for r in runs for lag in r.get(name, [])]
+        if lags:
+            combined[name] = lag_summary(lags)
     return combined
 
 

@@ -20,6 +20,21 @@ def test_process_columns_keep_their_order_and_a_second_wallet_sits_by_the_first(
     assert report.process_columns(results) == ["gateway", "wallet", "wallet#2", "rabbitmq", "zz"]
 
 
+def test_a_consume_row_shows_its_lags_to_the_spend_and_to_the_points_and_what_was_lost():
+    row = {
+        "scenario": "consume.stores",
+        "clients": 8,
+        "cpu_ms_per_req": {"wallet": 9.5, "client": 2.6},
+        "lag_ms": {"samples": 47, "p50": 83.8, "max": 508.1},
+        "points_lag_ms": {"samples": 46, "p50": 61.2, "max": 250.0},
+        "lag_lost": 1,
+    }
+    header, _, line = report.results_table([row, {"scenario": "floor", "clients": 8}]).splitlines()[:3]
+    assert header.endswith("| client | lag to spend, p50 / max ms | lag to points, p50 / max ms |")
+    assert line.endswith("| 9.5 | 2.6 | 83.8 / 508.1 (47) | 61.2 / 250 (46), 1 lost |")
+    assert report.results_table([row, {"scenario": "floor", "clients": 8}]).splitlines()[3].endswith("| – | – |")
+
+
 def test_each_instance_must_take_a_real_share():
     assert report.all_took_work({"wallet": 4380.0, "wallet#2": 4420.0})
     assert not report.all_took_work({"wallet": 9000.0, "wallet#2": 100.0})  # under a fifth of 4550

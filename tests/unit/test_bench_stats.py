@@ -34,7 +34,15 @@ def test_rounds_combine_to_medians_with_errors_summed():
     runs = [
         {"req_per_s": 40.0, "p50_ms": 170, "errors": {"409": 1}, "requests": 400, "cpu_ms_per_req": {"wallet": 10.0}},
         {"req_per_s": 44.0, "p50_ms": 150, "errors": {}, "requests": 440, "cpu_ms_per_req": {"wallet": 14.0}},
-        {"req_per_s": 50.0, "p50_ms": 160, "errors": {"409": 2, "504": 1}, "requests": 500, "lag_ms": [30.0, 10.0]},
+        {
+            "req_per_s": 50.0,
+            "p50_ms": 160,
+            "errors": {"409": 2, "504": 1},
+            "requests": 500,
+            "lag_ms": [30.0, 10.0],
+            "points_lag_ms": [45.0, 25.0, 35.0],
+            "lag_lost": 1,
+        },
     ]
     combined = stats.combine_rounds(runs)
     assert combined["req_per_s"] == 44.0
@@ -43,6 +51,8 @@ def test_rounds_combine_to_medians_with_errors_summed():
     assert combined["requests"] == 1340
     assert combined["cpu_ms_per_req"] == {"wallet": 12.0}  # the two rounds that measured it
     assert combined["lag_ms"] == {"samples": 2, "p50": 10.0, "max": 30.0}
+    assert combined["points_lag_ms"] == {"samples": 3, "p50": 35.0, "max": 45.0}
+    assert combined["lag_lost"] == 1
 
 
 def test_cpu_per_request():
