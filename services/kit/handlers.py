@@ -42,6 +42,7 @@ import os
 import random
 import sys
 import uuid
+import zlib
 from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any
@@ -146,31 +147,40 @@ class _Handler(EventHandler):
     makes that harmless. Its queue is of the configured type (`services.kit.queues`).
 
     Deliveries that arrive while this handler's batch is being handled wait, and go
-    together in the next one: one batch at a time per handler, so two batches of one
-    handler never take the same rows' locks in different orders."""
+    together in the next one: one batch at a time per lane, so two batches of one handler
+    never take the same rows' locks in different orders. A handler has one lane, or
+    `lanes` by member (`member_id` of the event's data): one member's events always take
+    the same lane, in the order they came, and lanes lock different members' rows side by
+    side. One lane waits on the database statement by statement; a handler of many
+    statements per event needs several to keep up with a busy chain."""
+
+    def __init__(self, *args: Any, lanes: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lanes = lanes
 
     def setup(self) -> None:
         super().setup()
         apply_queue_type(self.queue, self.container.config)
-        self._waiting: list[tuple[Any, Any]] = []
-        self._flushing = False
+        self._waiting: dict[int, list[tuple[Any, Any]]] = {}
+        self._flushing: set[int] = set()
 
     def handle_message(self, body: Any, message: Any) -> None:
         if BATCH_LIMIT == 1:
             return super().handle_message(body, message)
-        self._waiting.append((body, message))
-        if not self._flushing:
-            self._flushing = True
-            self.container.spawn_managed_thread(self._flush, identifier=f"{self.method_name}.batches")
+        lane = lane_of(body, self.lanes)
+        self._waiting.setdefault(lane, []).append((body, message))
+        if lane not in self._flushing:
+            self._flushing.add(lane)
+            self.container.spawn_managed_thread(partial(self._flush, lane), identifier=f"{self.method_name}.{lane}")
 
-    def _flush(self) -> None:
+    def _flush(self, lane: int) -> None:
         try:
             eventlet.sleep(0)  # the deliveries read from the socket with this one join it
-            while self._waiting:
-                batch, self._waiting = self._waiting[:BATCH_LIMIT], self._waiting[BATCH_LIMIT:]
+            while waiting := self._waiting.get(lane):
+                batch, self._waiting[lane] = waiting[:BATCH_LIMIT], waiting[BATCH_LIMIT:]
                 self._run_batch(batch)
         finally:
-            self._flushing = False
+            self._flushing.discard(lane)
 
     def _run_batch(self, batch: list[tuple[Any, Any]]) -> None:
         messages = [message for _, message in batch]
@@ -214,7 +224,22 @@ class _Handler(EventHandler):
             return result, exc_info
 
 
-def handles(source: str, event_type: str) -> Callable:
+def lane_of(body: Any, lanes: int) -> int:
+    """The lane of a delivery: by the member of its event's data (0 for an event of no member,
+    or one that breaks its contract; it is parked from whichever lane)."""
+    if lanes == 1:
+        return 0
+    data = body.get("data") if isinstance(body, dict) else None
+    member = data.get("member_id") if isinstance(data, dict) else None
+    return zlib.crc32(member.encode()) % lanes if isinstance(member, str) else 0
+
+
+def handles(source: str, event_type: str, lanes: int = 1) -> Callable:
+    """Subscribe the method to `source`'s `event_type` (see the module); `lanes` batches of
+    it at a time, by member (`_Handler`)."""
+    if lanes < 1:
+        raise ValueError(f"lanes must be at least 1, not {lanes}")
+
     def decorate(method: Callable[[object, Event], None]) -> Callable:
         def handle_one(self, payload: dict) -> None:
             """One delivery in its own transaction; raises to put it back on the queue."""
@@ -264,7 +289,7 @@ def handles(source: str, event_type: str) -> Callable:
             return handle_one(self, payload)
 
         return _Handler.decorator(
-            source, event_type, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True
+            source, event_type, handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True, lanes=lanes
         )(handler)
 
     return decorate

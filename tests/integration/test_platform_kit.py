@@ -500,3 +500,54 @@ def test_a_bad_event_in_a_batch_is_handled_alone_and_the_others_are_applied_once
             conn.execute(
                 text("DELETE FROM org.event_failures WHERE payload->'data'->>'store_id' = :s"), {"s": ids[bad]}
             )
+
+
+class Lanes:
+    """A consumer of members' enrolments in two lanes by member, that takes its time over the
+    first member of a chain."""
+
+    name = "lanes"
+    db = Database()
+    kit_tables = org_kit
+    target: str | None = None
+    slow: str | None = None  # the chain's first member
+    finished: list[str] = []  # member ids, in the order their handling ended
+
+    @handles("member", "enrolled", lanes=2)
+    def on_enrolled(self, event):
+        if event.chain_id != Lanes.target:
+            return
+        if Lanes.slow is None:
+            Lanes.slow = event.data["member_id"]
+            eventlet.sleep(3.0)
+        Lanes.finished.append(event.data["member_id"])
+
+
+def test_a_handler_in_lanes_handles_other_members_beside_a_slow_one_and_its_own_after_it(provisioned, admin):
+    config = provisioned.nameko_config()
+    config["DATABASE_URLS"] = {**config["DATABASE_URLS"], "lanes": provisioned.database_url("org")}
+    runner = ServiceRunner(config)
+    runner.add_service(Lanes)
+    runner.start()
+    try:
+        world = build_chain(admin)
+        Lanes.target, Lanes.finished, Lanes.slow = world.id, [], None
+        cashier = world.hq.as_user(world.usernames["cashier_A"])
+        enrolled = []
+        for n in range(16):
+            body = {"name": unique("会员"), "phone": f"139{n:02d}{uuid.uuid4().int % 10**6:06d}", "plates": []}
+            enrolled.append(ok(cashier.post(world.path("/members"), body), 201)["id"])
+            lanes = {handlers.lane_of({"data": {"member_id": m}}, 2) for m in enrolled}
+            if len(enrolled) >= 3 and lanes == {0, 1}:
+                break
+        wait_for(lambda: len(Lanes.finished) == len(enrolled), timeout=30)
+        slow = Lanes.slow
+        assert slow == enrolled[0]
+        lane = lambda m: handlers.lane_of({"data": {"member_id": m}}, 2)  # noqa: E731
+        beside = [m for m in enrolled if lane(m) != lane(slow)]
+        behind = [m for m in enrolled[1:] if lane(m) == lane(slow)]
+        done = Lanes.finished
+        assert beside and all(done.index(m) < done.index(slow) for m in beside), (done, beside)
+        assert all(done.index(m) > done.index(slow) for m in behind), (done, behind)
+    finally:
+        runner.stop()
