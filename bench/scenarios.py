@@ -40,14 +40,20 @@ class Context:
     first_error: str | None = None
 
 
-def _status(ctx: Context, call: Callable[[], tuple[int, object]]) -> int | str:
+def _answer(ctx: Context, call: Callable[[], tuple[int, object]]) -> tuple[int | str, object]:
+    """(status, body) of the call; a broken connection is status "exc". The run's first
+    refusal is kept to say why in the report."""
     try:
         status, body = call()
     except (OSError, http.client.HTTPException) as exc:
         status, body = "exc", repr(exc)
     if status not in (200, 201) and ctx.first_error is None:
         ctx.first_error = f"{status} {str(body)[:300]}"
-    return status
+    return status, body
+
+
+def _status(ctx: Context, call: Callable[[], tuple[int, object]]) -> int | str:
+    return _answer(ctx, call)[0]
 
 
 def floor_factory(ctx: Context, _i: int) -> Callable[[], Step]:
@@ -75,15 +81,9 @@ def consume_factory(ctx: Context, i: int, shape: str) -> Callable[[], Step]:
         def step() -> int | str:
             card = next(cards)
             body = {"card_no": card.card_no, "store_id": store_id, "lines": [ITEM]}
-            answer: list = []
-
-            def call() -> tuple[int, object]:
-                answer[:] = client.call("POST", path, body, key=True)
-                return answer[0], answer[1]
-
-            status = _status(ctx, call)
+            status, answer = _answer(ctx, lambda: client.call("POST", path, body, key=True))
             if status == 201 and ctx.lag is not None:
-                ctx.lag.answered(ctx.world.chain_id, card.member_id, answer[1]["transaction_id"], time.monotonic())
+                ctx.lag.answered(ctx.world.chain_id, card.member_id, answer["transaction_id"], time.monotonic())
             return status
 
         return step
